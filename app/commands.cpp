@@ -1,0 +1,15 @@
+#include "commands.hpp"
+
+#include <array>
+
+namespace hashguard::app {
+
+std::span<const command> commands() {
+  static constexpr std::array table{
+      command{"help", "list the subcommands, or describe one: hashguard help COMMAND", run_help},
+      command{"version", "print the version", run_version},
+  };
+  return table;
+}
+
+}  // namespace hashguard::app

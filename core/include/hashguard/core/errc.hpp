@@ -1,0 +1,21 @@
+// core's own error codes (hex parsing, config).
+#pragma once
+
+#include "hashguard/core/error.hpp"
+
+namespace hashguard::core {
+
+enum class errc {
+  wrong_length = 1,    ///< hex text of the wrong number of digits
+  not_hex,             ///< a character outside 0-9 a-f A-F (whitespace included)
+  config_unknown_key,  ///< a config key, env variable or flag nobody declared
+  config_bad_value,    ///< a value that does not parse as the key's type
+  config_file,         ///< the config file cannot be read or has a malformed line
+};
+
+const named_category& core_category() noexcept;
+HG_DECLARE_ERRC(errc, core_category)
+
+}  // namespace hashguard::core
+
+HG_REGISTER_ERRC(hashguard::core::errc)

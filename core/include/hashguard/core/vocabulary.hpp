@@ -1,0 +1,102 @@
+// The one table of the service's vocabulary (DESIGN.md section 5): signals, actions, verdicts,
+// roles and dihedral variants, with their stable text names. Every module and every output
+// (JSON, CSV, database columns, metrics labels) uses these names and nothing else.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace hashguard::core {
+
+enum class signal : std::uint8_t { pdq, phash, md5, sha1, sha256 };
+inline constexpr std::array<std::string_view, 5> signal_names{"pdq", "phash", "md5", "sha1",
+                                                              "sha256"};
+/// Hex digits a value of this signal has in text (pdq 64, phash 16, md5 32, sha1 40, sha256 64).
+[[nodiscard]] constexpr std::size_t signal_hex_length(signal s) noexcept {
+  constexpr std::array<std::size_t, 5> lengths{64, 16, 32, 40, 64};
+  return lengths[static_cast<std::size_t>(s)];
+}
+/// Perceptual signals are matched by Hamming distance; the others (digests) exactly.
+[[nodiscard]] constexpr bool is_perceptual(signal s) noexcept {
+  return s == signal::pdq || s == signal::phash;
+}
+
+/// Strictest first: block > report > review > none (the enum order is the severity order).
+enum class action : std::uint8_t { block, report, review, none };
+inline constexpr std::array<std::string_view, 4> action_names{"block", "report", "review", "none"};
+[[nodiscard]] constexpr action strictest(action a, action b) noexcept {
+  return a < b ? a : b;
+}
+
+enum class verdict : std::uint8_t { match, no_match, low_quality, unsupported, error };
+inline constexpr std::array<std::string_view, 5> verdict_names{"match", "no_match", "low_quality",
+                                                               "unsupported", "error"};
+
+/// No role inherits another.
+enum class role : std::uint8_t { ingest, reviewer, compliance, admin };
+inline constexpr std::array<std::string_view, 4> role_names{"ingest", "reviewer", "compliance",
+                                                            "admin"};
+
+/// The 8 dihedral transforms of an image, named as the PDQ reference names them:
+/// rot90 = 90 degrees counter-clockwise, rot270 = 90 clockwise, flipx = top and bottom swap,
+/// flipy = left-right mirror, flipplus1 = transpose about the main diagonal, flipminus1 =
+/// transpose about the anti-diagonal.
+enum class dihedral : std::uint8_t {
+  original,
+  rot90,
+  rot180,
+  rot270,
+  flipx,
+  flipy,
+  flipplus1,
+  flipminus1
+};
+inline constexpr std::array<std::string_view, 8> dihedral_names{
+    "original", "rot90", "rot180", "rot270", "flipx", "flipy", "flipplus1", "flipminus1"};
+
+/// PDQ hashes with quality below this carry no usable signal (DESIGN.md section 4).
+inline constexpr int pdq_min_quality = 50;
+
+template <class Enum, std::size_t N>
+[[nodiscard]] constexpr std::string_view name_of(Enum e,
+                                                 const std::array<std::string_view, N>& names) {
+  return names[static_cast<std::size_t>(e)];
+}
+[[nodiscard]] constexpr std::string_view to_string(signal s) {
+  return name_of(s, signal_names);
+}
+[[nodiscard]] constexpr std::string_view to_string(action a) {
+  return name_of(a, action_names);
+}
+[[nodiscard]] constexpr std::string_view to_string(verdict v) {
+  return name_of(v, verdict_names);
+}
+[[nodiscard]] constexpr std::string_view to_string(role r) {
+  return name_of(r, role_names);
+}
+[[nodiscard]] constexpr std::string_view to_string(dihedral d) {
+  return name_of(d, dihedral_names);
+}
+
+/// Exact, case-sensitive lookup of a name; nullopt when unknown.
+template <class Enum, std::size_t N>
+[[nodiscard]] constexpr std::optional<Enum> parse_name(
+    std::string_view text, const std::array<std::string_view, N>& names) {
+  for (std::size_t i = 0; i < N; ++i) {
+    if (names[i] == text) return static_cast<Enum>(i);
+  }
+  return std::nullopt;
+}
+[[nodiscard]] constexpr std::optional<signal> parse_signal(std::string_view t) {
+  return parse_name<signal>(t, signal_names);
+}
+[[nodiscard]] constexpr std::optional<action> parse_action(std::string_view t) {
+  return parse_name<action>(t, action_names);
+}
+[[nodiscard]] constexpr std::optional<role> parse_role(std::string_view t) {
+  return parse_name<role>(t, role_names);
+}
+
+}  // namespace hashguard::core
