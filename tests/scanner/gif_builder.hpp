@@ -55,6 +55,12 @@ class gif_builder {
       const auto len = EGifGCBToExtension(&gcb, ext);
       ok = EGifPutExtension(gif, GRAPHICS_EXT_FUNC_CODE, static_cast<int>(len), ext) == GIF_OK;
       ColorMapObject* local = f.local_colours.empty() ? nullptr : make_map(f.local_colours);
+      // giflib 5.2 keeps a copy of the previous frame's local table and, given none for this
+      // frame, overwrites the pointer without freeing it.
+      if (local == nullptr && gif->Image.ColorMap != nullptr) {
+        GifFreeMapObject(gif->Image.ColorMap);
+        gif->Image.ColorMap = nullptr;
+      }
       ok = ok &&
            EGifPutImageDesc(gif, f.left, f.top, f.width, f.height, f.interlace, local) == GIF_OK;
       if (local != nullptr) GifFreeMapObject(local);
