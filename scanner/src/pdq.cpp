@@ -163,6 +163,7 @@ std::string_view to_string(pdq_kernel kernel) noexcept {
     case pdq_kernel::automatic: return "automatic";
     case pdq_kernel::reference: return "reference";
     case pdq_kernel::blocked: return "blocked";
+    case pdq_kernel::avx2: return "avx2";
   }
   return "unknown";
 }
@@ -172,26 +173,65 @@ bool pdq_kernel_supported(pdq_kernel kernel) noexcept {
     case pdq_kernel::automatic:
     case pdq_kernel::reference:
     case pdq_kernel::blocked: return true;
+    case pdq_kernel::avx2: return pdq_detail::cpu_has_avx2();
   }
   return false;
 }
 
 pdq_kernel pdq_best_kernel() noexcept {
-  return pdq_kernel::blocked;
+  return pdq_detail::cpu_has_avx2() ? pdq_kernel::avx2 : pdq_kernel::blocked;
 }
+
+namespace pdq_detail {
+// Here, not in pdq_avx2.cpp: this must run on any CPU.
+bool cpu_has_avx2() noexcept {
+  return __builtin_cpu_supports("avx2") != 0;
+}
+}  // namespace pdq_detail
 
 struct pdq_hasher::scratch {
   pdq_kernel kernel{};
   std::vector<float> plane1;  // reference kernel: the full luma plane and its pass buffer
   std::vector<float> plane2;
   pdq_detail::stream_scratch stream;
+  std::vector<float> avx2_buffer;
   std::vector<std::uint32_t> x_map;
   std::vector<std::uint32_t> y_map;
   std::array<float, 64 * 64> down{};
   std::array<float, 256> dct{};
 
   pdq_result run(const pixels_view& image, pdq_mode mode, pdq_kernel which, pdq_stages* stages);
+  void run_avx2(const luma_source& source, float* out);
 };
+
+void pdq_hasher::scratch::run_avx2(const luma_source& source, float* out) {
+  const auto rows = static_cast<int>(source.rows);
+  const auto cols = static_cast<int>(source.cols);
+  const std::size_t ucols = source.cols;
+  pdq_detail::stream_layout layout;
+  layout.window_along_rows = pdq_detail::jarosz_window(cols, 64);
+  layout.window_along_cols = pdq_detail::jarosz_window(rows, 64);
+  layout.ring_rows = layout.window_along_cols + 16;
+  std::uint32_t xs[64];
+  std::uint32_t ys[64];
+  pdq_detail::decimation_indices(source.cols, xs);
+  pdq_detail::decimation_indices(source.rows, ys);
+  layout.xs = xs;
+  layout.ys = ys;
+  const std::size_t block = 32 * ucols;
+  const std::size_t strip = 32 * ucols;
+  const std::size_t ring = static_cast<std::size_t>(layout.ring_rows) * ucols;
+  const std::size_t narrow = std::size_t{source.rows} * 64;
+  const std::size_t total = block + strip + ring + ucols + narrow;
+  if (avx2_buffer.size() < total) avx2_buffer.resize(total);
+  float* p = avx2_buffer.data();
+  layout.block = p;
+  layout.strip = p + block;
+  layout.ring = p + block + strip;
+  layout.col_sum = p + block + strip + ring;
+  layout.narrow = p + block + strip + ring + ucols;
+  pdq_detail::downsample_avx2(source, layout, out);
+}
 
 pdq_result pdq_hasher::scratch::run(const pixels_view& image, pdq_mode mode, pdq_kernel which,
                                     pdq_stages* stages) {
@@ -251,6 +291,8 @@ pdq_result pdq_hasher::scratch::run(const pixels_view& image, pdq_mode mode, pdq
     }
     pdq_detail::downsample_reference(plane1.data(), plane2.data(), rows, cols, down_data);
     if (stages != nullptr) stages->blurred_row0.assign(plane1.data(), plane1.data() + first);
+  } else if (which == pdq_kernel::avx2) {
+    run_avx2(source, down_data);
   } else {
     stream.reserve(source.rows, source.cols, pdq_detail::jarosz_window(rows, 64));
     pdq_detail::downsample_blocked(source, stream, down_data);

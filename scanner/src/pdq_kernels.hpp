@@ -55,4 +55,26 @@ void downsample_reference(float* buffer1, float* buffer2, int rows, int cols, fl
 /// Streaming layout, portable code: same values as downsample_reference.
 void downsample_blocked(const luma_source& source, stream_scratch& scratch, float* out) noexcept;
 
+/// Buffers and parameters of the AVX2 kernel, as plain pointers: pdq_avx2.cpp is built with
+/// AVX2 flags and must not instantiate inline library code (std::vector members and the like)
+/// that the linker could then pick for callers on any CPU.
+struct stream_layout {
+  int window_along_rows{};
+  int window_along_cols{};
+  int ring_rows{};            ///< window_along_cols + 16
+  const std::uint32_t* xs{};  ///< 64 decimated columns
+  const std::uint32_t* ys{};  ///< 64 decimated rows
+  float* block{};             ///< 32 * cols
+  float* strip{};             ///< 32 * cols
+  float* ring{};              ///< ring_rows * cols
+  float* col_sum{};           ///< cols
+  float* narrow{};            ///< rows * 64
+};
+
+/// Streaming layout, AVX2 (pdq_avx2.cpp; call only when cpu_has_avx2()). Same values.
+void downsample_avx2(const luma_source& source, const stream_layout& layout, float* out) noexcept;
+
+/// AVX2 present and enabled by the OS.
+[[nodiscard]] bool cpu_has_avx2() noexcept;
+
 }  // namespace hashguard::scanner::pdq_detail

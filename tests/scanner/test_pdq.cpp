@@ -23,7 +23,7 @@ namespace {
 
 std::vector<pdq_kernel> all_kernels() {
   std::vector<pdq_kernel> out;
-  for (auto k : {pdq_kernel::reference, pdq_kernel::blocked}) {
+  for (auto k : {pdq_kernel::reference, pdq_kernel::blocked, pdq_kernel::avx2}) {
     if (scanner::pdq_kernel_supported(k)) out.push_back(k);
   }
   return out;
@@ -191,14 +191,25 @@ TEST_CASE("PDQ stages equal the reference's stage dumps exactly") {
 }
 
 TEST_CASE("PDQ kernels agree bit for bit on awkward sizes") {
+  // Widths and heights around the AVX2 kernel's 8-pixel blocks and 16-row strips, small and
+  // large windows, both modes; grey, RGB, and RGB whose pixels are all grey.
   const std::vector<std::pair<std::uint32_t, std::uint32_t>> sizes{
-      {5, 5},     {6, 7},     {5, 300}, {300, 5},   {63, 65},   {64, 64},    {65, 64},
-      {127, 129}, {128, 128}, {129, 1}, {255, 257}, {513, 385}, {1000, 999}, {2049, 1537}};
+      {5, 5},     {6, 7},      {5, 300},     {300, 5},   {8, 15},  {9, 16},
+      {10, 17},   {11, 31},    {16, 33},     {17, 8},    {18, 9},  {63, 65},
+      {64, 64},   {65, 64},    {127, 129},   {128, 128}, {129, 1}, {255, 257},
+      {513, 385}, {1000, 999}, {2049, 1537}, {4032, 40}};
   for (const auto& [w, h] : sizes) {
-    for (const std::uint32_t channels : {1U, 3U}) {
-      const auto image = synthetic(w, h, channels, w * 7919 + h + channels);
+    for (const int variant : {0, 1, 2}) {
+      auto image =
+          synthetic(w, h, variant == 0 ? 1 : 3, w * 7919 + h + static_cast<unsigned>(variant));
+      if (variant == 2) {
+        for (std::size_t i = 0; i + 2 < image.data.size(); i += 3) {
+          image.data[i + 1] = image.data[i];
+          image.data[i + 2] = image.data[i];
+        }
+      }
       for (const auto mode : {pdq_mode::fullres, pdq_mode::reference_512}) {
-        INFO(w << "x" << h << "x" << channels << " mode " << static_cast<int>(mode));
+        INFO(w << "x" << h << " variant " << variant << " mode " << static_cast<int>(mode));
         pdq_hasher reference(pdq_kernel::reference);
         const auto expected = reference.hash(image.view(), mode);
         for (const auto kernel : all_kernels()) {
@@ -308,6 +319,8 @@ TEST_CASE("PDQ hasher: moves, reuse across sizes, kernel names") {
 
   CHECK(scanner::to_string(pdq_kernel::reference) == "reference");
   CHECK(scanner::to_string(pdq_kernel::blocked) == "blocked");
+  CHECK(scanner::to_string(pdq_kernel::avx2) == "avx2");
+  CHECK(scanner::to_string(pdq_kernel::automatic) == "automatic");
   CHECK(pdq_hasher().kernel() == scanner::pdq_best_kernel());
   CHECK(scanner::pdq_best_kernel() != pdq_kernel::automatic);
 }

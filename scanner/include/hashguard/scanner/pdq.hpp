@@ -12,7 +12,9 @@
 // Kernels: every kernel gives the same bits (each keeps the reference's float32 operation order
 // per pixel); they differ only in speed. `reference` runs the reference's own memory layout
 // (full-size float planes, strided column pass); `blocked` streams rows through the filter and
-// runs the column passes across whole rows. `automatic` picks the fastest supported.
+// runs the column passes across whole rows; `avx2` is the streaming layout with AVX2 row passes
+// (8 rows per vector) and column passes (8 columns per vector), chosen at run time only where the
+// CPU supports it. `automatic` picks the fastest supported.
 //
 // Thread-safety: a pdq_hasher is not thread-safe; use one per thread. It owns its scratch
 // buffers, grown on demand and kept, so hashing allocates nothing once it has seen an image of
@@ -32,9 +34,9 @@ namespace hashguard::scanner {
 
 enum class pdq_mode : std::uint8_t { fullres, reference_512 };
 
-enum class pdq_kernel : std::uint8_t { automatic, reference, blocked };
+enum class pdq_kernel : std::uint8_t { automatic, reference, blocked, avx2 };
 
-/// "automatic", "reference", "blocked".
+/// "automatic", "reference", "blocked", "avx2".
 [[nodiscard]] std::string_view to_string(pdq_kernel kernel) noexcept;
 /// Whether this CPU can run the kernel (automatic, reference and blocked always can).
 [[nodiscard]] bool pdq_kernel_supported(pdq_kernel kernel) noexcept;
