@@ -24,12 +24,9 @@ inline std::vector<std::uint8_t> read_file(const std::filesystem::path& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-/// The PDQ vectors: tests/data/pdq-vectors once main has them (the PDQ branch copies them),
-/// until then the shared copy beside the repository.
+/// The PDQ vectors (tests/data/pdq-vectors, see its README).
 inline std::filesystem::path vectors_dir() {
-  const std::filesystem::path in_repo = std::filesystem::path(HG_TEST_DATA) / "pdq-vectors";
-  if (std::filesystem::exists(in_repo / "expected")) return in_repo;
-  return std::filesystem::path(HG_SOURCE_DIR) / ".." / "shared" / "pdq-vectors";
+  return std::filesystem::path(HG_TEST_DATA) / "pdq-vectors";
 }
 
 /// Synthetic images made by tests/data/scanner/make-images.sh.
