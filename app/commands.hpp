@@ -24,6 +24,7 @@ std::span<const command> commands();
 
 int run_help(const std::vector<std::string>& args);
 int run_version(const std::vector<std::string>& args);
+int run_hash(const std::vector<std::string>& args);
 int run_match(const std::vector<std::string>& args);
 
 inline constexpr int exit_ok = 0;

@@ -66,6 +66,10 @@ base -colorspace gray -compress none tiff:grey.tiff
 grad16 -compress zip tiff:rgb16.tiff
 
 base -colors 32 gif:still.gif
+# Three frames (the CLI test checks "frames"); not in expected.csv, which lists still images.
+convert -delay 10 -loop 0 -size 64x48 gradient:'#ff0000-#0000ff' \
+  \( -size 48x64 gradient:'#00ff00-#000000' -rotate 90 \) \
+  \( -size 64x48 xc:'#808080' -fill white -draw 'circle 32,24 32,8' \) -colors 32 gif:anim.gif
 
 {
   echo "file,width,height,channels,decoded_rgb_md5"
