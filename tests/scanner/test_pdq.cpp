@@ -286,6 +286,42 @@ TEST_CASE("PDQ: an RGB image whose pixels are all grey hashes as the grey image"
   }
 }
 
+TEST_CASE("PDQ: a single non-grey pixel anywhere makes the image RGB") {
+  // A grey level whose float RGB luma is not the level itself shows which path ran.
+  int level = -1;
+  for (int v = 1; v < 256 && level < 0; ++v) {
+    const auto f = static_cast<float>(v);
+    const float rgb = static_cast<float>(0.299) * f + static_cast<float>(0.587) * f +
+                      static_cast<float>(0.114) * f;
+    if (rgb != f) level = v;
+  }
+  REQUIRE(level > 0);
+  const std::uint32_t w = 100;
+  const std::uint32_t h = 90;  // 9000 pixels: more than one 4096-pixel block of the scan
+  const std::size_t n = std::size_t{w} * h;
+  scanner::pixels image{w, h, 3,
+                        std::vector<std::uint8_t>(n * 3, static_cast<std::uint8_t>(level))};
+  pdq_hasher hasher(pdq_kernel::reference);
+  scanner::pdq_stages stages;
+  (void)hasher.hash_with_stages(image.view(), pdq_mode::fullres, stages);
+  CHECK(stages.luma_row0[0] == static_cast<float>(level));  // all grey: the grey path
+  // Every position within the scan's 8-pixel groups, around its 4096-pixel block boundary, and
+  // at the end (the scalar tail).
+  std::vector<std::size_t> positions;
+  for (std::size_t at = 0; at < 24; ++at) positions.push_back(at);
+  for (std::size_t at = 4088; at < 4112; ++at) positions.push_back(at);
+  for (std::size_t at = n - 24; at < n; ++at) positions.push_back(at);
+  for (const std::size_t at : positions) {
+    for (const std::size_t channel : {std::size_t{1}, std::size_t{2}}) {
+      INFO("pixel " << at << " channel " << channel);
+      auto odd = image;
+      odd.data[at * 3 + channel] = static_cast<std::uint8_t>(level ^ 1);
+      (void)hasher.hash_with_stages(odd.view(), pdq_mode::fullres, stages);
+      CHECK(stages.luma_row0[at == 0 ? 1 : 0] != static_cast<float>(level));
+    }
+  }
+}
+
 TEST_CASE("PDQ reference_512: nearest-neighbour pre-resize only above 512") {
   pdq_hasher hasher;
   const auto small = synthetic(512, 300, 3, 5);
