@@ -165,7 +165,7 @@ core::result<embedded_server> embedded_server::start(const server_options& optio
     fs::remove_all(l.data, ec);  // a half-finished initdb from an interrupted first run
     const int rc = detail::run_command(
         as_owner(options, {(options.bin_dir / "initdb").string(), "-D", l.data.string(), "-U",
-                           "postgres", "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8"}),
+                           "postgres", "-A", "trust", "-E", "UTF8", "--locale=C"}),
         l.commands_log);
     if (rc != 0) return fail(detail, "initdb failed:\n" + detail::tail_of(l.commands_log)).error();
     server.initialized_ = true;

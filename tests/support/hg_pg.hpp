@@ -26,6 +26,13 @@ inline std::string server_url() {
   return url;
 }
 
+/// The error of a result (a default error_code when it holds a value), for CHECKs on results
+/// whose value type has no operator==.
+template <class R>
+boost::system::error_code error_of(const R& r) {
+  return r.has_value() ? boost::system::error_code{} : r.error();
+}
+
 /// Creates a fresh database on construction, drops it on destruction.
 class test_database {
  public:
