@@ -66,9 +66,11 @@ template <class F>
 auto guarded(detail::connection_impl& c, F&& f)
     -> core::result<std::invoke_result_t<F, pqxx::connection&>> {
   using T = std::invoke_result_t<F, pqxx::connection&>;
-  auto fail = [&c](errc code, const char* what) -> core::error_code {
+  using R = core::result<T>;
+  // in_place_error: result<bool> would otherwise be ambiguous with an error_code.
+  auto fail = [&c](errc code, const char* what) -> R {
     c.last_error = what;
-    return code;
+    return R(boost::system::in_place_error, core::error_code(code));
   };
   try {
     if constexpr (std::is_void_v<T>) {
@@ -79,7 +81,7 @@ auto guarded(detail::connection_impl& c, F&& f)
     }
   } catch (const abort_with& a) {
     c.last_error = a.detail;
-    return core::error_code(a.code);
+    return R(boost::system::in_place_error, core::error_code(a.code));
   } catch (const pqxx::in_doubt_error& e) {
     c.broken = true;
     return fail(errc::in_doubt, e.what());
