@@ -24,6 +24,7 @@ std::span<const command> commands();
 
 int run_help(const std::vector<std::string>& args);
 int run_version(const std::vector<std::string>& args);
+int run_serve(const std::vector<std::string>& args);
 
 inline constexpr int exit_ok = 0;
 inline constexpr int exit_failure = 1;
