@@ -79,7 +79,14 @@ std::uint64_t histogram::count() const noexcept {
 void metrics::count_request(std::string_view route, std::string_view method, int status,
                             double seconds) {
   std::lock_guard lock(mu_);
-  ++requests_[{std::string(route), std::string(method), status}];
+  // Heterogeneous lookup: the hot path allocates only the first time a triple is seen.
+  const std::tuple<std::string_view, std::string_view, int> key{route, method, status};
+  auto counter = requests_.find(key);
+  if (counter == requests_.end()) {
+    counter = requests_.emplace(std::make_tuple(std::string(route), std::string(method), status), 0)
+                  .first;
+  }
+  ++counter->second;
   auto it = durations_.find(route);
   if (it == durations_.end()) it = durations_.try_emplace(std::string(route)).first;
   it->second.observe(seconds);

@@ -632,6 +632,7 @@ asio::awaitable<void> server::impl::accept_loop() {
       {
         std::lock_guard lock(mu);
         live[c.get()] = c;
+        c->draining = stopping;  // accepted just as shutdown began: serve one request at most
       }
       asio::co_spawn(ex, session(c), [this](std::exception_ptr e) {
         if (e && svc.log) svc.log(R"({"event":"session_failed"})");

@@ -82,7 +82,7 @@ class metrics {
  private:
   std::array<histogram, stage_names.size()> stages_{};
   mutable std::mutex mu_;
-  std::map<std::tuple<std::string, std::string, int>, std::uint64_t> requests_;
+  std::map<std::tuple<std::string, std::string, int>, std::uint64_t, std::less<>> requests_;
   std::map<std::string, histogram, std::less<>> durations_;
   std::map<std::string, std::uint64_t, std::less<>> rejected_;
   std::string kernel_;
