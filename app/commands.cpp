@@ -19,6 +19,7 @@ std::span<const command> commands() {
       command{"cases", "case store retention: purge", run_cases},
       command{"db", "the database: start (embedded PostgreSQL), migrate, status", run_db},
       command{"audit", "audit log: verify its hash chain", run_audit},
+      command{"serve", "run the HTTP service (scan, match, lists, cases, metrics)", run_serve},
   };
   return table;
 }
