@@ -136,8 +136,8 @@ void check_against(const std::string& csv, const std::string& mode_flag) {
       CHECK(str(dihedral, name.c_str()) == want.at(name));
     }
   }
-  // Every CSV row but the two files tests/data leaves out for size.
-  CHECK(checked == expected.size() - 2);
+  // Every CSV row.
+  CHECK(checked == expected.size());
 }
 
 }  // namespace

@@ -29,12 +29,6 @@ inline std::filesystem::path vectors_dir() {
   return std::filesystem::path(HG_TEST_DATA) / "pdq-vectors";
 }
 
-/// Vector files that tests/data leaves out for size (see tests/data/pdq-vectors/README.md).
-inline bool vector_left_out(const std::string& file) {
-  return file == "images/reg-test-input/exif-rotn/exif-rotn-1.jpg" ||
-         file == "images/reg-test-input/exif-rotn/exif-rotn-6.jpg";
-}
-
 /// Synthetic images made by tests/data/scanner/make-images.sh.
 inline std::filesystem::path scanner_data_dir() {
   return std::filesystem::path(HG_TEST_DATA) / "scanner";
