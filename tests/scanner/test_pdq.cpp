@@ -4,6 +4,7 @@
 #include "hashguard/scanner/pdq.hpp"
 
 #include "hg_catch.hpp"
+#include "support/allocation_counter.hpp"
 #include "support/vector_images.hpp"
 
 #include <boost/json.hpp>
@@ -366,4 +367,25 @@ TEST_CASE("PDQ hasher: moves, reuse across sizes, kernel names") {
   CHECK(scanner::to_string(pdq_kernel::automatic) == "automatic");
   CHECK(pdq_hasher().kernel() == scanner::pdq_best_kernel());
   CHECK(scanner::pdq_best_kernel() != pdq_kernel::automatic);
+}
+
+TEST_CASE("PDQ hasher: no allocation once it has seen the size, on every kernel and mode") {
+  const auto rgb = synthetic(1000, 700, 3, 9);
+  const auto grey = synthetic(700, 1000, 1, 10);
+  for (const auto kernel : all_kernels()) {
+    for (const auto mode : {pdq_mode::fullres, pdq_mode::reference_512}) {
+      INFO("kernel " << scanner::to_string(kernel) << " mode " << static_cast<int>(mode));
+      const std::size_t at_start = test::allocation_count();
+      pdq_hasher hasher(kernel);
+      (void)hasher.hash(rgb.view(), mode);
+      CHECK(test::allocation_count() > at_start);  // the counter sees the scratch being made
+      (void)hasher.hash(grey.view(), mode);
+      const std::size_t before = test::allocation_count();
+      const auto a = hasher.hash(rgb.view(), mode);
+      const auto b = hasher.hash(grey.view(), mode);
+      CHECK(test::allocation_count() == before);
+      CHECK(a.quality > 0);
+      CHECK(b.quality > 0);
+    }
+  }
 }

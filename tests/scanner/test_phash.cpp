@@ -4,6 +4,7 @@
 #include "hashguard/scanner/phash.hpp"
 
 #include "hg_catch.hpp"
+#include "support/allocation_counter.hpp"
 #include "support/vector_images.hpp"
 
 #include <opencv2/core.hpp>
@@ -152,4 +153,14 @@ TEST_CASE("pHash text form puts OpenCV's first byte first") {
   char first[3];
   std::snprintf(first, sizeof first, "%02x", out.at<unsigned char>(0, 0));
   CHECK(core::to_hex(ours).substr(0, 2) == first);
+}
+
+TEST_CASE("pHash allocates nothing") {
+  std::mt19937 rng(11);
+  const auto image = random_image(640, 480, 3, rng, true);
+  scanner::phash_hasher hasher;
+  const std::size_t before = test::allocation_count();
+  const auto h = hasher.hash(image.view());
+  CHECK(test::allocation_count() == before);
+  CHECK(h.value != 0);
 }
