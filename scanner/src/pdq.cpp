@@ -247,7 +247,7 @@ void pdq_hasher::scratch::run_avx2(const luma_source& source, float* out) {
   layout.xs = xs;
   layout.ys = ys;
   const std::size_t block = 32 * ucols;
-  const std::size_t strip = 32 * ucols;
+  const std::size_t strip = 16 * ucols;
   const std::size_t ring = static_cast<std::size_t>(layout.ring_rows) * ucols;
   const std::size_t narrow = std::size_t{source.rows} * 64;
   const std::size_t total = block + strip + ring + ucols + narrow;
