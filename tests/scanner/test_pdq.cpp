@@ -14,6 +14,7 @@
 #include <map>
 #include <random>
 #include <set>
+#include <thread>
 
 using namespace hashguard;
 using scanner::pdq_hasher;
@@ -386,6 +387,33 @@ TEST_CASE("PDQ hasher: no allocation once it has seen the size, on every kernel 
       CHECK(test::allocation_count() == before);
       CHECK(a.quality > 0);
       CHECK(b.quality > 0);
+    }
+  }
+}
+
+TEST_CASE("PDQ: one hasher per thread gives the single-thread answers") {
+  std::vector<scanner::pixels> images;
+  for (std::uint32_t i = 0; i < 6; ++i)
+    images.push_back(synthetic(300 + 37 * i, 200 + 11 * i, 3, i));
+  std::vector<scanner::pdq_result> expected;
+  pdq_hasher single;
+  for (const auto& im : images) expected.push_back(single.hash(im.view()));
+  std::vector<std::vector<scanner::pdq_result>> got(4);
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < got.size(); ++t) {
+    threads.emplace_back([&, t] {
+      pdq_hasher mine;
+      for (int round = 0; round < 3; ++round) {
+        for (const auto& im : images) got[t].push_back(mine.hash(im.view()));
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (const auto& results : got) {
+    REQUIRE(results.size() == 3 * images.size());
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      CHECK(results[i].dihedral == expected[i % images.size()].dihedral);
+      CHECK(results[i].quality == expected[i % images.size()].quality);
     }
   }
 }
