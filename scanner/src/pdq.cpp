@@ -211,8 +211,11 @@ pdq_kernel pdq_best_kernel() noexcept {
 }
 
 namespace pdq_detail {
-// Here, not in pdq_avx2.cpp: this must run on any CPU.
+// Here, not in pdq_avx2.cpp: this must run on any CPU. The explicit init makes the answer right
+// even when a hasher is built by a static initializer, before libgcc's own runs. GCC's check
+// includes the OS having enabled the YMM state.
 bool cpu_has_avx2() noexcept {
+  __builtin_cpu_init();
   return __builtin_cpu_supports("avx2") != 0;
 }
 }  // namespace pdq_detail
@@ -247,7 +250,7 @@ void pdq_hasher::scratch::run_avx2(const luma_source& source, float* out) {
   layout.xs = xs;
   layout.ys = ys;
   const std::size_t block = 32 * ucols;
-  const std::size_t strip = 32 * ucols;
+  const std::size_t strip = 16 * ucols;
   const std::size_t ring = static_cast<std::size_t>(layout.ring_rows) * ucols;
   const std::size_t narrow = std::size_t{source.rows} * 64;
   const std::size_t total = block + strip + ring + ucols + narrow;

@@ -89,78 +89,93 @@ void rows_to_lanes(float* const* rows, int cols, float* t) {
   }
 }
 
-// t[c * 8 + k] -> rows[k][c] for the first `count` rows.
-void lanes_to_rows(const float* t, int cols, float* const* rows, int count) {
-  int c = 0;
-  if (count == lanes) {
-    for (; c + lanes <= cols; c += lanes) {
-      const float* in = t + static_cast<std::ptrdiff_t>(c) * lanes;
-      __m256 r0 = _mm256_loadu_ps(in + 0 * lanes);
-      __m256 r1 = _mm256_loadu_ps(in + 1 * lanes);
-      __m256 r2 = _mm256_loadu_ps(in + 2 * lanes);
-      __m256 r3 = _mm256_loadu_ps(in + 3 * lanes);
-      __m256 r4 = _mm256_loadu_ps(in + 4 * lanes);
-      __m256 r5 = _mm256_loadu_ps(in + 5 * lanes);
-      __m256 r6 = _mm256_loadu_ps(in + 6 * lanes);
-      __m256 r7 = _mm256_loadu_ps(in + 7 * lanes);
-      transpose8(r0, r1, r2, r3, r4, r5, r6, r7);
-      _mm256_storeu_ps(rows[0] + c, r0);
-      _mm256_storeu_ps(rows[1] + c, r1);
-      _mm256_storeu_ps(rows[2] + c, r2);
-      _mm256_storeu_ps(rows[3] + c, r3);
-      _mm256_storeu_ps(rows[4] + c, r4);
-      _mm256_storeu_ps(rows[5] + c, r5);
-      _mm256_storeu_ps(rows[6] + c, r6);
-      _mm256_storeu_ps(rows[7] + c, r7);
+// Collects a strip's outputs column by column (one vector of 8 rows each) and writes them to
+// row-major rows 8 columns at a time through a transpose, for the first `count` rows.
+struct row_writer {
+  row_writer(float* const* target_rows, int target_count)
+      : rows(target_rows), count(target_count) {}
+
+  float* const* rows;
+  int count;
+  int column = 0;  // first column of the staged block
+  int staged = 0;
+  __m256 stage[lanes]{};
+
+  void put(__m256 v) {
+    stage[staged++] = v;
+    if (staged == lanes) flush_block();
+  }
+
+  void flush_block() {
+    __m256 r0 = stage[0];
+    __m256 r1 = stage[1];
+    __m256 r2 = stage[2];
+    __m256 r3 = stage[3];
+    __m256 r4 = stage[4];
+    __m256 r5 = stage[5];
+    __m256 r6 = stage[6];
+    __m256 r7 = stage[7];
+    transpose8(r0, r1, r2, r3, r4, r5, r6, r7);
+    const __m256 out[lanes] = {r0, r1, r2, r3, r4, r5, r6, r7};
+    for (int k = 0; k < count; ++k) _mm256_storeu_ps(rows[k] + column, out[k]);
+    column += lanes;
+    staged = 0;
+  }
+
+  void finish() {
+    alignas(32) float values[lanes];
+    for (int j = 0; j < staged; ++j) {
+      _mm256_store_ps(values, stage[j]);
+      for (int k = 0; k < count; ++k) rows[k][column + j] = values[k];
     }
+    column += staged;
+    staged = 0;
   }
-  for (; c < cols; ++c) {
-    for (int k = 0; k < count; ++k) rows[k][c] = t[c * lanes + k];
-  }
-}
+};
 
 // The reference's box filter along the columns of two strips held as t[c * 8 + k] (rows 0-7 in
-// `in_a`, 8-15 in `in_b`): one lane per row, every output written. Two independent running
-// sums hide the latency of the add/subtract chain.
-void box_lanes_full(const float* in_a, const float* in_b, float* out_a, float* out_b, int length,
-                    int window) {
+// `in_a`, 8-15 in `in_b`): one lane per row, every output written, to row-major rows through
+// the writers. Two independent running sums hide the latency of the add/subtract chain.
+void box_lanes_full(const float* in_a, const float* in_b, row_writer& out_a, row_writer& out_b,
+                    int length, int window) {
   const box_phases ph = phases_of(length, window);
   __m256 sum_a = _mm256_setzero_ps();
   __m256 sum_b = _mm256_setzero_ps();
   int add = 0;
   int sub = 0;
-  int o = 0;
   int count = 0;
   for (int i = 0; i < ph.p1; ++i, add += lanes) {
     sum_a = _mm256_add_ps(sum_a, _mm256_loadu_ps(in_a + add));
     sum_b = _mm256_add_ps(sum_b, _mm256_loadu_ps(in_b + add));
     ++count;
   }
-  for (int i = 0; i < ph.p2; ++i, add += lanes, o += lanes) {
+  for (int i = 0; i < ph.p2; ++i, add += lanes) {
     sum_a = _mm256_add_ps(sum_a, _mm256_loadu_ps(in_a + add));
     sum_b = _mm256_add_ps(sum_b, _mm256_loadu_ps(in_b + add));
     ++count;
     const __m256 divisor = _mm256_set1_ps(static_cast<float>(count));
-    _mm256_storeu_ps(out_a + o, _mm256_div_ps(sum_a, divisor));
-    _mm256_storeu_ps(out_b + o, _mm256_div_ps(sum_b, divisor));
+    out_a.put(_mm256_div_ps(sum_a, divisor));
+    out_b.put(_mm256_div_ps(sum_b, divisor));
   }
   const __m256 full = _mm256_set1_ps(static_cast<float>(count));
-  for (int i = 0; i < ph.p3; ++i, add += lanes, sub += lanes, o += lanes) {
+  for (int i = 0; i < ph.p3; ++i, add += lanes, sub += lanes) {
     sum_a = _mm256_add_ps(sum_a, _mm256_loadu_ps(in_a + add));
     sum_b = _mm256_add_ps(sum_b, _mm256_loadu_ps(in_b + add));
     sum_a = _mm256_sub_ps(sum_a, _mm256_loadu_ps(in_a + sub));
     sum_b = _mm256_sub_ps(sum_b, _mm256_loadu_ps(in_b + sub));
-    _mm256_storeu_ps(out_a + o, _mm256_div_ps(sum_a, full));
-    _mm256_storeu_ps(out_b + o, _mm256_div_ps(sum_b, full));
+    out_a.put(_mm256_div_ps(sum_a, full));
+    out_b.put(_mm256_div_ps(sum_b, full));
   }
-  for (int i = 0; i < ph.p4; ++i, sub += lanes, o += lanes) {
+  for (int i = 0; i < ph.p4; ++i, sub += lanes) {
     sum_a = _mm256_sub_ps(sum_a, _mm256_loadu_ps(in_a + sub));
     sum_b = _mm256_sub_ps(sum_b, _mm256_loadu_ps(in_b + sub));
     --count;
     const __m256 divisor = _mm256_set1_ps(static_cast<float>(count));
-    _mm256_storeu_ps(out_a + o, _mm256_div_ps(sum_a, divisor));
-    _mm256_storeu_ps(out_b + o, _mm256_div_ps(sum_b, divisor));
+    out_a.put(_mm256_div_ps(sum_a, divisor));
+    out_b.put(_mm256_div_ps(sum_b, divisor));
   }
+  out_a.finish();
+  out_b.finish();
 }
 
 // The same over two strips at once (rows 0-7 in `in_a`, 8-15 in `in_b`: two independent sums
@@ -384,8 +399,6 @@ void downsample_avx2(const luma_source& source, const stream_layout& layout, flo
   float* c1_block = layout.block + 16 * ucols;  // 16 column-pass output rows
   float* strip_a = layout.strip;                // cols x 8, one vector per column: rows 0-7
   float* strip_b = layout.strip + 8 * ucols;    // rows 8-15
-  float* out_a = layout.strip + 16 * ucols;
-  float* out_b = layout.strip + 24 * ucols;
   float* ring = layout.ring;
   float* narrow = layout.narrow;
   const bool rgb_fast =
@@ -447,11 +460,11 @@ void downsample_avx2(const luma_source& source, const stream_layout& layout, flo
       rows_to_lanes(block_rows, cols, strip_a);
       rows_to_lanes(block_rows + 8, cols, strip_b);
     }
-    box_lanes_full(strip_a, strip_b, out_a, out_b, cols, window_along_rows);
     float* ring_rows_out[16];
     for (int k = 0; k < n; ++k) ring_rows_out[k] = ring_row(s0 + k);
-    lanes_to_rows(out_a, cols, ring_rows_out, n < 8 ? n : 8);
-    if (n > 8) lanes_to_rows(out_b, cols, ring_rows_out + 8, n - 8);
+    row_writer out_a{ring_rows_out, n < 8 ? n : 8};
+    row_writer out_b{ring_rows_out + 8, n > 8 ? n - 8 : 0};
+    box_lanes_full(strip_a, strip_b, out_a, out_b, cols, window_along_rows);
     for (int k = 0; k < n; ++k) c1_feed(s0 + k);
   }
   for (int i = 0; i < c1.ph.p4; ++i) {

@@ -4,6 +4,7 @@
 #include "hashguard/scanner/pdq.hpp"
 
 #include "hg_catch.hpp"
+#include "support/allocation_counter.hpp"
 #include "support/vector_images.hpp"
 
 #include <boost/json.hpp>
@@ -13,6 +14,7 @@
 #include <map>
 #include <random>
 #include <set>
+#include <thread>
 
 using namespace hashguard;
 using scanner::pdq_hasher;
@@ -359,4 +361,52 @@ TEST_CASE("PDQ hasher: moves, reuse across sizes, kernel names") {
   CHECK(scanner::to_string(pdq_kernel::automatic) == "automatic");
   CHECK(pdq_hasher().kernel() == scanner::pdq_best_kernel());
   CHECK(scanner::pdq_best_kernel() != pdq_kernel::automatic);
+}
+
+TEST_CASE("PDQ hasher: no allocation once it has seen the size, on every kernel and mode") {
+  const auto rgb = synthetic(1000, 700, 3, 9);
+  const auto grey = synthetic(700, 1000, 1, 10);
+  for (const auto kernel : all_kernels()) {
+    for (const auto mode : {pdq_mode::fullres, pdq_mode::reference_512}) {
+      INFO("kernel " << scanner::to_string(kernel) << " mode " << static_cast<int>(mode));
+      const std::size_t at_start = test::allocation_count();
+      pdq_hasher hasher(kernel);
+      (void)hasher.hash(rgb.view(), mode);
+      CHECK(test::allocation_count() > at_start);  // the counter sees the scratch being made
+      (void)hasher.hash(grey.view(), mode);
+      const std::size_t before = test::allocation_count();
+      const auto a = hasher.hash(rgb.view(), mode);
+      const auto b = hasher.hash(grey.view(), mode);
+      CHECK(test::allocation_count() == before);
+      CHECK(a.quality > 0);
+      CHECK(b.quality > 0);
+    }
+  }
+}
+
+TEST_CASE("PDQ: one hasher per thread gives the single-thread answers") {
+  std::vector<scanner::pixels> images;
+  for (std::uint32_t i = 0; i < 6; ++i)
+    images.push_back(synthetic(300 + 37 * i, 200 + 11 * i, 3, i));
+  std::vector<scanner::pdq_result> expected;
+  pdq_hasher single;
+  for (const auto& im : images) expected.push_back(single.hash(im.view()));
+  std::vector<std::vector<scanner::pdq_result>> got(4);
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < got.size(); ++t) {
+    threads.emplace_back([&, t] {
+      pdq_hasher mine;
+      for (int round = 0; round < 3; ++round) {
+        for (const auto& im : images) got[t].push_back(mine.hash(im.view()));
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (const auto& results : got) {
+    REQUIRE(results.size() == 3 * images.size());
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      CHECK(results[i].dihedral == expected[i % images.size()].dihedral);
+      CHECK(results[i].quality == expected[i % images.size()].quality);
+    }
+  }
 }

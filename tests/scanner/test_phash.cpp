@@ -4,12 +4,14 @@
 #include "hashguard/scanner/phash.hpp"
 
 #include "hg_catch.hpp"
+#include "support/allocation_counter.hpp"
 #include "support/vector_images.hpp"
 
 #include <opencv2/core.hpp>
 #include <opencv2/img_hash.hpp>
 
 #include <random>
+#include <thread>
 
 using namespace hashguard;
 
@@ -152,4 +154,41 @@ TEST_CASE("pHash text form puts OpenCV's first byte first") {
   char first[3];
   std::snprintf(first, sizeof first, "%02x", out.at<unsigned char>(0, 0));
   CHECK(core::to_hex(ours).substr(0, 2) == first);
+}
+
+TEST_CASE("pHash allocates nothing") {
+  std::mt19937 rng(11);
+  const auto image = random_image(640, 480, 3, rng, true);
+  scanner::phash_hasher hasher;
+  const std::size_t before = test::allocation_count();
+  const auto h = hasher.hash(image.view());
+  CHECK(test::allocation_count() == before);
+  CHECK(h.value != 0);
+}
+
+TEST_CASE("pHash: one hasher per thread gives the single-thread answers") {
+  std::mt19937 rng(12);
+  std::vector<scanner::pixels> images;
+  for (std::uint32_t i = 0; i < 8; ++i) {
+    images.push_back(random_image(40 + 13 * i, 30 + 7 * i, i % 2 == 0 ? 3 : 1, rng, true));
+  }
+  std::vector<core::hash64> expected;
+  scanner::phash_hasher single;
+  for (const auto& im : images) expected.push_back(single.hash(im.view()));
+  std::vector<std::vector<core::hash64>> got(4);
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < got.size(); ++t) {
+    threads.emplace_back([&, t] {
+      scanner::phash_hasher mine;
+      for (int round = 0; round < 20; ++round) {
+        for (const auto& im : images) got[t].push_back(mine.hash(im.view()));
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (const auto& results : got) {
+    REQUIRE(results.size() == 20 * images.size());
+    for (std::size_t i = 0; i < results.size(); ++i)
+      CHECK(results[i] == expected[i % images.size()]);
+  }
 }

@@ -10,11 +10,15 @@
 // to exactly 512x512 by nearest neighbour, CImg resize(512,512) semantics).
 //
 // Kernels: every kernel gives the same bits (each keeps the reference's float32 operation order
-// per pixel); they differ only in speed. `reference` runs the reference's own memory layout
-// (full-size float planes, strided column pass); `blocked` streams rows through the filter and
-// runs the column passes across whole rows; `avx2` is the streaming layout with AVX2 row passes
-// (8 rows per vector) and column passes (8 columns per vector), chosen at run time only where the
-// CPU supports it. `automatic` picks the fastest supported.
+// per pixel); they differ in speed and memory. `reference` runs the reference's own memory
+// layout (two full-size float planes, 8 bytes per pixel; strided column pass; for checking);
+// `blocked` streams rows through the filter and runs the column passes across whole rows;
+// `avx2` is the streaming layout with AVX2 row passes (8 rows per vector) and column passes (8
+// columns per vector), chosen at run time only where the CPU supports it. The streaming kernels
+// keep at most (vertical window + 65) rows of floats plus 64 floats per image row. `automatic`
+// picks the fastest supported: avx2, else blocked. Measured on a 12 MP RGB image, one thread
+// (thread CPU time, shared 2-core EPYC under load): reference ~790 ms, blocked ~75-110 ms, avx2
+// ~10-12 ms.
 //
 // Thread-safety: a pdq_hasher is not thread-safe; use one per thread. It owns its scratch
 // buffers, grown on demand and kept, so hashing allocates nothing once it has seen an image of
