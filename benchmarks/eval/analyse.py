@@ -125,10 +125,14 @@ def main():
     total_same = sum(same_hist) or 1
     total_diff = pair_count["all"] or 1
     with open(os.path.join(out, "pdq_distances.dat"), "w") as f:
-        f.write("# distance same_plain same_dihedral different (fractions)\n")
-        for d in range(257):
-            f.write(f"{d} {same_hist[d] / total_same:.6g} {same_hist_dih[d] / total_same:.6g} "
-                    f"{pair_hist_pdq['all'][d] / total_diff:.6g}\n")
+        # PDQ distances are even (every hash has 128 ones: the median threshold), so bins of 2
+        f.write("# distance_bin_start same_plain same_dihedral different (fractions per 2)\n")
+        for d in range(0, 257, 2):
+            def two(h):
+                return h[d] + (h[d + 1] if d + 1 < len(h) else 0)
+            f.write(f"{d} {two(same_hist) / total_same:.6g} "
+                    f"{two(same_hist_dih) / total_same:.6g} "
+                    f"{two(pair_hist_pdq['all']) / total_diff:.6g}\n")
     same_ph = [0] * 65
     for rows in per_dist.values():
         for _, _, ph, *_ in rows:
@@ -201,6 +205,13 @@ def main():
         med = statistics.median(r[0] for r in rows)
         w(f"| {distortion} | {k} | {plain:.1%} | {dih:.1%} | {usable:.1%} | {ph:.1%} | {med:g} |")
     w("")
+    w("Reading the table: *dihedral* means the variant's 8 dihedral hashes (computed from its "
+      "one DCT, as the reference does) are compared with the original's hash and the best one "
+      "counts. Rotations and flips are not recovered exactly: the reference's 64x64 decimation "
+      "samples pixel positions that are not symmetric under a flip, so the dihedral hash of a "
+      "flipped image differs from the hash of the flipped pixels by a few to tens of bits, most "
+      "on small sharp images (the 256x256 and 512x512 astro PNGs). Crops and borders move the "
+      "picture inside the frame, which PDQ is not designed to survive.\n")
     w("## False positives between distinct originals\n")
     w("Share of pairs of different pictures at or under each PDQ threshold, per corpus set "
       "(pairs within the set) and over all pairs. The last column keeps only pairs where both "
