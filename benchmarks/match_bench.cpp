@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <functional>
 #include <iomanip>
@@ -39,6 +40,11 @@
 #include <thread>
 #include <utility>
 #include <vector>
+
+namespace match_bench {
+// match_bench_read.cpp (built with -mavx2)
+std::uint64_t read_all_avx2(const std::uint64_t* p, std::size_t words);
+}  // namespace match_bench
 
 using namespace hashguard;
 using namespace hashguard::matcher;
@@ -59,6 +65,13 @@ struct config {
 
 double since(clock_type::time_point t) {
   return std::chrono::duration<double>(clock_type::now() - t).count();
+}
+
+// CPU time of the calling thread: on a shared machine it shows the work apart from waiting.
+double cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
 double rss_mb() {
@@ -109,10 +122,17 @@ dataset make_dataset(std::size_t n, std::uint64_t seed) {
 }
 
 // Runs `one(i)` for i = 0, 1, 2... (wrapping over `count` items) on `threads` threads for at
-// least `seconds` and at least `min_calls` calls per thread; returns calls per second.
-double throughput(std::size_t count, int threads, double seconds, std::size_t min_calls,
-                  const std::function<void(std::size_t)>& one) {
+// least `seconds` and at least `min_calls` calls per thread. Returns calls per wall-clock
+// second, and calls per CPU second of the threads (what the figure would be on an idle
+// machine: this one is shared).
+struct rate {
+  double wall{};
+  double cpu{};
+};
+rate throughput(std::size_t count, int threads, double seconds, std::size_t min_calls,
+                const std::function<void(std::size_t)>& one) {
   std::atomic<std::size_t> total{0};
+  std::vector<double> cpu(static_cast<std::size_t>(threads));
   const auto start = clock_type::now();
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t) {
@@ -121,33 +141,53 @@ double throughput(std::size_t count, int threads, double seconds, std::size_t mi
       std::size_t calls = 0;
       std::size_t i = static_cast<std::size_t>(t) * (count / static_cast<std::size_t>(threads));
       const auto t0 = clock_type::now();
+      const double c0 = cpu_seconds();
       while (calls < min_calls || since(t0) < seconds) {
         one(i % count);
         ++i;
         ++calls;
       }
+      cpu[static_cast<std::size_t>(t)] = cpu_seconds() - c0;
       total += calls;
     });
   }
   for (auto& th : pool) th.join();
-  return static_cast<double>(total.load()) / since(start);
+  const double wall = since(start);
+  const double cpu_max = *std::max_element(cpu.begin(), cpu.end());
+  const auto calls = static_cast<double>(total.load());
+  return {calls / wall, cpu_max > 0 ? calls / cpu_max : 0};
 }
 
-// Best of 3 single-thread sequential reads of the buffer, in GB/s (1e9 bytes).
-double read_bandwidth(const std::uint64_t* p, std::size_t words) {
-  double best = 0;
+// Best of 3 single-thread sequential reads of the buffer, in GB/s (1e9 bytes) per wall-clock
+// second and per CPU second.
+struct bandwidth {
+  double wall{};
+  double cpu{};
+};
+bandwidth read_bandwidth(const std::uint64_t* p, std::size_t words) {
+  bandwidth best;
   volatile std::uint64_t sink = 0;
   for (int pass = 0; pass < 3; ++pass) {
     const auto t0 = clock_type::now();
-    std::uint64_t a[8] = {};
-    std::size_t i = 0;
-    for (; i + 8 <= words; i += 8) {
-      for (std::size_t k = 0; k < 8; ++k) a[k] ^= p[i + k];
+    const double c0 = cpu_seconds();
+    std::uint64_t x = 0;
+    if ((cpu_features() & feature_avx2) != 0) {
+      x = match_bench::read_all_avx2(p, words);
+    } else {
+      std::uint64_t a[8] = {};
+      std::size_t i = 0;
+      for (; i + 8 <= words; i += 8) {
+        for (std::size_t k = 0; k < 8; ++k) a[k] ^= p[i + k];
+      }
+      for (; i < words; ++i) a[0] ^= p[i];
+      x = a[0] ^ a[1] ^ a[2] ^ a[3] ^ a[4] ^ a[5] ^ a[6] ^ a[7];
     }
-    for (; i < words; ++i) a[0] ^= p[i];
     const double s = since(t0);
-    sink = sink ^ a[0] ^ a[1] ^ a[2] ^ a[3] ^ a[4] ^ a[5] ^ a[6] ^ a[7];
-    best = std::max(best, static_cast<double>(words * 8) / s / 1e9);
+    const double c = cpu_seconds() - c0;
+    sink = sink ^ x;
+    const double bytes = static_cast<double>(words * 8);
+    best.wall = std::max(best.wall, bytes / s / 1e9);
+    if (c > 0) best.cpu = std::max(best.cpu, bytes / c / 1e9);
   }
   return best;
 }
@@ -218,7 +258,8 @@ void run_size(std::size_t n, const config& cfg, report& rep) {
     const linear_index256 index(d.hashes, *k);
     const double build_s = since(t0);
     const double mem = rss_mb() - base_rss;
-    const double bw = read_bandwidth(index.words(), index.size() * 4);
+    const bandwidth bwm = read_bandwidth(index.words(), index.size() * 4);
+    const double bw = bwm.wall;
     const double bytes = static_cast<double>(index.storage_bytes());
     const double budget = name == "scalar" ? cfg.seconds / 2 : cfg.seconds;
     std::vector<range_match> out;
@@ -230,10 +271,11 @@ void run_size(std::size_t n, const config& cfg, report& rep) {
       std::vector<range_match> o;
       index.range(d.images[i], radius, o);
     };
-    const double qps1 = throughput(image_count, 1, budget, min_calls, single);
-    const double ips1 = throughput(image_count, 1, budget, min_calls, image);
-    const double qps2 = throughput(image_count, 2, budget, min_calls, single);
-    const double ips2 = throughput(image_count, 2, budget, min_calls, image);
+    const rate r1 = throughput(image_count, 1, budget, min_calls, single);
+    const double qps1 = r1.wall;
+    const double ips1 = throughput(image_count, 1, budget, min_calls, image).wall;
+    const double qps2 = throughput(image_count, 2, budget, min_calls, single).wall;
+    const double ips2 = throughput(image_count, 2, budget, min_calls, image).wall;
     index.range(rq, radius, out);
     const pair_set got = to_pairs(out);
     if (!have_truth) {
@@ -243,21 +285,27 @@ void run_size(std::size_t n, const config& cfg, report& rep) {
     std::size_t fp = 0;
     const double rec = recall(truth, got, fp);
     const double gbps = qps1 * bytes / 1e9;
+    const double gbps_cpu = r1.cpu * bytes / 1e9;
     std::cout << "linear " << std::left << std::setw(17) << name << std::right << " build "
               << std::setprecision(2) << build_s << " s, rss +" << std::setprecision(0) << mem
               << " MB | 1t: " << std::setprecision(1) << qps1 << " q/s = " << gbps
               << " GB/s = " << std::setprecision(0) << 100 * gbps / bw << "% of read bw "
-              << std::setprecision(1) << bw << " GB/s, " << ips1 << " images/s | 2t: " << qps2
-              << " q/s, " << ips2 << " images/s | recall " << std::setprecision(4) << rec
+              << std::setprecision(1) << bw << " GB/s (cpu-time: " << r1.cpu
+              << " q/s = " << gbps_cpu << " GB/s = " << std::setprecision(0)
+              << 100 * gbps_cpu / bwm.cpu << "% of " << std::setprecision(1) << bwm.cpu
+              << " GB/s), " << ips1 << " images/s | 2t: " << qps2 << " q/s, " << ips2
+              << " images/s | recall " << std::setprecision(4) << rec
               << (fp ? " (false positives!)" : "") << "\n";
     const std::string p = "linear_" + name + "_";
     rep.add(p + "qps_" + L + "_1t", qps1);
+    rep.add(p + "qps_cpu_" + L + "_1t", r1.cpu);
     rep.add(p + "qps_" + L + "_2t", qps2);
     rep.add(p + "images_per_s_" + L + "_1t", ips1);
     rep.add(p + "images_per_s_" + L + "_2t", ips2);
     rep.add(p + "gbps_" + L + "_1t", gbps);
     rep.add(p + "read_bw_gbps_" + L, bw);
     rep.add(p + "bw_fraction_" + L + "_1t", gbps / bw);
+    rep.add(p + "bw_fraction_cpu_" + L + "_1t", bwm.cpu > 0 ? gbps_cpu / bwm.cpu : 0);
     rep.add(p + "build_s_" + L, build_s);
     rep.add(p + "rss_mb_" + L, mem);
     rep.add(p + "recall_" + L, rec);
@@ -267,8 +315,10 @@ void run_size(std::size_t n, const config& cfg, report& rep) {
   {
     const kernel& k = **startup_kernel();
     const auto t0 = clock_type::now();
+    const double c0 = cpu_seconds();
     const mih_index index(d.hashes, k);
     const double build_s = since(t0);
+    const double build_cpu_s = cpu_seconds() - c0;
     const double mem = rss_mb() - base_rss;
     const double extra_mb = static_cast<double>(index.table_bytes()) / 1048576.0;
     std::atomic<int> fallbacks{0};
@@ -282,19 +332,21 @@ void run_size(std::size_t n, const config& cfg, report& rep) {
       std::vector<range_match> o;
       index.range(d.images[i], radius, o);
     };
-    const double qps1 = throughput(image_count, 1, cfg.seconds, min_calls, single);
-    const double ips1 = throughput(image_count, 1, cfg.seconds, min_calls, image);
-    const double qps2 = throughput(image_count, 2, cfg.seconds, min_calls, single);
-    const double ips2 = throughput(image_count, 2, cfg.seconds, min_calls, image);
+    const rate r1 = throughput(image_count, 1, cfg.seconds, min_calls, single);
+    const double qps1 = r1.wall;
+    const double ips1 = throughput(image_count, 1, cfg.seconds, min_calls, image).wall;
+    const double qps2 = throughput(image_count, 2, cfg.seconds, min_calls, single).wall;
+    const double ips2 = throughput(image_count, 2, cfg.seconds, min_calls, image).wall;
     std::vector<range_match> out;
     search_stats st;
     index.range(rq, radius, out, &st);
     std::size_t fp = 0;
     const double rec = recall(truth, to_pairs(out), fp);
     std::cout << "MIH (" << index.slot_count() << " slots, " << k.name << ")"
-              << "  build " << std::setprecision(2) << build_s << " s, tables "
-              << std::setprecision(0) << extra_mb << " MB beyond the hashes, rss +" << mem
-              << " MB | 1t: " << std::setprecision(1) << qps1 << " q/s, " << ips1
+              << "  build " << std::setprecision(2) << build_s << " s (cpu " << build_cpu_s
+              << " s), tables " << std::setprecision(0) << extra_mb
+              << " MB beyond the hashes, rss +" << mem << " MB | 1t: " << std::setprecision(1)
+              << qps1 << " q/s (cpu-time " << r1.cpu << " q/s), " << ips1
               << " images/s | 2t: " << qps2 << " q/s, " << ips2 << " images/s | recall "
               << std::setprecision(4) << rec << (fp ? " (false positives!)" : "")
               << (fallbacks ? " (linear fallback ran!)" : "") << " | probes/candidates per query "
@@ -302,10 +354,12 @@ void run_size(std::size_t n, const config& cfg, report& rep) {
               << static_cast<double>(st.probes) / static_cast<double>(rq.size()) << "/"
               << static_cast<double>(st.candidates) / static_cast<double>(rq.size()) << "\n";
     rep.add("mih_qps_" + L + "_1t", qps1);
+    rep.add("mih_qps_cpu_" + L + "_1t", r1.cpu);
     rep.add("mih_qps_" + L + "_2t", qps2);
     rep.add("mih_images_per_s_" + L + "_1t", ips1);
     rep.add("mih_images_per_s_" + L + "_2t", ips2);
     rep.add("mih_build_s_" + L, build_s);
+    rep.add("mih_build_cpu_s_" + L, build_cpu_s);
     rep.add("mih_tables_mb_" + L, extra_mb);
     rep.add("mih_rss_mb_" + L, mem);
     rep.add("mih_recall_" + L, rec);
@@ -330,10 +384,11 @@ void run_size(std::size_t n, const config& cfg, report& rep) {
       index.range_search(8, codes(d.images[i].data()), radius + 1, &res);
     };
     const double budget = cfg.seconds;
-    const double qps1 = throughput(image_count, 1, budget, 2, single);
-    const double ips1 = throughput(image_count, 1, budget, 2, image);
-    const double qps2 = throughput(image_count, 2, budget, 2, single);
-    const double ips2 = throughput(image_count, 2, budget, 2, image);
+    const rate r1 = throughput(image_count, 1, budget, 2, single);
+    const double qps1 = r1.wall;
+    const double ips1 = throughput(image_count, 1, budget, 2, image).wall;
+    const double qps2 = throughput(image_count, 2, budget, 2, single).wall;
+    const double ips2 = throughput(image_count, 2, budget, 2, image).wall;
     omp_set_num_threads(1);
     faiss::RangeSearchResult res(static_cast<faiss::IndexBinary::idx_t>(rq.size()));
     index.range_search(static_cast<faiss::IndexBinary::idx_t>(rq.size()), codes(rq.data()),
@@ -348,10 +403,11 @@ void run_size(std::size_t n, const config& cfg, report& rep) {
     const double rec = recall(truth, got, fp);
     std::cout << label << "  build " << std::setprecision(2) << build_s << " s, rss +"
               << std::setprecision(0) << mem << " MB | 1t: " << std::setprecision(1) << qps1
-              << " q/s, " << ips1 << " images/s | 2t: " << qps2 << " q/s, " << ips2
-              << " images/s | recall " << std::setprecision(4) << rec
+              << " q/s (cpu-time " << r1.cpu << " q/s), " << ips1 << " images/s | 2t: " << qps2
+              << " q/s, " << ips2 << " images/s | recall " << std::setprecision(4) << rec
               << (fp ? " (false positives!)" : "") << "\n";
     rep.add(key + "_qps_" + L + "_1t", qps1);
+    rep.add(key + "_qps_cpu_" + L + "_1t", r1.cpu);
     rep.add(key + "_qps_" + L + "_2t", qps2);
     rep.add(key + "_images_per_s_" + L + "_1t", ips1);
     rep.add(key + "_images_per_s_" + L + "_2t", ips2);

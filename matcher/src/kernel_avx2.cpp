@@ -1,6 +1,7 @@
 // AVX2 kernel (built with -mavx2 -mpopcnt). AVX2 has no vector popcount: bytes are counted
 // with two 16-entry table lookups (vpshufb on each nibble) and summed per 64-bit word with
-// vpsadbw. One 256-bit hash fills one register; four hashes are reduced together so the last
+// vpsadbw. Helpers are always inlined (file-local: internal linkage, so never shared). One
+// 256-bit hash fills one register; four hashes are reduced together so the last
 // step yields their four distances in one register. The tail (n % 4) uses popcnt.
 #include "hashguard/matcher/kernel_types.hpp"
 
@@ -12,7 +13,8 @@ namespace hashguard::matcher {
 namespace kernels_avx2 {
 namespace {
 
-std::uint32_t tail_dist256(const std::uint64_t* a, const std::uint64_t* b) {
+[[gnu::always_inline]] inline std::uint32_t tail_dist256(const std::uint64_t* a,
+                                                         const std::uint64_t* b) {
   return static_cast<std::uint32_t>(
       __builtin_popcountll(a[0] ^ b[0]) + __builtin_popcountll(a[1] ^ b[1]) +
       __builtin_popcountll(a[2] ^ b[2]) + __builtin_popcountll(a[3] ^ b[3]));
@@ -23,14 +25,14 @@ struct byte_counter {
   __m256i low_mask;
 };
 
-byte_counter make_counter() {
+[[gnu::always_inline]] inline byte_counter make_counter() {
   return {_mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3,
                            1, 2, 2, 3, 2, 3, 3, 4),
           _mm256_set1_epi8(0x0F)};
 }
 
 // Population count of each 64-bit lane.
-__m256i popcount_lanes(const byte_counter& c, __m256i x) {
+[[gnu::always_inline]] inline __m256i popcount_lanes(const byte_counter& c, __m256i x) {
   const __m256i lo = _mm256_and_si256(x, c.low_mask);
   const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(x, 4), c.low_mask);
   const __m256i bytes =
@@ -40,7 +42,8 @@ __m256i popcount_lanes(const byte_counter& c, __m256i x) {
 
 // Distances of the four hashes a, b, c, d (one per register) to q, as 4 x 64-bit lanes in
 // order a, b, c, d.
-__m256i distances4(const byte_counter& c, __m256i q, __m256i a, __m256i b, __m256i cc, __m256i d) {
+[[gnu::always_inline]] inline __m256i distances4(const byte_counter& c, __m256i q, __m256i a,
+                                                 __m256i b, __m256i cc, __m256i d) {
   const __m256i pa = popcount_lanes(c, _mm256_xor_si256(a, q));
   const __m256i pb = popcount_lanes(c, _mm256_xor_si256(b, q));
   const __m256i pc = popcount_lanes(c, _mm256_xor_si256(cc, q));
@@ -52,7 +55,7 @@ __m256i distances4(const byte_counter& c, __m256i q, __m256i a, __m256i b, __m25
                           _mm256_permute2x128_si256(ab, cd, 0x31));
 }
 
-__m256i load(const std::uint64_t* p) {
+[[gnu::always_inline]] inline __m256i load(const std::uint64_t* p) {
   return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
 }
 

@@ -10,14 +10,15 @@ namespace hashguard::matcher {
 namespace kernels_scalar {
 namespace {
 
-std::uint32_t pop64(std::uint64_t x) {
+[[gnu::always_inline]] inline std::uint32_t pop64(std::uint64_t x) {
   x = x - ((x >> 1) & 0x5555555555555555ULL);
   x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
   x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
   return static_cast<std::uint32_t>((x * 0x0101010101010101ULL) >> 56);
 }
 
-std::uint32_t dist256(const std::uint64_t* a, const std::uint64_t* b) {
+[[gnu::always_inline]] inline std::uint32_t dist256(const std::uint64_t* a,
+                                                    const std::uint64_t* b) {
   return pop64(a[0] ^ b[0]) + pop64(a[1] ^ b[1]) + pop64(a[2] ^ b[2]) + pop64(a[3] ^ b[3]);
 }
 

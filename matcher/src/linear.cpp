@@ -42,21 +42,22 @@ void sort_matches(std::vector<range_match>& matches, std::size_t first) {
             });
 }
 
-word_buffer::word_buffer(std::size_t words) : size_(words) {
-  if (words == 0) return;
-  const std::size_t bytes = words * sizeof(std::uint64_t);
-  // Large arrays: 2 MiB alignment and huge pages keep TLB misses out of the streaming scan.
+namespace detail {
+
+void* allocate_table(std::size_t bytes) {
   const std::size_t align = bytes >= huge_page ? huge_page : 64;
   const std::size_t rounded = (bytes + align - 1) / align * align;
   void* p = std::aligned_alloc(align, rounded);
   if (p == nullptr) throw std::bad_alloc();
   if (align == huge_page) (void)madvise(p, rounded, MADV_HUGEPAGE);
-  words_.reset(static_cast<std::uint64_t*>(p));
+  return p;
 }
 
-void word_buffer::free_deleter::operator()(std::uint64_t* p) const noexcept {
+void free_table(void* p) noexcept {
   std::free(p);
 }
+
+}  // namespace detail
 
 template <class Hash>
 linear_index<Hash>::linear_index(std::span<const Hash> hashes, const kernel& k)

@@ -127,27 +127,42 @@ mih_index::mih_index(std::span<const core::hash256> hashes, const kernel& k, mih
   slots_.resize(m);
   unsigned start = 0;
   const std::uint64_t* words = linear_.words();
+  // Each slot's CSR table comes from (slot value << 32 | id) keys sorted by an LSD radix sort
+  // on the value (12-bit digits, stable, so ids stay ascending within a value): sequential
+  // passes instead of one random counter increment per entry into a table of up to 64 MiB.
+  std::vector<std::uint64_t> keys(n);
+  std::vector<std::uint64_t> scratch(n);
+  std::vector<std::size_t> counts(std::size_t{1} << 12);
   for (unsigned s = 0; s < m; ++s) {
     slot& sl = slots_[s];
     sl.start = start;
     sl.width = widths[s];
     start += widths[s];
+    for (std::size_t i = 0; i < n; ++i) {
+      keys[i] = (std::uint64_t{extract(words + 4 * i, sl.start, sl.width)} << 32) | i;
+    }
+    for (unsigned shift = 32; shift < 32 + sl.width; shift += 12) {
+      std::fill(counts.begin(), counts.end(), 0);
+      for (std::uint64_t key : keys) ++counts[(key >> shift) & 0xFFF];
+      std::size_t running = 0;
+      for (std::size_t& c : counts) {
+        const std::size_t here = c;
+        c = running;
+        running += here;
+      }
+      for (std::uint64_t key : keys) scratch[counts[(key >> shift) & 0xFFF]++] = key;
+      keys.swap(scratch);
+    }
     const std::size_t values = std::size_t{1} << sl.width;
-    // Counting sort by slot value: offsets[v] first holds the running end of bucket v, and the
-    // backwards fill leaves it at the bucket's start with ids ascending inside each bucket.
-    sl.offsets.assign(values + 1, 0);
-    for (std::size_t i = 0; i < n; ++i) ++sl.offsets[extract(words + 4 * i, sl.start, sl.width)];
-    std::uint32_t running = 0;
+    sl.offsets = table_buffer<std::uint32_t>(values + 1);
+    sl.ids = table_buffer<std::uint32_t>(n);
+    std::size_t pos = 0;
     for (std::size_t v = 0; v < values; ++v) {
-      running += sl.offsets[v];
-      sl.offsets[v] = running;
+      while (pos < n && (keys[pos] >> 32) < v) ++pos;
+      sl.offsets[v] = static_cast<std::uint32_t>(pos);
     }
     sl.offsets[values] = static_cast<std::uint32_t>(n);
-    sl.ids.resize(n);
-    for (std::size_t i = n; i-- > 0;) {
-      sl.ids[--sl.offsets[extract(words + 4 * i, sl.start, sl.width)]] =
-          static_cast<std::uint32_t>(i);
-    }
+    for (std::size_t i = 0; i < n; ++i) sl.ids[i] = static_cast<std::uint32_t>(keys[i]);
   }
 }
 

@@ -41,16 +41,20 @@ struct csv_outcome {
   int equal = 0;
 };
 
-csv_outcome check_csv(const std::string& csv, pdq_mode mode, pdq_kernel kernel) {
+// Decodes each row's image once and hashes it with every kernel; one outcome per kernel.
+std::map<pdq_kernel, csv_outcome> check_csv(const std::string& csv, pdq_mode mode) {
   const auto rows = test::read_vector_csv(csv);
   REQUIRE(rows.size() >= 50);
-  pdq_hasher hasher(kernel);
-  REQUIRE(hasher.kernel() == kernel);
-  csv_outcome outcome;
+  std::map<pdq_kernel, csv_outcome> outcomes;
+  std::map<pdq_kernel, pdq_hasher> hashers;
+  for (const auto kernel : all_kernels()) {
+    hashers.emplace(kernel, pdq_hasher(kernel));
+    REQUIRE(hashers.at(kernel).kernel() == kernel);
+    outcomes[kernel].rows = static_cast<int>(rows.size());
+  }
   for (const auto& row : rows) {
-    ++outcome.rows;
     if (left_out.contains(row.file)) continue;
-    INFO(csv << " " << row.file << " kernel " << scanner::to_string(kernel));
+    INFO(csv << " " << row.file);
     std::string error;
     const auto image = test::decode_vector_image(test::vectors_dir() / row.file, error);
     INFO(error);
@@ -59,26 +63,30 @@ csv_outcome check_csv(const std::string& csv, pdq_mode mode, pdq_kernel kernel) 
     CHECK(image->height == row.height);
     // Same decoded pixels as the reference had, or the comparison would mean nothing.
     REQUIRE(test::rgb_md5(image->view()) == row.decoded_rgb_md5);
-    ++outcome.compared;
 
-    const auto result = hasher.hash(image->view(), mode);
-    bool same = result.quality == row.quality;
-    CHECK(result.quality == row.quality);
-    if (row.quality >= core::pdq_min_quality) {
-      // Below quality 50 the bits are float rounding noise (the vectors' README); only the
-      // quality is compared there.
-      CHECK(core::to_hex(result.hash) == row.pdq);
-      CHECK(result.dihedral[0] == result.hash);
-      same = same && core::to_hex(result.hash) == row.pdq;
-      for (std::size_t d = 1; d < 8; ++d) {
-        INFO("dihedral " << core::to_string(static_cast<core::dihedral>(d)));
-        CHECK(core::to_hex(result.dihedral[d]) == row.dihedral[d - 1]);
-        same = same && core::to_hex(result.dihedral[d]) == row.dihedral[d - 1];
+    for (auto& [kernel, hasher] : hashers) {
+      INFO("kernel " << scanner::to_string(kernel));
+      csv_outcome& outcome = outcomes[kernel];
+      ++outcome.compared;
+      const auto result = hasher.hash(image->view(), mode);
+      bool same = result.quality == row.quality;
+      CHECK(result.quality == row.quality);
+      if (row.quality >= core::pdq_min_quality) {
+        // Below quality 50 the bits are float rounding noise (the vectors' README); only the
+        // quality is compared there.
+        CHECK(core::to_hex(result.hash) == row.pdq);
+        CHECK(result.dihedral[0] == result.hash);
+        same = same && core::to_hex(result.hash) == row.pdq;
+        for (std::size_t d = 1; d < 8; ++d) {
+          INFO("dihedral " << core::to_string(static_cast<core::dihedral>(d)));
+          CHECK(core::to_hex(result.dihedral[d]) == row.dihedral[d - 1]);
+          same = same && core::to_hex(result.dihedral[d]) == row.dihedral[d - 1];
+        }
       }
+      if (same) ++outcome.equal;
     }
-    if (same) ++outcome.equal;
   }
-  return outcome;
+  return outcomes;
 }
 
 float parse_hex_float(const boost::json::value& v) {
@@ -125,8 +133,7 @@ scanner::pixels synthetic(std::uint32_t width, std::uint32_t height, std::uint32
 }  // namespace
 
 TEST_CASE("PDQ reproduces expected/fullres-core.csv on every kernel") {
-  for (const auto kernel : all_kernels()) {
-    const auto outcome = check_csv("fullres-core.csv", pdq_mode::fullres, kernel);
+  for (const auto& [kernel, outcome] : check_csv("fullres-core.csv", pdq_mode::fullres)) {
     WARN("fullres-core.csv, kernel " << scanner::to_string(kernel) << ": " << outcome.rows
                                      << " rows, " << outcome.compared << " compared, "
                                      << outcome.equal << " equal");
@@ -136,8 +143,8 @@ TEST_CASE("PDQ reproduces expected/fullres-core.csv on every kernel") {
 }
 
 TEST_CASE("PDQ reproduces expected/reference-cli-512.csv on every kernel") {
-  for (const auto kernel : all_kernels()) {
-    const auto outcome = check_csv("reference-cli-512.csv", pdq_mode::reference_512, kernel);
+  for (const auto& [kernel, outcome] :
+       check_csv("reference-cli-512.csv", pdq_mode::reference_512)) {
     WARN("reference-cli-512.csv, kernel " << scanner::to_string(kernel) << ": " << outcome.rows
                                           << " rows, " << outcome.compared << " compared, "
                                           << outcome.equal << " equal");
@@ -276,6 +283,42 @@ TEST_CASE("PDQ: an RGB image whose pixels are all grey hashes as the grey image"
       if (sc.luma_row0[x] != sg.luma_row0[x]) ++rounded_differently;
     }
     CHECK(rounded_differently > 0);
+  }
+}
+
+TEST_CASE("PDQ: a single non-grey pixel anywhere makes the image RGB") {
+  // A grey level whose float RGB luma is not the level itself shows which path ran.
+  int level = -1;
+  for (int v = 1; v < 256 && level < 0; ++v) {
+    const auto f = static_cast<float>(v);
+    const float rgb = static_cast<float>(0.299) * f + static_cast<float>(0.587) * f +
+                      static_cast<float>(0.114) * f;
+    if (rgb != f) level = v;
+  }
+  REQUIRE(level > 0);
+  const std::uint32_t w = 100;
+  const std::uint32_t h = 90;  // 9000 pixels: more than one 4096-pixel block of the scan
+  const std::size_t n = std::size_t{w} * h;
+  scanner::pixels image{w, h, 3,
+                        std::vector<std::uint8_t>(n * 3, static_cast<std::uint8_t>(level))};
+  pdq_hasher hasher(pdq_kernel::reference);
+  scanner::pdq_stages stages;
+  (void)hasher.hash_with_stages(image.view(), pdq_mode::fullres, stages);
+  CHECK(stages.luma_row0[0] == static_cast<float>(level));  // all grey: the grey path
+  // Every position within the scan's 8-pixel groups, around its 4096-pixel block boundary, and
+  // at the end (the scalar tail).
+  std::vector<std::size_t> positions;
+  for (std::size_t at = 0; at < 24; ++at) positions.push_back(at);
+  for (std::size_t at = 4088; at < 4112; ++at) positions.push_back(at);
+  for (std::size_t at = n - 24; at < n; ++at) positions.push_back(at);
+  for (const std::size_t at : positions) {
+    for (const std::size_t channel : {std::size_t{1}, std::size_t{2}}) {
+      INFO("pixel " << at << " channel " << channel);
+      auto odd = image;
+      odd.data[at * 3 + channel] = static_cast<std::uint8_t>(level ^ 1);
+      (void)hasher.hash_with_stages(odd.view(), pdq_mode::fullres, stages);
+      CHECK(stages.luma_row0[at == 0 ? 1 : 0] != static_cast<float>(level));
+    }
   }
 }
 

@@ -34,21 +34,33 @@ struct neighbor {
   friend constexpr bool operator==(const neighbor&, const neighbor&) = default;
 };
 
-/// An owned, aligned array of 64-bit words.
-class word_buffer {
+namespace detail {
+/// Aligned allocation for large tables: 2 MiB alignment and MADV_HUGEPAGE from 2 MiB up (a
+/// scan or a random probe then misses the TLB far less), 64 bytes below. Throws bad_alloc.
+[[nodiscard]] void* allocate_table(std::size_t bytes);
+void free_table(void* p) noexcept;
+}  // namespace detail
+
+/// An owned, uninitialised, aligned array of trivially copyable T (see detail::allocate_table).
+template <class T>
+class table_buffer {
  public:
-  word_buffer() = default;
-  explicit word_buffer(std::size_t words);
-  [[nodiscard]] std::uint64_t* data() noexcept { return words_.get(); }
-  [[nodiscard]] const std::uint64_t* data() const noexcept { return words_.get(); }
+  table_buffer() = default;
+  explicit table_buffer(std::size_t count)
+      : data_(count == 0 ? nullptr : static_cast<T*>(detail::allocate_table(count * sizeof(T)))),
+        size_(count) {}
+  [[nodiscard]] T* data() noexcept { return data_.get(); }
+  [[nodiscard]] const T* data() const noexcept { return data_.get(); }
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
-  [[nodiscard]] std::size_t bytes() const noexcept { return size_ * sizeof(std::uint64_t); }
+  [[nodiscard]] std::size_t bytes() const noexcept { return size_ * sizeof(T); }
+  T& operator[](std::size_t i) noexcept { return data_.get()[i]; }
+  const T& operator[](std::size_t i) const noexcept { return data_.get()[i]; }
 
  private:
-  struct free_deleter {
-    void operator()(std::uint64_t* p) const noexcept;
+  struct deleter {
+    void operator()(T* p) const noexcept { detail::free_table(p); }
   };
-  std::unique_ptr<std::uint64_t[], free_deleter> words_;
+  std::unique_ptr<T[], deleter> data_;
   std::size_t size_{};
 };
 
@@ -76,7 +88,7 @@ class linear_index {
   [[nodiscard]] std::vector<neighbor> nearest(const Hash& q, std::size_t k) const;
 
  private:
-  word_buffer store_;
+  table_buffer<std::uint64_t> store_;
   std::size_t size_{};
   const kernel* kernel_;
 };

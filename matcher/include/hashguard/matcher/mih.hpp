@@ -77,10 +77,10 @@ class mih_index {
 
  private:
   struct slot {
-    unsigned start{};                    ///< first bit (0..255) in core::hash256's bit numbering
-    unsigned width{};                    ///< bits
-    std::vector<std::uint32_t> offsets;  ///< 2^width + 1 entries: CSR row starts
-    std::vector<std::uint32_t> ids;      ///< entry ids, grouped by slot value
+    unsigned start{};                     ///< first bit (0..255) in core::hash256's bit numbering
+    unsigned width{};                     ///< bits
+    table_buffer<std::uint32_t> offsets;  ///< 2^width + 1 entries: CSR row starts
+    table_buffer<std::uint32_t> ids;      ///< entry ids, grouped by slot value, ascending
   };
   /// Per-slot search radius for `radius` (-1 = slot not searched).
   void plan(int radius, std::vector<int>& per_slot) const;

@@ -1,0 +1,69 @@
+// hashguard cases purge: retention of the case store.
+#include "commands.hpp"
+#include "db_common.hpp"
+
+#include "hashguard/hashdb/cases.hpp"
+
+#include <charconv>
+#include <iostream>
+
+namespace hashguard::app {
+namespace {
+
+constexpr const char* usage =
+    "usage: hashguard cases purge [--case ID] [--dry-run]   (plus --database-url | --data-dir)\n"
+    "  removes reported cases past their preservation deadline (retention.preserve_days after\n"
+    "  the first report) and reduces false-positive cases to their hashes after\n"
+    "  retention.false_positive_days; cases on legal hold are never touched. With --case, that\n"
+    "  case only: refused (exit 1) when it is held or its retention has not expired.\n";
+
+void print_ids(std::string_view label, const std::vector<std::int64_t>& ids) {
+  std::cout << label << ": " << ids.size();
+  for (std::size_t i = 0; i < ids.size() && i < 50; ++i) std::cout << (i ? "," : " ") << ids[i];
+  if (ids.size() > 50) std::cout << ",...";
+  std::cout << "\n";
+}
+
+}  // namespace
+
+int run_cases(const std::vector<std::string>& args) {
+  core::config config;
+  auto rest = load_config(config, args);
+  if (!rest) return exit_usage;
+  const cli_options o = parse_options(*rest, {"case"}, {"dry-run", "help"});
+  if (o.positional.empty() || o.has("help")) {
+    std::cout << usage;
+    return o.has("help") ? exit_ok : exit_usage;
+  }
+  if (!o.error.empty() || o.positional.size() != 1 || o.positional[0] != "purge") {
+    std::cerr << "hashguard cases: " << (o.error.empty() ? "unknown verb" : o.error) << "\n"
+              << usage;
+    return exit_usage;
+  }
+  std::optional<std::int64_t> only;
+  if (auto c = o.value("case")) {
+    std::int64_t id = 0;
+    auto [p, ec] = std::from_chars(c->data(), c->data() + c->size(), id);
+    if (ec != std::errc{} || p != c->data() + c->size()) {
+      std::cerr << "hashguard cases purge: --case takes a numeric case id\n";
+      return exit_usage;
+    }
+    only = id;
+  }
+  auto db = db_session::open(config);
+  if (!db) return exit_failure;
+  hashdb::case_store cases(db->conn(), db->settings().cases);
+  auto r = cases.purge(only, db->actor(), o.has("dry-run"));
+  if (!r) {
+    print_error("cases purge", only ? "case " + std::to_string(*only) : "all", r.error(),
+                db->conn().last_error());
+    return exit_failure;
+  }
+  if (o.has("dry-run")) std::cout << "dry run: nothing changed\n";
+  print_ids("deleted (preservation over)", r->deleted);
+  print_ids("reduced to hashes (false positive)", r->reduced);
+  print_ids("skipped (legal hold)", r->held_skipped);
+  return exit_ok;
+}
+
+}  // namespace hashguard::app

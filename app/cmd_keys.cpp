@@ -1,0 +1,104 @@
+// hashguard keys create|ls|revoke: API keys (stored as SHA-256 only).
+#include "commands.hpp"
+#include "db_common.hpp"
+
+#include "hashguard/hashdb/keys.hpp"
+
+#include <charconv>
+#include <iostream>
+
+namespace hashguard::app {
+namespace {
+
+constexpr const char* usage =
+    "usage: hashguard keys VERB ...   (plus --database-url URL | --data-dir DIR)\n"
+    "  create NAME --role ingest|reviewer|compliance|admin   prints the key once\n"
+    "  ls [--json]\n"
+    "  revoke ID\n";
+
+}  // namespace
+
+int run_keys(const std::vector<std::string>& args) {
+  core::config config;
+  auto rest = load_config(config, args);
+  if (!rest) return exit_usage;
+  const cli_options o = parse_options(*rest, {"role"}, {"json", "help"});
+  if (o.positional.empty() || o.has("help")) {
+    std::cout << usage;
+    return o.has("help") ? exit_ok : exit_usage;
+  }
+  if (!o.error.empty()) {
+    std::cerr << "hashguard keys: " << o.error << "\n" << usage;
+    return exit_usage;
+  }
+  const std::string verb = o.positional[0];
+  if (verb != "create" && verb != "ls" && verb != "revoke") {
+    std::cerr << "hashguard keys: unknown verb '" << verb << "'\n" << usage;
+    return exit_usage;
+  }
+  std::optional<core::role> role;
+  std::int64_t id = 0;
+  if (verb == "create") {
+    role = core::parse_role(o.value("role").value_or(""));
+    if (o.positional.size() != 2 || !role) {
+      std::cerr << "hashguard keys create: NAME and --role ingest|reviewer|compliance|admin\n";
+      return exit_usage;
+    }
+  }
+  if (verb == "revoke") {
+    const std::string& text = o.positional.size() == 2 ? o.positional[1] : std::string();
+    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+    if (text.empty() || ec != std::errc{} || p != text.data() + text.size()) {
+      std::cerr << "hashguard keys revoke: a numeric key ID is required\n";
+      return exit_usage;
+    }
+  }
+  auto db = db_session::open(config);
+  if (!db) return exit_failure;
+  hashdb::key_store keys(db->conn());
+  if (verb == "create") {
+    auto made = keys.create(o.positional[1], *role);
+    if (!made) {
+      print_error("keys create", o.positional[1], made.error(), db->conn().last_error());
+      return exit_failure;
+    }
+    db->audit("key.create", "key:" + std::to_string(made->info.id),
+              "{\"name\":" + json_quote(made->info.name) + ",\"role\":\"" +
+                  std::string(core::to_string(made->info.role)) + "\"}");
+    std::cerr << "key " << made->info.id << " (" << made->info.name << ", role "
+              << core::to_string(made->info.role) << ") created; it is shown once, store it now:\n";
+    std::cout << made->secret << "\n";
+    return exit_ok;
+  }
+  if (verb == "revoke") {
+    auto r = keys.revoke(id);
+    if (!r) {
+      print_error("keys revoke", std::to_string(id), r.error(), db->conn().last_error());
+      return exit_failure;
+    }
+    db->audit("key.revoke", "key:" + std::to_string(id), "{}");
+    std::cout << "key " << id << " (" << r->name << ") revoked at " << r->revoked_at.value_or("")
+              << "\n";
+    return exit_ok;
+  }
+  auto all = keys.list();
+  if (!all) {
+    print_error("keys ls", "list", all.error(), db->conn().last_error());
+    return exit_failure;
+  }
+  for (const auto& k : *all) {
+    if (o.has("json")) {
+      std::cout << "{\"id\":" << k.id << ",\"name\":" << json_quote(k.name) << ",\"role\":\""
+                << core::to_string(k.role) << "\",\"prefix\":\"" << k.prefix
+                << "\",\"created_at\":\"" << k.created_at << "\",\"revoked_at\":"
+                << (k.revoked_at ? "\"" + *k.revoked_at + "\"" : std::string("null")) << "}\n";
+    } else {
+      std::cout << k.id << "\t" << k.name << "\t" << core::to_string(k.role) << "\t" << k.prefix
+                << "...\t" << k.created_at << "\t"
+                << (k.revoked_at ? "revoked " + *k.revoked_at : std::string("active")) << "\n";
+    }
+  }
+  return exit_ok;
+}
+
+}  // namespace hashguard::app

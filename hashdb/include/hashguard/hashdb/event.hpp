@@ -1,0 +1,56 @@
+// A match event: one scan that matched one or more list entries (DESIGN.md section 3 step 4).
+// The api builds it, the recorder stores it (PostgreSQL or the spool), the case store groups
+// it into a case. Plain value type.
+#pragma once
+
+#include "hashguard/core/vocabulary.hpp"
+#include "hashguard/hashdb/errc.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hashguard::hashdb {
+
+struct event_hit {
+  std::int64_t list_id{};
+  std::int64_t entry_id{};
+  core::signal sig{core::signal::pdq};
+  int distance{};
+  int threshold{};
+  std::int64_t list_version{};
+  core::action act{core::action::review};
+  core::dihedral variant{core::dihedral::original};
+};
+
+struct match_event {
+  std::string id;              ///< UUID text; the recorder assigns one when empty
+  std::int64_t occurred_us{};  ///< microseconds since the Unix epoch; 0 = now
+  std::string zone;            ///< the customer zone (required)
+  std::string source_url;
+  std::string request_id;         ///< X-Request-Id; with zone, deduplicated within a window
+  std::string node;               ///< the hashguard node that scanned
+  std::string md5, sha1, sha256;  ///< lowercase hex of the content's digests, or empty
+  std::string pdq;                ///< 64 hex, or empty
+  std::optional<int> pdq_quality;
+  std::string phash;                       ///< 16 hex, or empty
+  core::action act{core::action::review};  ///< the strictest action among the hits
+  std::vector<event_hit> hits;
+};
+
+/// A random (version 4) UUID in text form.
+[[nodiscard]] std::string new_uuid();
+/// Microseconds since the Unix epoch, now.
+[[nodiscard]] std::int64_t now_us();
+
+/// Checks what the database would refuse (zone set, hex fields well-formed, UUID form, at
+/// least one hit). errc::invalid_argument otherwise.
+[[nodiscard]] core::result<void> validate(const match_event& e);
+
+/// The JSON object hg_record_event takes and the spool stores.
+[[nodiscard]] std::string to_json(const match_event& e);
+[[nodiscard]] core::result<match_event> event_from_json(std::string_view json);
+
+}  // namespace hashguard::hashdb

@@ -1,0 +1,123 @@
+// Hash lists: the versioned store of known-item hashes (tables hash_lists and hashes).
+//
+// A list has a unique name, a source (NCMEC, IWF, internal...), one signal, a match threshold
+// (Hamming distance for pdq/phash; 0 for digests), an action and a dihedral-matching switch.
+// Its version changes on every edit (import, enable/disable, set, retire): versions come from
+// one sequence, so catalog_version() (the largest) changes whenever any list does, and nodes
+// poll it to know when to rebuild their snapshot. A retired list is disabled, read-only and
+// kept for the case store's provenance.
+//
+// Imports are one transaction: lines are parsed in C++ (list_formats.hpp), streamed with COPY
+// into a temporary staging table, then inserted with ON CONFLICT DO NOTHING, so re-importing a
+// file changes nothing and the report names every rejected and duplicate line.
+//
+// A list_store borrows a connection (one per thread) and prepares its statements on it once.
+#pragma once
+
+#include "hashguard/hashdb/database.hpp"
+#include "hashguard/hashdb/list_formats.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hashguard::hashdb {
+
+struct hash_list {
+  std::int64_t id{};
+  std::string name;
+  std::string source;
+  core::signal sig{core::signal::pdq};
+  int threshold{};
+  core::action act{core::action::review};
+  bool dihedral{true};
+  bool enabled{true};
+  bool retired{false};
+  std::int64_t version{};
+  std::int64_t entries{};
+  std::string created_at;  ///< ISO 8601, UTC
+  std::string updated_at;
+};
+
+struct list_spec {
+  std::string name;  ///< [A-Za-z0-9][A-Za-z0-9._-]{0,63}
+  std::string source{"internal"};
+  core::signal sig{core::signal::pdq};
+  int threshold{0};  ///< 0..256 (pdq), 0..64 (phash), 0 for digests
+  core::action act{core::action::review};
+  bool dihedral{true};
+  bool enabled{true};
+};
+
+/// Fields to change; unset ones stay.
+struct list_changes {
+  std::optional<bool> enabled;
+  std::optional<int> threshold;
+  std::optional<core::action> act;
+  std::optional<bool> dihedral;
+  std::optional<std::string> source;
+};
+
+struct import_options {
+  std::optional<list_format> format;   ///< nullopt: detect from the file's start
+  std::size_t max_listed_lines{1000};  ///< cap on the rejected/duplicate lines listed
+  /// Called every `progress_every` lines and at the end with (lines read, bytes read).
+  std::function<void(std::uint64_t, std::uint64_t)> progress;
+  std::uint64_t progress_every{100000};
+};
+
+struct import_line {
+  std::uint64_t line{};  ///< 1-based
+  std::string reason;    ///< "bad_hex: ...", "duplicate", ...
+};
+
+struct import_report {
+  list_format format{list_format::hex};
+  std::uint64_t lines{};                    ///< lines read
+  std::uint64_t accepted{};                 ///< new entries stored
+  std::uint64_t duplicates{};               ///< entries already in the list or repeated in the file
+  std::uint64_t rejected{};                 ///< lines that are not a valid entry
+  std::vector<import_line> rejected_lines;  ///< at most max_listed_lines, in line order
+  std::vector<import_line> duplicate_lines;  ///< at most max_listed_lines, in line order
+  std::int64_t version{};                    ///< the list's version after the import
+  std::optional<list_metadata> metadata;     ///< the hashguard header, when the file had one
+};
+
+class list_store {
+ public:
+  explicit list_store(connection& c) noexcept : conn_(c) {}
+
+  /// errc::invalid_argument (name, threshold), errc::already_exists (name taken).
+  [[nodiscard]] core::result<hash_list> create(const list_spec& spec);
+  /// Every list, retired ones only when asked; ordered by id.
+  [[nodiscard]] core::result<std::vector<hash_list>> list(bool include_retired = false);
+  [[nodiscard]] core::result<hash_list> get(std::string_view name);
+  [[nodiscard]] core::result<hash_list> get(std::int64_t id);
+  /// Applies changes and bumps the version. errc::conflict on a retired list.
+  [[nodiscard]] core::result<hash_list> update(std::string_view name, const list_changes& changes);
+  /// Disables the list for good (kept for provenance). Idempotent.
+  [[nodiscard]] core::result<hash_list> retire(std::string_view name);
+
+  /// Imports `in` into the list. A hashguard-format file whose list does not exist yet creates
+  /// it from its metadata (`name` wins over the file's name). errc::unknown_format when the
+  /// format is not named and cannot be detected; errc::conflict for a retired list;
+  /// errc::not_found for a missing list in any other format.
+  [[nodiscard]] core::result<import_report> import(std::string_view name, std::istream& in,
+                                                   const import_options& options = {});
+
+  /// Writes the list's live entries in `format`, ordered by entry id. Returns the count.
+  [[nodiscard]] core::result<std::uint64_t> export_to(std::string_view name, list_format format,
+                                                      std::ostream& out);
+
+  /// The largest list version (0 with no lists): changes whenever any list changes.
+  [[nodiscard]] core::result<std::int64_t> catalog_version();
+
+ private:
+  connection& conn_;
+};
+
+}  // namespace hashguard::hashdb

@@ -1,0 +1,85 @@
+// The durable event recorder: what the scan path calls for every match (DESIGN.md section 3
+// step 4 and the "no match event is lost" contract of section 4).
+//
+// record() returns only once the event is committed in PostgreSQL or written and synced to the
+// local spool:
+//   - the event joins a queue that one worker thread commits in batches (group commit: one
+//     transaction, one round trip per batch), and the caller waits up to the commit deadline;
+//   - past the deadline, or while the database is known to be down, the caller appends it to
+//     the spool itself (fsync) and returns; the worker may still commit it, which is harmless:
+//     events are idempotent by UUID;
+//   - the worker replays the spool, oldest first, whenever the database is reachable (also at
+//     start, for what a previous process left), and empties it when it has caught up.
+// The same (zone, request id) within the dedupe window is one event: record() returns the first
+// event's id (checked in memory here, and in the database across nodes).
+//
+// Thread-safe: record() may be called from any number of threads.
+#pragma once
+
+#include "hashguard/hashdb/cases.hpp"
+#include "hashguard/hashdb/event.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace hashguard::hashdb {
+
+struct recorder_options {
+  std::string database_url;
+  std::filesystem::path spool_path;
+  std::chrono::milliseconds commit_deadline{200};
+  std::chrono::milliseconds retry_interval{500};  ///< between reconnection attempts
+  std::size_t max_batch{512};                     ///< events per group commit
+  case_options cases;
+};
+
+enum class durability : std::uint8_t { committed, spooled };
+
+struct recorded {
+  std::string event_id;
+  std::optional<std::int64_t> case_id;  ///< set when committed and attached to a case
+  record_outcome outcome{record_outcome::recorded};
+  durability where{durability::committed};
+};
+
+struct recorder_stats {
+  std::uint64_t committed{};    ///< events committed from the queue
+  std::uint64_t spooled{};      ///< events written to the spool
+  std::uint64_t replayed{};     ///< spool records committed
+  std::uint64_t dead_letter{};  ///< spool records the database refused (kept in *.rejected)
+  std::uint64_t spool_bytes{};  ///< current spool size past its header
+  bool database_up{false};
+};
+
+class event_recorder {
+ public:
+  /// Opens the spool and starts the worker. The database may be down: events then go to the
+  /// spool until it is back. errc::io_error / spool_corrupt when the spool cannot be opened.
+  [[nodiscard]] static core::result<std::unique_ptr<event_recorder>> start(
+      recorder_options options);
+  /// Stops the worker; what is still spooled stays on disk for the next start.
+  ~event_recorder();
+  event_recorder(const event_recorder&) = delete;
+  event_recorder& operator=(const event_recorder&) = delete;
+
+  /// Records one event (assigning its id and time when empty). errc::invalid_argument for an
+  /// event the database would refuse; errc::io_error when neither the database nor the spool
+  /// could take it (the caller must not report success).
+  [[nodiscard]] core::result<recorded> record(match_event e);
+
+  [[nodiscard]] recorder_stats stats() const;
+  /// Blocks until the spool is empty and the database reachable, or the timeout passes.
+  [[nodiscard]] bool wait_drained(std::chrono::milliseconds timeout) const;
+
+  struct impl;
+
+ private:
+  explicit event_recorder(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace hashguard::hashdb

@@ -1,0 +1,34 @@
+#include "crypto.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <stdexcept>
+
+namespace hashguard::hashdb::detail {
+
+digest256 sha256(std::string_view data) {
+  digest256 out{};
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr) != 1) {
+    throw std::runtime_error("EVP_Digest(sha256) failed");
+  }
+  return out;
+}
+
+std::string to_hex(const digest256& d) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(64);
+  for (std::uint8_t b : d) {
+    out.push_back(digits[b >> 4]);
+    out.push_back(digits[b & 15]);
+  }
+  return out;
+}
+
+bool random_bytes(std::uint8_t* out, std::size_t n) {
+  return RAND_bytes(out, static_cast<int>(n)) == 1;
+}
+
+}  // namespace hashguard::hashdb::detail

@@ -1,0 +1,113 @@
+#include "hashguard/hashdb/keys.hpp"
+
+#include "crypto.hpp"
+#include "pg.hpp"
+
+#include <stdexcept>
+
+namespace hashguard::hashdb {
+namespace {
+
+constexpr const char* key_columns =
+    "id, name, role, prefix,"
+    " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+    " to_char(revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')";
+
+api_key_info row_to_key(const pqxx::row& r) {
+  api_key_info k;
+  k.id = r[0].as<std::int64_t>();
+  k.name = r[1].as<std::string>();
+  k.role = core::parse_role(r[2].as<std::string>()).value_or(core::role::ingest);
+  k.prefix = r[3].as<std::string>();
+  k.created_at = r[4].as<std::string>();
+  k.revoked_at = opt_text(r[5]);
+  return k;
+}
+
+void prepare_all(detail::connection_impl& c) {
+  const std::string cols = key_columns;
+  c.prepare("keys_insert", ("INSERT INTO api_keys (name, role, key_sha256, prefix)"
+                            " VALUES ($1, $2, decode($3, 'hex'), $4) RETURNING " +
+                            cols)
+                               .c_str());
+  c.prepare("keys_all", ("SELECT " + cols + " FROM api_keys ORDER BY id").c_str());
+  c.prepare("keys_revoke",
+            ("UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1"
+             " RETURNING " +
+             cols)
+                .c_str());
+  c.prepare("keys_by_digest",
+            ("SELECT " + cols +
+             " FROM api_keys WHERE key_sha256 = decode($1, 'hex') AND revoked_at IS NULL")
+                .c_str());
+}
+
+}  // namespace
+
+std::string key_digest(std::string_view secret) {
+  return detail::to_hex(detail::sha256(secret));
+}
+
+std::string generate_key_secret() {
+  static constexpr char alphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::uint8_t bytes[33]{};  // 32 random bytes; the 33rd pads the last 6-bit group
+  if (!detail::random_bytes(bytes, 32)) throw std::runtime_error("RAND_bytes failed");
+  std::string out = "hg_";
+  // base64url without padding: 32 bytes -> 43 characters.
+  for (std::size_t bit = 0; bit < 32 * 8; bit += 6) {
+    const std::size_t byte = bit / 8;
+    const unsigned shift = static_cast<unsigned>(bit % 8);
+    const unsigned window = (static_cast<unsigned>(bytes[byte]) << 8) | bytes[byte + 1];
+    out.push_back(alphabet[(window >> (10 - shift)) & 63U]);
+  }
+  return out;
+}
+
+core::result<new_api_key> key_store::create(std::string_view name, core::role role) {
+  if (name.empty() || name.size() > 128) return errc::invalid_argument;
+  return guarded(conn_, [&](pqxx::connection& pc) {
+    prepare_all(conn_.impl());
+    new_api_key out;
+    out.secret = generate_key_secret();
+    pqxx::work tx(pc);
+    out.info = row_to_key(tx.exec_prepared1("keys_insert", std::string(name),
+                                            std::string(core::to_string(role)),
+                                            key_digest(out.secret), out.secret.substr(0, 11)));
+    tx.commit();
+    return out;
+  });
+}
+
+core::result<std::vector<api_key_info>> key_store::list() {
+  return guarded(conn_, [&](pqxx::connection& pc) {
+    prepare_all(conn_.impl());
+    pqxx::read_transaction tx(pc);
+    std::vector<api_key_info> out;
+    for (const auto& row : tx.exec_prepared("keys_all")) out.push_back(row_to_key(row));
+    return out;
+  });
+}
+
+core::result<api_key_info> key_store::revoke(std::int64_t id) {
+  return guarded(conn_, [&](pqxx::connection& pc) {
+    prepare_all(conn_.impl());
+    pqxx::work tx(pc);
+    auto r = tx.exec_prepared("keys_revoke", id);
+    if (r.empty()) throw abort_with{errc::not_found, "no key with id " + std::to_string(id)};
+    tx.commit();
+    return row_to_key(r[0]);
+  });
+}
+
+core::result<api_key_info> key_store::authenticate(std::string_view secret) {
+  return guarded(conn_, [&](pqxx::connection& pc) {
+    prepare_all(conn_.impl());
+    pqxx::read_transaction tx(pc);
+    auto r = tx.exec_prepared("keys_by_digest", key_digest(secret));
+    if (r.empty()) throw abort_with{errc::not_found, "unknown or revoked key"};
+    return row_to_key(r[0]);
+  });
+}
+
+}  // namespace hashguard::hashdb

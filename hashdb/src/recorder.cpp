@@ -1,0 +1,293 @@
+#include "hashguard/hashdb/recorder.hpp"
+
+#include "hashguard/hashdb/spool.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <fstream>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+namespace hashguard::hashdb {
+
+namespace {
+
+struct pending {
+  match_event event;
+  std::promise<core::result<record_result>> done;
+};
+
+bool transient(const core::error_code& ec) {
+  return ec == errc::unavailable || ec == errc::in_doubt || ec == errc::deadline;
+}
+
+}  // namespace
+
+struct event_recorder::impl {
+  recorder_options options;
+  std::shared_ptr<spool> spool_file;  // replaced only by quarantine(), under `mutex`
+
+  mutable std::mutex mutex;
+  mutable std::condition_variable wake;     // worker: work arrived or stop
+  mutable std::condition_variable drained;  // waiters of wait_drained
+  std::deque<std::shared_ptr<pending>> queue;
+  bool stopping{false};
+  std::atomic<bool> db_up{true};  // assumed until a connection attempt fails
+
+  // (zone \x01 request id) -> (first event id, time seen); pruned in time order.
+  std::mutex dedupe_mutex;
+  std::unordered_map<std::string, std::pair<std::string, std::int64_t>> recent;
+  std::deque<std::pair<std::int64_t, std::string>> recent_order;
+
+  std::atomic<std::uint64_t> committed{0}, spooled{0}, replayed{0}, dead_letter{0};
+  std::uint64_t replay_offset{spool::header_size};  // worker only
+
+  std::thread worker;
+
+  // Returns the first event id when (zone, request id) was seen within the window; otherwise
+  // remembers this event as the first.
+  std::optional<std::string> remember(const match_event& e) {
+    if (e.request_id.empty()) return std::nullopt;
+    const std::int64_t window_us =
+        static_cast<std::int64_t>(options.cases.dedupe_window_s) * 1'000'000;
+    std::string key = e.zone + '\x01' + e.request_id;
+    std::lock_guard lock(dedupe_mutex);
+    while (!recent_order.empty() && (recent_order.front().first < e.occurred_us - window_us ||
+                                     recent_order.size() > 1'000'000)) {
+      auto it = recent.find(recent_order.front().second);
+      if (it != recent.end() && it->second.second == recent_order.front().first) recent.erase(it);
+      recent_order.pop_front();
+    }
+    if (auto it = recent.find(key); it != recent.end()) {
+      if (e.occurred_us - it->second.second < window_us) return it->second.first;
+    }
+    recent[key] = {e.id, e.occurred_us};
+    recent_order.emplace_back(e.occurred_us, std::move(key));
+    return std::nullopt;
+  }
+
+  std::shared_ptr<spool> current_spool() const {
+    std::lock_guard lock(mutex);
+    return spool_file;
+  }
+
+  core::result<recorded> to_spool(const match_event& e) {
+    if (auto r = current_spool()->append(to_json(e)); !r) return r.error();
+    ++spooled;
+    wake.notify_all();
+    return recorded{e.id, std::nullopt, record_outcome::recorded, durability::spooled};
+  }
+
+  void fail_queue(const core::error_code& ec) {
+    std::deque<std::shared_ptr<pending>> failed;
+    {
+      std::lock_guard lock(mutex);
+      failed.swap(queue);
+    }
+    for (auto& p : failed) p->done.set_value(core::result<record_result>(ec));
+  }
+
+  // Replays spool records in order while the database takes them. Returns false when the
+  // database failed (the worker then reconnects).
+  bool replay(connection& conn, case_store& cases) {
+    while (true) {
+      auto chunk = spool_file->read(replay_offset, options.max_batch);
+      if (!chunk) {
+        // A record failed its checksum: keep the file for inspection, start a fresh spool.
+        // Everything before it was replayed.
+        quarantine();
+        return true;
+      }
+      if (chunk->records.empty()) {
+        auto emptied = spool_file->truncate_if_end(replay_offset);
+        if (emptied && *emptied) replay_offset = spool::header_size;
+        return true;
+      }
+      std::vector<match_event> events;
+      for (const std::string& rec : chunk->records) {
+        auto e = event_from_json(rec);
+        if (e && validate(*e)) {
+          events.push_back(std::move(*e));
+        } else {
+          reject(rec);
+        }
+      }
+      auto r = cases.record_batch(events);
+      if (!r) {
+        if (transient(r.error())) return false;
+        // One of them is refused for good: replay one by one, set the refused aside.
+        for (const match_event& e : events) {
+          auto one = cases.record(e);
+          if (!one) {
+            if (transient(one.error())) return false;
+            reject(to_json(e));
+          }
+        }
+      }
+      (void)conn;
+      replayed += events.size();
+      replay_offset = chunk->end;
+    }
+  }
+
+  void reject(const std::string& record) {
+    std::ofstream out(spool_file->path().string() + ".rejected", std::ios::app);
+    out << record << '\n';
+    ++dead_letter;
+  }
+
+  void quarantine() {
+    const auto aside = spool_file->path().string() + ".corrupt." + std::to_string(now_us());
+    std::error_code ec;
+    std::filesystem::rename(spool_file->path(), aside, ec);
+    auto fresh = spool::open(spool_file->path());
+    if (fresh) {
+      std::lock_guard lock(mutex);
+      spool_file = std::shared_ptr<spool>(std::move(*fresh));
+    }
+    replay_offset = spool::header_size;
+  }
+
+  void run() {
+    std::optional<connection> conn;
+    while (true) {
+      {
+        std::unique_lock lock(mutex);
+        if (stopping) break;
+      }
+      if (!conn) {
+        auto c = connection::open(options.database_url);
+        if (c) {
+          conn.emplace(std::move(*c));
+        } else {
+          db_up = false;
+          fail_queue(c.error());
+          std::unique_lock lock(mutex);
+          wake.wait_for(lock, options.retry_interval, [this] { return stopping; });
+          continue;
+        }
+      }
+      case_store cases(*conn, options.cases);
+      db_up = true;
+      if (spool_file->size() > replay_offset || replay_offset > spool::header_size) {
+        if (!replay(*conn, cases)) {
+          conn.reset();
+          db_up = false;
+          continue;
+        }
+      }
+      drained.notify_all();
+
+      std::vector<std::shared_ptr<pending>> batch;
+      {
+        std::unique_lock lock(mutex);
+        wake.wait_for(lock, std::chrono::milliseconds(100), [this] {
+          return stopping || !queue.empty() || spool_file->size() > spool::header_size;
+        });
+        while (!queue.empty() && batch.size() < options.max_batch) {
+          batch.push_back(std::move(queue.front()));
+          queue.pop_front();
+        }
+      }
+      if (batch.empty()) continue;
+      std::vector<match_event> events;
+      events.reserve(batch.size());
+      for (const auto& p : batch) events.push_back(p->event);
+      auto r = cases.record_batch(events);
+      if (r) {
+        committed += batch.size();
+        for (std::size_t i = 0; i < batch.size(); ++i) batch[i]->done.set_value((*r)[i]);
+        continue;
+      }
+      if (transient(r.error())) {
+        for (auto& p : batch) p->done.set_value(core::result<record_result>(r.error()));
+        conn.reset();
+        db_up = false;
+        continue;
+      }
+      // Isolate the event the database refuses; commit the others.
+      for (auto& p : batch) {
+        auto one = cases.record(p->event);
+        if (one) ++committed;
+        p->done.set_value(std::move(one));
+      }
+    }
+    fail_queue(errc::unavailable);
+  }
+};
+
+event_recorder::event_recorder(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+
+core::result<std::unique_ptr<event_recorder>> event_recorder::start(recorder_options options) {
+  auto s = spool::open(options.spool_path);
+  if (!s) return s.error();
+  auto p = std::make_unique<impl>();
+  p->options = std::move(options);
+  p->spool_file = std::shared_ptr<spool>(std::move(*s));
+  impl* raw = p.get();
+  std::unique_ptr<event_recorder> rec(new event_recorder(std::move(p)));
+  raw->worker = std::thread([raw] { raw->run(); });
+  return rec;
+}
+
+event_recorder::~event_recorder() {
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->stopping = true;
+  }
+  impl_->wake.notify_all();
+  if (impl_->worker.joinable()) impl_->worker.join();
+}
+
+core::result<recorded> event_recorder::record(match_event e) {
+  if (e.id.empty()) e.id = new_uuid();
+  if (e.occurred_us == 0) e.occurred_us = now_us();
+  if (auto v = validate(e); !v) return v.error();
+  if (auto first = impl_->remember(e)) {
+    return recorded{*first, std::nullopt, record_outcome::duplicate_request, durability::committed};
+  }
+  if (!impl_->db_up) return impl_->to_spool(e);
+
+  auto job = std::make_shared<pending>();
+  job->event = e;
+  auto done = job->done.get_future();
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (impl_->stopping) return impl_->to_spool(e);
+    impl_->queue.push_back(job);
+  }
+  impl_->wake.notify_all();
+  if (done.wait_for(impl_->options.commit_deadline) == std::future_status::ready) {
+    auto r = done.get();
+    if (r) {
+      return recorded{r->event_id, r->case_id, r->outcome, durability::committed};
+    }
+    if (r.error() == errc::invalid_argument) return r.error();
+  }
+  // Past the deadline, or the database failed: the spool makes it durable.
+  return impl_->to_spool(e);
+}
+
+recorder_stats event_recorder::stats() const {
+  recorder_stats s;
+  s.committed = impl_->committed;
+  s.spooled = impl_->spooled;
+  s.replayed = impl_->replayed;
+  s.dead_letter = impl_->dead_letter;
+  std::lock_guard lock(impl_->mutex);
+  s.spool_bytes = impl_->spool_file->size() - spool::header_size;
+  s.database_up = impl_->db_up;
+  return s;
+}
+
+bool event_recorder::wait_drained(std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(impl_->mutex);
+  return impl_->drained.wait_for(lock, timeout, [this] {
+    return impl_->db_up && impl_->spool_file->size() == spool::header_size;
+  });
+}
+
+}  // namespace hashguard::hashdb

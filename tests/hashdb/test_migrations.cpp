@@ -1,0 +1,98 @@
+#include "hashguard/hashdb/migrations.hpp"
+
+#include "hg_pg.hpp"
+
+#include <pqxx/pqxx>
+
+#include <thread>
+
+using namespace hashguard;
+
+namespace {
+
+std::vector<std::string> tables(const std::string& url) {
+  pqxx::connection c(url);
+  pqxx::read_transaction tx(c);
+  std::vector<std::string> out;
+  for (const auto& row :
+       tx.exec("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")) {
+    out.push_back(row[0].as<std::string>());
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("migrations are numbered 1..N without gaps") {
+  const auto all = hashdb::migrations();
+  REQUIRE_FALSE(all.empty());
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    CHECK(all[i].version == static_cast<int>(i) + 1);
+    CHECK_FALSE(all[i].sql.empty());
+  }
+}
+
+TEST_CASE("migrate from an empty database, then again") {
+  hg_test::test_database db(false);
+  auto c = db.connect();
+  REQUIRE(hashdb::schema_version(c) == 0);
+
+  auto first = hashdb::migrate(c);
+  INFO(c.last_error());
+  REQUIRE(first.has_value());
+  const int newest = static_cast<int>(hashdb::migrations().size());
+  CHECK(first->from_version == 0);
+  CHECK(first->to_version == newest);
+  CHECK(first->applied.size() == hashdb::migrations().size());
+  CHECK(hashdb::schema_version(c) == newest);
+  const auto after_first = tables(db.url());
+  for (const char* t :
+       {"hash_lists", "hashes", "api_keys", "audit_log", "cases", "events", "event_hits",
+        "decisions", "reports", "suppressions", "schema_migrations"}) {
+    CHECK(std::find(after_first.begin(), after_first.end(), t) != after_first.end());
+  }
+
+  auto second = hashdb::migrate(c);
+  REQUIRE(second.has_value());
+  CHECK(second->from_version == newest);
+  CHECK(second->applied.empty());
+  CHECK(tables(db.url()) == after_first);
+}
+
+TEST_CASE("concurrent starters apply each migration once") {
+  hg_test::test_database db(false);
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  std::atomic<std::size_t> applied{0};
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      auto c = hashdb::connection::open(db.url());
+      if (!c) return;
+      auto r = hashdb::migrate(*c);
+      if (!r) return;
+      ++ok;
+      applied += r->applied.size();
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(ok == 4);
+  CHECK(applied == hashdb::migrations().size());
+  pqxx::connection pc(db.url());
+  pqxx::read_transaction tx(pc);
+  CHECK(tx.exec1("SELECT count(*) FROM schema_migrations")[0].as<std::size_t>() ==
+        hashdb::migrations().size());
+}
+
+TEST_CASE("a schema newer than the binary is refused") {
+  hg_test::test_database db;
+  {
+    pqxx::connection pc(db.url());
+    pqxx::work tx(pc);
+    tx.exec0("INSERT INTO schema_migrations (version, name) VALUES (999, 'from_the_future')");
+    tx.commit();
+  }
+  auto c = db.connect();
+  auto r = hashdb::migrate(c);
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error() == hashdb::errc::schema_too_new);
+}

@@ -1,0 +1,180 @@
+#include "hashguard/hashdb/recorder.hpp"
+
+#include "hashguard/hashdb/migrations.hpp"
+#include "hashguard/hashdb/server.hpp"
+#include "hashguard/hashdb/spool.hpp"
+
+#include "hg_pg.hpp"
+
+#include <pqxx/pqxx>
+
+#include <filesystem>
+#include <set>
+
+using namespace hashguard;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct temp_dir {
+  fs::path path;
+  temp_dir() {
+    std::string tmpl = "/tmp/hg-rec-XXXXXX";
+    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+    path = tmpl;
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+hashdb::match_event event(int n, std::string request = "") {
+  hashdb::match_event e;
+  e.zone = "zone-" + std::to_string(n % 3);
+  e.request_id = std::move(request);
+  e.source_url = "https://cdn.example/" + std::to_string(n);
+  char sha[65];
+  std::snprintf(sha, sizeof sha, "%064x", n);
+  e.sha256 = sha;
+  e.act = core::action::block;
+  hashdb::event_hit h;
+  h.list_id = 1;
+  h.entry_id = n % 5;
+  h.distance = 0;
+  h.sig = core::signal::sha256;
+  h.list_version = 1;
+  h.act = core::action::block;
+  e.hits.push_back(h);
+  return e;
+}
+
+std::set<std::string> stored_ids(const std::string& url) {
+  pqxx::connection pc(url);
+  pqxx::read_transaction tx(pc);
+  std::set<std::string> out;
+  for (const auto& r : tx.exec("SELECT id::text FROM events")) out.insert(r[0].as<std::string>());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("recorder: events commit within the deadline; retries are one event") {
+  hg_test::test_database db;
+  temp_dir dir;
+  hashdb::recorder_options o;
+  o.database_url = db.url();
+  o.spool_path = dir.path / "events.spool";
+  o.commit_deadline = 5000ms;  // generous: this test checks the committed path
+  auto rec = hashdb::event_recorder::start(o);
+  REQUIRE(rec.has_value());
+  std::vector<std::string> ids;
+  for (int i = 0; i < 20; ++i) {
+    auto r = (*rec)->record(event(i, "req-" + std::to_string(i)));
+    REQUIRE(r.has_value());
+    CHECK(r->where == hashdb::durability::committed);
+    CHECK(r->outcome == hashdb::record_outcome::recorded);
+    CHECK(r->case_id.has_value());
+    ids.push_back(r->event_id);
+  }
+  auto retry = (*rec)->record(event(3, "req-3"));
+  REQUIRE(retry.has_value());
+  CHECK(retry->outcome == hashdb::record_outcome::duplicate_request);
+  CHECK(retry->event_id == ids[3]);
+  CHECK(stored_ids(db.url()) == std::set<std::string>(ids.begin(), ids.end()));
+  CHECK((*rec)->stats().committed == 20);
+  CHECK((*rec)->stats().spooled == 0);
+
+  auto bad = event(1);
+  bad.zone.clear();
+  CHECK(hg_test::error_of((*rec)->record(bad)) == hashdb::errc::invalid_argument);
+}
+
+TEST_CASE("recorder: spool while the server is down, replay in order when it is back") {
+  temp_dir dir;
+  hashdb::server_options so;
+  so.data_dir = dir.path;  // start() lets the server's user into this 0700 directory
+  std::string why;
+  auto server = hashdb::embedded_server::start(so, &why);
+  INFO(why);
+  REQUIRE(server.has_value());
+  {
+    auto c = hashdb::connection::open(server->url());
+    REQUIRE(c.has_value());
+    REQUIRE(hashdb::migrate(*c).has_value());
+  }
+  const std::string url = server->url();
+
+  hashdb::recorder_options o;
+  o.database_url = url;
+  o.spool_path = dir.path / "spool" / "events.spool";
+  o.commit_deadline = 2000ms;
+  o.retry_interval = 100ms;
+  std::vector<std::string> ids;
+  {
+    auto rec = hashdb::event_recorder::start(o);
+    REQUIRE(rec.has_value());
+    for (int i = 0; i < 10; ++i) {
+      auto r = (*rec)->record(event(i));
+      REQUIRE(r.has_value());
+      CHECK(r->where == hashdb::durability::committed);
+      ids.push_back(r->event_id);
+    }
+
+    // The server goes away mid-run.
+    REQUIRE(server->stop().has_value());
+    for (int i = 10; i < 30; ++i) {
+      auto r = (*rec)->record(event(i, "r" + std::to_string(i)));
+      REQUIRE(r.has_value());
+      CHECK(r->where == hashdb::durability::spooled);
+      ids.push_back(r->event_id);
+    }
+    // A retry while spooling still answers with the first id.
+    auto retry = (*rec)->record(event(15, "r15"));
+    REQUIRE(retry.has_value());
+    CHECK(retry->event_id == ids[15]);
+    CHECK((*rec)->stats().spooled == 20);
+    CHECK((*rec)->stats().spool_bytes > 0);
+    CHECK_FALSE((*rec)->stats().database_up);
+    // The process stops with events still spooled.
+  }
+  CHECK(fs::file_size(o.spool_path) > hashdb::spool::header_size);
+
+  // Server back, process restarted: the new recorder replays the spool first.
+  auto again = hashdb::embedded_server::start(so, &why);
+  INFO(why);
+  REQUIRE(again.has_value());
+  auto rec = hashdb::event_recorder::start(o);
+  REQUIRE(rec.has_value());
+  REQUIRE((*rec)->wait_drained(60s));
+  CHECK((*rec)->stats().replayed == 20);
+  CHECK(fs::file_size(o.spool_path) == hashdb::spool::header_size);
+  CHECK(stored_ids(url) == std::set<std::string>(ids.begin(), ids.end()));
+
+  // And within one process: stop, spool, restart, drain without restarting the recorder.
+  REQUIRE(again->stop().has_value());
+  std::vector<std::string> more;
+  for (int i = 30; i < 40; ++i) {
+    auto r = (*rec)->record(event(i));
+    REQUIRE(r.has_value());
+    CHECK(r->where == hashdb::durability::spooled);
+    more.push_back(r->event_id);
+  }
+  auto third = hashdb::embedded_server::start(so, &why);
+  REQUIRE(third.has_value());
+  REQUIRE((*rec)->wait_drained(60s));
+  auto after = stored_ids(url);
+  for (const auto& id : more) CHECK(after.contains(id));
+  CHECK(after.size() == 40);
+
+  // Replayed events kept their order: occurred_at follows the spool order.
+  pqxx::connection pc(url);
+  pqxx::read_transaction tx(pc);
+  auto ordered = tx.exec("SELECT id::text FROM events ORDER BY occurred_at");
+  std::vector<std::string> seq;
+  for (const auto& r : ordered) seq.push_back(r[0].as<std::string>());
+  std::vector<std::string> expected = ids;
+  expected.insert(expected.end(), more.begin(), more.end());
+  CHECK(seq == expected);
+}

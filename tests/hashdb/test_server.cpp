@@ -1,0 +1,86 @@
+#include "hashguard/hashdb/server.hpp"
+
+#include "hashguard/hashdb/migrations.hpp"
+
+#include "hg_catch.hpp"
+
+#include <pqxx/pqxx>
+
+#include <cstdlib>
+#include <filesystem>
+
+using namespace hashguard;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct temp_dir {
+  fs::path path;
+  temp_dir() {
+    std::string tmpl = "/tmp/hg-embedded-XXXXXX";
+    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+    path = tmpl;
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("embedded server: fresh data directory, then the existing one") {
+  temp_dir dir;
+  hashdb::server_options options;
+  options.data_dir = dir.path;  // mkdtemp makes it 0700: start() lets the server user in
+  {
+    std::string why;
+    auto server = hashdb::embedded_server::start(options, &why);
+    INFO(why);
+    REQUIRE(server.has_value());
+    CHECK(server->initialized());
+    CHECK(server->owns());
+    CHECK(hashdb::embedded_server_running(options));
+    CHECK(fs::exists(options.data_dir / "postgres" / "data" / "PG_VERSION"));
+    // Unix socket only: the URL names the socket directory and no TCP port is open.
+    CHECK(server->url().find("host=" + (options.data_dir / "postgres" / "run").string()) !=
+          std::string::npos);
+    auto c = hashdb::connection::open(server->url());
+    REQUIRE(c.has_value());
+    REQUIRE(hashdb::migrate(*c).has_value());
+    pqxx::connection pc(server->url());
+    pqxx::work tx(pc);
+    CHECK(tx.exec1("SHOW listen_addresses")[0].as<std::string>().empty());
+    tx.exec0(
+        "INSERT INTO hash_lists (name, source, signal, threshold, action)"
+        " VALUES ('kept', 'internal', 'pdq', 31, 'block')");
+    tx.commit();
+  }
+  // The object stopped the server it started.
+  CHECK_FALSE(hashdb::embedded_server_running(options));
+
+  std::string why;
+  auto again = hashdb::embedded_server::start(options, &why);
+  INFO(why);
+  REQUIRE(again.has_value());
+  CHECK_FALSE(again->initialized());
+  CHECK(again->owns());
+  {
+    // A second starter attaches to the running server without owning it.
+    auto attached = hashdb::embedded_server::start(options);
+    REQUIRE(attached.has_value());
+    CHECK_FALSE(attached->owns());
+    CHECK(attached->url() == again->url());
+  }
+  CHECK(hashdb::embedded_server_running(options));
+  auto c = hashdb::connection::open(again->url());
+  REQUIRE(c.has_value());
+  auto m = hashdb::migrate(*c);
+  REQUIRE(m.has_value());
+  CHECK(m->applied.empty());
+  pqxx::connection pc(again->url());
+  pqxx::read_transaction tx(pc);
+  CHECK(tx.exec1("SELECT count(*) FROM hash_lists WHERE name = 'kept'")[0].as<int>() == 1);
+  CHECK(again->stop().has_value());
+  CHECK_FALSE(hashdb::embedded_server_running(options));
+}
