@@ -15,7 +15,8 @@
 // Thread-safety: an image_scanner is not thread-safe; use one per thread. It owns its decoder,
 // hashers and digester, and keeps their buffers between calls (releasing pixel buffers above
 // scan_options::keep_pixel_bytes), so scanning images of a recurring size allocates nothing
-// beyond the result. Errors: scanner::errc (decode.hpp, digest.hpp), as values.
+// beyond the result. A moved-from image_scanner may only be assigned to or destroyed.
+// Errors: scanner::errc (decode.hpp, digest.hpp), as values.
 #pragma once
 
 #include "hashguard/core/config.hpp"
