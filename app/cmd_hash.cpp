@@ -34,6 +34,8 @@
 #include <thread>
 #include <vector>
 
+extern char** environ;  // NOLINT: POSIX
+
 namespace hashguard::app {
 namespace {
 
@@ -48,15 +50,20 @@ constexpr const char* hash_usage =
     "  --format   table (default, for people) or jsonl (one JSON object per input)\n"
     "  --mode     fullres (default: PDQ on the full image, as HMA hashes) or reference-512\n"
     "             (the reference CLI's 512x512 nearest-neighbour pre-resize)\n"
-    "  --threads  worker threads (default: all cores)\n";
+    "  --threads  worker threads (default: all cores)\n"
+    "  --scanner-max-pixels N, --scanner-max-bytes N, --scanner-max-frames N, ...: the scanner's\n"
+    "             limits (also HG_SCANNER_* variables; `hashguard hash --help-config` lists "
+    "them)\n";
 
 enum class output_format { table, jsonl };
 
 struct options {
   output_format format{output_format::table};
-  scanner::pdq_mode mode{scanner::pdq_mode::fullres};
+  std::optional<scanner::pdq_mode> mode;  // --mode, over scanner.pdq_mode
   unsigned threads{};
   std::vector<std::string> inputs;
+  std::vector<std::string> config_flags;  // --scanner-* for core::config
+  bool help_config{};
 };
 
 // One input's outcome: a scan result, or an error (scanner's, or the file system's).
@@ -95,6 +102,12 @@ std::optional<options> parse(const std::vector<std::string>& args, bool& help) {
     } else if (a == "--help" || a == "-h") {
       help = true;
       return std::nullopt;
+    } else if (a == "--help-config") {
+      o.help_config = true;
+    } else if (a.rfind("--scanner", 0) == 0) {
+      o.config_flags.push_back(a);
+      if (a.find('=') == std::string::npos && i + 1 < args.size())
+        o.config_flags.push_back(args[++i]);
     } else if (starts_with_option(a, "--format")) {
       const auto v = option_value(args, i, "--format");
       if (v == "jsonl") {
@@ -134,7 +147,7 @@ std::optional<options> parse(const std::vector<std::string>& args, bool& help) {
       return std::nullopt;
     }
   }
-  if (o.inputs.empty()) {
+  if (o.inputs.empty() && !o.help_config) {
     std::cerr << "hashguard hash: no FILE or DIR given\n";
     return std::nullopt;
   }
@@ -283,10 +296,30 @@ int run_hash(const std::vector<std::string>& args) {
     return exit_usage;
   }
   const options& opt = *parsed;
-  const std::vector<std::string> files = expand(opt.inputs);
 
-  scanner::scan_options scan_options;
-  scan_options.mode = opt.mode;
+  // The scanner's limits: defaults < HG_SCANNER_* environment < --scanner-* flags.
+  core::config cfg;
+  scanner::declare_config(cfg);
+  if (opt.help_config) {
+    const std::string text = cfg.describe();
+    std::cout << text << (text.ends_with('\n') ? "" : "\n");
+    return exit_ok;
+  }
+  if (auto r = cfg.load_environment(environ); !r) {
+    std::cerr << "hashguard hash: environment: " << core::error_message(r.error()) << "\n";
+    return exit_usage;
+  }
+  const auto rest = cfg.apply_flags(opt.config_flags);
+  auto configured = rest ? scanner::scan_options_from(cfg) : rest.error();
+  if (!rest || !rest->empty() || !configured) {
+    std::cerr << "hashguard hash: bad scanner option in";
+    for (const std::string& f : opt.config_flags) std::cerr << " " << f;
+    std::cerr << "\n" << hash_usage;
+    return exit_usage;
+  }
+  scanner::scan_options scan_options = *configured;
+  if (opt.mode) scan_options.mode = *opt.mode;
+  const std::vector<std::string> files = expand(opt.inputs);
   unsigned threads =
       opt.threads != 0 ? opt.threads : std::max(1U, std::thread::hardware_concurrency());
   threads =

@@ -43,7 +43,10 @@ core::result<void> jpeg_decoder::decode(bytes_t bytes, const image_header& heade
   int subsampling = 0;
   int colorspace = 0;
   if (tjDecompressHeader3(tj, data, size, &width, &height, &subsampling, &colorspace) != 0) {
-    return errc::corrupt;
+    // A warning (stray bytes before a marker, say) still leaves a readable header, as libjpeg
+    // and ImageMagick read it.
+    if (tjGetErrorCode(tj) != TJERR_WARNING || width <= 0 || height <= 0) return errc::corrupt;
+    out.damaged = true;
   }
   // Our own SOF reading enforced the pixel cap; libjpeg must agree about which frame it is.
   if (static_cast<std::uint32_t>(width) != header.width ||

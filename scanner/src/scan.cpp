@@ -1,6 +1,9 @@
 #include "hashguard/scanner/scan.hpp"
 
+#include "hashguard/core/errc.hpp"
+
 #include <new>
+#include <string>
 
 namespace hashguard::scanner {
 
@@ -13,6 +16,56 @@ std::chrono::nanoseconds since(clock::time_point start) {
 }
 
 }  // namespace
+
+void declare_config(core::config& cfg) {
+  const scan_options d;
+  auto num = [](auto v) { return std::to_string(v); };
+  using core::config_type;
+  cfg.declare("scanner.max_bytes", config_type::integer, num(d.limits.max_bytes),
+              "largest image accepted, in bytes; over it: too_large");
+  cfg.declare("scanner.max_pixels", config_type::integer, num(d.limits.max_pixels),
+              "largest width * height (and GIF frame) accepted; over it: too_many_pixels");
+  cfg.declare("scanner.max_frames", config_type::integer, num(d.limits.max_frames),
+              "animated GIF frames decoded and hashed at most");
+  cfg.declare("scanner.max_total_pixels", config_type::integer, num(d.limits.max_total_pixels),
+              "pixels of all decoded frames of an animation together");
+  cfg.declare("scanner.pdq_mode", config_type::string, "fullres",
+              "fullres (PDQ on the full image) or reference-512 (the reference CLI's pre-resize)");
+  cfg.declare("scanner.keep_pixel_bytes", config_type::integer, num(d.keep_pixel_bytes),
+              "decoded pixel buffers kept per scan thread between images");
+}
+
+core::result<scan_options> scan_options_from(const core::config& cfg) {
+  scan_options o;
+  auto positive = [&](std::string_view key) -> core::result<std::uint64_t> {
+    const std::int64_t v = cfg.get_int(key);
+    if (v < 1) return core::errc::config_bad_value;
+    return static_cast<std::uint64_t>(v);
+  };
+  const auto bytes = positive("scanner.max_bytes");
+  const auto pixels = positive("scanner.max_pixels");
+  const auto frames = positive("scanner.max_frames");
+  const auto total = positive("scanner.max_total_pixels");
+  const auto keep = positive("scanner.keep_pixel_bytes");
+  for (const auto* r : {&bytes, &pixels, &frames, &total, &keep}) {
+    if (!*r) return r->error();
+  }
+  if (*frames > 100000) return core::errc::config_bad_value;
+  o.limits.max_bytes = static_cast<std::size_t>(*bytes);
+  o.limits.max_pixels = *pixels;
+  o.limits.max_frames = static_cast<std::uint32_t>(*frames);
+  o.limits.max_total_pixels = *total;
+  o.keep_pixel_bytes = static_cast<std::size_t>(*keep);
+  const std::string& mode = cfg.get_string("scanner.pdq_mode");
+  if (mode == "fullres") {
+    o.mode = pdq_mode::fullres;
+  } else if (mode == "reference-512") {
+    o.mode = pdq_mode::reference_512;
+  } else {
+    return core::errc::config_bad_value;
+  }
+  return o;
+}
 
 struct image_scanner::state {
   explicit state(const scan_options& o) : options(o), decoder(o.limits), pdq(o.kernel) {}

@@ -203,6 +203,27 @@ TEST_CASE("hash prints a table by default") {
   CHECK(r.out.find("error: unsupported_format") != std::string::npos);
 }
 
+TEST_CASE("hash takes the scanner's limits from flags and HG_SCANNER_* variables") {
+  const std::string image = "'" + (scanner_data / "rgb.png").string() + "'";
+  for (const std::string& args : {"hash --format=jsonl --scanner-max-pixels=3071 " + image,
+                                  "hash --format=jsonl --scanner-max-pixels 3071 " + image}) {
+    const auto r = run(args);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("\"code\":\"too_many_pixels\"") != std::string::npos);
+  }
+  const auto env = run("hash --format=jsonl " + image + " ; HG_SCANNER_MAX_BYTES=10 '" +
+                       std::string(HG_HASHGUARD_BIN) + "' hash --format=jsonl " + image);
+  CHECK(env.out.find("\"code\":\"too_large\"") != std::string::npos);
+  CHECK(env.out.find("\"pdq\"") != std::string::npos);  // the first run, unlimited
+  CHECK(run("hash --format=jsonl --scanner-max-pixels=3072 " + image).out.find("\"pdq\"") !=
+        std::string::npos);
+  CHECK(run("hash --scanner-max-pixelz=4 " + image).exit_code == 2);
+  CHECK(run("hash --scanner-max-frames=0 " + image).exit_code == 2);
+  const auto described = run("hash --help-config");
+  CHECK(described.exit_code == 0);
+  CHECK(described.out.find("scanner.max_pixels = 100000000") != std::string::npos);
+}
+
 TEST_CASE("hash usage errors exit 2") {
   CHECK(run("hash").exit_code == 2);
   CHECK(run("hash --format=xml x").exit_code == 2);

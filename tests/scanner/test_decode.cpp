@@ -429,6 +429,21 @@ TEST_CASE("hostile and odd input gives a clear error") {
     CHECK(std::equal(cut->frames.front().data.begin(), cut->frames.front().data.begin() + 64 * 3,
                      whole->frames.front().data.begin()));
   }
+  SECTION("stray bytes before a JPEG marker are skipped with a warning, as libjpeg does") {
+    const auto whole = decode(data_file("rgb.jpg"));
+    auto bytes = data_file("rgb.jpg");
+    const std::array<std::uint8_t, 2> dqt_marker{0xFF, 0xDB};
+    const auto dqt = static_cast<std::size_t>(
+        std::search(bytes.begin(), bytes.end(), dqt_marker.begin(), dqt_marker.end()) -
+        bytes.begin());
+    REQUIRE(dqt < bytes.size());
+    const std::vector<std::uint8_t> junk{0x00, 0x12, 0x34};
+    bytes.insert(bytes.begin() + static_cast<std::ptrdiff_t>(dqt), junk.begin(), junk.end());
+    const auto r = decode(bytes);
+    REQUIRE(r);
+    CHECK(r->damaged);
+    CHECK(r->frames.front().data == whole->frames.front().data);
+  }
   SECTION("a JPEG whose entropy data is garbage") {
     auto bytes = data_file("rgb.jpg");
     for (std::size_t i = bytes.size() / 2; i < bytes.size() - 2; ++i) {

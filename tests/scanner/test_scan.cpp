@@ -169,3 +169,30 @@ TEST_CASE("scan errors are decode errors, and the scanner recovers after them") 
   CHECK(again->pdq.hash == good->pdq.hash);
   CHECK(again->phash == good->phash);
 }
+
+TEST_CASE("scanner configuration keys have scan_options' defaults and are validated") {
+  hashguard::core::config cfg;
+  declare_config(cfg);
+  const auto defaults = scan_options_from(cfg);
+  REQUIRE(defaults);
+  const scan_options d;
+  CHECK(defaults->limits.max_bytes == d.limits.max_bytes);
+  CHECK(defaults->limits.max_pixels == d.limits.max_pixels);
+  CHECK(defaults->limits.max_frames == d.limits.max_frames);
+  CHECK(defaults->limits.max_total_pixels == d.limits.max_total_pixels);
+  CHECK(defaults->mode == pdq_mode::fullres);
+
+  using hashguard::core::config_source;
+  REQUIRE(cfg.set("scanner.max_pixels", "1000", config_source::flag));
+  REQUIRE(cfg.set("scanner.pdq_mode", "reference-512", config_source::flag));
+  const auto set = scan_options_from(cfg);
+  REQUIRE(set);
+  CHECK(set->limits.max_pixels == 1000);
+  CHECK(set->mode == pdq_mode::reference_512);
+
+  REQUIRE(cfg.set("scanner.pdq_mode", "fast", config_source::flag));
+  CHECK(scan_options_from(cfg).error() == hashguard::core::errc::config_bad_value);
+  REQUIRE(cfg.set("scanner.pdq_mode", "fullres", config_source::flag));
+  REQUIRE(cfg.set("scanner.max_frames", "0", config_source::flag));
+  CHECK(scan_options_from(cfg).error() == hashguard::core::errc::config_bad_value);
+}

@@ -34,7 +34,8 @@
 // out_of_memory. No exception or longjmp leaves the decoder; library errors become codes.
 //
 // Thread-safety: a decoder is not thread-safe (it keeps library handles and scratch buffers
-// for reuse); use one per thread. The free function decode() makes a temporary one.
+// for reuse); use one per thread. The free function decode() makes a temporary one. A
+// moved-from decoder may only be assigned to or destroyed.
 #pragma once
 
 #include "hashguard/core/error.hpp"

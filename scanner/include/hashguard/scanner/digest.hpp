@@ -2,7 +2,8 @@
 // Computed with OpenSSL's EVP interface over the bytes as received (not the decoded pixels).
 //
 // digester keeps OpenSSL's fetched algorithms and a context for reuse; it is not thread-safe
-// (one per thread). The free function digest() is thread-safe and makes a temporary one.
+// (one per thread; a moved-from one may only be assigned to or destroyed). The free function
+// digest() is thread-safe and makes a temporary one.
 // Errors: errc::digest_failed when OpenSSL refuses (an algorithm disabled by its
 // configuration, e.g. MD5 under a FIPS provider).
 #pragma once

@@ -15,9 +15,11 @@
 // Thread-safety: an image_scanner is not thread-safe; use one per thread. It owns its decoder,
 // hashers and digester, and keeps their buffers between calls (releasing pixel buffers above
 // scan_options::keep_pixel_bytes), so scanning images of a recurring size allocates nothing
-// beyond the result. Errors: scanner::errc (decode.hpp, digest.hpp), as values.
+// beyond the result. A moved-from image_scanner may only be assigned to or destroyed.
+// Errors: scanner::errc (decode.hpp, digest.hpp), as values.
 #pragma once
 
+#include "hashguard/core/config.hpp"
 #include "hashguard/core/error.hpp"
 #include "hashguard/core/hash.hpp"
 #include "hashguard/scanner/decode.hpp"
@@ -42,6 +44,15 @@ struct scan_options {
   /// after the scan, so one huge image does not pin its memory to the thread.
   std::size_t keep_pixel_bytes{64U << 20U};
 };
+
+/// Declares the scanner's configuration keys with scan_options' defaults:
+///   scanner.max_bytes (67108864), scanner.max_pixels (100000000), scanner.max_frames (32),
+///   scanner.max_total_pixels (100000000), scanner.pdq_mode (fullres | reference-512),
+///   scanner.keep_pixel_bytes (67108864).
+void declare_config(core::config& cfg);
+/// Reads them back. Errors: core::errc::config_bad_value for a value out of range (sizes and
+/// counts must be at least 1) or an unknown PDQ mode.
+[[nodiscard]] core::result<scan_options> scan_options_from(const core::config& cfg);
 
 struct frame_hash {
   std::uint32_t index{};  ///< 0-based position in the animation
