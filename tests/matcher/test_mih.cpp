@@ -213,3 +213,28 @@ TEST_CASE("the layout serves every radius up to 31 at every size up to 10M withi
   // Above a few million entries the choice moves away from 16-bit slots.
   CHECK(mih_index::layout_for(10000000).slots < 16);
 }
+
+TEST_CASE("slot tables built on several threads give the same results as one thread") {
+  std::mt19937_64 rng(24);
+  std::vector<core::hash256> queries;
+  for (int i = 0; i < 4; ++i) queries.push_back(hg_test::random256(rng));
+  std::vector<core::hash256> data;
+  for (int i = 0; i < 250000; ++i) data.push_back(hg_test::random256(rng));  // above 200k
+  for (const auto& q : queries) {
+    for (int d = 0; d <= 33; d += 3) data.push_back(hg_test::flip256(q, d, rng));
+  }
+  mih_options one;
+  one.build_threads = 1;
+  mih_options three;
+  three.build_threads = 3;
+  const mih_index a(data, best(), one);
+  const mih_index b(data, best(), three);
+  REQUIRE(a.slot_count() == b.slot_count());
+  std::vector<range_match> ra;
+  std::vector<range_match> rb;
+  a.range(queries, 31, ra);
+  b.range(queries, 31, rb);
+  CHECK(same(ra, rb));
+  CHECK(ra.size() >= 4 * 11);
+  check_equal(b, queries, {0, 31});
+}
