@@ -201,8 +201,9 @@ TEST_CASE("an empty or tiny MIH index works") {
 }
 
 TEST_CASE("the layout serves every radius up to 31 at every size up to 10M within 2 GB") {
-  for (std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{1000}, std::size_t{100000},
-                        std::size_t{1000000}, std::size_t{3000000}, std::size_t{10000000}}) {
+  std::vector<std::size_t> sizes{0, 1, 2, 3, 10000000};
+  for (double n = 5; n < 10000000; n *= 1.37) sizes.push_back(static_cast<std::size_t>(n));
+  for (std::size_t n : sizes) {
     const mih_layout layout = mih_index::layout_for(n);
     INFO("n " << n << " slots " << layout.slots);
     CHECK(layout.max_radius >= 31);
