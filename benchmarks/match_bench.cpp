@@ -8,7 +8,8 @@
 // same run. Also the single-thread sequential read bandwidth of the buffer holding the hashes,
 // and each linear scan's GB/s as a fraction of it.
 //
-// usage: match_bench [--quick] [--sizes N,N,...] [--seconds S] [--no-faiss]
+// usage: match_bench [--quick] [--sizes N,N,...] [--seconds S] [--no-faiss] [--no-linear]
+//                    [--mih-slots M]
 // Default sizes 1000000,10000000 (several minutes, ~3 GB of memory); --quick: 20000, seconds.
 // The last line of output is one JSON object (DESIGN.md section 9).
 #include "hashguard/core/hash.hpp"
@@ -63,6 +64,8 @@ struct config {
   double seconds{1.0};
   bool quick{false};
   bool faiss{true};
+  bool linear{true};
+  std::uint32_t mih_slots{0};
 };
 
 double since(clock_type::time_point t) {
@@ -252,6 +255,7 @@ void run_size(std::size_t n, const config& cfg, report& rep) {
   std::cout << std::fixed << std::setprecision(1);
   // ---- linear, each kernel ---------------------------------------------------------------
   for (const kernel* k : kernels()) {
+    if (!cfg.linear && k != *startup_kernel()) continue;  // the truth still needs one scan
     if (!can_run(*k, cpu_features())) {
       std::cout << "linear " << k->name << ": CPU cannot run it\n";
       continue;
@@ -329,7 +333,9 @@ void run_size(std::size_t n, const config& cfg, report& rep) {
     const kernel& k = **startup_kernel();
     const auto t0 = clock_type::now();
     const double c0 = process_cpu_seconds();
-    const mih_index index(d.hashes, k);
+    mih_options options;
+    options.slots = cfg.mih_slots;
+    const mih_index index(d.hashes, k, options);
     const double build_s = since(t0);
     const double build_cpu_s = process_cpu_seconds() - c0;
     const double mem = rss_mb() - base_rss;
@@ -466,10 +472,15 @@ int main(int argc, char** argv) {
       for (std::string item; std::getline(list, item, ',');) cfg.sizes.push_back(std::stoul(item));
     } else if (a == "--no-faiss") {
       cfg.faiss = false;
+    } else if (a == "--no-linear") {
+      cfg.linear = false;
+    } else if (a == "--mih-slots" && i + 1 < argc) {
+      cfg.mih_slots = static_cast<std::uint32_t>(std::stoul(argv[++i]));
     } else if (a == "--seconds" && i + 1 < argc) {
       cfg.seconds = std::stod(argv[++i]);
     } else {
-      std::cerr << "usage: match_bench [--quick] [--sizes N,N,...] [--seconds S] [--no-faiss]\n";
+      std::cerr << "usage: match_bench [--quick] [--sizes N,N,...] [--seconds S] [--no-faiss] "
+                   "[--no-linear]\n                   [--mih-slots M]\n";
       return 2;
     }
   }
