@@ -4,7 +4,9 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <exception>
 #include <numeric>
+#include <thread>
 
 namespace hashguard::matcher {
 namespace {
@@ -126,44 +128,74 @@ mih_index::mih_index(std::span<const core::hash256> hashes, const kernel& k, mih
   max_radius_ = layout.max_radius;
   slots_.resize(m);
   unsigned start = 0;
-  const std::uint64_t* words = linear_.words();
-  // Each slot's CSR table comes from (slot value << 32 | id) keys sorted by an LSD radix sort
-  // on the value (12-bit digits, stable, so ids stay ascending within a value): sequential
-  // passes instead of one random counter increment per entry into a table of up to 64 MiB.
-  std::vector<std::uint64_t> keys(n);
-  std::vector<std::uint64_t> scratch(n);
-  std::vector<std::size_t> counts(std::size_t{1} << 12);
   for (unsigned s = 0; s < m; ++s) {
-    slot& sl = slots_[s];
-    sl.start = start;
-    sl.width = widths[s];
+    slots_[s].start = start;
+    slots_[s].width = widths[s];
     start += widths[s];
-    for (std::size_t i = 0; i < n; ++i) {
-      keys[i] = (std::uint64_t{extract(words + 4 * i, sl.start, sl.width)} << 32) | i;
-    }
-    for (unsigned shift = 32; shift < 32 + sl.width; shift += 12) {
-      std::fill(counts.begin(), counts.end(), 0);
-      for (std::uint64_t key : keys) ++counts[(key >> shift) & 0xFFF];
-      std::size_t running = 0;
-      for (std::size_t& c : counts) {
-        const std::size_t here = c;
-        c = running;
-        running += here;
-      }
-      for (std::uint64_t key : keys) scratch[counts[(key >> shift) & 0xFFF]++] = key;
-      keys.swap(scratch);
-    }
-    const std::size_t values = std::size_t{1} << sl.width;
-    sl.offsets = table_buffer<std::uint32_t>(values + 1);
-    sl.ids = table_buffer<std::uint32_t>(n);
-    std::size_t pos = 0;
-    for (std::size_t v = 0; v < values; ++v) {
-      while (pos < n && (keys[pos] >> 32) < v) ++pos;
-      sl.offsets[v] = static_cast<std::uint32_t>(pos);
-    }
-    sl.offsets[values] = static_cast<std::uint32_t>(n);
-    for (std::size_t i = 0; i < n; ++i) sl.ids[i] = static_cast<std::uint32_t>(keys[i]);
   }
+  // Slots are independent: large indices build them on several threads (each with its own
+  // sort buffers), small ones on the caller's.
+  unsigned threads = options.build_threads;
+  if (threads == 0) threads = std::clamp(std::thread::hardware_concurrency(), 1U, 4U);
+  if (n < 200000) threads = 1;
+  threads = std::min(threads, m);
+  if (threads == 1) {
+    sort_buffers buffers(n);
+    for (slot& sl : slots_) build_slot(sl, buffers);
+    return;
+  }
+  std::vector<std::exception_ptr> errors(threads);
+  std::vector<std::thread> pool;
+  for (unsigned t = 0; t < threads; ++t) {
+    pool.emplace_back([this, t, threads, n, &errors] {
+      try {
+        sort_buffers buffers(n);
+        for (std::size_t s = t; s < slots_.size(); s += threads) build_slot(slots_[s], buffers);
+      } catch (...) {
+        errors[t] = std::current_exception();
+      }
+    });
+  }
+  for (auto& th : pool) th.join();
+  for (const auto& e : errors) {
+    if (e) std::rethrow_exception(e);
+  }
+}
+
+mih_index::sort_buffers::sort_buffers(std::size_t n)
+    : keys(n), scratch(n), counts(std::size_t{1} << 12) {}
+
+void mih_index::build_slot(slot& sl, sort_buffers& b) const {
+  // The CSR table comes from (slot value << 32 | id) keys sorted by an LSD radix sort on the
+  // value (12-bit digits, stable, so ids stay ascending within a value): sequential passes
+  // instead of one random counter increment per entry into a table of up to 64 MiB.
+  const std::size_t n = size();
+  const std::uint64_t* words = linear_.words();
+  for (std::size_t i = 0; i < n; ++i) {
+    b.keys[i] = (std::uint64_t{extract(words + 4 * i, sl.start, sl.width)} << 32) | i;
+  }
+  for (unsigned shift = 32; shift < 32 + sl.width; shift += 12) {
+    std::fill(b.counts.begin(), b.counts.end(), 0);
+    for (std::uint64_t key : b.keys) ++b.counts[(key >> shift) & 0xFFF];
+    std::size_t running = 0;
+    for (std::size_t& c : b.counts) {
+      const std::size_t here = c;
+      c = running;
+      running += here;
+    }
+    for (std::uint64_t key : b.keys) b.scratch[b.counts[(key >> shift) & 0xFFF]++] = key;
+    b.keys.swap(b.scratch);
+  }
+  const std::size_t values = std::size_t{1} << sl.width;
+  sl.offsets = table_buffer<std::uint32_t>(values + 1);
+  sl.ids = table_buffer<std::uint32_t>(n);
+  std::size_t pos = 0;
+  for (std::size_t v = 0; v < values; ++v) {
+    while (pos < n && (b.keys[pos] >> 32) < v) ++pos;
+    sl.offsets[v] = static_cast<std::uint32_t>(pos);
+  }
+  sl.offsets[values] = static_cast<std::uint32_t>(n);
+  for (std::size_t i = 0; i < n; ++i) sl.ids[i] = static_cast<std::uint32_t>(b.keys[i]);
 }
 
 mih_layout mih_index::layout_for(std::size_t n, const mih_options& options) {

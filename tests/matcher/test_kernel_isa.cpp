@@ -35,7 +35,7 @@ std::vector<std::string> kernel_objects() {
 
 }  // namespace
 
-TEST_CASE("kernel objects built without AVX-512 flags contain no zmm register") {
+TEST_CASE("kernel objects built without AVX-512 flags contain no zmm register", "[isa]") {
   const auto objects = kernel_objects();
   REQUIRE(objects.size() == 4);
   int checked = 0;
@@ -57,7 +57,7 @@ TEST_CASE("kernel objects built without AVX-512 flags contain no zmm register") 
   CHECK(avx512_seen);
 }
 
-TEST_CASE("after linking, only the AVX-512 kernel's functions use zmm registers") {
+TEST_CASE("after linking, only the AVX-512 kernel's functions use zmm registers", "[isa]") {
   // Every function of the linked test binary (it links hg_matcher) that mentions zmm must be
   // the AVX-512 file's own: its code lives in namespace kernels_avx512_vpopcntdq.
   // Resolve /proc/self/exe here: inside popen's shell it would name objdump itself.

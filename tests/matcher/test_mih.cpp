@@ -201,8 +201,9 @@ TEST_CASE("an empty or tiny MIH index works") {
 }
 
 TEST_CASE("the layout serves every radius up to 31 at every size up to 10M within 2 GB") {
-  for (std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{1000}, std::size_t{100000},
-                        std::size_t{1000000}, std::size_t{3000000}, std::size_t{10000000}}) {
+  std::vector<std::size_t> sizes{0, 1, 2, 3, 10000000};
+  for (double n = 5; n < 10000000; n *= 1.37) sizes.push_back(static_cast<std::size_t>(n));
+  for (std::size_t n : sizes) {
     const mih_layout layout = mih_index::layout_for(n);
     INFO("n " << n << " slots " << layout.slots);
     CHECK(layout.max_radius >= 31);
@@ -212,4 +213,29 @@ TEST_CASE("the layout serves every radius up to 31 at every size up to 10M withi
   }
   // Above a few million entries the choice moves away from 16-bit slots.
   CHECK(mih_index::layout_for(10000000).slots < 16);
+}
+
+TEST_CASE("slot tables built on several threads give the same results as one thread") {
+  std::mt19937_64 rng(24);
+  std::vector<core::hash256> queries;
+  for (int i = 0; i < 4; ++i) queries.push_back(hg_test::random256(rng));
+  std::vector<core::hash256> data;
+  for (int i = 0; i < 250000; ++i) data.push_back(hg_test::random256(rng));  // above 200k
+  for (const auto& q : queries) {
+    for (int d = 0; d <= 33; d += 3) data.push_back(hg_test::flip256(q, d, rng));
+  }
+  mih_options one;
+  one.build_threads = 1;
+  mih_options three;
+  three.build_threads = 3;
+  const mih_index a(data, best(), one);
+  const mih_index b(data, best(), three);
+  REQUIRE(a.slot_count() == b.slot_count());
+  std::vector<range_match> ra;
+  std::vector<range_match> rb;
+  a.range(queries, 31, ra);
+  b.range(queries, 31, rb);
+  CHECK(same(ra, rb));
+  CHECK(ra.size() >= 4 * 11);
+  check_equal(b, queries, {0, 31});
 }

@@ -61,7 +61,7 @@ TEST_CASE("a snapshot matches PDQ per list threshold, with the dihedral switch a
   REQUIRE(s.find_list(20) != nullptr);
   CHECK(s.find_list(20)->threshold == 8);
   CHECK(s.find_list(99) == nullptr);
-  CHECK(std::string(s.kernel_used().name) == (*startup_kernel())->name);
+  CHECK(std::string(s.kernel_used().name) == hg_test::active().name);
 
   scan_query q;
   q.query = 4;
@@ -121,7 +121,7 @@ TEST_CASE("an entry reached by several variants gives one hit at its smallest di
   CHECK(hits[0].variant == core::dihedral::flipy);
 }
 
-TEST_CASE("pHash lists match within their threshold; digests match exactly") {
+TEST_CASE("pHash lists match within their threshold and digests match exactly") {
   snapshot_builder b;
   REQUIRE(b.add_list(make_list(1, signal::phash, 6)));
   REQUIRE(b.add_list(make_list(2, signal::phash, 2)));
@@ -129,8 +129,10 @@ TEST_CASE("pHash lists match within their threshold; digests match exactly") {
   REQUIRE(b.add_list(make_list(4, signal::sha1, 0)));
   REQUIRE(b.add_list(make_list(5, signal::sha256, 0)));
   REQUIRE(b.add_list(make_list(6, signal::sha256, 0)));
-  REQUIRE(b.add_hex(1, 11, "00000000000000ff"));  // distance 4 from ...0f0f -> list 1 only
-  REQUIRE(b.add_hex(2, 21, "00000000000000ff"));
+  // The query below is 0x0f0f.
+  REQUIRE(b.add_hex(1, 11, "0000000000000f00"));  // distance 4: within list 1's 6
+  REQUIRE(b.add_hex(2, 21, "0000000000000f00"));  // distance 4: beyond list 2's 2
+  REQUIRE(b.add_hex(1, 12, "00000000000000ff"));  // distance 8: beyond list 1's 6
   REQUIRE(b.add_hex(2, 22, "0000000000000f0e"));  // distance 1
   const std::string md5 = "d41d8cd98f00b204e9800998ecf8427e";
   const std::string sha1 = "da39a3ee5e6b4b0d3255bfef95601890afd80709";
@@ -143,7 +145,7 @@ TEST_CASE("pHash lists match within their threshold; digests match exactly") {
   REQUIRE(b.add_hex(6, 62, "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"));
   auto s = b.build();
   REQUIRE(s);
-  CHECK((*s)->size(signal::phash) == 3);
+  CHECK((*s)->size(signal::phash) == 4);
   CHECK((*s)->size(signal::md5) == 2);
   CHECK((*s)->size(signal::sha256) == 3);
 

@@ -4,6 +4,8 @@
 #include "hashguard/core/hash.hpp"
 #include "hashguard/matcher/kernel.hpp"
 
+#include "hg_catch.hpp"
+
 #include <algorithm>
 #include <random>
 #include <string>
@@ -43,6 +45,14 @@ inline std::vector<const hashguard::matcher::kernel*> runnable_kernels() {
     if (hashguard::matcher::can_run(*k, hashguard::matcher::cpu_features())) out.push_back(k);
   }
   return out;
+}
+
+/// The process's kernel (HG_FORCE_KERNEL or the best); a selection error fails the test with
+/// the error's message (ctest's suite-per-kernel registrations skip on "cannot run").
+inline const hashguard::matcher::kernel& active() {
+  const auto k = hashguard::matcher::startup_kernel();
+  REQUIRE(k);
+  return **k;
 }
 
 inline const hashguard::matcher::kernel& scalar() {

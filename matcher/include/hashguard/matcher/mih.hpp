@@ -18,6 +18,8 @@
 // Radii up to max_radius() (at least 31 at every size up to 10M entries) run through the
 // tables; larger radii fall back to the linear scan, and the stats say which path ran.
 //
+// Build: slot tables are built on up to 4 threads for large indices (mih_options).
+//
 // Thread-safety: immutable after construction; any number of threads may search at once.
 #pragma once
 
@@ -43,6 +45,9 @@ struct mih_options {
   int design_radius{31};  ///< the radius the slot layout is tuned for
   /// 0 = choose from the index size; otherwise the number of slots (11..32).
   std::uint32_t slots{0};
+  /// Threads building the slot tables: 0 = the CPU count (at most 4); indices under 200k
+  /// entries always build on the calling thread.
+  unsigned build_threads{0};
 };
 
 /// The slot layout an index of `n` entries gets, computed without building it.
@@ -82,6 +87,13 @@ class mih_index {
     table_buffer<std::uint32_t> offsets;  ///< 2^width + 1 entries: CSR row starts
     table_buffer<std::uint32_t> ids;      ///< entry ids, grouped by slot value, ascending
   };
+  struct sort_buffers {
+    explicit sort_buffers(std::size_t n);
+    std::vector<std::uint64_t> keys;
+    std::vector<std::uint64_t> scratch;
+    std::vector<std::size_t> counts;
+  };
+  void build_slot(slot& sl, sort_buffers& buffers) const;
   /// Per-slot search radius for `radius` (-1 = slot not searched).
   void plan(int radius, std::vector<int>& per_slot) const;
   void search_one(const core::hash256& q, std::uint16_t query_index, int radius,
