@@ -357,7 +357,10 @@ core::result<import_report> list_store::import(std::string_view name, std::istre
         // Index order: inserting sorted keys keeps the unique index's pages hot. Entry ids
         // therefore follow hash order within one import.
         "  ORDER BY f.value"
-        " ON CONFLICT (list_id, value) DO NOTHING RETURNING value AS v)"
+        // No ON CONFLICT: the list's row is locked FOR UPDATE above, so no other import can
+        // add to this list meanwhile, and NOT EXISTS already dropped what it holds. Speculative
+        // insertion would cost a second index probe per row; the unique index still guards.
+        " RETURNING value AS v)"
         " INSERT INTO hg_new SELECT v FROM ins",
         target.id);
     report.accepted = tx.exec1("SELECT count(*) FROM hg_new")[0].as<std::uint64_t>();

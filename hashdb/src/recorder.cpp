@@ -2,6 +2,7 @@
 
 #include "hashguard/hashdb/spool.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -33,7 +34,10 @@ struct event_recorder::impl {
   mutable std::mutex mutex;
   mutable std::condition_variable wake;     // worker: work arrived or stop
   mutable std::condition_variable drained;  // waiters of wait_drained
-  std::deque<std::shared_ptr<pending>> queue;
+  // One queue and one worker (with its own connection) per lane; a zone always maps to the
+  // same lane, so lanes never wait on each other's per-zone locks and a zone's events keep
+  // their order, while the lanes' commits (and fsyncs) overlap.
+  std::vector<std::deque<std::shared_ptr<pending>>> queues;
   bool stopping{false};
   std::atomic<bool> db_up{true};  // assumed until a connection attempt fails
 
@@ -42,10 +46,14 @@ struct event_recorder::impl {
   std::unordered_map<std::string, std::pair<std::string, std::int64_t>> recent;
   std::deque<std::pair<std::int64_t, std::string>> recent_order;
 
-  std::atomic<std::uint64_t> committed{0}, spooled{0}, replayed{0}, dead_letter{0};
+  std::atomic<std::uint64_t> committed{0}, batches{0}, spooled{0}, replayed{0}, dead_letter{0};
   std::uint64_t replay_offset{spool::header_size};  // worker only
 
-  std::thread worker;
+  std::vector<std::thread> workers;
+
+  std::size_t lane_of(const std::string& zone) const {
+    return std::hash<std::string>{}(zone) % queues.size();
+  }
 
   // Returns the first event id when (zone, request id) was seen within the window; otherwise
   // remembers this event as the first.
@@ -81,11 +89,11 @@ struct event_recorder::impl {
     return recorded{e.id, std::nullopt, record_outcome::recorded, durability::spooled};
   }
 
-  void fail_queue(const core::error_code& ec) {
+  void fail_queue(std::size_t lane, const core::error_code& ec) {
     std::deque<std::shared_ptr<pending>> failed;
     {
       std::lock_guard lock(mutex);
-      failed.swap(queue);
+      failed.swap(queues[lane]);
     }
     for (auto& p : failed) p->done.set_value(core::result<record_result>(ec));
   }
@@ -151,7 +159,8 @@ struct event_recorder::impl {
     replay_offset = spool::header_size;
   }
 
-  void run() {
+  void run(std::size_t lane) {
+    const bool replayer = lane == 0;  // one lane replays the spool
     std::optional<connection> conn;
     while (true) {
       {
@@ -164,7 +173,7 @@ struct event_recorder::impl {
           conn.emplace(std::move(*c));
         } else {
           db_up = false;
-          fail_queue(c.error());
+          fail_queue(lane, c.error());
           std::unique_lock lock(mutex);
           wake.wait_for(lock, options.retry_interval, [this] { return stopping; });
           continue;
@@ -172,7 +181,7 @@ struct event_recorder::impl {
       }
       case_store cases(*conn, options.cases);
       db_up = true;
-      if (spool_file->size() > replay_offset || replay_offset > spool::header_size) {
+      if (replayer && (spool_file->size() > replay_offset || replay_offset > spool::header_size)) {
         if (!replay(*conn, cases)) {
           conn.reset();
           db_up = false;
@@ -184,8 +193,10 @@ struct event_recorder::impl {
       std::vector<std::shared_ptr<pending>> batch;
       {
         std::unique_lock lock(mutex);
-        wake.wait_for(lock, std::chrono::milliseconds(100), [this] {
-          return stopping || !queue.empty() || spool_file->size() > spool::header_size;
+        auto& queue = queues[lane];
+        wake.wait_for(lock, std::chrono::milliseconds(100), [&] {
+          return stopping || !queue.empty() ||
+                 (replayer && spool_file->size() > spool::header_size);
         });
         while (!queue.empty() && batch.size() < options.max_batch) {
           batch.push_back(std::move(queue.front()));
@@ -199,6 +210,7 @@ struct event_recorder::impl {
       auto r = cases.record_batch(events);
       if (r) {
         committed += batch.size();
+        ++batches;
         for (std::size_t i = 0; i < batch.size(); ++i) batch[i]->done.set_value((*r)[i]);
         continue;
       }
@@ -215,7 +227,7 @@ struct event_recorder::impl {
         p->done.set_value(std::move(one));
       }
     }
-    fail_queue(errc::unavailable);
+    fail_queue(lane, errc::unavailable);
   }
 };
 
@@ -229,7 +241,10 @@ core::result<std::unique_ptr<event_recorder>> event_recorder::start(recorder_opt
   p->spool_file = std::shared_ptr<spool>(std::move(*s));
   impl* raw = p.get();
   std::unique_ptr<event_recorder> rec(new event_recorder(std::move(p)));
-  raw->worker = std::thread([raw] { raw->run(); });
+  raw->queues.resize(std::max<std::size_t>(1, raw->options.lanes));
+  for (std::size_t lane = 0; lane < raw->queues.size(); ++lane) {
+    raw->workers.emplace_back([raw, lane] { raw->run(lane); });
+  }
   return rec;
 }
 
@@ -239,7 +254,7 @@ event_recorder::~event_recorder() {
     impl_->stopping = true;
   }
   impl_->wake.notify_all();
-  if (impl_->worker.joinable()) impl_->worker.join();
+  for (auto& w : impl_->workers) w.join();
 }
 
 core::result<recorded> event_recorder::record(match_event e) {
@@ -257,7 +272,7 @@ core::result<recorded> event_recorder::record(match_event e) {
   {
     std::lock_guard lock(impl_->mutex);
     if (impl_->stopping) return impl_->to_spool(e);
-    impl_->queue.push_back(job);
+    impl_->queues[impl_->lane_of(e.zone)].push_back(job);
   }
   impl_->wake.notify_all();
   if (done.wait_for(impl_->options.commit_deadline) == std::future_status::ready) {
@@ -274,6 +289,7 @@ core::result<recorded> event_recorder::record(match_event e) {
 recorder_stats event_recorder::stats() const {
   recorder_stats s;
   s.committed = impl_->committed;
+  s.batches = impl_->batches;
   s.spooled = impl_->spooled;
   s.replayed = impl_->replayed;
   s.dead_letter = impl_->dead_letter;

@@ -14,6 +14,8 @@ void declare_config(core::config& c) {
             "system user that runs the embedded server when hashguard runs as root");
   c.declare("database.commit_deadline_ms", config_type::integer, "200",
             "wait this long for a match event's commit before spooling it locally");
+  c.declare("database.record_lanes", config_type::integer, "8",
+            "connections committing match events in parallel (a zone always uses the same one)");
   c.declare("database.spool", config_type::string, "",
             "event spool file; empty = DATA_DIR/spool/events.spool");
   c.declare("events.dedupe_window_s", config_type::integer, "3600",
@@ -38,9 +40,10 @@ core::result<settings> read_settings(const core::config& c) {
   const auto confirmations = c.get_int("cases.required_confirmations");
   const auto preserve = c.get_int("retention.preserve_days");
   const auto fp = c.get_int("retention.false_positive_days");
+  const auto lanes = c.get_int("database.record_lanes");
   if (deadline < 1 || deadline > 60'000 || window < 0 || window > 30 * 86'400 ||
       confirmations < 1 || confirmations > 2 || preserve < 1 || preserve > 36'500 || fp < 0 ||
-      fp > 36'500) {
+      fp > 36'500 || lanes < 1 || lanes > 64) {
     return errc::invalid_argument;
   }
   s.cases.dedupe_window_s = static_cast<int>(window);
@@ -48,6 +51,7 @@ core::result<settings> read_settings(const core::config& c) {
   s.cases.preserve_days = static_cast<int>(preserve);
   s.cases.false_positive_days = static_cast<int>(fp);
   s.recorder.commit_deadline = std::chrono::milliseconds(deadline);
+  s.recorder.lanes = static_cast<std::size_t>(lanes);
   const std::string spool = c.get_string("database.spool");
   s.recorder.spool_path =
       spool.empty() ? s.data_dir / "spool" / "events.spool" : std::filesystem::path(spool);

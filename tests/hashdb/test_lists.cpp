@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <sstream>
+#include <thread>
 
 using namespace hashguard;
 using hashdb::list_format;
@@ -286,4 +287,50 @@ TEST_CASE("import of one million lines, then again") {
   CHECK(r2->duplicates == n);
   CHECK(r2->duplicate_lines.size() == 1000);
   CHECK(r2->version == r->version);
+}
+
+TEST_CASE("two concurrent imports into one list: the union, each hash once") {
+  hg_test::test_database db;
+  {
+    auto c = db.connect();
+    hashdb::list_store store(c);
+    REQUIRE(store.create(pdq_spec("shared")).has_value());
+  }
+  // Overlapping halves: 0..5999 and 3000..8999.
+  auto file = [](std::uint64_t from, std::uint64_t to) {
+    std::string text;
+    for (std::uint64_t i = from; i < to; ++i) text += pdq_hex(i) + "\n";
+    return text;
+  };
+  const std::string a = file(0, 6000);
+  const std::string b = file(3000, 9000);
+  std::uint64_t accepted[2] = {0, 0};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 2; ++w) {
+    writers.emplace_back([&, w] {
+      auto c = hashdb::connection::open(db.url());
+      if (!c) {
+        ++failures;
+        return;
+      }
+      hashdb::list_store store(*c);
+      std::istringstream in(w == 0 ? a : b);
+      auto r = store.import("shared", in);
+      if (!r) {
+        ++failures;
+        return;
+      }
+      accepted[w] = r->accepted;
+    });
+  }
+  for (auto& t : writers) t.join();
+  CHECK(failures == 0);
+  CHECK(accepted[0] + accepted[1] == 9000);
+  auto c = db.connect();
+  hashdb::list_store store(c);
+  CHECK(store.get("shared")->entries == 9000);
+  pqxx::connection pc(db.url());
+  pqxx::read_transaction tx(pc);
+  CHECK(tx.exec1("SELECT count(DISTINCT value) FROM hashes")[0].as<int>() == 9000);
 }

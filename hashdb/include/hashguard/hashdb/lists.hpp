@@ -8,8 +8,9 @@
 // kept for the case store's provenance.
 //
 // Imports are one transaction: lines are parsed in C++ (list_formats.hpp), streamed with COPY
-// into a temporary staging table, then inserted with ON CONFLICT DO NOTHING, so re-importing a
-// file changes nothing and the report names every rejected and duplicate line.
+// into a temporary staging table, then inserted in hash order, skipping what the list already
+// holds (the list's row is locked for the import, so imports into one list never race), so
+// re-importing a file changes nothing and the report names every rejected and duplicate line.
 //
 // A list_store borrows a connection (one per thread) and prepares its statements on it once.
 #pragma once

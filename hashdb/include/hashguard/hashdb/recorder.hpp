@@ -3,12 +3,13 @@
 //
 // record() returns only once the event is committed in PostgreSQL or written and synced to the
 // local spool:
-//   - the event joins a queue that one worker thread commits in batches (group commit: one
-//     transaction, one round trip per batch), and the caller waits up to the commit deadline;
+//   - the event joins the queue of its zone's lane; each lane's worker thread (with its own
+//     connection) commits its queue in batches (group commit: one transaction, one round trip
+//     per batch), and the caller waits up to the commit deadline;
 //   - past the deadline, or while the database is known to be down, the caller appends it to
 //     the spool itself (fsync) and returns; the worker may still commit it, which is harmless:
 //     events are idempotent by UUID;
-//   - the worker replays the spool, oldest first, whenever the database is reachable (also at
+//   - lane 0's worker replays the spool, oldest first, whenever the database is reachable (also at
 //     start, for what a previous process left), and empties it when it has caught up.
 // The same (zone, request id) within the dedupe window is one event: record() returns the first
 // event's id (checked in memory here, and in the database across nodes).
@@ -34,6 +35,7 @@ struct recorder_options {
   std::chrono::milliseconds commit_deadline{200};
   std::chrono::milliseconds retry_interval{500};  ///< between reconnection attempts
   std::size_t max_batch{512};                     ///< events per group commit
+  std::size_t lanes{8};  ///< worker connections; a zone always uses the same one
   case_options cases;
 };
 
@@ -48,6 +50,7 @@ struct recorded {
 
 struct recorder_stats {
   std::uint64_t committed{};    ///< events committed from the queue
+  std::uint64_t batches{};      ///< group commits (committed / batches = mean batch size)
   std::uint64_t spooled{};      ///< events written to the spool
   std::uint64_t replayed{};     ///< spool records committed
   std::uint64_t dead_letter{};  ///< spool records the database refused (kept in *.rejected)

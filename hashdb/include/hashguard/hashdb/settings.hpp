@@ -6,6 +6,7 @@
 //   database.pg_bin                PostgreSQL 15 binaries for the embedded server
 //   database.run_as                system user of the embedded server when run as root
 //   database.commit_deadline_ms    record_event's commit deadline before the spool takes over
+//   database.record_lanes          connections committing match events in parallel
 //   database.spool                 spool file; empty = DATA_DIR/spool/events.spool
 //   events.dedupe_window_s         same (zone, request id) within this is one event
 //   cases.required_confirmations   1, or 2 for the two-person rule

@@ -1,0 +1,247 @@
+// hashdb_bench: how fast hash lists import and match events are recorded, against PostgreSQL.
+//
+//   import:  N PDQ hashes (1M; --quick 10k) through lists import (COPY -> staging -> INSERT ...
+//            ON CONFLICT), target <= 10 s for 1M. Peer: the naive way, one prepared INSERT per
+//            row in one transaction (on a sample of up to 100k rows).
+//   events:  record_event with synchronous commit through the recorder (group commit) from T
+//            threads, target >= 2,000 events/s. Peer: one transaction per event (no group
+//            commit), one thread.
+// The server is the embedded one in a temporary directory (HG_BENCH_DATABASE_URL overrides).
+// The last line is one JSON object (DESIGN.md section 9).
+#include "hashguard/hashdb/cases.hpp"
+#include "hashguard/hashdb/lists.hpp"
+#include "hashguard/hashdb/migrations.hpp"
+#include "hashguard/hashdb/recorder.hpp"
+#include "hashguard/hashdb/server.hpp"
+
+#include <pqxx/pqxx>
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace hashguard;
+namespace fs = std::filesystem;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(clock_type::time_point t0) {
+  return std::chrono::duration<double>(clock_type::now() - t0).count();
+}
+
+std::string random_hex(std::mt19937_64& rng, int digits) {
+  static constexpr char d[] = "0123456789abcdef";
+  std::string s(static_cast<std::size_t>(digits), '0');
+  for (auto& c : s) c = d[rng() & 15];
+  return s;
+}
+
+hashdb::match_event make_event(std::mt19937_64& rng, int i) {
+  hashdb::match_event e;
+  e.zone = "zone-" + std::to_string(i % 50);
+  e.request_id = "req-" + std::to_string(i) + "-" + random_hex(rng, 8);
+  e.source_url = "https://cdn.example/img/" + std::to_string(i) + ".jpg";
+  e.node = "bench";
+  e.sha256 = random_hex(rng, 64);
+  e.md5 = random_hex(rng, 32);
+  e.pdq = random_hex(rng, 64);
+  e.pdq_quality = 90;
+  e.act = core::action::block;
+  hashdb::event_hit h;
+  h.list_id = 1;
+  h.entry_id = static_cast<std::int64_t>(rng() % 1000);
+  h.distance = 3;
+  h.threshold = 31;
+  h.list_version = 2;
+  h.act = core::action::block;
+  e.hits.push_back(h);
+  return e;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool quick = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--quick") quick = true;
+  }
+  std::size_t n_hashes = quick ? 10'000 : 1'000'000;
+  const std::size_t n_peer_rows = quick ? 2'000 : 100'000;
+  int threads = quick ? 8 : 64;
+  int n_events = quick ? 400 : 20'000;
+  bool events_only = false;
+  std::size_t lanes = 8;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a.rfind("--threads=", 0) == 0) threads = std::stoi(a.substr(10));
+    if (a.rfind("--events=", 0) == 0) n_events = std::stoi(a.substr(9));
+    if (a == "--events-only") events_only = true;
+    if (a.rfind("--lanes=", 0) == 0) lanes = static_cast<std::size_t>(std::stoi(a.substr(8)));
+  }
+  const int n_peer_events = quick ? 100 : 1'000;
+
+  std::optional<hashdb::embedded_server> server;
+  fs::path tmp;
+  std::string url;
+  if (const char* u = std::getenv("HG_BENCH_DATABASE_URL"); u != nullptr && *u != '\0') {
+    url = u;
+  } else {
+    std::string tmpl = "/tmp/hg-bench-XXXXXX";
+    if (::mkdtemp(tmpl.data()) == nullptr) return 1;
+    tmp = tmpl;
+    hashdb::server_options so;
+    so.data_dir = tmp;
+    std::string why;
+    auto s = hashdb::embedded_server::start(so, &why);
+    if (!s) {
+      std::cerr << "hashdb_bench: embedded server: " << why << "\n";
+      return 1;
+    }
+    server.emplace(std::move(*s));
+    url = server->url();
+  }
+  auto conn = hashdb::connection::open(url);
+  if (!conn || !hashdb::migrate(*conn)) {
+    std::cerr << "hashdb_bench: cannot open/migrate " << url << "\n";
+    return 1;
+  }
+  std::cout << "hashdb_bench" << (quick ? " --quick" : "") << ": PostgreSQL at " << url << "\n";
+  if (events_only) n_hashes = 1000;
+
+  // --- import -------------------------------------------------------------------------------
+  std::mt19937_64 rng(42);
+  std::string text;
+  text.reserve(n_hashes * 65);
+  for (std::size_t i = 0; i < n_hashes; ++i) {
+    text += random_hex(rng, 64);
+    text += '\n';
+  }
+  hashdb::list_store lists(*conn);
+  hashdb::list_spec spec;
+  spec.name = "bench";
+  spec.threshold = 31;
+  spec.act = core::action::block;
+  (void)lists.create(spec);
+  std::istringstream in(text);
+  auto t0 = clock_type::now();
+  auto report = lists.import("bench", in);
+  const double import_s = seconds_since(t0);
+  if (!report || report->accepted != n_hashes) {
+    std::cerr << "hashdb_bench: import failed: " << conn->last_error() << "\n";
+    return 1;
+  }
+  std::istringstream again(text);
+  t0 = clock_type::now();
+  auto re = lists.import("bench", again);
+  const double reimport_s = seconds_since(t0);
+  if (!re || re->accepted != 0) return 1;
+
+  // Peer: one prepared INSERT per row, one transaction.
+  double peer_rows_per_s = 0;
+  {
+    pqxx::connection pc(url);
+    pc.prepare("ins",
+               "INSERT INTO hashes (list_id, value) VALUES ($1, decode($2, 'hex'))"
+               " ON CONFLICT DO NOTHING");
+    pqxx::work tx(pc);
+    const auto list_id = tx.exec1("SELECT id FROM hash_lists WHERE name = 'bench'")[0].as<long>();
+    std::mt19937_64 prng(7);
+    t0 = clock_type::now();
+    for (std::size_t i = 0; i < n_peer_rows; ++i)
+      tx.exec_prepared("ins", list_id, random_hex(prng, 64));
+    tx.commit();
+    peer_rows_per_s = static_cast<double>(n_peer_rows) / seconds_since(t0);
+  }
+  const double import_rate = static_cast<double>(n_hashes) / import_s;
+  std::printf("import %zu PDQ hashes: %.2f s (%.0f hashes/s), re-import (all duplicates) %.2f s\n",
+              n_hashes, import_s, import_rate, reimport_s);
+  std::printf("  peer, row-by-row INSERT: %.0f hashes/s (%.1f s for 1M extrapolated)\n",
+              peer_rows_per_s, 1e6 / peer_rows_per_s);
+
+  // --- events -------------------------------------------------------------------------------
+  std::vector<std::vector<hashdb::match_event>> per_thread(static_cast<std::size_t>(threads));
+  for (int i = 0; i < n_events; ++i) {
+    per_thread[static_cast<std::size_t>(i % threads)].push_back(make_event(rng, i));
+  }
+  hashdb::recorder_options ro;
+  ro.database_url = url;
+  ro.spool_path =
+      (tmp.empty() ? fs::temp_directory_path() / ("hg-bench-spool-" + std::to_string(::getpid()))
+                   : tmp / "spool") /
+      "events.spool";
+  ro.commit_deadline = std::chrono::milliseconds(2000);
+  ro.lanes = lanes;
+  double events_per_s = 0;
+  std::uint64_t spooled = 0;
+  {
+    auto rec = hashdb::event_recorder::start(ro);
+    if (!rec) return 1;
+    std::atomic<int> failures{0};
+    std::vector<std::thread> workers;
+    t0 = clock_type::now();
+    for (int t = 0; t < threads; ++t) {
+      workers.emplace_back([&, t] {
+        for (const auto& e : per_thread[static_cast<std::size_t>(t)]) {
+          if (!(*rec)->record(e)) ++failures;
+        }
+      });
+    }
+    for (auto& w : workers) w.join();
+    events_per_s = n_events / seconds_since(t0);
+    spooled = (*rec)->stats().spooled;
+    const auto st = (*rec)->stats();
+    std::printf(
+        "  %llu events in %llu group commits (%.1f per commit)\n",
+        static_cast<unsigned long long>(st.committed), static_cast<unsigned long long>(st.batches),
+        st.batches ? static_cast<double>(st.committed) / static_cast<double>(st.batches) : 0.0);
+    if (failures != 0 || !(*rec)->wait_drained(std::chrono::seconds(60))) return 1;
+  }
+  double peer_events_per_s = 0;
+  {
+    hashdb::case_store cases(*conn, {});
+    t0 = clock_type::now();
+    for (int i = 0; i < n_peer_events; ++i) {
+      if (!cases.record(make_event(rng, n_events + i))) return 1;
+    }
+    peer_events_per_s = n_peer_events / seconds_since(t0);
+  }
+  std::string sync_commit;
+  {
+    pqxx::connection pc(url);
+    pqxx::nontransaction tx(pc);
+    sync_commit = tx.exec1("SHOW synchronous_commit")[0].as<std::string>();
+  }
+  std::printf(
+      "record_event, %d threads, group commit, synchronous_commit=%s: %.0f events/s"
+      " (%llu spooled)\n",
+      threads, sync_commit.c_str(), events_per_s, static_cast<unsigned long long>(spooled));
+  std::printf("  peer, one transaction per event, 1 thread: %.0f events/s\n", peer_events_per_s);
+
+  double load[1] = {0};
+  if (getloadavg(load, 1) < 1) load[0] = -1;
+  std::printf(
+      "{\"quick\":%s,\"import_hashes\":%zu,\"import_s\":%.3f,\"import_hashes_per_s\":%.0f,"
+      "\"reimport_s\":%.3f,\"peer_row_insert_hashes_per_s\":%.0f,\"record_event_threads\":%d,"
+      "\"record_event_per_s\":%.0f,\"peer_commit_each_event_per_s_1t\":%.0f,"
+      "\"events_spooled\":%llu,\"load_avg_1m\":%.2f}\n",
+      quick ? "true" : "false", n_hashes, import_s, import_rate, reimport_s, peer_rows_per_s,
+      threads, events_per_s, peer_events_per_s, static_cast<unsigned long long>(spooled), load[0]);
+  conn.value() = std::move(*hashdb::connection::open(url));  // release before the server stops
+  server.reset();
+  if (!tmp.empty()) {
+    std::error_code ec;
+    fs::remove_all(tmp, ec);
+  }
+  return 0;
+}
