@@ -578,6 +578,8 @@ TEST_CASE("per-key rate limit: 429 with Retry-After, other keys unaffected") {
 }
 
 TEST_CASE("handler failures answer 500 and the connection survives") {
+  std::mutex helpers_mu;
+  std::vector<std::jthread> helpers;  // joined on destruction: no thread outlives the test
   test_server s;
   s.routes.add(
       make_spec("GET", "/throw", std::nullopt, api::run_on::scan),
@@ -589,11 +591,12 @@ TEST_CASE("handler failures answer 500 and the connection survives") {
                                      api::responder) { /* drops the responder */ }));
   s.routes.add(
       make_spec("GET", "/later", std::nullopt, api::run_on::io),
-      api::async_handler([](const api::request&, const api::auth_context&, api::responder done) {
-        std::thread([done] {
+      api::async_handler([&](const api::request&, const api::auth_context&, api::responder done) {
+        std::lock_guard lock(helpers_mu);
+        helpers.emplace_back([done] {
           std::this_thread::sleep_for(20ms);
           done(api::response::json(202, R"({"late":true})"));
-        }).detach();
+        });
       }));
   s.start();
   client c(s.port());
