@@ -101,7 +101,12 @@ responder::responder(sink s) : state_(std::make_shared<state>(std::move(s))) {}
 
 void responder::operator()(response r) const {
   if (!state_ || state_->done.exchange(true)) return;
-  state_->out(std::move(r));
+  // Only the caller that won the exchange touches the sink. Releasing it at once matters: it
+  // holds the connection's executor, and a handler may keep a copy of its responder (in a
+  // thread, a queue) after the server is gone; that copy must hold nothing of the server.
+  sink out = std::move(state_->out);
+  state_->out = nullptr;
+  out(std::move(r));
 }
 
 bool responder::called() const noexcept {

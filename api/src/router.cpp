@@ -11,11 +11,11 @@ bool is_param(std::string_view segment) {
 
 // How specific a pattern is: the number of literal segments before the first parameter, then
 // the total number of literal segments.
-std::pair<std::size_t, std::size_t> specificity(const std::vector<std::string_view>& pattern) {
+std::pair<std::size_t, std::size_t> specificity(const std::vector<std::string>& pattern) {
   std::size_t leading = 0;
   bool seen_param = false;
   std::size_t literals = 0;
-  for (auto s : pattern) {
+  for (std::string_view s : pattern) {
     if (is_param(s)) {
       seen_param = true;
     } else {
@@ -26,18 +26,18 @@ std::pair<std::size_t, std::size_t> specificity(const std::vector<std::string_vi
   return {leading, literals};
 }
 
-bool match_pattern(const std::vector<std::string_view>& pattern,
-                   const std::vector<std::string_view>& path,
+template <class Segment>
+bool match_pattern(const std::vector<Segment>& pattern, const std::vector<std::string_view>& path,
                    std::map<std::string, std::string, std::less<>>* params) {
   if (pattern.size() != path.size()) return false;
   for (std::size_t i = 0; i < pattern.size(); ++i) {
-    if (is_param(pattern[i])) {
+    const std::string_view segment = pattern[i];
+    if (is_param(segment)) {
       if (path[i].empty()) return false;
       if (params != nullptr) {
-        (*params)[std::string(pattern[i].substr(1, pattern[i].size() - 2))] =
-            percent_decode(path[i]);
+        (*params)[std::string(segment.substr(1, segment.size() - 2))] = percent_decode(path[i]);
       }
-    } else if (pattern[i] != path[i]) {
+    } else if (segment != path[i]) {
       return false;
     }
   }
@@ -91,6 +91,9 @@ void route_table::add(route_spec spec, async_handler handler) {
       return;
     }
   }
+  std::vector<std::string> segments;
+  for (auto s : split_path(spec.pattern)) segments.emplace_back(s);
+  patterns_.push_back(std::move(segments));
   routes_.push_back(route{std::move(spec), std::move(handler)});
 }
 
@@ -111,8 +114,10 @@ route_match route_table::match(std::string_view method, std::string_view path) c
   const route* best = nullptr;
   std::pair<std::size_t, std::size_t> best_rank{};
   std::vector<std::string> allowed;
-  for (const auto& r : routes_) {
-    const auto pattern = split_path(r.spec.pattern);
+  std::size_t best_index = 0;
+  for (std::size_t i = 0; i < routes_.size(); ++i) {
+    const route& r = routes_[i];
+    const auto& pattern = patterns_[i];
     if (!match_pattern(pattern, segments, nullptr)) continue;
     if (r.spec.method != method) {
       if (std::find(allowed.begin(), allowed.end(), r.spec.method) == allowed.end()) {
@@ -124,11 +129,12 @@ route_match route_table::match(std::string_view method, std::string_view path) c
     if (best == nullptr || rank > best_rank) {
       best = &r;
       best_rank = rank;
+      best_index = i;
     }
   }
   if (best != nullptr) {
     out.matched = best;
-    match_pattern(split_path(best->spec.pattern), segments, &out.params);
+    match_pattern(patterns_[best_index], segments, &out.params);
     return out;
   }
   std::sort(allowed.begin(), allowed.end());

@@ -738,7 +738,14 @@ bool server::impl::wait() {
   if (svc.scan_pool != nullptr) svc.scan_pool->shutdown();
   if (svc.db_pool != nullptr) svc.db_pool->shutdown();
   lock.lock();
-  cv.wait_for(lock, std::chrono::seconds(5), [this] { return open == 0; });
+  // Every session still open is waiting for an answer that some handler owes it (a session
+  // ends only after its answer arrived). The I/O threads must outlive those answers, so wait;
+  // a handler that never answers is a bug, reported here rather than turned into a crash.
+  while (!cv.wait_for(lock, std::chrono::seconds(5), [this] { return open == 0; })) {
+    if (svc.log) {
+      svc.log(R"({"event":"shutdown_waiting","connections":)" + std::to_string(open) + "}");
+    }
+  }
   waited = true;
   lock.unlock();
   work.reset();

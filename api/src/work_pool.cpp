@@ -1,6 +1,13 @@
 #include "hashguard/api/work_pool.hpp"
 
 namespace hashguard::api {
+namespace {
+thread_local const work_pool* current_pool = nullptr;
+}  // namespace
+
+bool work_pool::runs_on_this_thread() const noexcept {
+  return current_pool == this;
+}
 
 work_pool::work_pool(std::string name, unsigned threads, std::size_t queue_capacity)
     : name_(std::move(name)),
@@ -52,6 +59,7 @@ std::size_t work_pool::running() const {
 }
 
 void work_pool::work() {
+  current_pool = this;
   while (true) {
     std::function<void()> job;
     {

@@ -578,6 +578,8 @@ TEST_CASE("per-key rate limit: 429 with Retry-After, other keys unaffected") {
 }
 
 TEST_CASE("handler failures answer 500 and the connection survives") {
+  std::mutex helpers_mu;
+  std::vector<std::jthread> helpers;  // joined on destruction: no thread outlives the test
   test_server s;
   s.routes.add(
       make_spec("GET", "/throw", std::nullopt, api::run_on::scan),
@@ -589,11 +591,12 @@ TEST_CASE("handler failures answer 500 and the connection survives") {
                                      api::responder) { /* drops the responder */ }));
   s.routes.add(
       make_spec("GET", "/later", std::nullopt, api::run_on::io),
-      api::async_handler([](const api::request&, const api::auth_context&, api::responder done) {
-        std::thread([done] {
+      api::async_handler([&](const api::request&, const api::auth_context&, api::responder done) {
+        std::lock_guard lock(helpers_mu);
+        helpers.emplace_back([done] {
           std::this_thread::sleep_for(20ms);
           done(api::response::json(202, R"({"late":true})"));
-        }).detach();
+        });
       }));
   s.start();
   client c(s.port());
@@ -774,4 +777,55 @@ TEST_CASE("TLS: HTTPS with the configured certificate and key - a bad path fails
   api::key_registry keys;
   api::server broken(bad, api::services{&routes, &keys, nullptr, nullptr, nullptr, nullptr, {}});
   CHECK_FALSE(broken.start());
+}
+
+TEST_CASE("handlers run where their route says: scan pool, database pool or I/O thread") {
+  test_server s;
+  auto where = [&s](std::string name) {
+    return api::sync_handler([&s, name](const api::request&, const api::auth_context&) {
+      boost::json::object o;
+      o["route"] = name;
+      o["scan"] = s.scan_pool->runs_on_this_thread();
+      o["db"] = s.db_pool->runs_on_this_thread();
+      return api::response::json(200, boost::json::serialize(o));
+    });
+  };
+  s.routes.add(make_spec("GET", "/on-scan", std::nullopt, api::run_on::scan), where("scan"));
+  s.routes.add(make_spec("GET", "/on-db", std::nullopt, api::run_on::db), where("db"));
+  s.routes.add(make_spec("GET", "/on-io", std::nullopt, api::run_on::io), where("io"));
+  s.start();
+  for (const auto& [path, scan, db] :
+       {std::tuple{"/on-scan", true, false}, std::tuple{"/on-db", false, true},
+        std::tuple{"/on-io", false, false}}) {
+    INFO(path);
+    auto r = fetch(s.port(), "GET", path);
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+    const auto v = boost::json::parse(r->body);
+    CHECK(v.at("scan").as_bool() == scan);
+    CHECK(v.at("db").as_bool() == db);
+  }
+}
+
+TEST_CASE("a body dribbled within the read timeout is still cut by the request deadline") {
+  test_server s;
+  add_echo_routes(s);
+  s.start();
+  client c(s.port());
+  REQUIRE(c.send(make_request(
+      "POST", "/v1/match",
+      {{"Authorization", "Bearer " + std::string(ingest_key)}, {"Content-Length", "1000"}})));
+  const auto t0 = steady::now();
+  std::optional<http_response> r;
+  for (int i = 0; i < 1000 && !r; ++i) {
+    if (!c.send("x")) break;
+    r = c.read_response(50ms);
+    if (steady::now() - t0 > 3s) break;
+  }
+  if (!r) r = c.read_response(2s);
+  REQUIRE(r);
+  CHECK(r->status == 408);
+  CHECK(steady::now() - t0 < 1500ms);
+  CHECK(s.stats.render().find(R"(hg_http_rejected_total{reason="body_deadline"} 1)") !=
+        std::string::npos);
 }

@@ -46,3 +46,14 @@ TEST_CASE("a throwing job does not kill its worker") {
   pool.shutdown();
   CHECK(ran == 1);
 }
+
+TEST_CASE("a pool knows its own worker threads") {
+  api::work_pool a("a", 2, 10);
+  api::work_pool b("b", 1, 10);
+  CHECK_FALSE(a.runs_on_this_thread());
+  std::promise<std::pair<bool, bool>> seen;
+  REQUIRE(a.try_post([&] { seen.set_value({a.runs_on_this_thread(), b.runs_on_this_thread()}); }));
+  const auto [in_a, in_b] = seen.get_future().get();
+  CHECK(in_a);
+  CHECK_FALSE(in_b);
+}

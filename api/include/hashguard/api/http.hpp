@@ -77,7 +77,9 @@ struct response {
 
 /// Completes an asynchronous handler. Call it once, from any thread; later calls are ignored.
 /// A responder destroyed without being called answers 500 "internal" (a handler bug must not
-/// leave the connection hanging). Cheap to copy (shared state).
+/// leave the connection hanging). Cheap to copy (shared state). Once called, it holds nothing
+/// of the server, so a copy may outlive the server; an uncalled one must not (the server's
+/// wait() waits for every answer it is owed).
 class responder {
  public:
   using sink = std::function<void(response)>;

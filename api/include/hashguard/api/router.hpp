@@ -72,6 +72,7 @@ class route_table {
 
  private:
   std::vector<route> routes_;
+  std::vector<std::vector<std::string>> patterns_;  // routes_[i].spec.pattern, split once
 };
 
 /// Splits a path into its segments ("/a/b/" -> "a", "b", ""). The leading '/' is dropped.

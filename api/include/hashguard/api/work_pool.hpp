@@ -36,6 +36,9 @@ class work_pool {
   [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
   [[nodiscard]] unsigned threads() const noexcept { return thread_count_; }
   [[nodiscard]] const std::string& name() const noexcept { return name_; }
+  /// True when the calling thread is one of this pool's workers (handlers can assert where
+  /// they run; the server's tests check that I/O threads never run pool work).
+  [[nodiscard]] bool runs_on_this_thread() const noexcept;
 
  private:
   void work();

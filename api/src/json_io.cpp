@@ -1,0 +1,58 @@
+#include "hashguard/api/json_io.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <charconv>
+
+namespace hashguard::api {
+namespace {
+
+bool json_media_type(std::string_view content_type) {
+  // "application/json", "application/json; charset=utf-8", "application/problem+json"...
+  const auto semicolon = content_type.find(';');
+  std::string_view type = content_type.substr(0, semicolon);
+  while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
+  if (iequals(type, "application/json")) return true;
+  return type.size() > 5 && iequals(type.substr(type.size() - 5), "+json") &&
+         iequals(type.substr(0, 12), "application/");
+}
+
+}  // namespace
+
+core::result<boost::json::value> parse_json_body(const request& req) {
+  if (auto ct = req.header("Content-Type"); ct && !json_media_type(*ct)) {
+    return errc::unsupported_media_type;
+  }
+  if (req.body.empty()) return errc::malformed;
+  boost::json::error_code ec;
+  boost::json::value v = boost::json::parse(req.body, ec);
+  if (ec) return errc::malformed;
+  return v;
+}
+
+core::result<boost::json::object> parse_json_object(const request& req) {
+  auto v = parse_json_body(req);
+  if (!v) return v.error();
+  if (!v->is_object()) return errc::malformed;
+  return std::move(v->as_object());
+}
+
+response json_response(int status, const boost::json::value& v) {
+  return response::json(status, boost::json::serialize(v));
+}
+
+core::result<std::int64_t> int_query(const request& req, std::string_view name,
+                                     std::int64_t fallback, std::int64_t min, std::int64_t max) {
+  const auto text = req.query_param(name);
+  if (!text) return fallback;
+  std::int64_t v = 0;
+  const char* end = text->data() + text->size();
+  const auto [ptr, ec] = std::from_chars(text->data(), end, v);
+  if (text->empty() || ec != std::errc{} || ptr != end || v < min || v > max) {
+    return errc::malformed;
+  }
+  return v;
+}
+
+}  // namespace hashguard::api
