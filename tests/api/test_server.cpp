@@ -1,6 +1,7 @@
 // The server over real sockets on 127.0.0.1 (ephemeral port): routes, the route x role matrix,
 // limits, deadlines, keep-alive, pipelining, backpressure, rate limits, drain, TLS.
 #include "hashguard/api/server.hpp"
+#include "hashguard/api/static_site.hpp"
 
 #include "hg_catch.hpp"
 #include "http_client.hpp"
@@ -20,6 +21,7 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <thread>
 
@@ -828,4 +830,31 @@ TEST_CASE("a body dribbled within the read timeout is still cut by the request d
   CHECK(steady::now() - t0 < 1500ms);
   CHECK(s.stats.render().find(R"(hg_http_rejected_total{reason="body_deadline"} 1)") !=
         std::string::npos);
+}
+
+TEST_CASE("the web UI's static files over a socket") {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("hg-api-ui-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  { std::ofstream(dir / "index.html") << "<!doctype html><p>queue</p>"; }
+  test_server s;
+  add_echo_routes(s);
+  auto site = api::static_site::load(dir.string());
+  REQUIRE(site);
+  api::add_static_routes(s.routes, *site);
+  s.start();
+  auto r = fetch(s.port(), "GET", "/ui/");
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(r->body == "<!doctype html><p>queue</p>");
+  CHECK(r->header("content-type") == "text/html; charset=utf-8");
+  CHECK(r->header("x-content-type-options") == "nosniff");
+  auto redirect = fetch(s.port(), "GET", "/ui");
+  REQUIRE(redirect);
+  CHECK(redirect->status == 308);
+  CHECK(redirect->header("location") == "/ui/");
+  auto traversal = fetch(s.port(), "GET", "/ui/../v1/cases");
+  REQUIRE(traversal);
+  CHECK(traversal->status == 404);
+  std::filesystem::remove_all(dir);
 }
