@@ -598,6 +598,9 @@ TEST_CASE("handler failures answer 500 and the connection survives") {
         helpers.emplace_back([done] {
           std::this_thread::sleep_for(20ms);
           done(api::response::json(202, R"({"late":true})"));
+          // Keep the called responder past the server's end (the test stops it meanwhile):
+          // what the responder still holds must stay valid without the server.
+          std::this_thread::sleep_for(300ms);
         });
       }));
   s.start();
@@ -608,6 +611,7 @@ TEST_CASE("handler failures answer 500 and the connection survives") {
     REQUIRE(r);
     if (std::string_view(path) == "/later") {
       CHECK(r->status == 202);
+      s.stop();  // while the helper thread still holds its responder
     } else {
       CHECK(r->status == 500);
       CHECK(error_code_of(*r) == "internal");
