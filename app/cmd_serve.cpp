@@ -12,6 +12,7 @@
 #include "hashguard/api/options.hpp"
 #include "hashguard/api/routes.hpp"
 #include "hashguard/api/server.hpp"
+#include "hashguard/api/static_site.hpp"
 #include "hashguard/api/work_pool.hpp"
 #include "hashguard/core/config.hpp"
 
@@ -113,6 +114,15 @@ int run_serve(const std::vector<std::string>& args) {
                                      return api::readiness{true, ""};
                                    },
                                    options->retry_after_s});
+
+  if (auto site = api::static_site::load(options->web_dir); site) {
+    std::cerr << "hashguard serve: web UI: " << (*site)->files() << " files from "
+              << options->web_dir << " at /ui/\n";
+    api::add_static_routes(routes, std::move(*site));
+  } else {
+    std::cerr << "hashguard serve: web UI: " << options->web_dir << ": " << site.error().message()
+              << " (no /ui/)\n";
+  }
 
   api::services svc;
   svc.routes = &routes;

@@ -26,12 +26,29 @@ std::pair<std::size_t, std::size_t> specificity(const std::vector<std::string>& 
   return {leading, literals};
 }
 
+// "{name...}": the rest of the path (last pattern segment only).
+bool is_rest_param(std::string_view segment) {
+  return segment.size() >= 6 && segment.front() == '{' && segment.ends_with("...}");
+}
+
 template <class Segment>
 bool match_pattern(const std::vector<Segment>& pattern, const std::vector<std::string_view>& path,
                    std::map<std::string, std::string, std::less<>>* params) {
-  if (pattern.size() != path.size()) return false;
+  const bool rest = !pattern.empty() && is_rest_param(pattern.back());
+  if (rest ? path.size() < pattern.size() : pattern.size() != path.size()) return false;
   for (std::size_t i = 0; i < pattern.size(); ++i) {
     const std::string_view segment = pattern[i];
+    if (rest && i + 1 == pattern.size()) {
+      if (params != nullptr) {
+        std::string joined;
+        for (std::size_t j = i; j < path.size(); ++j) {
+          if (j > i) joined.push_back('/');
+          joined.append(path[j]);
+        }
+        (*params)[std::string(segment.substr(1, segment.size() - 5))] = percent_decode(joined);
+      }
+      return true;
+    }
     if (is_param(segment)) {
       if (path[i].empty()) return false;
       if (params != nullptr) {

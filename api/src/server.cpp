@@ -157,7 +157,8 @@ struct server::impl {
   impl(server_options o, services s)
       : opt(std::move(o)),
         svc(std::move(s)),
-        ioc(static_cast<int>(opt.io_threads)),
+        ioc_owner(std::make_shared<asio::io_context>(static_cast<int>(opt.io_threads))),
+        ioc(*ioc_owner),
         work(asio::make_work_guard(ioc)),
         accept_strand(asio::make_strand(ioc)),
         acceptor(accept_strand),
@@ -178,7 +179,10 @@ struct server::impl {
 
   server_options opt;
   services svc;
-  asio::io_context ioc;
+  // Shared: an answer's target keeps it alive (see answer_target). Declared before everything
+  // that uses it.
+  std::shared_ptr<asio::io_context> ioc_owner;
+  asio::io_context& ioc;
   asio::executor_work_guard<asio::io_context::executor_type> work;
   asio::strand<asio::io_context::executor_type> accept_strand;
   tcp::acceptor acceptor;
@@ -212,16 +216,30 @@ struct exchange {
   steady::time_point start{};
 };
 
+// Where an answer goes: the session's executor, plus a reference that keeps the io_context
+// alive. A handler's thread may still hold (and then destroy) this after the server answered
+// and was torn down; destroying an executor needs its io_context, so the context is declared
+// first and goes last.
+struct answer_target {
+  std::shared_ptr<asio::io_context> context;
+  asio::any_io_executor ex;
+};
+
 template <class Token>
-auto async_invoke(work_pool* pool, const route* r, const request& req, const auth_context& auth,
-                  int retry_after_s, Token&& token) {
+auto async_invoke(std::shared_ptr<asio::io_context> context, work_pool* pool, const route* r,
+                  const request& req, const auth_context& auth, int retry_after_s, Token&& token) {
   return asio::async_initiate<Token, void(response)>(
-      [pool, r, &req, &auth, retry_after_s](auto handler) {
-        auto ex = asio::get_associated_executor(handler);
+      [context = std::move(context), pool, r, &req, &auth, retry_after_s](auto handler) {
+        auto target = std::make_shared<answer_target>(
+            answer_target{context, asio::get_associated_executor(handler)});
         auto h = std::make_shared<decltype(handler)>(std::move(handler));
         // The answer always travels back to the session's strand, whichever thread made it.
-        responder done([h, ex](response res) {
-          asio::post(ex, [h, res = std::move(res)]() mutable { (*h)(std::move(res)); });
+        // The handler moves into the posted operation, so nothing of the session stays behind
+        // in the responder.
+        responder done([h, target](response res) {
+          asio::post(target->ex, [handler = std::move(*h), res = std::move(res)]() mutable {
+            std::move(handler)(std::move(res));
+          });
         });
         auto job = [r, &req, &auth, done]() {
           try {
@@ -527,8 +545,8 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<connection_of<Stream
     work_pool* pool = nullptr;
     if (rt->spec.where == run_on::scan) pool = svc.scan_pool;
     if (rt->spec.where == run_on::db) pool = svc.db_pool;
-    response answer =
-        co_await async_invoke(pool, rt, req, x.auth, opt.retry_after_s, asio::use_awaitable);
+    response answer = co_await async_invoke(ioc_owner, pool, rt, req, x.auth, opt.retry_after_s,
+                                            asio::use_awaitable);
     keep_alive = keep_alive && !c->draining;
     if (!co_await write(x, std::move(answer), keep_alive) || !keep_alive) break;
   }

@@ -101,3 +101,21 @@ TEST_CASE("split_path and percent_decode") {
   CHECK(api::percent_decode("a+b") == "a+b");
   CHECK(api::percent_decode("a+b", true) == "a b");
 }
+
+TEST_CASE("a rest-of-path parameter takes the remaining segments") {
+  api::route_table t;
+  t.add(make_spec("GET", "/ui/{path...}", std::nullopt), named("ui"));
+  t.add(make_spec("GET", "/ui/special", std::nullopt), named("special"));
+  auto m = t.match("GET", "/ui/");
+  REQUIRE(m.matched != nullptr);
+  CHECK(m.params.at("path") == "");
+  m = t.match("GET", "/ui/a/b/c.js");
+  REQUIRE(m.matched != nullptr);
+  CHECK(m.params.at("path") == "a/b/c.js");
+  m = t.match("GET", "/ui/a%20b");
+  REQUIRE(m.matched != nullptr);
+  CHECK(m.params.at("path") == "a b");
+  CHECK(call(t.match("GET", "/ui/special").matched) == "special");
+  CHECK(t.match("GET", "/ui").matched == nullptr);
+  CHECK(t.match("GET", "/other/x").matched == nullptr);
+}

@@ -1,6 +1,7 @@
 // The server over real sockets on 127.0.0.1 (ephemeral port): routes, the route x role matrix,
 // limits, deadlines, keep-alive, pipelining, backpressure, rate limits, drain, TLS.
 #include "hashguard/api/server.hpp"
+#include "hashguard/api/static_site.hpp"
 
 #include "hg_catch.hpp"
 #include "http_client.hpp"
@@ -20,6 +21,7 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <thread>
 
@@ -596,6 +598,9 @@ TEST_CASE("handler failures answer 500 and the connection survives") {
         helpers.emplace_back([done] {
           std::this_thread::sleep_for(20ms);
           done(api::response::json(202, R"({"late":true})"));
+          // Keep the called responder past the server's end (the test stops it meanwhile):
+          // what the responder still holds must stay valid without the server.
+          std::this_thread::sleep_for(300ms);
         });
       }));
   s.start();
@@ -606,6 +611,7 @@ TEST_CASE("handler failures answer 500 and the connection survives") {
     REQUIRE(r);
     if (std::string_view(path) == "/later") {
       CHECK(r->status == 202);
+      s.stop();  // while the helper thread still holds its responder
     } else {
       CHECK(r->status == 500);
       CHECK(error_code_of(*r) == "internal");
@@ -828,4 +834,31 @@ TEST_CASE("a body dribbled within the read timeout is still cut by the request d
   CHECK(steady::now() - t0 < 1500ms);
   CHECK(s.stats.render().find(R"(hg_http_rejected_total{reason="body_deadline"} 1)") !=
         std::string::npos);
+}
+
+TEST_CASE("the web UI's static files over a socket") {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("hg-api-ui-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  { std::ofstream(dir / "index.html") << "<!doctype html><p>queue</p>"; }
+  test_server s;
+  add_echo_routes(s);
+  auto site = api::static_site::load(dir.string());
+  REQUIRE(site);
+  api::add_static_routes(s.routes, *site);
+  s.start();
+  auto r = fetch(s.port(), "GET", "/ui/");
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(r->body == "<!doctype html><p>queue</p>");
+  CHECK(r->header("content-type") == "text/html; charset=utf-8");
+  CHECK(r->header("x-content-type-options") == "nosniff");
+  auto redirect = fetch(s.port(), "GET", "/ui");
+  REQUIRE(redirect);
+  CHECK(redirect->status == 308);
+  CHECK(redirect->header("location") == "/ui/");
+  auto traversal = fetch(s.port(), "GET", "/ui/../v1/cases");
+  REQUIRE(traversal);
+  CHECK(traversal->status == 404);
+  std::filesystem::remove_all(dir);
 }

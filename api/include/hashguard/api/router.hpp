@@ -2,8 +2,10 @@
 // handler runs, the body class, and the handler.
 //
 // Matching: a pattern is split on '/'; a "{name}" segment matches one non-empty segment and
-// binds it (percent-decoded) as a path parameter; every other segment matches literally. A
-// trailing '/' is significant. When several patterns match, the one with more literal
+// binds it (percent-decoded) as a path parameter; a last segment "{name...}" matches the rest
+// of the path (one or more segments, the last possibly empty: "/ui/" binds ""), joined with
+// '/' and percent-decoded; every other segment matches literally. A trailing '/' is
+// significant. When several patterns match, the one with more literal
 // segments before the first parameter wins ("/v1/audit/verify" beats "/v1/audit/{id}").
 // No role inherits another: a route requires exactly one role, or none (public).
 //
