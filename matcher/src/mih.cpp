@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cassert>
 #include <cmath>
 #include <cstring>
 #include <exception>
@@ -244,6 +245,7 @@ void mih_index::range(std::span<const core::hash256> queries, int radius,
     return;
   }
   st.path = search_path::mih;
+  assert(queries.size() <= 65536);
   if (radius < 0 || size() == 0) return;
   std::vector<int> per_slot;
   plan(radius, per_slot);
