@@ -2,6 +2,7 @@
 
 #include <sys/mman.h>
 #include <algorithm>
+#include <cassert>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -81,6 +82,7 @@ Hash linear_index<Hash>::at(std::size_t index) const noexcept {
 template <class Hash>
 void linear_index<Hash>::range(std::span<const Hash> queries, int radius,
                                std::vector<range_match>& out) const {
+  assert(queries.size() <= 65536);
   if (radius < 0 || size_ == 0 || queries.empty()) return;
   const auto r = static_cast<std::uint32_t>(radius);
   const std::size_t first_out = out.size();

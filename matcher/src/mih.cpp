@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cassert>
 #include <cmath>
 #include <cstring>
 #include <exception>
@@ -13,6 +14,7 @@ namespace {
 
 constexpr unsigned min_slots = 11;  // 256 / 11 -> slots of at most 24 bits (64 MiB tables)
 constexpr unsigned max_slots = 32;  // slots of 8 bits
+constexpr std::size_t prefetch_distance = 32;  // items ahead (see search_one)
 
 std::uint32_t extract(const std::uint64_t* w, unsigned start, unsigned width) noexcept {
   const unsigned word = start / 64;
@@ -243,6 +245,7 @@ void mih_index::range(std::span<const core::hash256> queries, int radius,
     return;
   }
   st.path = search_path::mih;
+  assert(queries.size() <= 65536);
   if (radius < 0 || size() == 0) return;
   std::vector<int> per_slot;
   plan(radius, per_slot);
@@ -258,7 +261,7 @@ void mih_index::search_one(const core::hash256& q, std::uint16_t query_index, in
                            search_stats& stats) const {
   const std::uint64_t* qw = q.words.data();
   const std::uint64_t* words = linear_.words();
-  // Stage 1: every slot value to look up, tagged with its slot; prefetch the offsets.
+  // Stage 1: every slot value to look up, tagged with its slot.
   std::vector<std::uint64_t> probes;
   for (std::uint32_t s = 0; s < slots_.size(); ++s) {
     if (per_slot[s] < 0) continue;
@@ -266,40 +269,57 @@ void mih_index::search_one(const core::hash256& q, std::uint16_t query_index, in
                    probes);
   }
   stats.probes += probes.size();
-  for (std::uint64_t p : probes) {
-    __builtin_prefetch(slots_[p >> 32].offsets.data() + static_cast<std::uint32_t>(p));
+  // Stages 2-4 walk the offsets, then the ids, then the hashes: the tables are far larger than
+  // the caches, so nearly every step is a cache miss. Each stage prefetches the item
+  // `prefetch_distance` ahead of the one it reads, which keeps about that many misses in
+  // flight: enough to overlap them, few enough that the CPU's miss buffers do not overflow
+  // (measured at 10M: 8 ahead is a third slower, 32 and 96 alike, and as fast as prefetching a
+  // whole stage up front).
+  constexpr std::size_t ahead = prefetch_distance;
+  const auto offsets_of = [this](std::uint64_t p) {
+    return slots_[p >> 32].offsets.data() + static_cast<std::uint32_t>(p);
+  };
+  for (std::size_t i = 0; i < std::min(ahead, probes.size()); ++i) {
+    __builtin_prefetch(offsets_of(probes[i]));
   }
-  // Stage 2: non-empty buckets; prefetch their ids. Stage 3: candidates; prefetch their hashes.
-  // Splitting the lookups into stages lets the loads of one stage overlap in memory instead of
-  // waiting for each other (the tables are far larger than the caches).
   std::vector<std::uint64_t> buckets;  // slot << 32 | first id position, then its end
-  for (std::uint64_t p : probes) {
-    const slot& sl = slots_[p >> 32];
-    const auto v = static_cast<std::uint32_t>(p);
-    const std::uint32_t b = sl.offsets[v];
-    const std::uint32_t e = sl.offsets[v + 1];
+  for (std::size_t i = 0; i < probes.size(); ++i) {
+    if (i + ahead < probes.size()) __builtin_prefetch(offsets_of(probes[i + ahead]));
+    const std::uint32_t* o = offsets_of(probes[i]);
+    const std::uint32_t b = o[0];
+    const std::uint32_t e = o[1];
     if (b == e) continue;
-    __builtin_prefetch(sl.ids.data() + b);
-    buckets.push_back(((p >> 32) << 32) | b);
+    buckets.push_back(((probes[i] >> 32) << 32) | b);
     buckets.push_back(e);
+  }
+  const auto ids_of = [this](const std::uint64_t* bucket) {
+    return slots_[bucket[0] >> 32].ids.data() + static_cast<std::uint32_t>(bucket[0]);
+  };
+  for (std::size_t i = 0; i < std::min(2 * ahead, buckets.size()); i += 2) {
+    __builtin_prefetch(ids_of(&buckets[i]));
   }
   std::vector<std::uint64_t> candidates;  // slot << 32 | entry id
   for (std::size_t i = 0; i < buckets.size(); i += 2) {
+    if (i + 2 * ahead < buckets.size()) __builtin_prefetch(ids_of(&buckets[i + 2 * ahead]));
     const std::uint64_t s = buckets[i] >> 32;
-    const slot& sl = slots_[s];
-    for (auto j = static_cast<std::uint32_t>(buckets[i]); j < buckets[i + 1]; ++j) {
-      const std::uint32_t id = sl.ids[j];
-      __builtin_prefetch(words + 4 * std::size_t{id});
-      candidates.push_back((s << 32) | id);
-    }
+    const std::uint32_t* ids = ids_of(&buckets[i]);
+    const std::uint32_t count =
+        static_cast<std::uint32_t>(buckets[i + 1]) - static_cast<std::uint32_t>(buckets[i]);
+    for (std::uint32_t j = 0; j < count; ++j) candidates.push_back((s << 32) | ids[j]);
   }
   stats.candidates += candidates.size();
   if (candidates.empty()) return;
   // Stage 4: gather the candidates' hashes and measure them with the kernel in one call.
+  const auto hash_of = [words](std::uint64_t c) {
+    return words + 4 * std::size_t{static_cast<std::uint32_t>(c)};
+  };
+  for (std::size_t i = 0; i < std::min(ahead, candidates.size()); ++i) {
+    __builtin_prefetch(hash_of(candidates[i]));
+  }
   std::vector<std::uint64_t> gathered(candidates.size() * 4);
   for (std::size_t i = 0; i < candidates.size(); ++i) {
-    const auto id = static_cast<std::uint32_t>(candidates[i]);
-    std::memcpy(gathered.data() + 4 * i, words + 4 * std::size_t{id}, 32);
+    if (i + ahead < candidates.size()) __builtin_prefetch(hash_of(candidates[i + ahead]));
+    std::memcpy(gathered.data() + 4 * i, hash_of(candidates[i]), 32);
   }
   std::vector<std::uint16_t> dist(candidates.size());
   linear_.kernel_used().distances256(gathered.data(), candidates.size(), qw, 1, dist.data());

@@ -81,7 +81,8 @@ class linear_index {
 
   /// Appends to `out` every (query, entry) pair at distance <= radius, sorted by (query,
   /// index). Queries are compared in batches of max_batch per pass over the data. A negative
-  /// radius matches nothing.
+  /// radius matches nothing. Precondition: at most 65536 queries per call (range_match::query
+  /// is 16 bits).
   void range(std::span<const Hash> queries, int radius, std::vector<range_match>& out) const;
 
   /// The k nearest entries to q, by ascending distance then index (all entries if k >= size()).
