@@ -24,11 +24,14 @@ std::span<const command> commands();
 
 int run_help(const std::vector<std::string>& args);
 int run_version(const std::vector<std::string>& args);
+int run_hash(const std::vector<std::string>& args);
+int run_match(const std::vector<std::string>& args);
 int run_lists(const std::vector<std::string>& args);
 int run_keys(const std::vector<std::string>& args);
 int run_cases(const std::vector<std::string>& args);
 int run_db(const std::vector<std::string>& args);
 int run_audit(const std::vector<std::string>& args);
+int run_serve(const std::vector<std::string>& args);
 
 inline constexpr int exit_ok = 0;
 inline constexpr int exit_failure = 1;

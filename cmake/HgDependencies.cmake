@@ -3,3 +3,8 @@ find_package(Threads REQUIRED)
 find_package(PkgConfig REQUIRED)
 find_package(Boost 1.81 CONFIG REQUIRED COMPONENTS json)
 find_package(OpenSSL REQUIRED)
+# Image decoding (scanner).
+find_package(libjpeg-turbo CONFIG REQUIRED)
+find_package(PNG REQUIRED)
+find_package(GIF REQUIRED)
+find_package(OpenCV 4.6 REQUIRED COMPONENTS core imgproc imgcodecs)

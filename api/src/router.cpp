@@ -1,0 +1,142 @@
+#include "hashguard/api/router.hpp"
+
+#include <algorithm>
+
+namespace hashguard::api {
+namespace {
+
+bool is_param(std::string_view segment) {
+  return segment.size() >= 3 && segment.front() == '{' && segment.back() == '}';
+}
+
+// How specific a pattern is: the number of literal segments before the first parameter, then
+// the total number of literal segments.
+std::pair<std::size_t, std::size_t> specificity(const std::vector<std::string_view>& pattern) {
+  std::size_t leading = 0;
+  bool seen_param = false;
+  std::size_t literals = 0;
+  for (auto s : pattern) {
+    if (is_param(s)) {
+      seen_param = true;
+    } else {
+      ++literals;
+      if (!seen_param) ++leading;
+    }
+  }
+  return {leading, literals};
+}
+
+bool match_pattern(const std::vector<std::string_view>& pattern,
+                   const std::vector<std::string_view>& path,
+                   std::map<std::string, std::string, std::less<>>* params) {
+  if (pattern.size() != path.size()) return false;
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    if (is_param(pattern[i])) {
+      if (path[i].empty()) return false;
+      if (params != nullptr) {
+        (*params)[std::string(pattern[i].substr(1, pattern[i].size() - 2))] =
+            percent_decode(path[i]);
+      }
+    } else if (pattern[i] != path[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> out;
+  if (!path.empty() && path.front() == '/') path.remove_prefix(1);
+  while (true) {
+    const auto slash = path.find('/');
+    out.push_back(path.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+  }
+  return out;
+}
+
+std::string percent_decode(std::string_view text, bool plus_is_space) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '%' && i + 2 < text.size()) {
+      const int hi = hex_value(text[i + 1]);
+      const int lo = hex_value(text[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out.push_back(static_cast<char>((hi << 4) | lo));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(plus_is_space && c == '+' ? ' ' : c);
+  }
+  return out;
+}
+
+void route_table::add(route_spec spec, async_handler handler) {
+  for (auto& r : routes_) {
+    if (r.spec.method == spec.method && r.spec.pattern == spec.pattern) {
+      r = route{std::move(spec), std::move(handler)};
+      return;
+    }
+  }
+  routes_.push_back(route{std::move(spec), std::move(handler)});
+}
+
+void route_table::add(route_spec spec, sync_handler handler) {
+  add(std::move(spec), make_async(std::move(handler)));
+}
+
+const route* route_table::find(std::string_view method, std::string_view pattern) const {
+  for (const auto& r : routes_) {
+    if (r.spec.method == method && r.spec.pattern == pattern) return &r;
+  }
+  return nullptr;
+}
+
+route_match route_table::match(std::string_view method, std::string_view path) const {
+  route_match out;
+  const auto segments = split_path(path);
+  const route* best = nullptr;
+  std::pair<std::size_t, std::size_t> best_rank{};
+  std::vector<std::string> allowed;
+  for (const auto& r : routes_) {
+    const auto pattern = split_path(r.spec.pattern);
+    if (!match_pattern(pattern, segments, nullptr)) continue;
+    if (r.spec.method != method) {
+      if (std::find(allowed.begin(), allowed.end(), r.spec.method) == allowed.end()) {
+        allowed.push_back(r.spec.method);
+      }
+      continue;
+    }
+    const auto rank = specificity(pattern);
+    if (best == nullptr || rank > best_rank) {
+      best = &r;
+      best_rank = rank;
+    }
+  }
+  if (best != nullptr) {
+    out.matched = best;
+    match_pattern(split_path(best->spec.pattern), segments, &out.params);
+    return out;
+  }
+  std::sort(allowed.begin(), allowed.end());
+  for (const auto& m : allowed) {
+    if (!out.allow.empty()) out.allow += ", ";
+    out.allow += m;
+  }
+  return out;
+}
+
+}  // namespace hashguard::api

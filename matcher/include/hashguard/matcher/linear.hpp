@@ -1,0 +1,102 @@
+// Linear (brute-force) Hamming index: the faiss IndexBinaryFlat of hashguard.
+//
+// Storage is one contiguous, 64-byte aligned (2 MiB aligned, transparent-huge-page advised,
+// when large) array of 64-bit words: 4 per 256-bit PDQ hash (core::hash256's layout), 1 per
+// 64-bit pHash. A search streams it once per batch of up to max_batch queries, calling the
+// kernel once per block of entries (never per pair), so the scan runs at memory bandwidth.
+//
+// Thread-safety: immutable after construction; any number of threads may search at once.
+// Entry indices are positions in the hashes given to the constructor (0-based, < 2^32).
+#pragma once
+
+#include "hashguard/core/hash.hpp"
+#include "hashguard/matcher/kernel_types.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+namespace hashguard::matcher {
+
+/// One range-search result: entry `index` lies within the radius of query `query` (its
+/// position in the caller's query span) at `distance`.
+using range_match = kernel_match;
+
+/// Sorts matches[first..] by (query, index): the canonical order every index returns.
+void sort_matches(std::vector<range_match>& matches, std::size_t first = 0);
+
+/// One k-nearest result.
+struct neighbor {
+  std::uint32_t index{};
+  int distance{};
+  friend constexpr bool operator==(const neighbor&, const neighbor&) = default;
+};
+
+namespace detail {
+/// Aligned allocation for large tables: 2 MiB alignment and MADV_HUGEPAGE from 2 MiB up (a
+/// scan or a random probe then misses the TLB far less), 64 bytes below. Throws bad_alloc.
+[[nodiscard]] void* allocate_table(std::size_t bytes);
+void free_table(void* p) noexcept;
+}  // namespace detail
+
+/// An owned, uninitialised, aligned array of trivially copyable T (see detail::allocate_table).
+template <class T>
+class table_buffer {
+ public:
+  table_buffer() = default;
+  explicit table_buffer(std::size_t count)
+      : data_(count == 0 ? nullptr : static_cast<T*>(detail::allocate_table(count * sizeof(T)))),
+        size_(count) {}
+  [[nodiscard]] T* data() noexcept { return data_.get(); }
+  [[nodiscard]] const T* data() const noexcept { return data_.get(); }
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  [[nodiscard]] std::size_t bytes() const noexcept { return size_ * sizeof(T); }
+  T& operator[](std::size_t i) noexcept { return data_.get()[i]; }
+  const T& operator[](std::size_t i) const noexcept { return data_.get()[i]; }
+
+ private:
+  struct deleter {
+    void operator()(T* p) const noexcept { detail::free_table(p); }
+  };
+  std::unique_ptr<T[], deleter> data_;
+  std::size_t size_{};
+};
+
+template <class Hash>
+class linear_index {
+ public:
+  static constexpr std::size_t words_per_hash = sizeof(Hash) / sizeof(std::uint64_t);
+
+  /// Copies `hashes` into the index's storage; `k` is the kernel every search uses.
+  linear_index(std::span<const Hash> hashes, const kernel& k);
+
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  [[nodiscard]] const kernel& kernel_used() const noexcept { return *kernel_; }
+  /// The storage: size() * words_per_hash words.
+  [[nodiscard]] const std::uint64_t* words() const noexcept { return store_.data(); }
+  [[nodiscard]] std::size_t storage_bytes() const noexcept { return size_ * sizeof(Hash); }
+  [[nodiscard]] Hash at(std::size_t index) const noexcept;
+
+  /// Appends to `out` every (query, entry) pair at distance <= radius, sorted by (query,
+  /// index). Queries are compared in batches of max_batch per pass over the data. A negative
+  /// radius matches nothing.
+  void range(std::span<const Hash> queries, int radius, std::vector<range_match>& out) const;
+
+  /// The k nearest entries to q, by ascending distance then index (all entries if k >= size()).
+  [[nodiscard]] std::vector<neighbor> nearest(const Hash& q, std::size_t k) const;
+
+ private:
+  table_buffer<std::uint64_t> store_;
+  std::size_t size_{};
+  const kernel* kernel_;
+};
+
+using linear_index256 = linear_index<core::hash256>;
+using linear_index64 = linear_index<core::hash64>;
+
+extern template class linear_index<core::hash256>;
+extern template class linear_index<core::hash64>;
+
+}  // namespace hashguard::matcher

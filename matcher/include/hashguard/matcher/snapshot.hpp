@@ -1,0 +1,201 @@
+// Index snapshots: every hash list the node matches against, in one immutable object.
+//
+// A snapshot holds several lists, each with its id, name, signal (pdq, phash, md5, sha1,
+// sha256), threshold, action, version and a dihedral switch; every entry carries its list id
+// and entry id. PDQ entries of all lists share one MIH index (searched once at the largest
+// PDQ threshold, each hit then held to its own list's threshold); pHash entries share one
+// linear index; exact digests are sorted arrays searched by binary search.
+//
+// Life cycle: a snapshot_builder collects lists and entries (on a loader thread, off the
+// request path) and build() turns them into a snapshot; a snapshot_holder publishes it with
+// one pointer swap. A reader calls holder.load() once per request and keeps that shared_ptr
+// until it is done, so it finishes on the snapshot it started with even if a newer one is
+// published meanwhile; the old snapshot is freed when its last reader lets go.
+//
+// Thread-safety: snapshot is immutable (every member function is const and thread-safe);
+// snapshot_builder is not thread-safe; snapshot_holder's functions are all thread-safe.
+#pragma once
+
+#include "hashguard/core/hash.hpp"
+#include "hashguard/core/hit.hpp"
+#include "hashguard/core/vocabulary.hpp"
+#include "hashguard/matcher/errc.hpp"
+#include "hashguard/matcher/linear.hpp"
+#include "hashguard/matcher/mih.hpp"
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hashguard::matcher {
+
+struct list_info {
+  std::int64_t id{};  ///< hashdb's hash_lists.id
+  std::string name;
+  core::signal sig{core::signal::pdq};
+  /// Largest Hamming distance that matches: 0..256 for pdq, 0..64 for phash; digests match
+  /// exactly whatever it says (keep it 0).
+  int threshold{};
+  core::action act{core::action::review};
+  std::int64_t version{};
+  /// pdq only: match the query's 8 dihedral variants (rotations and flips), not just the
+  /// original orientation.
+  bool dihedral{true};
+};
+
+/// The PDQ part of a query: the scanner's hash, its dihedral variants and its quality.
+struct pdq_query {
+  /// Indexed by core::dihedral; variants[0] is the hash of the original orientation.
+  std::array<core::hash256, 8> variants{};
+  int variant_count{1};  ///< 1 (hash only, e.g. a client-side hash) or 8
+  int quality{100};      ///< below core::pdq_min_quality the PDQ hash is not matched
+};
+
+/// Everything the scanner produced for one image (or one frame of an animation).
+struct scan_query {
+  std::optional<pdq_query> pdq;
+  std::optional<core::hash64> phash;
+  std::optional<std::array<std::uint8_t, 16>> md5;
+  std::optional<std::array<std::uint8_t, 20>> sha1;
+  std::optional<std::array<std::uint8_t, 32>> sha256;
+  std::int32_t query{};  ///< copied into every hit's `query` (batch position or frame index)
+};
+
+struct match_stats {
+  search_stats pdq;               ///< which path the PDQ search took, probes, candidates
+  bool pdq_low_quality{false};    ///< a PDQ hash was given but its quality was below the gate
+  std::size_t pdq_raw_matches{};  ///< PDQ (variant, entry) pairs within the search radius
+};
+
+class snapshot {
+ public:
+  [[nodiscard]] std::uint64_t version() const noexcept { return version_; }
+  [[nodiscard]] std::span<const list_info> lists() const noexcept { return lists_; }
+  [[nodiscard]] const list_info* find_list(std::int64_t id) const noexcept;
+  /// Number of entries of one signal, over all lists.
+  [[nodiscard]] std::size_t size(core::signal s) const noexcept;
+  [[nodiscard]] const kernel& kernel_used() const noexcept { return *kernel_; }
+  [[nodiscard]] const mih_index& pdq_index() const noexcept { return pdq_; }
+  [[nodiscard]] std::chrono::nanoseconds build_time() const noexcept { return build_time_; }
+  /// The radius the PDQ index is searched with (the largest PDQ threshold; -1 = no PDQ list).
+  [[nodiscard]] int pdq_radius() const noexcept { return pdq_radius_; }
+
+  /// Appends the hits of one scan to `out`: for each list, its entries within the list's
+  /// threshold (perceptual) or equal (digests). PDQ is matched only when quality >=
+  /// core::pdq_min_quality, with every given variant for lists whose dihedral switch is on and
+  /// the original only otherwise; an entry reached by several variants gives one hit, the
+  /// smallest distance (ties: the lowest variant). Order: pdq, phash, md5, sha1, sha256 hits,
+  /// each by entry position. Never fails.
+  void match(const scan_query& q, std::vector<core::hit>& out, match_stats* stats = nullptr) const;
+  [[nodiscard]] std::vector<core::hit> match(const scan_query& q) const;
+
+ private:
+  friend class snapshot_builder;
+  struct digest_entry {
+    std::array<std::uint8_t, 32> bytes{};  ///< zero-padded past the digest's length
+    std::uint32_t list{};                  ///< position in lists_
+    std::int64_t entry{};
+  };
+  snapshot(std::vector<core::hash256> pdq, std::vector<core::hash64> phash, const kernel& k,
+           const mih_options& mih);
+  void match_digest(const std::vector<digest_entry>& table, core::signal sig,
+                    std::span<const std::uint8_t> bytes, std::int32_t query,
+                    std::vector<core::hit>& out) const;
+
+  std::uint64_t version_{};
+  std::vector<list_info> lists_;  ///< sorted by id
+  const kernel* kernel_;
+  mih_index pdq_;
+  std::vector<std::uint32_t> pdq_list_;  ///< per PDQ entry: position in lists_
+  std::vector<std::int64_t> pdq_entry_;
+  int pdq_radius_{-1};
+  linear_index64 phash_;
+  std::vector<std::uint32_t> phash_list_;
+  std::vector<std::int64_t> phash_entry_;
+  int phash_radius_{-1};
+  std::array<std::vector<digest_entry>, 3> digests_;  ///< md5, sha1, sha256; sorted by bytes
+  std::chrono::nanoseconds build_time_{};
+};
+
+struct snapshot_options {
+  /// The kernel every search uses; nullptr = startup_kernel() (whose error build() returns).
+  const kernel* k{nullptr};
+  std::uint64_t version{};
+  mih_options mih{};
+};
+
+class snapshot_builder {
+ public:
+  /// Errors: errc::duplicate_list, errc::bad_threshold.
+  [[nodiscard]] core::result<void> add_list(list_info list);
+  /// Errors: errc::unknown_list, errc::wrong_signal (the list's signal is another).
+  [[nodiscard]] core::result<void> add_pdq(std::int64_t list_id, std::int64_t entry_id,
+                                           const core::hash256& h);
+  [[nodiscard]] core::result<void> add_phash(std::int64_t list_id, std::int64_t entry_id,
+                                             core::hash64 h);
+  /// A digest of the list's signal: 16 (md5), 20 (sha1) or 32 (sha256) bytes, else wrong_signal.
+  [[nodiscard]] core::result<void> add_digest(std::int64_t list_id, std::int64_t entry_id,
+                                              std::span<const std::uint8_t> bytes);
+  /// Parses `hex` as the list's signal (core/hex.hpp rules) and adds it.
+  [[nodiscard]] core::result<void> add_hex(std::int64_t list_id, std::int64_t entry_id,
+                                           std::string_view hex);
+
+  /// Builds the snapshot (the builder is left empty). Errors: the kernel selection's.
+  [[nodiscard]] core::result<std::shared_ptr<const snapshot>> build(snapshot_options options = {});
+
+ private:
+  struct pending_digest {
+    std::int64_t list_id{};
+    std::int64_t entry{};
+    std::array<std::uint8_t, 32> bytes{};
+  };
+  core::result<const list_info*> list_for(std::int64_t list_id, core::signal sig) const;
+
+  std::map<std::int64_t, list_info> lists_;  // by id; the builder is off the hot path
+  std::vector<std::int64_t> pdq_list_;
+  std::vector<std::int64_t> pdq_entry_;
+  std::vector<core::hash256> pdq_;
+  std::vector<std::int64_t> phash_list_;
+  std::vector<std::int64_t> phash_entry_;
+  std::vector<core::hash64> phash_;
+  std::array<std::vector<pending_digest>, 3> digests_;  // md5, sha1, sha256
+};
+
+/// Publishes snapshots: load() copies the current pointer, publish() swaps it, each under a
+/// lock held only for that pointer operation (a few nanoseconds; readers never wait for a
+/// build). Why not std::atomic<std::shared_ptr>: libstdc++ 12 implements it with a lock bit too,
+/// and ThreadSanitizer reports its pointer read in load() racing with exchange(); a mutex gives
+/// the same single swap with a happens-before edge every tool can see.
+class snapshot_holder {
+ public:
+  snapshot_holder() = default;
+  explicit snapshot_holder(std::shared_ptr<const snapshot> initial)
+      : current_(std::move(initial)) {}
+
+  /// The current snapshot (nullptr before the first publish). Keep it for the whole request.
+  [[nodiscard]] std::shared_ptr<const snapshot> load() const noexcept {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    return current_;
+  }
+  /// Makes `next` current; returns the one it replaced (freed by the caller, outside the lock,
+  /// once the last reader lets go).
+  std::shared_ptr<const snapshot> publish(std::shared_ptr<const snapshot> next) noexcept {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    current_.swap(next);
+    return next;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::shared_ptr<const snapshot> current_;
+};
+
+}  // namespace hashguard::matcher

@@ -1,0 +1,235 @@
+#include "hashguard/matcher/snapshot.hpp"
+
+#include "hashguard/core/hex.hpp"
+#include "hashguard/matcher/kernel.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace hashguard::matcher {
+namespace {
+
+// Position of a digest signal in the per-digest arrays, and its length in bytes.
+std::size_t digest_slot(core::signal s) noexcept {
+  return s == core::signal::md5 ? 0 : s == core::signal::sha1 ? 1 : 2;
+}
+std::size_t digest_length(core::signal s) noexcept {
+  return s == core::signal::md5 ? 16 : s == core::signal::sha1 ? 20 : 32;
+}
+
+struct pdq_candidate {
+  std::uint32_t index;
+  std::uint16_t distance;
+  std::uint16_t variant;
+};
+
+}  // namespace
+
+// ---- snapshot ------------------------------------------------------------------------------
+
+snapshot::snapshot(std::vector<core::hash256> pdq, std::vector<core::hash64> phash, const kernel& k,
+                   const mih_options& mih)
+    : kernel_(&k), pdq_(pdq, k, mih), phash_(phash, k) {}
+
+const list_info* snapshot::find_list(std::int64_t id) const noexcept {
+  const auto it = std::lower_bound(lists_.begin(), lists_.end(), id,
+                                   [](const list_info& l, std::int64_t v) { return l.id < v; });
+  return it != lists_.end() && it->id == id ? &*it : nullptr;
+}
+
+std::size_t snapshot::size(core::signal s) const noexcept {
+  switch (s) {
+    case core::signal::pdq: return pdq_.size();
+    case core::signal::phash: return phash_.size();
+    default: return digests_[digest_slot(s)].size();
+  }
+}
+
+std::vector<core::hit> snapshot::match(const scan_query& q) const {
+  std::vector<core::hit> out;
+  match(q, out);
+  return out;
+}
+
+void snapshot::match(const scan_query& q, std::vector<core::hit>& out, match_stats* stats) const {
+  match_stats local;
+  match_stats& st = stats != nullptr ? *stats : local;
+  st = {};
+  if (q.pdq && pdq_radius_ >= 0) {
+    const pdq_query& p = *q.pdq;
+    if (p.quality < core::pdq_min_quality) {
+      st.pdq_low_quality = true;
+    } else {
+      const auto count = static_cast<std::size_t>(std::clamp(p.variant_count, 1, 8));
+      std::vector<range_match> raw;
+      pdq_.range(std::span<const core::hash256>(p.variants.data(), count), pdq_radius_, raw,
+                 &st.pdq);
+      st.pdq_raw_matches = raw.size();
+      std::vector<pdq_candidate> kept;
+      for (const range_match& m : raw) {
+        const list_info& list = lists_[pdq_list_[m.index]];
+        if (m.distance > list.threshold) continue;
+        if (m.query != 0 && !list.dihedral) continue;
+        kept.push_back({m.index, m.distance, m.query});
+      }
+      // One hit per entry: its smallest distance, ties to the lowest variant.
+      std::sort(kept.begin(), kept.end(), [](const pdq_candidate& a, const pdq_candidate& b) {
+        if (a.index != b.index) return a.index < b.index;
+        if (a.distance != b.distance) return a.distance < b.distance;
+        return a.variant < b.variant;
+      });
+      for (std::size_t i = 0; i < kept.size(); ++i) {
+        if (i > 0 && kept[i].index == kept[i - 1].index) continue;
+        const pdq_candidate& c = kept[i];
+        out.push_back({lists_[pdq_list_[c.index]].id, pdq_entry_[c.index], core::signal::pdq,
+                       c.distance, static_cast<core::dihedral>(c.variant), q.query});
+      }
+    }
+  }
+  if (q.phash && phash_radius_ >= 0) {
+    std::vector<range_match> raw;
+    phash_.range(std::span<const core::hash64>(&*q.phash, 1), phash_radius_, raw);
+    for (const range_match& m : raw) {
+      const list_info& list = lists_[phash_list_[m.index]];
+      if (m.distance > list.threshold) continue;
+      out.push_back({list.id, phash_entry_[m.index], core::signal::phash, m.distance,
+                     core::dihedral::original, q.query});
+    }
+  }
+  if (q.md5) match_digest(digests_[0], core::signal::md5, *q.md5, q.query, out);
+  if (q.sha1) match_digest(digests_[1], core::signal::sha1, *q.sha1, q.query, out);
+  if (q.sha256) match_digest(digests_[2], core::signal::sha256, *q.sha256, q.query, out);
+}
+
+void snapshot::match_digest(const std::vector<digest_entry>& table, core::signal sig,
+                            std::span<const std::uint8_t> bytes, std::int32_t query,
+                            std::vector<core::hit>& out) const {
+  digest_entry key;
+  std::memcpy(key.bytes.data(), bytes.data(), std::min(bytes.size(), key.bytes.size()));
+  const auto range = std::equal_range(
+      table.begin(), table.end(), key,
+      [](const digest_entry& a, const digest_entry& b) { return a.bytes < b.bytes; });
+  for (auto it = range.first; it != range.second; ++it) {
+    out.push_back({lists_[it->list].id, it->entry, sig, 0, core::dihedral::original, query});
+  }
+}
+
+// ---- snapshot_builder ----------------------------------------------------------------------
+
+core::result<void> snapshot_builder::add_list(list_info list) {
+  if (lists_.count(list.id) != 0) return errc::duplicate_list;
+  const int max = list.sig == core::signal::pdq ? 256 : list.sig == core::signal::phash ? 64 : 0;
+  if (list.threshold < 0 || list.threshold > max) return errc::bad_threshold;
+  const std::int64_t id = list.id;
+  lists_.emplace(id, std::move(list));
+  return {};
+}
+
+core::result<const list_info*> snapshot_builder::list_for(std::int64_t list_id,
+                                                          core::signal sig) const {
+  const auto it = lists_.find(list_id);
+  if (it == lists_.end()) return errc::unknown_list;
+  if (it->second.sig != sig) return errc::wrong_signal;
+  return &it->second;
+}
+
+core::result<void> snapshot_builder::add_pdq(std::int64_t list_id, std::int64_t entry_id,
+                                             const core::hash256& h) {
+  auto list = list_for(list_id, core::signal::pdq);
+  if (!list) return list.error();
+  pdq_list_.push_back(list_id);
+  pdq_entry_.push_back(entry_id);
+  pdq_.push_back(h);
+  return {};
+}
+
+core::result<void> snapshot_builder::add_phash(std::int64_t list_id, std::int64_t entry_id,
+                                               core::hash64 h) {
+  auto list = list_for(list_id, core::signal::phash);
+  if (!list) return list.error();
+  phash_list_.push_back(list_id);
+  phash_entry_.push_back(entry_id);
+  phash_.push_back(h);
+  return {};
+}
+
+core::result<void> snapshot_builder::add_digest(std::int64_t list_id, std::int64_t entry_id,
+                                                std::span<const std::uint8_t> bytes) {
+  const auto it = lists_.find(list_id);
+  if (it == lists_.end()) return errc::unknown_list;
+  const core::signal sig = it->second.sig;
+  if (core::is_perceptual(sig) || bytes.size() != digest_length(sig)) return errc::wrong_signal;
+  pending_digest d;
+  d.list_id = list_id;
+  d.entry = entry_id;
+  std::memcpy(d.bytes.data(), bytes.data(), bytes.size());
+  digests_[digest_slot(sig)].push_back(d);
+  return {};
+}
+
+core::result<void> snapshot_builder::add_hex(std::int64_t list_id, std::int64_t entry_id,
+                                             std::string_view hex) {
+  const auto it = lists_.find(list_id);
+  if (it == lists_.end()) return errc::unknown_list;
+  switch (it->second.sig) {
+    case core::signal::pdq: {
+      auto h = core::parse_hash256(hex);
+      if (!h) return h.error();
+      return add_pdq(list_id, entry_id, *h);
+    }
+    case core::signal::phash: {
+      auto h = core::parse_hash64(hex);
+      if (!h) return h.error();
+      return add_phash(list_id, entry_id, *h);
+    }
+    default: {
+      auto bytes = core::parse_hex_bytes(hex, digest_length(it->second.sig));
+      if (!bytes) return bytes.error();
+      return add_digest(list_id, entry_id, *bytes);
+    }
+  }
+}
+
+core::result<std::shared_ptr<const snapshot>> snapshot_builder::build(snapshot_options options) {
+  const auto start = std::chrono::steady_clock::now();
+  const kernel* k = options.k;
+  if (k == nullptr) {
+    auto chosen = startup_kernel();
+    if (!chosen) return chosen.error();
+    k = *chosen;
+  }
+  std::shared_ptr<snapshot> snap(new snapshot(std::move(pdq_), std::move(phash_), *k, options.mih));
+  snap->version_ = options.version;
+  std::map<std::int64_t, std::uint32_t> position;
+  for (auto& [id, list] : lists_) {
+    position.emplace(id, static_cast<std::uint32_t>(snap->lists_.size()));
+    if (list.sig == core::signal::pdq)
+      snap->pdq_radius_ = std::max(snap->pdq_radius_, list.threshold);
+    if (list.sig == core::signal::phash) {
+      snap->phash_radius_ = std::max(snap->phash_radius_, list.threshold);
+    }
+    snap->lists_.push_back(std::move(list));
+  }
+  snap->pdq_list_.reserve(pdq_list_.size());
+  for (std::int64_t id : pdq_list_) snap->pdq_list_.push_back(position.at(id));
+  snap->pdq_entry_ = std::move(pdq_entry_);
+  snap->phash_list_.reserve(phash_list_.size());
+  for (std::int64_t id : phash_list_) snap->phash_list_.push_back(position.at(id));
+  snap->phash_entry_ = std::move(phash_entry_);
+  for (std::size_t s = 0; s < 3; ++s) {
+    auto& table = snap->digests_[s];
+    table.reserve(digests_[s].size());
+    for (const pending_digest& d : digests_[s]) {
+      table.push_back({d.bytes, position.at(d.list_id), d.entry});
+    }
+    std::stable_sort(table.begin(), table.end(),
+                     [](const snapshot::digest_entry& a, const snapshot::digest_entry& b) {
+                       return a.bytes < b.bytes;
+                     });
+  }
+  *this = snapshot_builder();
+  snap->build_time_ = std::chrono::steady_clock::now() - start;
+  return std::shared_ptr<const snapshot>(std::move(snap));
+}
+
+}  // namespace hashguard::matcher

@@ -1,0 +1,108 @@
+// Decoding: image bytes -> scanner::pixels (8-bit grey or RGB, see image.hpp).
+//
+// Order of work: byte cap -> sniff the magic bytes -> read the size from the format's header
+// (sniff.hpp) -> pixel cap -> only then allocate and decode. An image over a cap is refused
+// before any pixel memory exists.
+//
+// Per format (the choices that make the pixels equal the PDQ reference's, checked against the
+// vectors' decoded_rgb_md5):
+//   JPEG  libjpeg-turbo's TurboJPEG API with default settings (accurate integer IDCT, fancy
+//         upsampling). Grey JPEGs -> 1 channel. CMYK/YCCK JPEGs are decoded to CMYK (TurboJPEG
+//         does not convert CMYK to RGB) and converted as djpeg and ImageMagick do for Adobe
+//         (inverted) CMYK: R = C*K/255, G = M*K/255, B = Y*K/255, rounded. Progressive JPEGs
+//         with more than 500 scans are refused (TJFLAG_LIMITSCANS). Recoverable damage
+//         (truncated entropy data, corrupt segments) decodes as libjpeg decodes it, with the
+//         unreadable part filled, and sets `damaged`: a cut-off file is still hashed.
+//   PNG   libpng (the low-level API: png_image changes stored values, see decode_png.cpp).
+//         Grey (any depth) -> 1 channel; colour and palette -> 3. Alpha (an alpha channel or
+//         tRNS) is dropped: the RGB stored under transparent pixels is kept, never blended
+//         with a background. gAMA, cHRM, iCCP and sRGB chunks do not change the samples.
+//         16-bit samples become floor(v / 257), as ImageMagick 6 reduces them. Data that ends
+//         or breaks after some rows keeps those rows (the rest black) and sets `damaged`.
+//   GIF   giflib, frame by frame. Every frame is composited on the logical screen as the GIF
+//         disposal methods say (none/leave, restore to background, restore to previous) and
+//         output as a full RGB canvas. The canvas starts as the background colour (the global
+//         colour table's background entry, black without one); transparent pixels leave the
+//         canvas as it was. The animation stops after max_frames frames, or before the frames'
+//         total pixels would exceed max_total_pixels.
+//   WebP, BMP, TIFF  OpenCV's imdecode (unchanged: no EXIF rotation, no conversion); BGR is
+//         swapped to RGB, alpha dropped, grey stays 1 channel, 16-bit samples -> floor(v / 257).
+//         Animated WebP is unsupported_format.
+// EXIF orientation is never applied (the reference does not; dihedral hashes cover rotation).
+//
+// Errors (errc): empty, truncated, unsupported_format, too_large, too_many_pixels, corrupt,
+// out_of_memory. No exception or longjmp leaves the decoder; library errors become codes.
+//
+// Thread-safety: a decoder is not thread-safe (it keeps library handles and scratch buffers
+// for reuse); use one per thread. The free function decode() makes a temporary one.
+#pragma once
+
+#include "hashguard/core/error.hpp"
+#include "hashguard/scanner/errc.hpp"
+#include "hashguard/scanner/image.hpp"
+#include "hashguard/scanner/sniff.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+namespace hashguard::scanner {
+
+struct decode_limits {
+  /// Inputs longer than this are refused (errc::too_large) without being read.
+  std::size_t max_bytes{64U << 20U};
+  /// Largest width * height of the image, and of any one GIF frame (errc::too_many_pixels).
+  std::uint64_t max_pixels{100'000'000};
+  /// GIF: frames decoded at most; later frames are left out (frames_in_file says so).
+  std::uint32_t max_frames{32};
+  /// GIF: the output frames together hold at most this many pixels (the first frame always
+  /// counts; it is bounded by max_pixels).
+  std::uint64_t max_total_pixels{100'000'000};
+};
+
+struct decoded_image {
+  image_format format{};
+  std::uint32_t width{};  ///< every frame has this size
+  std::uint32_t height{};
+  /// One entry for still images; one per decoded frame, in order, for animated GIFs.
+  std::vector<pixels> frames;
+  /// Frames the file declares (GIF); frames.size() is smaller when a cap cut the animation.
+  std::uint32_t frames_in_file{1};
+  /// The decoder recovered from damaged or truncated data (JPEG warnings, a GIF that ends
+  /// inside a frame); pixels it could not read are filled as the library fills them.
+  bool damaged{};
+};
+
+class decoder {
+ public:
+  explicit decoder(decode_limits limits = {});
+  ~decoder();
+  decoder(const decoder&) = delete;
+  decoder& operator=(const decoder&) = delete;
+  decoder(decoder&&) noexcept;
+  decoder& operator=(decoder&&) noexcept;
+
+  [[nodiscard]] const decode_limits& limits() const noexcept;
+
+  /// Decodes into `out`, reusing its frame buffers (no allocation when the size repeats).
+  /// On error `out` holds no frames.
+  [[nodiscard]] core::result<void> decode(std::span<const std::uint8_t> bytes,
+                                          decoded_image& out) noexcept;
+  [[nodiscard]] core::result<decoded_image> decode(std::span<const std::uint8_t> bytes) noexcept;
+
+  /// The byte cap, the header and the pixel cap, without decoding: what decode() checks first.
+  [[nodiscard]] core::result<image_header> check(
+      std::span<const std::uint8_t> bytes) const noexcept;
+
+ private:
+  struct state;
+  std::unique_ptr<state> state_;
+};
+
+/// One-shot decode with a temporary decoder.
+[[nodiscard]] core::result<decoded_image> decode(std::span<const std::uint8_t> bytes,
+                                                 const decode_limits& limits = {}) noexcept;
+
+}  // namespace hashguard::scanner

@@ -1,0 +1,94 @@
+// The scan facade: image bytes -> everything hashguard matches on, in one call.
+//
+//   bytes --digest--> MD5, SHA-1, SHA-256 (of the bytes as received)
+//         --decode--> format, size, frames (decode.hpp: caps enforced before allocation)
+//         --hash----> PDQ with quality and the 8 dihedral hashes (pdq.hpp) of every frame,
+//                     pHash (phash.hpp) of the first frame
+//
+// Animated GIFs: `pdq` and `phash` describe the first frame; `frames` holds the PDQ of every
+// decoded frame (the first included), and an image matches if any frame does. Still images
+// have an empty `frames`.
+//
+// Timings: wall-clock time of each stage of the last call, for the API's metrics (decode and
+// hash are reported separately; the digests are their own stage).
+//
+// Thread-safety: an image_scanner is not thread-safe; use one per thread. It owns its decoder,
+// hashers and digester, and keeps their buffers between calls (releasing pixel buffers above
+// scan_options::keep_pixel_bytes), so scanning images of a recurring size allocates nothing
+// beyond the result. Errors: scanner::errc (decode.hpp, digest.hpp), as values.
+#pragma once
+
+#include "hashguard/core/error.hpp"
+#include "hashguard/core/hash.hpp"
+#include "hashguard/scanner/decode.hpp"
+#include "hashguard/scanner/digest.hpp"
+#include "hashguard/scanner/pdq.hpp"
+#include "hashguard/scanner/phash.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+namespace hashguard::scanner {
+
+struct scan_options {
+  decode_limits limits{};
+  pdq_mode mode{pdq_mode::fullres};
+  pdq_kernel kernel{pdq_kernel::automatic};
+  /// Decoded pixel buffers up to this size are kept for the next call; larger ones are freed
+  /// after the scan, so one huge image does not pin its memory to the thread.
+  std::size_t keep_pixel_bytes{64U << 20U};
+};
+
+struct frame_hash {
+  std::uint32_t index{};  ///< 0-based position in the animation
+  pdq_result pdq;
+};
+
+struct scan_timings {
+  std::chrono::nanoseconds digest{};
+  std::chrono::nanoseconds decode{};
+  std::chrono::nanoseconds hash{};  ///< PDQ of every frame plus pHash
+};
+
+struct scan_result {
+  image_format format{};
+  std::uint32_t width{};
+  std::uint32_t height{};
+  pdq_result pdq;      ///< first frame
+  core::hash64 phash;  ///< first frame
+  digests digest;
+  /// Every decoded frame of an animated image (frames_in_file > 1); empty for still images.
+  std::vector<frame_hash> frames;
+  std::uint32_t frames_in_file{1};
+  bool damaged{};  ///< see decoded_image::damaged
+  scan_timings timings;
+
+  [[nodiscard]] bool animated() const noexcept { return frames_in_file > 1; }
+};
+
+class image_scanner {
+ public:
+  explicit image_scanner(scan_options options = {});
+  ~image_scanner();
+  image_scanner(const image_scanner&) = delete;
+  image_scanner& operator=(const image_scanner&) = delete;
+  image_scanner(image_scanner&&) noexcept;
+  image_scanner& operator=(image_scanner&&) noexcept;
+
+  [[nodiscard]] const scan_options& options() const noexcept;
+
+  [[nodiscard]] core::result<scan_result> scan(std::span<const std::uint8_t> bytes) noexcept;
+
+  /// Timings of the last call, also when it failed (stages not reached are zero).
+  [[nodiscard]] const scan_timings& last_timings() const noexcept;
+
+ private:
+  struct state;
+  std::unique_ptr<state> state_;
+};
+
+}  // namespace hashguard::scanner

@@ -1,0 +1,107 @@
+#include "hashguard/scanner/decode.hpp"
+
+#include "decode_internal.hpp"
+
+#include <new>
+
+namespace hashguard::scanner {
+
+namespace detail {
+
+void shape(pixels& frame, std::uint32_t width, std::uint32_t height, std::uint32_t channels) {
+  frame.width = width;
+  frame.height = height;
+  frame.channels = channels;
+  // resize() keeps the capacity, so a reused frame of the same size neither allocates nor
+  // touches fresh pages; only growth zero-fills the new tail.
+  frame.data.resize(std::size_t{width} * height * channels);
+}
+
+void drop_channels(std::vector<std::uint8_t>& data, std::size_t pixel_count, std::size_t stride,
+                   std::size_t keep) noexcept {
+  std::uint8_t* p = data.data();
+  // Destination index never passes the source index, so the copy is safe in place.
+  for (std::size_t i = 0; i < pixel_count; ++i) {
+    for (std::size_t c = 0; c < keep; ++c) p[i * keep + c] = p[i * stride + c];
+  }
+  data.resize(pixel_count * keep);
+}
+
+}  // namespace detail
+
+struct decoder::state {
+  decode_limits limits;
+  detail::jpeg_decoder jpeg;
+};
+
+decoder::decoder(decode_limits limits) : state_(std::make_unique<state>()) {
+  state_->limits = limits;
+}
+decoder::~decoder() = default;
+decoder::decoder(decoder&&) noexcept = default;
+decoder& decoder::operator=(decoder&&) noexcept = default;
+
+const decode_limits& decoder::limits() const noexcept {
+  return state_->limits;
+}
+
+core::result<image_header> decoder::check(std::span<const std::uint8_t> bytes) const noexcept {
+  const decode_limits& limits = state_->limits;
+  if (bytes.empty()) return errc::empty;
+  if (bytes.size() > limits.max_bytes) return errc::too_large;
+  auto header = read_header(bytes);
+  if (!header) return header;
+  if (header->pixel_count() > limits.max_pixels ||
+      header->largest_frame_pixels > limits.max_pixels) {
+    return errc::too_many_pixels;
+  }
+  return header;
+}
+
+core::result<void> decoder::decode(std::span<const std::uint8_t> bytes,
+                                   decoded_image& out) noexcept {
+  out.damaged = false;
+  out.frames_in_file = 1;
+  const auto header = check(bytes);
+  if (!header) {
+    out.frames.clear();
+    return header.error();
+  }
+  out.format = header->format;
+  out.width = header->width;
+  out.height = header->height;
+  core::result<void> r;
+  try {
+    switch (header->format) {
+      case image_format::jpeg: r = state_->jpeg.decode(bytes, *header, out); break;
+      case image_format::png: r = detail::decode_png(bytes, *header, out); break;
+      case image_format::gif: r = detail::decode_gif(bytes, *header, state_->limits, out); break;
+      case image_format::webp:
+      case image_format::bmp:
+      case image_format::tiff: r = detail::decode_opencv(bytes, *header, out); break;
+    }
+  } catch (const std::bad_alloc&) {
+    r = errc::out_of_memory;
+  }
+  if (!r) out.frames.clear();
+  return r;
+}
+
+core::result<decoded_image> decoder::decode(std::span<const std::uint8_t> bytes) noexcept {
+  decoded_image out;
+  auto r = decode(bytes, out);
+  if (!r) return r.error();
+  return out;
+}
+
+core::result<decoded_image> decode(std::span<const std::uint8_t> bytes,
+                                   const decode_limits& limits) noexcept {
+  try {
+    decoder d(limits);
+    return d.decode(bytes);
+  } catch (const std::bad_alloc&) {
+    return errc::out_of_memory;
+  }
+}
+
+}  // namespace hashguard::scanner

@@ -1,0 +1,43 @@
+// Shared by the per-format decoders (decode_*.cpp); not part of the public interface.
+#pragma once
+
+#include "hashguard/scanner/decode.hpp"
+
+#include <span>
+
+namespace hashguard::scanner::detail {
+
+using bytes_t = std::span<const std::uint8_t>;
+
+/// Gives `frame` the shape w x h x channels, reusing its buffer (no allocation when it already
+/// holds enough). May throw std::bad_alloc: decoder::decode catches it, and callers resize
+/// before they enter a C library, never inside a callback.
+void shape(pixels& frame, std::uint32_t width, std::uint32_t height, std::uint32_t channels);
+
+/// Keeps the first `keep` of every `stride` bytes, in place (drops alpha: RGBA -> RGB,
+/// grey+alpha -> grey), and shrinks the buffer to match.
+void drop_channels(std::vector<std::uint8_t>& data, std::size_t pixel_count, std::size_t stride,
+                   std::size_t keep) noexcept;
+
+/// TurboJPEG handle and the CMYK scratch buffer, kept between calls.
+class jpeg_decoder {
+ public:
+  jpeg_decoder() = default;
+  ~jpeg_decoder();
+  jpeg_decoder(const jpeg_decoder&) = delete;
+  jpeg_decoder& operator=(const jpeg_decoder&) = delete;
+
+  core::result<void> decode(bytes_t bytes, const image_header& header, decoded_image& out);
+
+ private:
+  void* handle_{};  // tjhandle
+  std::vector<std::uint8_t> cmyk_;
+};
+
+core::result<void> decode_png(bytes_t bytes, const image_header& header, decoded_image& out);
+core::result<void> decode_gif(bytes_t bytes, const image_header& header,
+                              const decode_limits& limits, decoded_image& out);
+/// WebP, BMP and TIFF.
+core::result<void> decode_opencv(bytes_t bytes, const image_header& header, decoded_image& out);
+
+}  // namespace hashguard::scanner::detail

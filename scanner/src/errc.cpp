@@ -1,0 +1,46 @@
+#include "hashguard/scanner/errc.hpp"
+
+namespace hashguard::scanner {
+
+namespace {
+
+class scanner_category_impl final : public core::named_category {
+ public:
+  const char* name() const noexcept override { return "hashguard.scanner"; }
+  std::string message(int code) const override {
+    switch (static_cast<errc>(code)) {
+      case errc::empty: return "the input is empty";
+      case errc::truncated: return "the image data ends before it is complete";
+      case errc::unsupported_format:
+        return "not a supported image format (JPEG, PNG, GIF, WebP, BMP, TIFF)";
+      case errc::too_large: return "the input is larger than the byte limit";
+      case errc::too_many_pixels: return "the image has more pixels than the pixel limit";
+      case errc::corrupt: return "the image data is malformed and cannot be decoded";
+      case errc::out_of_memory: return "not enough memory to decode the image";
+      case errc::digest_failed: return "the digest library failed";
+    }
+    return "unknown scanner error";
+  }
+  const char* code_name(int code) const noexcept override {
+    switch (static_cast<errc>(code)) {
+      case errc::empty: return "empty";
+      case errc::truncated: return "truncated";
+      case errc::unsupported_format: return "unsupported_format";
+      case errc::too_large: return "too_large";
+      case errc::too_many_pixels: return "too_many_pixels";
+      case errc::corrupt: return "corrupt";
+      case errc::out_of_memory: return "out_of_memory";
+      case errc::digest_failed: return "digest_failed";
+    }
+    return "unknown";
+  }
+};
+
+}  // namespace
+
+const core::named_category& scanner_category() noexcept {
+  static const scanner_category_impl instance;
+  return instance;
+}
+
+}  // namespace hashguard::scanner

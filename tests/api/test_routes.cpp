@@ -1,0 +1,139 @@
+#include "hashguard/api/routes.hpp"
+
+#include "hg_catch.hpp"
+
+#include <boost/json/parse.hpp>
+
+#include <set>
+#include <tuple>
+
+using namespace hashguard;
+
+namespace {
+
+api::response call(const api::route_table& t, std::string_view method, std::string_view path) {
+  const auto m = t.match(method, path);
+  REQUIRE(m.matched != nullptr);
+  api::response out;
+  api::request req;
+  req.method = std::string(method);
+  req.path = std::string(path);
+  m.matched->handler(req, {}, api::responder([&](api::response r) { out = std::move(r); }));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("the design table has every route of DESIGN.md section 5 once, roles as written") {
+  std::set<std::pair<std::string, std::string>> seen;
+  for (const auto& s : api::design_routes()) {
+    INFO(s.method << " " << s.pattern);
+    CHECK(seen.insert({s.method, s.pattern}).second);
+    CHECK(s.pattern.starts_with("/"));
+    if (s.pattern.starts_with("/v1/") && s.pattern != "/v1/openapi.json") {
+      CHECK(s.role.has_value());
+    } else {
+      CHECK_FALSE(s.role.has_value());
+      CHECK(s.where == api::run_on::io);
+    }
+    if (s.role == core::role::ingest) {
+      CHECK((s.pattern == "/v1/scan" || s.pattern == "/v1/hash" || s.pattern == "/v1/match" ||
+             s.pattern == "/v1/decisions"));
+    }
+    if (s.pattern.starts_with("/v1/lists") || s.pattern == "/v1/index") {
+      CHECK(s.role == core::role::admin);
+    }
+    if (s.pattern.starts_with("/v1/exports") || s.pattern.starts_with("/v1/audit") ||
+        s.pattern.ends_with("/report")) {
+      CHECK(s.role == core::role::compliance);
+    }
+    if (s.pattern.starts_with("/v1/cases") && !s.pattern.ends_with("/report")) {
+      CHECK(s.role == core::role::reviewer);
+    }
+  }
+  CHECK(seen.contains({"POST", "/v1/scan"}));
+  CHECK(seen.contains({"PATCH", "/v1/lists/{id}"}));
+  CHECK(seen.contains({"DELETE", "/v1/lists/{id}"}));
+  CHECK(seen.contains({"POST", "/v1/cases/{id}/report"}));
+  CHECK(seen.contains({"GET", "/v1/decisions"}));
+  CHECK(seen.contains({"GET", "/v1/audit/verify"}));
+  CHECK(seen.size() == 25);
+}
+
+TEST_CASE("the OpenAPI document and the route table agree, both ways, roles included") {
+  const auto doc = boost::json::parse(api::openapi_document());
+  CHECK(std::string(doc.at("openapi").as_string()).starts_with("3."));
+  std::set<std::tuple<std::string, std::string, std::string>> in_doc;
+  for (const auto& [path, item] : doc.at("paths").as_object()) {
+    for (const auto& [method, op] : item.as_object()) {
+      std::string upper(method);
+      for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      in_doc.insert({upper, std::string(path), std::string(op.at("x-hashguard-role").as_string())});
+      // Routes with a role declare the bearer scheme; public ones declare none.
+      const bool secured = !op.at("security").as_array().empty();
+      CHECK(secured == (op.at("x-hashguard-role").as_string() != "none"));
+      CHECK(op.as_object().contains("responses"));
+    }
+  }
+  std::set<std::tuple<std::string, std::string, std::string>> in_table;
+  for (const auto& s : api::design_routes()) {
+    in_table.insert({s.method, s.pattern,
+                     s.role ? std::string(core::to_string(*s.role)) : std::string("none")});
+  }
+  for (const auto& t : in_table) {
+    INFO("route missing from openapi.json: " << std::get<0>(t) << " " << std::get<1>(t) << " "
+                                             << std::get<2>(t));
+    CHECK(in_doc.contains(t));
+  }
+  for (const auto& t : in_doc) {
+    INFO("openapi.json has a route the table lacks: " << std::get<0>(t) << " " << std::get<1>(t)
+                                                      << " " << std::get<2>(t));
+    CHECK(in_table.contains(t));
+  }
+  CHECK(doc.at("components").at("schemas").as_object().contains("Error"));
+}
+
+TEST_CASE("placeholders answer 501 until a real handler replaces them") {
+  api::route_table t;
+  api::add_design_routes(t);
+  CHECK(t.routes().size() == api::design_routes().size());
+  const auto r = call(t, "GET", "/v1/cases/9");
+  CHECK(r.status == 501);
+  CHECK(boost::json::parse(r.body).at("error").at("code").as_string() == "not_implemented");
+}
+
+TEST_CASE("built-in routes: healthz, readyz both ways, metrics, openapi") {
+  api::metrics stats;
+  stats.set_snapshot(10, 2);
+  bool ready = false;
+  api::route_table t;
+  api::add_design_routes(t);
+  api::add_builtin_routes(
+      t, {&stats,
+          [&] {
+            return ready ? api::readiness{true, ""} : api::readiness{false, "snapshot not loaded"};
+          },
+          7});
+  CHECK(t.routes().size() == api::design_routes().size());
+
+  auto h = call(t, "GET", "/healthz");
+  CHECK(h.status == 200);
+  CHECK(boost::json::parse(h.body).at("status").as_string() == "ok");
+
+  auto r = call(t, "GET", "/readyz");
+  CHECK(r.status == 503);
+  CHECK(r.header("Retry-After") == "7");
+  CHECK(boost::json::parse(r.body).at("error").at("message").as_string() == "snapshot not loaded");
+  ready = true;
+  r = call(t, "GET", "/readyz");
+  CHECK(r.status == 200);
+
+  auto m = call(t, "GET", "/metrics");
+  CHECK(m.status == 200);
+  CHECK(m.content_type.starts_with("text/plain; version=0.0.4"));
+  CHECK(m.body.find("hg_snapshot_entries 10\n") != std::string::npos);
+
+  auto o = call(t, "GET", "/v1/openapi.json");
+  CHECK(o.status == 200);
+  CHECK(o.body == api::openapi_document());
+}

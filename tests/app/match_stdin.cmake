@@ -1,0 +1,20 @@
+# Runs `hashguard match --list LIST` with QUERIES on stdin and checks the number of hit lines
+# (EXPECT_HITS) and that each is one JSON object of the documented shape.
+execute_process(COMMAND ${CMD} match --list ${LIST} INPUT_FILE ${QUERIES}
+  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "exit ${rc}\nstderr: ${err}")
+endif()
+string(REGEX MATCHALL "[^\n]+" lines "${out}")
+list(LENGTH lines count)
+if(NOT count EQUAL EXPECT_HITS)
+  message(FATAL_ERROR "${count} hit lines, expected ${EXPECT_HITS}")
+endif()
+foreach(line IN LISTS lines)
+  if(NOT line MATCHES "^{\"query\":\"[0-9a-f]+\",\"list\":\"[^\"]+\",\"entry\":[0-9]+,\"signal\":\"pdq\",\"distance\":[0-9]+}$")
+    message(FATAL_ERROR "not a hit object: ${line}")
+  endif()
+endforeach()
+if(NOT err MATCHES "kernel [a-z0-9_]+")
+  message(FATAL_ERROR "stderr does not report the kernel: ${err}")
+endif()
