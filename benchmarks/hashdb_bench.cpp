@@ -242,6 +242,10 @@ int main(int argc, char** argv) {
         st.batches ? static_cast<double>(st.committed) / static_cast<double>(st.batches) : 0.0);
     if (failures != 0 || !(*rec)->wait_drained(std::chrono::seconds(60))) return 1;
   }
+  {
+    std::error_code ec;
+    fs::remove_all(ro.spool_path.parent_path(), ec);
+  }
   double peer_events_per_s = 0;
   {
     hashdb::case_store cases(*conn, {});
