@@ -184,9 +184,9 @@ TEST_CASE("every format's writer is read back by its parser") {
 
 TEST_CASE("parsers survive arbitrary bytes and only emit well-formed entries") {
   // A cheap stand-in for a fuzz run: random lines built from a hostile alphabet.
-  const std::string alphabet =
-      std::string("0123456789abcdefABCDEFxyz,\"# \t\r\n\xEF\xBB\xBF\x00\xff", 40) +
-      "pdq md5 sha1 phash sha256 hash,id,quality,note signal_type";
+  static constexpr char hostile[] = "0123456789abcdefABCDEFxyz,\"# \t\r\n\xEF\xBB\xBF\x00\xff";
+  const std::string alphabet = std::string(hostile, sizeof hostile - 1) +
+                               "pdq md5 sha1 phash sha256 hash,id,quality,note signal_type";
   std::uint64_t state = 0x243F6A8885A308D3ULL;
   auto next = [&state] {
     state ^= state << 13;
