@@ -13,6 +13,7 @@
 #include "hashguard/hashdb/migrations.hpp"
 #include "hashguard/hashdb/recorder.hpp"
 #include "hashguard/hashdb/server.hpp"
+#include "hashguard/hashdb/snapshot_loader.hpp"
 
 #include <pqxx/pqxx>
 
@@ -81,12 +82,14 @@ int main(int argc, char** argv) {
   int threads = quick ? 8 : 64;
   int n_events = quick ? 400 : 20'000;
   bool events_only = false;
+  std::size_t hashes_flag = 0;
   std::size_t lanes = 8;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a.rfind("--threads=", 0) == 0) threads = std::stoi(a.substr(10));
     if (a.rfind("--events=", 0) == 0) n_events = std::stoi(a.substr(9));
     if (a == "--events-only") events_only = true;
+    if (a.rfind("--hashes=", 0) == 0) hashes_flag = std::stoul(a.substr(9));
     if (a.rfind("--lanes=", 0) == 0) lanes = static_cast<std::size_t>(std::stoi(a.substr(8)));
   }
   const int n_peer_events = quick ? 100 : 1'000;
@@ -117,6 +120,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::cout << "hashdb_bench" << (quick ? " --quick" : "") << ": PostgreSQL at " << url << "\n";
+  if (hashes_flag != 0) n_hashes = hashes_flag;
   if (events_only) n_hashes = 1000;
 
   // --- import -------------------------------------------------------------------------------
@@ -169,6 +173,37 @@ int main(int argc, char** argv) {
   std::printf("  peer, row-by-row INSERT: %.0f hashes/s (%.1f s for 1M extrapolated)\n",
               peer_rows_per_s, 1e6 / peer_rows_per_s);
 
+  // --- snapshot: from PostgreSQL (writes the cache), then from the cache ------------------
+  hashdb::snapshot_load_options so;
+  so.database_url = url;
+  so.cache_file =
+      (tmp.empty() ? fs::temp_directory_path() / ("hg-bench-snap-" + std::to_string(::getpid()))
+                   : tmp / "snapshot") /
+      "snapshot.bin";
+  hashdb::snapshot_loader loader(so);
+  hashdb::snapshot_load_report from_db;
+  hashdb::snapshot_load_report from_cache;
+  t0 = clock_type::now();
+  auto snap_db = loader.load(&from_db);
+  const double snap_db_s = seconds_since(t0);
+  t0 = clock_type::now();
+  auto snap_cache = loader.load(&from_cache);
+  const double snap_cache_s = seconds_since(t0);
+  if (!snap_db || !snap_cache || from_cache.source != hashdb::snapshot_source::cache) {
+    std::cerr << "hashdb_bench: snapshot load failed\n";
+    return 1;
+  }
+  auto ms = [](std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); };
+  std::printf(
+      "snapshot of %zu entries: from PostgreSQL %.2f s (read %.2f + build %.2f), from the"
+      " disk cache %.2f s (read %.2f + build %.2f)\n",
+      from_db.entries, snap_db_s, ms(from_db.read_time), ms(from_db.build_time), snap_cache_s,
+      ms(from_cache.read_time), ms(from_cache.build_time));
+  {
+    std::error_code ec;
+    fs::remove_all(so.cache_file.parent_path(), ec);
+  }
+
   // --- events -------------------------------------------------------------------------------
   std::vector<std::vector<hashdb::match_event>> per_thread(static_cast<std::size_t>(threads));
   for (int i = 0; i < n_events; ++i) {
@@ -207,6 +242,10 @@ int main(int argc, char** argv) {
         st.batches ? static_cast<double>(st.committed) / static_cast<double>(st.batches) : 0.0);
     if (failures != 0 || !(*rec)->wait_drained(std::chrono::seconds(60))) return 1;
   }
+  {
+    std::error_code ec;
+    fs::remove_all(ro.spool_path.parent_path(), ec);
+  }
   double peer_events_per_s = 0;
   {
     hashdb::case_store cases(*conn, {});
@@ -234,9 +273,11 @@ int main(int argc, char** argv) {
       "{\"quick\":%s,\"import_hashes\":%zu,\"import_s\":%.3f,\"import_hashes_per_s\":%.0f,"
       "\"reimport_s\":%.3f,\"peer_row_insert_hashes_per_s\":%.0f,\"record_event_threads\":%d,"
       "\"record_event_per_s\":%.0f,\"peer_commit_each_event_per_s_1t\":%.0f,"
-      "\"events_spooled\":%llu,\"load_avg_1m\":%.2f}\n",
+      "\"events_spooled\":%llu,\"snapshot_entries\":%zu,\"snapshot_from_db_s\":%.3f,"
+      "\"snapshot_from_cache_s\":%.3f,\"load_avg_1m\":%.2f}\n",
       quick ? "true" : "false", n_hashes, import_s, import_rate, reimport_s, peer_rows_per_s,
-      threads, events_per_s, peer_events_per_s, static_cast<unsigned long long>(spooled), load[0]);
+      threads, events_per_s, peer_events_per_s, static_cast<unsigned long long>(spooled),
+      from_db.entries, snap_db_s, snap_cache_s, load[0]);
   conn.value() = std::move(*hashdb::connection::open(url));  // release before the server stops
   server.reset();
   if (!tmp.empty()) {

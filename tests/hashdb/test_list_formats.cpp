@@ -181,3 +181,40 @@ TEST_CASE("every format's writer is read back by its parser") {
     }
   }
 }
+
+TEST_CASE("parsers survive arbitrary bytes and only emit well-formed entries") {
+  // A cheap stand-in for a fuzz run: random lines built from a hostile alphabet.
+  static constexpr char hostile[] = "0123456789abcdefABCDEFxyz,\"# \t\r\n\xEF\xBB\xBF\x00\xff";
+  const std::string alphabet = std::string(hostile, sizeof hostile - 1) +
+                               "pdq md5 sha1 phash sha256 hash,id,quality,note signal_type";
+  std::uint64_t state = 0x243F6A8885A308D3ULL;
+  auto next = [&state] {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  for (auto f :
+       {list_format::hex, list_format::te_local, list_format::csv, list_format::hashguard}) {
+    for (auto sig : {core::signal::pdq, core::signal::phash, core::signal::md5}) {
+      list_parser p(f, sig);
+      if (f == list_format::csv) (void)p.parse_line("hash,id,quality,note");
+      if (f == list_format::hashguard) (void)p.parse_line("# hashguard-list v1");
+      for (int i = 0; i < 3000; ++i) {
+        std::string line;
+        const auto len = next() % 90;
+        for (std::uint64_t k = 0; k < len; ++k) line.push_back(alphabet[next() % alphabet.size()]);
+        if (next() % 4 == 0)
+          line = std::string(core::signal_hex_length(sig), 'a') + line.substr(0, 3);
+        const auto r = p.parse_line(line);
+        if (r.kind == line_kind::entry) {
+          REQUIRE(r.entry.value.size() == core::signal_hex_length(sig));
+          REQUIRE(r.entry.value.find_first_not_of("0123456789abcdef") == std::string::npos);
+        } else if (r.kind == line_kind::rejected) {
+          REQUIRE_FALSE(r.reason.empty());
+        }
+      }
+      (void)hashdb::detect_list_format(std::string(alphabet.substr(next() % 20)));
+    }
+  }
+}
