@@ -12,10 +12,13 @@ function(hg_add_test name)
   target_link_libraries(${name} PRIVATE hg_catch_main hg::warnings ${ARG_LIBS})
   target_compile_definitions(${name} PRIVATE
     HG_SOURCE_DIR="${PROJECT_SOURCE_DIR}" HG_TEST_DATA="${PROJECT_SOURCE_DIR}/tests/data")
+  # One label only: a ;-list would split catch_discover_tests' PROPERTIES pairs.
   set(labels ${ARG_LABELS})
   if(NOT labels)
     set(labels unit)
   endif()
-  catch_discover_tests(${name} PROPERTIES LABELS "${labels}" ${ARG_PROPERTIES}
-    DISCOVERY_TIMEOUT 60)
+  # --warn NoTests: a test whose name Catch cannot match (a ';' or ',' in it) fails instead of
+  # passing with nothing run.
+  catch_discover_tests(${name} EXTRA_ARGS --warn NoTests
+    PROPERTIES LABELS "${labels}" ${ARG_PROPERTIES})
 endfunction()
