@@ -6,6 +6,7 @@
 // DESIGN.md section 5). Routes whose modules have not landed (scan, match, lists, cases...)
 // answer 501 not_implemented; the scanner, matcher and hashdb handlers replace them here.
 #include "commands.hpp"
+#include "serve_review.hpp"
 
 #include "hashguard/api/auth.hpp"
 #include "hashguard/api/metrics.hpp"
@@ -39,6 +40,7 @@ void print_usage(const core::config& cfg) {
 int run_serve(const std::vector<std::string>& args) {
   core::config cfg;
   api::declare_config(cfg);
+  declare_review_config(cfg);
 
   std::vector<std::string> rest;
   std::string config_file;
@@ -113,6 +115,8 @@ int run_serve(const std::vector<std::string>& args) {
                                      return api::readiness{true, ""};
                                    },
                                    options->retry_after_s});
+
+  if (!wire_review(cfg, routes, options->db_threads)) return exit_usage;
 
   api::services svc;
   svc.routes = &routes;
