@@ -6,13 +6,13 @@
 // DESIGN.md section 5). Routes whose modules have not landed (scan, match, lists, cases...)
 // answer 501 not_implemented; the scanner, matcher and hashdb handlers replace them here.
 #include "commands.hpp"
+#include "serve_review.hpp"
 
 #include "hashguard/api/auth.hpp"
 #include "hashguard/api/metrics.hpp"
 #include "hashguard/api/options.hpp"
 #include "hashguard/api/routes.hpp"
 #include "hashguard/api/server.hpp"
-#include "hashguard/api/static_site.hpp"
 #include "hashguard/api/work_pool.hpp"
 #include "hashguard/core/config.hpp"
 
@@ -40,6 +40,7 @@ void print_usage(const core::config& cfg) {
 int run_serve(const std::vector<std::string>& args) {
   core::config cfg;
   api::declare_config(cfg);
+  declare_review_config(cfg);
 
   std::vector<std::string> rest;
   std::string config_file;
@@ -115,14 +116,7 @@ int run_serve(const std::vector<std::string>& args) {
                                    },
                                    options->retry_after_s});
 
-  if (auto site = api::static_site::load(options->web_dir); site) {
-    std::cerr << "hashguard serve: web UI: " << (*site)->files() << " files from "
-              << options->web_dir << " at /ui/\n";
-    api::add_static_routes(routes, std::move(*site));
-  } else {
-    std::cerr << "hashguard serve: web UI: " << options->web_dir << ": " << site.error().message()
-              << " (no /ui/)\n";
-  }
+  if (!wire_review(cfg, routes, options->db_threads)) return exit_usage;
 
   api::services svc;
   svc.routes = &routes;

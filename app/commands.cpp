@@ -19,6 +19,8 @@ std::span<const command> commands() {
       command{"cases", "case store retention: purge", run_cases},
       command{"db", "the database: start (embedded PostgreSQL), migrate, status", run_db},
       command{"audit", "audit log: verify its hash chain", run_audit},
+      command{"export", "compliance exports: cases, events, aggregate, cybertipline (audited)",
+              run_export},
       command{"serve", "run the HTTP service (scan, match, lists, cases, metrics)", run_serve},
   };
   return table;

@@ -45,6 +45,8 @@ const std::vector<route_spec>& design_routes() {
       spec("GET", "/v1/cases/{id}", role::reviewer, run_on::db, body_class::none, "one case"),
       spec("POST", "/v1/cases/{id}/decision", role::reviewer, run_on::db, body_class::json,
            "decide a case: confirmed, false_positive, escalated"),
+      spec("POST", "/v1/cases/{id}/files/{content}/reveal", role::reviewer, run_on::db,
+           body_class::json, "reveal preserved evidence (audited; marks the file viewed)"),
       spec("POST", "/v1/cases/{id}/report", role::compliance, run_on::db, body_class::json,
            "record a CyberTipline submission (starts the preservation clock)"),
       spec("GET", "/v1/exports/cases", role::compliance, run_on::db, body_class::none,

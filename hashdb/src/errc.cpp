@@ -25,6 +25,7 @@ constexpr entry entries[] = {
      "the case is on legal hold or its retention has not expired"},
     {errc::unknown_format, "unknown_format", "the list format is unknown or undetectable"},
     {errc::in_doubt, "commit_in_doubt", "the connection broke during commit"},
+    {errc::integrity, "integrity", "sealed evidence failed authentication"},
 };
 
 const entry* find(int code) {

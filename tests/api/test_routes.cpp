@@ -57,7 +57,7 @@ TEST_CASE("the design table has every route of DESIGN.md section 5 once, roles a
   CHECK(seen.contains({"POST", "/v1/cases/{id}/report"}));
   CHECK(seen.contains({"GET", "/v1/decisions"}));
   CHECK(seen.contains({"GET", "/v1/audit/verify"}));
-  CHECK(seen.size() == 25);
+  CHECK(seen.size() == 26);  // with POST /v1/cases/{id}/files/{content}/reveal
 }
 
 TEST_CASE("the OpenAPI document and the route table agree, both ways, roles included") {

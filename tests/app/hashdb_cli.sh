@@ -29,7 +29,7 @@ expect() { # pattern command...
 
 expect "applied 1 2" "$hg" db migrate
 expect "up to date" "$hg" db migrate
-expect "schema version 2 of 2" "$hg" db status
+expect "schema version 3 of 3" "$hg" db status
 expect "ncmec.*pdq.*threshold=31.*action=block" "$hg" lists create ncmec --signal pdq --source NCMEC --action block
 a=$(printf 'a%.0s' $(seq 64)); b=$(printf 'B%.0s' $(seq 64))
 printf '\xef\xbb\xbf%s,item-1\r\n\r\n# comment\n%s\n%s\nzz\n' "$a" "$b" "$a" >"$dir/list.txt"
@@ -49,10 +49,15 @@ key=$("$hg" keys create edge --role ingest 2>/dev/null)
 expect "edge.*ingest.*active" "$hg" keys ls
 expect "revoked" "$hg" keys revoke 1
 expect "deleted \(preservation over\): 0" "$hg" cases purge
+# Exports (no events in this database): well-formed empty documents, custody audited.
+expect "0 items, [0-9]+ bytes, sha256 [0-9a-f]{64}, audit entry [0-9]+" "$hg" export events --from 2026-01-01 --to 2027-01-01 --output "$dir/events.csv"
+head -n1 "$dir/events.csv" | grep -q "^event_id,occurred_at," || fail "events csv header"
+[ "$("$hg" export cases --from 2026-01-01 --to 2027-01-01 --format json 2>/dev/null)" = "[]" ] || fail "empty cases json"
 expect "audit log intact" "$hg" audit verify
 # Usage errors exit 2.
 set +e
 "$hg" lists frobnicate >/dev/null 2>&1; [ $? -eq 2 ] || fail "unknown verb should exit 2"
+"$hg" export events --from 2026-02-01 --to 2026-01-01 >/dev/null 2>&1; [ $? -eq 2 ] || fail "export range should exit 2"
 "$hg" keys create x --role root >/dev/null 2>&1; [ $? -eq 2 ] || fail "bad role should exit 2"
 set -e
 

@@ -22,6 +22,7 @@ enum class errc {
   purge_refused,   ///< the case is on legal hold or its retention has not expired
   unknown_format,  ///< an import whose format is neither named nor detectable
   in_doubt,        ///< the connection broke during COMMIT: the outcome is unknown
+  integrity,       ///< sealed evidence failed authentication (tampered, or the wrong key)
 };
 
 const core::named_category& hashdb_category() noexcept;

@@ -1,0 +1,98 @@
+// Evidence preservation (off by default): the matched content of a case file, kept encrypted.
+//
+// Only content that matched is ever stored (the api stores the bytes of a scan whose event
+// joined a case, and only when preservation is enabled). Each file is sealed with AES-256-GCM
+// (OpenSSL EVP) under the configured 32-byte key: a fresh random 96-bit nonce per file, the
+// 128-bit tag stored beside the ciphertext, and the additional data binding the ciphertext to
+// its place (case id, content key, key id), so a row copied onto another case does not open.
+// The key id is stored so a rotated key can still be named; the key itself never is.
+//
+// reveal() decrypts for a reviewer: every reveal appends an audit row ("evidence.reveal") and
+// marks the file viewed by the provider (case_files.viewed_by/viewed_at; CyberTipline
+// fileViewedByEsp), in the same transaction as the read. A tampered ciphertext or tag, or the
+// wrong key, is refused (errc::integrity) and audited as a failed reveal.
+// purge_expired() deletes evidence whose case's preservation deadline passed, and evidence of
+// false-positive cases, unless the case is on legal hold; deleting a case removes its evidence
+// (foreign key).
+// An evidence_store borrows a connection (one per thread).
+#pragma once
+
+#include "hashguard/core/config.hpp"
+#include "hashguard/hashdb/database.hpp"
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hashguard::hashdb {
+
+using evidence_key_bytes = std::array<std::uint8_t, 32>;
+
+/// A configured key: its id (stored with each sealed file) and the 32 key bytes.
+struct evidence_key {
+  std::string id;
+  evidence_key_bytes bytes{};
+};
+
+/// 64 hex characters -> a key. errc::invalid_argument otherwise.
+[[nodiscard]] core::result<evidence_key> parse_evidence_key(std::string_view id,
+                                                            std::string_view hex);
+
+/// One sealed file.
+struct sealed_blob {
+  std::string key_id;
+  std::array<std::uint8_t, 12> nonce{};
+  std::vector<std::uint8_t> ciphertext;
+  std::array<std::uint8_t, 16> tag{};
+};
+
+/// Encrypts with a fresh random nonce. errc::io_error when OpenSSL fails (no randomness).
+[[nodiscard]] core::result<sealed_blob> seal(const evidence_key& key, std::string_view plain,
+                                             std::string_view aad);
+/// Decrypts and checks the tag. errc::integrity for a wrong key (by id or bytes), a tampered
+/// ciphertext, tag, nonce or additional data.
+[[nodiscard]] core::result<std::string> open(const evidence_key& key, const sealed_blob& blob,
+                                             std::string_view aad);
+
+/// evidence.enabled (boolean, false), evidence.key_id, evidence.key (secret, 64 hex).
+void declare_evidence_config(core::config& c);
+/// nullopt when preservation is off; errc::invalid_argument when on with a malformed key.
+[[nodiscard]] core::result<std::optional<evidence_key>> read_evidence_config(const core::config& c);
+
+struct revealed {
+  std::string bytes;
+  std::string media_type;
+  std::string sha256;  ///< hex SHA-256 of the bytes (checked against the stored one)
+};
+
+struct evidence_purge {
+  std::vector<std::pair<std::int64_t, std::string>> purged;  ///< (case id, content hex)
+  std::vector<std::int64_t> held;                            ///< expired, on legal hold
+};
+
+class evidence_store {
+ public:
+  evidence_store(connection& c, evidence_key key) noexcept : conn_(c), key_(std::move(key)) {}
+
+  /// Seals and stores the content of one file of a case (content_hex: the case_files key).
+  /// Storing the same file again keeps the first copy. errc::not_found when the case has no
+  /// such file.
+  [[nodiscard]] core::result<void> preserve(std::int64_t case_id, std::string_view content_hex,
+                                            std::string_view bytes, std::string_view media_type,
+                                            std::string_view actor);
+  /// Decrypts for `actor`, audits the reveal with its purpose, marks the file viewed.
+  /// errc::not_found (no evidence), errc::integrity (refused; audited as evidence.reveal_failed).
+  [[nodiscard]] core::result<revealed> reveal(std::int64_t case_id, std::string_view content_hex,
+                                              std::string_view actor, std::string_view purpose);
+  /// See above; audited per deleted file ("evidence.purge").
+  [[nodiscard]] core::result<evidence_purge> purge_expired(std::string_view actor);
+
+ private:
+  connection& conn_;
+  evidence_key key_;
+};
+
+}  // namespace hashguard::hashdb

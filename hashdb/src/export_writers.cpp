@@ -1,0 +1,563 @@
+// The pure export generators: CSV, JSON, CyberTipline XML and the tar package. No database.
+#include "crypto.hpp"
+#include "hashguard/hashdb/export.hpp"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <cstring>
+
+namespace hashguard::hashdb {
+namespace {
+
+namespace json = boost::json;
+
+void write_csv_row(const export_sink& sink, const std::vector<std::string>& fields) {
+  std::string line;
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    if (i > 0) line += ',';
+    line += export_csv_field(fields[i]);
+  }
+  line += "\r\n";
+  sink(line);
+}
+
+std::string opt_or_empty(const std::optional<std::string>& v) {
+  return v.value_or("");
+}
+
+json::value opt_json(const std::optional<std::string>& v) {
+  return v ? json::value(*v) : json::value(nullptr);
+}
+
+json::value nonempty_json(const std::string& v) {
+  return v.empty() ? json::value(nullptr) : json::value(v);
+}
+
+// The JSON array framing shared by the writers: '[' before the first item, ',' between.
+void json_item(const export_sink& sink, std::uint64_t index, const json::value& v) {
+  std::string out = index == 0 ? "[\n" : ",\n";
+  out += json::serialize(v);
+  sink(out);
+}
+
+void json_finish(const export_sink& sink, std::uint64_t items) {
+  sink(items == 0 ? "[]\n" : "\n]\n");
+}
+
+// list:entry pairs a case covers, from its events' hits, in first-seen order.
+std::vector<std::pair<std::int64_t, std::int64_t>> case_entries(const case_detail& c) {
+  std::vector<std::pair<std::int64_t, std::int64_t>> out;
+  for (const auto& e : c.events) {
+    for (const auto& h : e.hits) {
+      const std::pair<std::int64_t, std::int64_t> key{h.list_id, h.entry_id};
+      if (std::find(out.begin(), out.end(), key) == out.end()) out.push_back(key);
+    }
+  }
+  return out;
+}
+
+std::string join(const std::vector<std::string>& parts, char sep) {
+  std::string out;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    if (i > 0) out += sep;
+    out += parts[i];
+  }
+  return out;
+}
+
+json::object file_json(const file_record& f) {
+  json::object o;
+  o["content"] = f.content;
+  o["md5"] = nonempty_json(f.md5);
+  o["sha1"] = nonempty_json(f.sha1);
+  o["sha256"] = nonempty_json(f.sha256);
+  o["pdq"] = nonempty_json(f.pdq);
+  o["phash"] = nonempty_json(f.phash);
+  o["first_seen"] = f.first_seen;
+  o["last_seen"] = f.last_seen;
+  o["sightings"] = f.sightings;
+  json::array urls;
+  for (const auto& u : f.urls) urls.emplace_back(u);
+  o["urls"] = std::move(urls);
+  o["viewed_by_esp"] = f.viewed_by_esp;
+  o["viewed_by"] = nonempty_json(f.viewed_by);
+  o["viewed_at"] = nonempty_json(f.viewed_at);
+  o["evidence_preserved"] = f.evidence_preserved;
+  return o;
+}
+
+json::object hit_json(const hit_record& h) {
+  json::object o;
+  o["list_id"] = h.list_id;
+  o["list_name"] = h.list_name;
+  o["entry_id"] = h.entry_id;
+  o["external_id"] = nonempty_json(h.external_id);
+  o["signal"] = h.signal;
+  o["distance"] = h.distance;
+  o["threshold"] = h.threshold;
+  o["list_version"] = h.list_version;
+  o["action"] = h.action;
+  o["variant"] = h.variant;
+  return o;
+}
+
+// The newest production submission, else the newest test one.
+const report_record* chosen_report(const case_detail& c) {
+  const report_record* best = nullptr;
+  for (const auto& r : c.reports) {
+    if (best == nullptr || r.environment == "production" || best->environment != "production") {
+      best = &r;
+    }
+  }
+  return best;
+}
+
+class xml_out {
+ public:
+  void open(std::string_view name) {
+    indent();
+    out_ += '<';
+    out_ += name;
+    out_ += ">\n";
+    ++depth_;
+  }
+  void close(std::string_view name) {
+    --depth_;
+    indent();
+    out_ += "</";
+    out_ += name;
+    out_ += ">\n";
+  }
+  void leaf(std::string_view name, std::string_view text,
+            std::optional<std::pair<std::string_view, std::string_view>> attr = {}) {
+    indent();
+    out_ += '<';
+    out_ += name;
+    if (attr) {
+      out_ += ' ';
+      out_ += attr->first;
+      out_ += "=\"";
+      out_ += xml_escape(attr->second);
+      out_ += '"';
+    }
+    out_ += '>';
+    out_ += xml_escape(text);
+    out_ += "</";
+    out_ += name;
+    out_ += ">\n";
+  }
+  /// The document element, with its attributes already written in `start_tag`.
+  void root(std::string_view start_tag) {
+    out_ += start_tag;
+    out_ += '\n';
+    ++depth_;
+  }
+  std::string take() { return std::move(out_); }
+
+ private:
+  void indent() { out_.append(static_cast<std::size_t>(depth_) * 2, ' '); }
+  std::string out_{"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"};
+  int depth_{0};
+};
+
+std::string report_xml(const case_detail& c, const package_options& o) {
+  xml_out x;
+  // The root carries the schema reference the service publishes at /xsd (no namespace).
+  x.root(
+      "<report xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\""
+      " xsi:noNamespaceSchemaLocation=\"https://report.cybertip.org/ispws/xsd\">");
+  // Children in the XSD sequence order: incidentSummary, internetDetails, reporter,
+  // additionalInfo (the optional elements hashguard has nothing for are left out).
+  x.open("incidentSummary");
+  x.leaf("incidentType", o.incident_type);
+  // The first sighting: when the content was first seen on the provider's network.
+  x.leaf("incidentDateTime", c.summary.first_seen);
+  x.close("incidentSummary");
+  x.open("internetDetails");
+  x.open("webPageIncident");
+  std::vector<std::string> urls;
+  for (const auto& f : c.files) {
+    for (const auto& u : f.urls) {
+      if (std::find(urls.begin(), urls.end(), u) == urls.end()) urls.push_back(u);
+    }
+  }
+  for (const auto& u : urls) x.leaf("url", u);
+  x.leaf("additionalInfo", "zone: " + c.summary.zone);
+  x.close("webPageIncident");
+  x.close("internetDetails");
+  x.open("reporter");
+  x.open("reportingPerson");
+  x.leaf("firstName", o.person.first_name);
+  x.leaf("lastName", o.person.last_name);
+  if (!o.person.phone.empty()) x.leaf("phone", o.person.phone);
+  if (!o.person.email.empty()) x.leaf("email", o.person.email);
+  x.close("reportingPerson");
+  x.close("reporter");
+  x.leaf("additionalInfo", "hashguard case " + std::to_string(c.summary.id) + ": " +
+                               std::to_string(c.summary.sightings) + " sightings of " +
+                               std::to_string(c.files.size()) + " files, first seen " +
+                               c.summary.first_seen + ", last seen " + c.summary.last_seen);
+  x.close("report");
+  return x.take();
+}
+
+// What matched for one file: every hit of the events that carried it.
+std::string match_provenance(const case_detail& c, const file_record& f) {
+  std::vector<std::string> lines;
+  for (const auto& e : c.events) {
+    const std::string& key = !e.sha256.empty()  ? e.sha256
+                             : !e.pdq.empty()   ? e.pdq
+                             : !e.phash.empty() ? e.phash
+                             : !e.md5.empty()   ? e.md5
+                                                : e.sha1;
+    if (key != f.content) continue;
+    for (const auto& h : e.hits) {
+      std::string line = "matched list " + h.list_name + " (id " + std::to_string(h.list_id) +
+                         ", version " + std::to_string(h.list_version) + ") entry " +
+                         std::to_string(h.entry_id);
+      if (!h.external_id.empty()) line += " [" + h.external_id + "]";
+      line += " by " + h.signal + " at distance " + std::to_string(h.distance) + " (threshold " +
+              std::to_string(h.threshold) + ", variant " + h.variant + ")";
+      if (std::find(lines.begin(), lines.end(), line) == lines.end()) lines.push_back(line);
+    }
+  }
+  return join(lines, '\n');
+}
+
+std::string file_xml(const case_detail& c, const file_record& f, std::size_t index,
+                     const package_options& o) {
+  xml_out x;
+  x.root("<fileDetails>");
+  // Children in the XSD sequence order of cybertipline.md: reportId, fileId, ...,
+  // locationOfFile, fileViewedByEsp, ..., publiclyAvailable, ..., industryClassification,
+  // originalFileHash*, ..., additionalInfo*.
+  if (const report_record* r = chosen_report(c)) {
+    x.leaf("reportId", r->report_id);
+    if (index < r->file_ids.size()) x.leaf("fileId", r->file_ids[index]);
+  }
+  if (!f.urls.empty()) x.leaf("locationOfFile", f.urls.front());
+  x.leaf("fileViewedByEsp", f.viewed_by_esp ? "true" : "false");
+  x.leaf("publiclyAvailable", o.publicly_available ? "true" : "false");
+  if (c.summary.classification) x.leaf("industryClassification", *c.summary.classification);
+  using attr = std::pair<std::string_view, std::string_view>;
+  if (!f.md5.empty()) x.leaf("originalFileHash", f.md5, attr{"hashType", "MD5"});
+  if (!f.sha1.empty()) x.leaf("originalFileHash", f.sha1, attr{"hashType", "SHA1"});
+  if (!f.sha256.empty()) x.leaf("originalFileHash", f.sha256, attr{"hashType", "SHA256"});
+  if (!f.pdq.empty()) x.leaf("originalFileHash", f.pdq, attr{"hashType", "PDQ"});
+  const std::string provenance = match_provenance(c, f);
+  if (!provenance.empty()) x.leaf("additionalInfo", provenance);
+  x.close("fileDetails");
+  return x.take();
+}
+
+void octal(char* field, std::size_t width, std::uint64_t value) {
+  // width - 1 octal digits, zero-padded, and a NUL, as ustar expects.
+  field[width - 1] = '\0';
+  for (std::size_t i = width - 1; i-- > 0;) {
+    field[i] = static_cast<char>('0' + (value & 7));
+    value >>= 3;
+  }
+}
+
+void tar_entry(const export_sink& sink, const std::string& name, const std::string& content,
+               std::int64_t mtime_s) {
+  std::array<char, 512> h{};
+  std::memcpy(h.data(), name.data(), std::min<std::size_t>(name.size(), 99));
+  octal(&h[100], 8, 0644);
+  octal(&h[108], 8, 0);
+  octal(&h[116], 8, 0);
+  octal(&h[124], 12, content.size());
+  octal(&h[136], 12, static_cast<std::uint64_t>(mtime_s < 0 ? 0 : mtime_s));
+  h[156] = '0';
+  std::memcpy(&h[257], "ustar", 6);
+  std::memcpy(&h[263], "00", 2);
+  std::memcpy(&h[265], "hashguard", 9);
+  std::memcpy(&h[297], "hashguard", 9);
+  // The checksum is computed with its own field read as eight spaces.
+  std::memset(&h[148], ' ', 8);
+  unsigned sum = 0;
+  for (char ch : h) sum += static_cast<unsigned char>(ch);
+  octal(&h[148], 7, sum);  // six digits and a NUL, then the space that stays
+  h[155] = ' ';
+  sink(std::string_view(h.data(), h.size()));
+  sink(content);
+  const std::size_t pad = (512 - content.size() % 512) % 512;
+  if (pad > 0) sink(std::string(pad, '\0'));
+}
+
+}  // namespace
+
+std::string_view to_string(export_format f) noexcept {
+  return f == export_format::csv ? "csv" : "json";
+}
+
+std::optional<export_format> parse_export_format(std::string_view text) noexcept {
+  if (text == "csv") return export_format::csv;
+  if (text == "json") return export_format::json;
+  return std::nullopt;
+}
+
+std::string export_csv_field(std::string_view value) {
+  std::string v;
+  // A spreadsheet reads a cell starting with one of these as a formula (CSV injection).
+  if (!value.empty() && (value[0] == '=' || value[0] == '+' || value[0] == '-' || value[0] == '@' ||
+                         value[0] == '\t' || value[0] == '\r')) {
+    v += '\'';
+  }
+  v += value;
+  if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
+  std::string out = "\"";
+  for (char ch : v) {
+    if (ch == '"') out += '"';
+    out += ch;
+  }
+  out += '"';
+  return out;
+}
+
+std::string xml_escape(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (char ch : value) {
+    switch (ch) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      default:
+        if (static_cast<unsigned char>(ch) < 0x20 && ch != '\t' && ch != '\n' && ch != '\r') {
+          break;  // not allowed in XML 1.0, even escaped
+        }
+        out += ch;
+    }
+  }
+  return out;
+}
+
+const std::vector<std::string>& cases_csv_columns() {
+  static const std::vector<std::string> columns{
+      "case_id",       "zone",           "status",
+      "opened_at",     "first_seen",     "last_seen",
+      "sightings",     "files",          "required_confirmations",
+      "confirmations", "classification", "dismissed_at",
+      "reported_at",   "preserve_until", "legal_hold",
+      "list_entries",  "report_ids",     "decisions",
+      "sha256s"};
+  return columns;
+}
+
+cases_writer::cases_writer(export_format f, export_sink sink) : format_(f), sink_(std::move(sink)) {
+  if (format_ == export_format::csv) write_csv_row(sink_, cases_csv_columns());
+}
+
+void cases_writer::add(const case_detail& c) {
+  const auto& s = c.summary;
+  std::vector<std::string> entries;
+  for (const auto& [list, entry] : case_entries(c)) {
+    entries.push_back(std::to_string(list) + ":" + std::to_string(entry));
+  }
+  std::vector<std::string> report_ids;
+  for (const auto& r : c.reports) report_ids.push_back(r.environment + ":" + r.report_id);
+  std::vector<std::string> decisions;
+  for (const auto& d : c.decisions) {
+    decisions.push_back(d.decided_at + " " + d.decision + " by key " +
+                        std::to_string(d.reviewer_key_id));
+  }
+  std::vector<std::string> digests;
+  for (const auto& f : c.files) digests.push_back(f.sha256.empty() ? f.content : f.sha256);
+  if (format_ == export_format::csv) {
+    write_csv_row(sink_, {std::to_string(s.id), s.zone, s.status, s.opened_at, s.first_seen,
+                          s.last_seen, std::to_string(s.sightings), std::to_string(s.files),
+                          std::to_string(s.required_confirmations), std::to_string(c.confirmations),
+                          opt_or_empty(s.classification), opt_or_empty(s.dismissed_at),
+                          opt_or_empty(s.reported_at), opt_or_empty(s.preserve_until),
+                          s.legal_hold ? "true" : "false", join(entries, ';'),
+                          join(report_ids, ';'), join(decisions, ';'), join(digests, ';')});
+  } else {
+    json::object o;
+    o["case_id"] = s.id;
+    o["zone"] = s.zone;
+    o["status"] = s.status;
+    o["opened_at"] = s.opened_at;
+    o["first_seen"] = s.first_seen;
+    o["last_seen"] = s.last_seen;
+    o["sightings"] = s.sightings;
+    o["required_confirmations"] = s.required_confirmations;
+    o["confirmations"] = c.confirmations;
+    o["classification"] = opt_json(s.classification);
+    o["dismissed_at"] = opt_json(s.dismissed_at);
+    o["reported_at"] = opt_json(s.reported_at);
+    o["preserve_until"] = opt_json(s.preserve_until);
+    o["legal_hold"] = s.legal_hold;
+    o["details_purged"] = s.details_purged;
+    json::array entry_array;
+    for (const auto& [list, entry] : case_entries(c)) {
+      entry_array.push_back(json::object{{"list_id", list}, {"entry_id", entry}});
+    }
+    o["list_entries"] = std::move(entry_array);
+    json::array files;
+    for (const auto& f : c.files) files.push_back(file_json(f));
+    o["files"] = std::move(files);
+    json::array decision_array;
+    for (const auto& d : c.decisions) {
+      decision_array.push_back(json::object{{"id", d.id},
+                                            {"reviewer_key_id", d.reviewer_key_id},
+                                            {"decision", d.decision},
+                                            {"classification", opt_json(d.classification)},
+                                            {"note", d.note},
+                                            {"decided_at", d.decided_at}});
+    }
+    o["decisions"] = std::move(decision_array);
+    json::array report_array;
+    for (const auto& r : c.reports) {
+      json::array file_ids;
+      for (const auto& id : r.file_ids) file_ids.emplace_back(id);
+      report_array.push_back(json::object{{"report_id", r.report_id},
+                                          {"file_ids", std::move(file_ids)},
+                                          {"submitted_at", r.submitted_at},
+                                          {"finished_at", opt_json(r.finished_at)},
+                                          {"environment", r.environment},
+                                          {"responses", r.responses},
+                                          {"recorded_at", r.recorded_at}});
+    }
+    o["reports"] = std::move(report_array);
+    json_item(sink_, items_, o);
+  }
+  ++items_;
+}
+
+void cases_writer::finish() {
+  if (format_ == export_format::json) json_finish(sink_, items_);
+}
+
+const std::vector<std::string>& events_csv_columns() {
+  static const std::vector<std::string> columns{
+      "event_id",     "occurred_at", "recorded_at", "zone",   "source_url", "request_id",
+      "node",         "case_id",     "suppressed",  "action", "md5",        "sha1",
+      "sha256",       "pdq",         "pdq_quality", "phash",  "hit",        "list_id",
+      "list_name",    "entry_id",    "external_id", "signal", "distance",   "threshold",
+      "list_version", "hit_action",  "variant"};
+  return columns;
+}
+
+events_writer::events_writer(export_format f, export_sink sink)
+    : format_(f), sink_(std::move(sink)) {
+  if (format_ == export_format::csv) write_csv_row(sink_, events_csv_columns());
+}
+
+void events_writer::add(const event_record& e) {
+  if (format_ == export_format::csv) {
+    std::vector<std::string> base{e.id,
+                                  e.occurred_at,
+                                  e.recorded_at,
+                                  e.zone,
+                                  e.source_url,
+                                  e.request_id,
+                                  e.node,
+                                  e.case_id ? std::to_string(*e.case_id) : "",
+                                  e.suppressed ? "true" : "false",
+                                  e.action,
+                                  e.md5,
+                                  e.sha1,
+                                  e.sha256,
+                                  e.pdq,
+                                  e.pdq_quality ? std::to_string(*e.pdq_quality) : "",
+                                  e.phash};
+    for (std::size_t i = 0; i < e.hits.size(); ++i) {
+      const auto& h = e.hits[i];
+      auto row = base;
+      row.insert(row.end(), {std::to_string(i + 1), std::to_string(h.list_id), h.list_name,
+                             std::to_string(h.entry_id), h.external_id, h.signal,
+                             std::to_string(h.distance), std::to_string(h.threshold),
+                             std::to_string(h.list_version), h.action, h.variant});
+      write_csv_row(sink_, row);
+    }
+  } else {
+    json::object o;
+    o["event_id"] = e.id;
+    o["occurred_at"] = e.occurred_at;
+    o["recorded_at"] = e.recorded_at;
+    o["zone"] = e.zone;
+    o["source_url"] = nonempty_json(e.source_url);
+    o["request_id"] = nonempty_json(e.request_id);
+    o["node"] = nonempty_json(e.node);
+    o["case_id"] = e.case_id ? json::value(*e.case_id) : json::value(nullptr);
+    o["suppressed"] = e.suppressed;
+    o["action"] = e.action;
+    o["md5"] = nonempty_json(e.md5);
+    o["sha1"] = nonempty_json(e.sha1);
+    o["sha256"] = nonempty_json(e.sha256);
+    o["pdq"] = nonempty_json(e.pdq);
+    o["pdq_quality"] = e.pdq_quality ? json::value(*e.pdq_quality) : json::value(nullptr);
+    o["phash"] = nonempty_json(e.phash);
+    json::array hits;
+    for (const auto& h : e.hits) hits.push_back(hit_json(h));
+    o["hits"] = std::move(hits);
+    json_item(sink_, items_, o);
+  }
+  ++items_;
+}
+
+void events_writer::finish() {
+  if (format_ == export_format::json) json_finish(sink_, items_);
+}
+
+aggregate_writer::aggregate_writer(export_format f, export_sink sink)
+    : format_(f), sink_(std::move(sink)) {
+  if (format_ == export_format::csv) {
+    write_csv_row(sink_,
+                  {"period", "list_id", "list_name", "matches", "reports", "false_positives"});
+  }
+}
+
+void aggregate_writer::add(const aggregate_row& r) {
+  if (format_ == export_format::csv) {
+    write_csv_row(sink_,
+                  {r.period, std::to_string(r.list_id), r.list_name, std::to_string(r.matches),
+                   std::to_string(r.reports), std::to_string(r.false_positives)});
+  } else {
+    json_item(sink_, items_,
+              json::object{{"period", r.period},
+                           {"list_id", r.list_id},
+                           {"list_name", r.list_name},
+                           {"matches", r.matches},
+                           {"reports", r.reports},
+                           {"false_positives", r.false_positives}});
+  }
+  ++items_;
+}
+
+void aggregate_writer::finish() {
+  if (format_ == export_format::json) json_finish(sink_, items_);
+}
+
+std::vector<package_document> cybertipline_documents(const case_detail& c,
+                                                     const package_options& o) {
+  std::vector<package_document> docs;
+  docs.push_back({"report.xml", report_xml(c, o)});
+  for (std::size_t i = 0; i < c.files.size(); ++i) {
+    docs.push_back(
+        {"fileDetails-" + std::to_string(i + 1) + ".xml", file_xml(c, c.files[i], i, o)});
+  }
+  return docs;
+}
+
+void write_tar_package(const std::vector<package_document>& docs, std::int64_t mtime_s,
+                       const export_sink& sink) {
+  json::array manifest;
+  for (const auto& d : docs) {
+    tar_entry(sink, d.name, d.content, mtime_s);
+    manifest.push_back(json::object{{"name", d.name},
+                                    {"bytes", d.content.size()},
+                                    {"sha256", detail::to_hex(detail::sha256(d.content))}});
+  }
+  tar_entry(sink, "manifest.json", json::serialize(json::object{{"files", manifest}}) + "\n",
+            mtime_s);
+  sink(std::string(1024, '\0'));  // two zero blocks end the archive
+}
+
+}  // namespace hashguard::hashdb

@@ -1,0 +1,29 @@
+// The case queries shared by review.cpp, export.cpp and evidence.cpp. Private to hashdb.
+#pragma once
+
+#include "hashguard/hashdb/review.hpp"
+
+#include <pqxx/pqxx>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace hashguard::hashdb::detail {
+
+/// to_char(column AT TIME ZONE 'UTC', ISO 8601 with microseconds and 'Z').
+std::string iso_of(const char* column);
+/// The columns case_from_row reads, for a query over `cases c`.
+std::string case_select_columns();
+case_summary case_from_row(const pqxx::row& r);
+/// The columns event_from_row reads, for a query over `events e`.
+std::string event_select_columns();
+event_record event_from_row(const pqxx::row& r);
+/// Fills each event's hits (list names and external ids joined in).
+void attach_hits(pqxx::transaction_base& tx, std::vector<event_record>& events);
+/// "a,b,c" -> {"a","b","c"} (empty parts dropped).
+std::vector<std::string> split_ids(const std::string& joined);
+/// Everything of one case; throws abort_with{not_found} when absent.
+case_detail load_case(pqxx::transaction_base& tx, std::int64_t case_id);
+
+}  // namespace hashguard::hashdb::detail

@@ -1,0 +1,329 @@
+// Browser tests of the reviewer UI: headless Debian chromium driven by playwright-core, a real
+// `hashguard serve` on an ephemeral loopback port, the ctest PostgreSQL fixture.
+//
+// Environment (set by tests/browser/CMakeLists.txt): HG_TEST_DATABASE_URL, HG_HASHGUARD_BIN,
+// HG_SEED_BIN, HG_TEST_IMAGE, HG_CYBERTIPLINE_MD; HG_SCREENSHOT_DIR (optional) receives
+// queue.png and case.png.
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, readFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const env = (name) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: run this through ctest`);
+  return v;
+};
+
+const KEY_HEX = '5f'.repeat(32);
+const REVIEWER1 = 'hg_test_reviewer_one_0123456789abcdefghijk';
+const REVIEWER2 = 'hg_test_reviewer_two_0123456789abcdefghijk';
+const COMPLIANCE = 'hg_test_compliance_0123456789abcdefghijklm';
+const dbName = `hg_browser_${process.pid}`;
+
+let serve;
+let browser;
+const profile = mkdtempSync(path.join(tmpdir(), 'hg-chromium-'));
+
+function seed() {
+  const out = execFileSync(env('HG_SEED_BIN'),
+    [env('HG_TEST_DATABASE_URL'), dbName, KEY_HEX, env('HG_TEST_IMAGE')], { encoding: 'utf8' });
+  return JSON.parse(out.trim().split('\n').pop());
+}
+
+function startServe(dbUrl) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(env('HG_HASHGUARD_BIN'), ['serve',
+      '--http.address=127.0.0.1', '--http.port=0', `--database.url=${dbUrl}`,
+      `--auth.keys=reviewer:${REVIEWER1},reviewer:${REVIEWER2},compliance:${COMPLIANCE}`,
+      '--evidence.enabled=true', `--evidence.key=${KEY_HEX}`,
+      '--report.person.first_name=Test', '--report.person.last_name=Reporter',
+      '--http.log_requests=false'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`serve did not start: ${err}`)), 20000);
+    p.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening on (http:\/\/[0-9.]+:\d+)/.exec(out);
+      if (m) { clearTimeout(timer); resolve({ proc: p, base: m[1] }); }
+    });
+    p.stderr.on('data', (d) => { err += d; });
+    p.on('exit', (code) => { clearTimeout(timer); reject(new Error(`serve exited ${code}: ${err}`)); });
+  });
+}
+
+async function newPage(base) {
+  // Each page is its own tab, so its own sessionStorage: signing in on one does not sign in
+  // another.
+  const page = await browser.newPage();
+  const context = page;
+  const problems = [];
+  page.on('dialog', async (d) => { problems.push(`dialog: ${d.message()}`); await d.dismiss(); });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error' && !/status of 4\d\d/.test(m.text())) problems.push(`console: ${m.text()}`); });
+  await page.goto(`${base}/ui/`);
+  return { page, context, problems };
+}
+
+// Polls an element's text from the test side (the page's CSP forbids eval, so no
+// waitForFunction).
+async function waitText(page, selector, re, timeoutMs = 10000) {
+  const end = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < end) {
+    last = (await page.textContent(selector).catch(() => '')) || '';
+    if (re.test(last)) return last;
+    await page.waitForTimeout(50);
+  }
+  throw new Error(`${selector} never matched ${re}: ${JSON.stringify(last)}`);
+}
+
+async function signIn(page, key) {
+  await page.fill('#key', key);
+  await page.click('#signin-submit');
+}
+
+const steps = [];
+const step = (name, fn) => steps.push([name, fn]);
+
+async function main() {
+  const seeded = seed();
+  serve = await startServe(seeded.url);
+  const base = serve.base;
+  // A fresh profile directory per run: playwright passes it as --user-data-dir.
+  browser = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 1280, height: 900 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+
+  step('the UI is served with a strict CSP, nosniff and no directory traversal', async () => {
+    const res = await fetch(`${base}/ui/`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type'), /^text\/html/);
+    const csp = res.headers.get('content-security-policy');
+    assert.match(csp, /script-src 'self'/);
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+    assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+    const js = await fetch(`${base}/ui/app.js`);
+    assert.match(js.headers.get('content-type'), /^text\/javascript/);
+    const css = await fetch(`${base}/ui/style.css`);
+    assert.match(css.headers.get('content-type'), /^text\/css/);
+    for (const p of ['/ui/..%2fCMakeLists.txt', '/ui/%2e%2e%2fREADME.md', '/ui/.gitignore',
+      '/ui/..', '/ui/%2fetc%2fpasswd', '/ui/nope.js']) {
+      const r = await fetch(`${base}${p}`);
+      assert.equal(r.status, 404, p);
+    }
+    const html = await res.text();
+    assert.doesNotMatch(html, /<script>(?!<\/script>)|<script [^>]*>[^<]/, 'no inline script');
+  });
+
+  step('a wrong key is refused', async () => {
+    const { page, context, problems } = await newPage(base);
+    await signIn(page, 'hg_this_key_does_not_exist_000000000000000');
+    await page.waitForSelector('#signin-status .msg.error');
+    assert.equal(await page.textContent('#signin-status'), 'Key refused.');
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('hashguard.key')), null);
+    assert.equal(await page.isVisible('#nav'), false);
+    const r = await fetch(`${base}/v1/cases`, { headers: { Authorization: 'Bearer wrong' } });
+    assert.equal(r.status, 401);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  step('reviewer signs in, sees the queue, script markup stays text', async () => {
+    const { page, context, problems } = await newPage(base);
+    await signIn(page, REVIEWER1);
+    await page.waitForSelector('table.queue');
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('hashguard.role')), 'reviewer');
+    const text = await page.textContent('table.queue');
+    assert.match(text, new RegExp(`#${seeded.case_a}`));
+    assert.ok(text.includes('<script>window.__xss=1</script>zone.example'), 'zone shown as text');
+    assert.match(await page.textContent('#range'), /1–5 of 5/);
+    assert.match(await page.textContent('#counts'), /open\s*5/);
+    if (process.env.HG_SCREENSHOT_DIR) {
+      mkdirSync(process.env.HG_SCREENSHOT_DIR, { recursive: true });
+      await page.screenshot({ path: path.join(process.env.HG_SCREENSHOT_DIR, 'queue.png'), fullPage: true });
+    }
+    // The case whose zone and URL carry markup.
+    await page.click(`a[href="#/case/${seeded.case_xss}"]`);
+    await page.waitForSelector('#case-zone');
+    assert.equal(await page.textContent('#case-zone'), '<script>window.__xss=1</script>zone.example');
+    const urls = await page.$$eval('ul.urls li', (els) => els.map((e) => e.textContent));
+    assert.deepEqual(urls, ['https://evil.example/<script>window.__xss=2</script><img src=x onerror="window.__xss=3">.jpg']);
+    assert.equal(await page.evaluate(() => document.querySelectorAll('main script, main img:not(.evidence)').length), 0);
+    await page.waitForTimeout(300);
+    assert.equal(await page.evaluate(() => window.__xss), undefined, 'no injected script ran');
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  step('two-person rule: one reviewer confirms, a second, different one makes it final', async () => {
+    const { page, context, problems } = await newPage(base);
+    await signIn(page, REVIEWER1);
+    await page.waitForSelector('table.queue');
+    await page.goto(`${base}/ui/#/case/${seeded.case_a}`);
+    await page.waitForSelector('#decision');
+    assert.match(await page.textContent('#two-person'), /second, different reviewer.*\(0\/2\)/);
+    // Evidence: hidden until asked for, then blurred and greyscale until revealed.
+    assert.equal(await page.$$eval('img.evidence', (e) => e.length), 0);
+    await page.click('button.reveal');
+    await page.waitForSelector('img.evidence.blurred');
+    const filter = await page.$eval('img.evidence', (e) => getComputedStyle(e).filter);
+    assert.match(filter, /blur/);
+    assert.match(filter, /grayscale/);
+    assert.ok(await page.$eval('img.evidence', (e) => e.complete && e.naturalWidth === 64));
+    if (process.env.HG_SCREENSHOT_DIR) {
+      await page.screenshot({ path: path.join(process.env.HG_SCREENSHOT_DIR, 'case.png'), fullPage: true });
+    }
+    // A note is required; confirming needs a classification.
+    await page.click('#decide');
+    assert.match(await page.textContent('#decision-status'), /note is required/);
+    await page.fill('#note', 'matches the known item; synthetic test');
+    await page.click('#decide');
+    assert.match(await page.textContent('#decision-status'), /A1, A2, B1 or B2/);
+    await page.selectOption('#classification', 'A2');
+    await page.click('#decide');
+    await waitText(page, '#flash', /now open \(1 confirmation\)/);
+    await waitText(page, '#two-person', /\(1\/2\)/);
+    assert.match(await page.textContent('#two-person'), /waiting for a second, different reviewer/);
+    assert.match(await page.textContent('table.decisions'), /confirmed\s*A2\s*matches the known item/);
+    assert.match(await page.textContent('.viewed'), /^yes/);
+    // The same reviewer cannot confirm twice.
+    await page.fill('#note', 'again');
+    await page.selectOption('#classification', 'A2');
+    await page.click('#decide');
+    await page.waitForSelector('#decision-status .msg.error');
+    assert.match(await page.textContent('#decision-status'), /Refused/);
+    await page.click('#signout');
+    await page.waitForSelector('#signin');
+
+    await signIn(page, REVIEWER2);
+    await page.waitForSelector('table.queue');
+    await page.goto(`${base}/ui/#/case/${seeded.case_a}`);
+    await page.waitForSelector('#decision');
+    await page.fill('#note', 'agree');
+    await page.selectOption('#classification', 'A2');
+    await page.click('#decide');
+    await waitText(page, '#flash', /now confirmed \(2 confirmations\)/);
+    await waitText(page, '#two-person', /final/);
+    assert.equal(await page.textContent('#case-status'), 'confirmed');
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  step('compliance sees the decisions and the reveal in the audit trail; the chain verifies', async () => {
+    const { page, context, problems } = await newPage(base);
+    await signIn(page, COMPLIANCE);
+    await page.waitForSelector('table.audit');
+    assert.equal(await page.isVisible('#nav-queue'), false);
+    const rows = await page.$$eval('table.audit tbody tr', (trs) => trs.map((tr) =>
+      [...tr.children].map((td) => td.textContent)));
+    const subject = `case:${seeded.case_a}`;
+    const decisions = rows.filter((r) => r[3] === 'case.decision' && r[4] === subject);
+    assert.equal(decisions.length, 2);
+    assert.ok(decisions.some((r) => /"status":"confirmed"/.test(r[5])));
+    assert.ok(rows.some((r) => r[3] === 'evidence.reveal' && r[4] === subject));
+    assert.ok(rows.some((r) => r[3] === 'case.view' && r[4] === `case:${seeded.case_xss}`));
+    await page.click('#verify');
+    await page.waitForSelector('#verify-result .msg');
+    assert.match(await page.textContent('#verify-result'), /Chain intact/);
+    // A compliance key cannot read the review queue.
+    const r = await fetch(`${base}/v1/cases`, { headers: { Authorization: `Bearer ${COMPLIANCE}` } });
+    assert.equal(r.status, 403);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  step('exports over HTTP: report.xml and fileDetails follow cybertipline.md, custody audited', async () => {
+    const auth = { headers: { Authorization: `Bearer ${COMPLIANCE}` } };
+    const doc = readFileSync(env('HG_CYBERTIPLINE_MD'), 'utf8');
+    const tableOrder = [...doc.matchAll(/^\| `([A-Za-z]+)`/gm)].map((m) => m[1]);
+    const start = doc.indexOf('\n`<fileDetails>`') + 1;
+    const filePara = doc.slice(start, doc.indexOf('\n\n', start));
+    const flat = filePara.replace(/\([^)]*\)/g, '');
+    const fileOrder = [...flat.matchAll(/`([A-Za-z]+)`/g)].map((m) => m[1]);
+    assert.equal(fileOrder[0], 'reportId');
+    assert.ok(tableOrder.includes('incidentSummary') && tableOrder.includes('reporter'));
+    const inOrder = (names, order) => {
+      let last = 0;
+      for (const n of names) {
+        const i = order.indexOf(n);
+        assert.ok(i >= 0, `${n} is in cybertipline.md`);
+        assert.ok(i >= last, `${n} is in order`);
+        last = i;
+      }
+    };
+    // Record a submission first so reportId/fileId appear.
+    const rep = await fetch(`${base}/v1/cases/${seeded.case_a}/report`, {
+      method: 'POST', headers: { ...auth.headers, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ report_id: 'T-1001', file_ids: ['F-1'], environment: 'test' }),
+    });
+    assert.equal(rep.status, 201);
+    const { page, context } = await newPage(base);
+    const parsed = await page.evaluate(async ({ b, key, id }) => {
+      const get = async (part) => {
+        const r = await fetch(`${b}/v1/exports/cases/${id}/cybertipline?part=${part}`, { headers: { Authorization: `Bearer ${key}` } });
+        const text = await r.text();
+        const d = new DOMParser().parseFromString(text, 'application/xml');
+        return { status: r.status, sha: r.headers.get('X-Export-SHA256'), root: d.documentElement.nodeName,
+          kids: [...d.documentElement.children].map((c) => c.nodeName),
+          summary: [...(d.querySelector('incidentSummary')?.children || [])].map((c) => c.nodeName),
+          hashes: [...d.querySelectorAll('originalFileHash')].map((h) => h.getAttribute('hashType')),
+          text, error: d.querySelector('parsererror')?.textContent || '' };
+      };
+      return { report: await get('report.xml'), file: await get('fileDetails-1.xml') };
+    }, { b: base, key: COMPLIANCE, id: seeded.case_a });
+    await context.close();
+    assert.equal(parsed.report.status, 200);
+    assert.equal(parsed.report.error, '');
+    assert.equal(parsed.report.root, 'report');
+    inOrder(parsed.report.kids, tableOrder);
+    assert.deepEqual(parsed.report.summary, ['incidentType', 'incidentDateTime']);
+    assert.equal(parsed.file.root, 'fileDetails');
+    inOrder(parsed.file.kids, fileOrder);
+    assert.equal(parsed.file.kids[0], 'reportId');
+    assert.deepEqual(parsed.file.hashes, ['MD5', 'SHA1', 'SHA256', 'PDQ']);
+    assert.match(parsed.file.text, /<fileViewedByEsp>true<\/fileViewedByEsp>/);
+    assert.match(parsed.file.text, /<industryClassification>A2<\/industryClassification>/);
+    const audit = await (await fetch(`${base}/v1/audit?limit=5`, auth)).json();
+    const custody = audit.entries.find((e) => e.action === 'export');
+    assert.ok(custody);
+    assert.equal(JSON.parse(custody.detail).sha256, parsed.file.sha);
+  });
+
+  let failed = 0;
+  for (const [name, fn] of steps) {
+    try {
+      await fn();
+      console.log(`ok - ${name}`);
+    } catch (e) {
+      failed += 1;
+      console.log(`not ok - ${name}\n${e.stack}`);
+    }
+  }
+  console.log(`${steps.length - failed}/${steps.length} browser tests passed`);
+  return failed;
+}
+
+let code = 1;
+try {
+  code = (await main()) === 0 ? 0 : 1;
+} catch (e) {
+  console.error(e.stack || e);
+} finally {
+  if (browser) await browser.close().catch(() => {});
+  if (serve) {
+    serve.proc.kill('SIGTERM');
+    await new Promise((r) => { serve.proc.once('exit', r); setTimeout(r, 5000); });
+  }
+  rmSync(profile, { recursive: true, force: true });
+  try {
+    execFileSync('psql', [env('HG_TEST_DATABASE_URL'), '-qc', `DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`], { stdio: 'ignore' });
+  } catch { /* the fixture's server is stopped at the end anyway */ }
+}
+process.exit(code);

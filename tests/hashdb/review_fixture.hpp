@@ -1,0 +1,91 @@
+// Synthetic case-store content for the review and export tests: two lists with entries, events
+// recorded through the case store (the real record path), hashes derived from small integers.
+#pragma once
+
+#include "hashguard/hashdb/cases.hpp"
+
+#include "hg_pg.hpp"
+
+#include <pqxx/pqxx>
+
+#include <cstdint>
+#include <string>
+
+namespace hg_test {
+
+inline std::string hex_n(std::uint64_t v, std::size_t digits) {
+  static constexpr char d[] = "0123456789abcdef";
+  std::string out(digits, '0');
+  for (std::size_t i = 0; i < digits && v != 0; ++i, v >>= 4) out[digits - 1 - i] = d[v & 15];
+  return out;
+}
+
+inline void exec_sql(const std::string& url, const std::string& sql) {
+  pqxx::connection pc(url);
+  pqxx::work tx(pc);
+  tx.exec0(sql);
+  tx.commit();
+}
+
+struct review_lists {
+  std::int64_t list_a{}, list_b{}, entry_a1{}, entry_a2{}, entry_b1{};
+};
+
+/// Creates lists "ncmec-test" (pdq, 2 entries) and "internal-md5" (md5, 1 entry).
+inline review_lists make_lists(const std::string& url) {
+  pqxx::connection pc(url);
+  pqxx::work tx(pc);
+  review_lists l;
+  l.list_a = tx.exec1(
+                   "INSERT INTO hash_lists (name, source, signal, threshold, action)"
+                   " VALUES ('ncmec-test', 'ncmec', 'pdq', 31, 'block') RETURNING id")[0]
+                 .as<std::int64_t>();
+  l.list_b = tx.exec1(
+                   "INSERT INTO hash_lists (name, source, signal, threshold, action)"
+                   " VALUES ('internal-md5', 'internal', 'md5', 0, 'report') RETURNING id")[0]
+                 .as<std::int64_t>();
+  auto entry = [&](std::int64_t list, int n, const char* ext) {
+    return tx
+        .exec_params1(
+            "INSERT INTO hashes (list_id, value, external_id)"
+            " VALUES ($1, decode($2, 'hex'), $3) RETURNING id",
+            list, hex_n(static_cast<std::uint64_t>(n), 64), ext)[0]
+        .as<std::int64_t>();
+  };
+  l.entry_a1 = entry(l.list_a, 1001, "NC-1");
+  l.entry_a2 = entry(l.list_a, 1002, "NC-2");
+  l.entry_b1 = entry(l.list_b, 2001, "IN-1");
+  tx.commit();
+  return l;
+}
+
+/// One event in `zone` for content number `content`, hitting (list, entry).
+inline hashguard::hashdb::match_event make_event(std::string zone, std::int64_t list,
+                                                 std::int64_t entry, std::uint64_t content,
+                                                 std::int64_t occurred_us, std::string url) {
+  using namespace hashguard;
+  hashdb::match_event e;
+  e.zone = std::move(zone);
+  e.source_url = std::move(url);
+  e.node = "node-1";
+  e.occurred_us = occurred_us;
+  e.sha256 = hex_n(content, 64);
+  e.sha1 = hex_n(content + 7, 40);
+  e.md5 = hex_n(content + 3, 32);
+  e.pdq = hex_n(content * 7, 64);
+  e.pdq_quality = 90;
+  e.act = core::action::block;
+  hashdb::event_hit h;
+  h.list_id = list;
+  h.entry_id = entry;
+  h.sig = core::signal::pdq;
+  h.distance = 4;
+  h.threshold = 31;
+  h.list_version = 3;
+  h.act = core::action::block;
+  h.variant = core::dihedral::rot90;
+  e.hits.push_back(h);
+  return e;
+}
+
+}  // namespace hg_test

@@ -1,0 +1,173 @@
+#include "hashguard/hashdb/evidence.hpp"
+
+#include "hashguard/hashdb/audit.hpp"
+#include "hashguard/hashdb/review.hpp"
+
+#include "hg_pg.hpp"
+#include "review_fixture.hpp"
+
+using namespace hashguard;
+
+namespace {
+
+constexpr std::int64_t t0 = 1'790'000'000'000'000;
+
+hashdb::evidence_key key(const char* id, char fill) {
+  auto k = hashdb::parse_evidence_key(id, std::string(64, fill));
+  REQUIRE(k.has_value());
+  return *k;
+}
+
+std::string last_action(hashdb::connection& c) {
+  hashdb::audit_log audit(c);
+  auto rows = audit.recent(1);
+  REQUIRE(rows.has_value());
+  REQUIRE_FALSE(rows->empty());
+  return rows->front().action;
+}
+
+}  // namespace
+
+TEST_CASE("evidence keys parse from 64 hex characters") {
+  CHECK(hashdb::parse_evidence_key("k1", std::string(64, 'a')).has_value());
+  CHECK_FALSE(hashdb::parse_evidence_key("k1", std::string(63, 'a')).has_value());
+  CHECK_FALSE(hashdb::parse_evidence_key("k1", std::string(64, 'g')).has_value());
+  CHECK_FALSE(hashdb::parse_evidence_key("", std::string(64, 'a')).has_value());
+  core::config cfg;
+  hashdb::declare_evidence_config(cfg);
+  auto off = hashdb::read_evidence_config(cfg);
+  REQUIRE(off.has_value());
+  CHECK_FALSE(off->has_value());  // off by default
+  REQUIRE(cfg.set("evidence.enabled", "true", core::config_source::flag).has_value());
+  CHECK_FALSE(hashdb::read_evidence_config(cfg).has_value());  // on without a key
+  REQUIRE(cfg.set("evidence.key", std::string(64, '1'), core::config_source::flag).has_value());
+  auto on = hashdb::read_evidence_config(cfg);
+  REQUIRE(on.has_value());
+  REQUIRE(on->has_value());
+  CHECK((*on)->id == "k1");
+  CHECK((*on)->bytes[0] == 0x11);
+}
+
+TEST_CASE("AES-256-GCM: round trip, fresh nonces, tampering and wrong keys refused") {
+  const auto k = key("k1", '7');
+  const std::string plain = "synthetic bytes \x00\x01\x02 of a test image";
+  auto a = hashdb::seal(k, plain, "aad");
+  auto b = hashdb::seal(k, plain, "aad");
+  REQUIRE((a && b));
+  CHECK(a->nonce != b->nonce);
+  CHECK(a->ciphertext != b->ciphertext);
+  CHECK(std::string(a->ciphertext.begin(), a->ciphertext.end()) != plain);
+  auto back = hashdb::open(k, *a, "aad");
+  REQUIRE(back.has_value());
+  CHECK(*back == plain);
+  auto empty = hashdb::seal(k, "", "aad");
+  REQUIRE(empty.has_value());
+  CHECK(hashdb::open(k, *empty, "aad").value() == "");
+
+  auto tampered = *a;
+  tampered.ciphertext[3] ^= 0x01;
+  CHECK(hg_test::error_of(hashdb::open(k, tampered, "aad")) == hashdb::errc::integrity);
+  tampered = *a;
+  tampered.tag[0] ^= 0x80;
+  CHECK(hg_test::error_of(hashdb::open(k, tampered, "aad")) == hashdb::errc::integrity);
+  tampered = *a;
+  tampered.nonce[11] ^= 0x01;
+  CHECK(hg_test::error_of(hashdb::open(k, tampered, "aad")) == hashdb::errc::integrity);
+  CHECK(hg_test::error_of(hashdb::open(k, *a, "other aad")) == hashdb::errc::integrity);
+  // Wrong key bytes under the same id, and a different id.
+  CHECK(hg_test::error_of(hashdb::open(key("k1", '8'), *a, "aad")) == hashdb::errc::integrity);
+  CHECK(hg_test::error_of(hashdb::open(key("k2", '7'), *a, "aad")) == hashdb::errc::integrity);
+}
+
+TEST_CASE("evidence store: preserve, audited reveal marks the file viewed, purge with holds") {
+  hg_test::test_database db;
+  auto c = db.connect();
+  const auto l = hg_test::make_lists(db.url());
+  hashdb::case_store store(c, {});
+  auto r1 = store.record(hg_test::make_event("z", l.list_a, l.entry_a1, 1, t0, "https://u/1"));
+  auto r2 = store.record(hg_test::make_event("y", l.list_b, l.entry_b1, 2, t0, "https://u/2"));
+  REQUIRE((r1 && r2));
+  const auto case1 = *r1->case_id;
+  const auto case2 = *r2->case_id;
+  const std::string content1 = hg_test::hex_n(1, 64);
+  const std::string content2 = hg_test::hex_n(2, 64);
+  const std::string bytes = "\x89PNG synthetic";
+
+  hashdb::evidence_store ev(c, key("k1", '5'));
+  REQUIRE(ev.preserve(case1, content1, bytes, "image/png", "node-1").has_value());
+  CHECK(last_action(c) == "evidence.preserve");
+  REQUIRE(ev.preserve(case2, content2, "other", "image/jpeg", "node-1").has_value());
+  CHECK(hg_test::error_of(ev.preserve(case1, content2, "x", "image/png", "n")) ==
+        hashdb::errc::not_found);
+
+  // The stored row holds no plaintext.
+  {
+    pqxx::connection pc(db.url());
+    pqxx::read_transaction tx(pc);
+    auto row = tx.exec1(
+        "SELECT position('synthetic'::bytea IN ciphertext), key_id FROM evidence"
+        " WHERE case_id = " +
+        std::to_string(case1));
+    CHECK(row[0].as<int>() == 0);
+    CHECK(row[1].as<std::string>() == "k1");
+  }
+
+  hashdb::review_store review(c);
+  CHECK_FALSE(review.detail(case1)->files[0].viewed_by_esp);
+  CHECK(review.detail(case1)->files[0].evidence_preserved);
+  auto shown = ev.reveal(case1, content1, "k_rev1", "review");
+  REQUIRE(shown.has_value());
+  CHECK(shown->bytes == bytes);
+  CHECK(shown->media_type == "image/png");
+  CHECK(last_action(c) == "evidence.reveal");
+  auto f = review.detail(case1)->files[0];
+  CHECK(f.viewed_by_esp);
+  CHECK(f.viewed_by == "k_rev1");
+  CHECK_FALSE(f.viewed_at.empty());
+  // A second reveal is audited again; the first viewer stays recorded.
+  REQUIRE(ev.reveal(case1, content1, "k_rev2", "second look").has_value());
+  CHECK(review.detail(case1)->files[0].viewed_by == "k_rev1");
+
+  // The wrong key is refused, and the refusal is audited.
+  hashdb::evidence_store wrong(c, key("k1", '6'));
+  CHECK(hg_test::error_of(wrong.reveal(case1, content1, "k_rev1", "x")) == hashdb::errc::integrity);
+  CHECK(last_action(c) == "evidence.reveal_failed");
+  // Tampering in the database is refused.
+  hg_test::exec_sql(db.url(),
+                    "UPDATE evidence SET ciphertext = set_byte(ciphertext, 0,"
+                    " get_byte(ciphertext, 0) # 1) WHERE case_id = " +
+                        std::to_string(case2));
+  CHECK(hg_test::error_of(ev.reveal(case2, content2, "k_rev1", "x")) == hashdb::errc::integrity);
+  CHECK(hg_test::error_of(ev.reveal(case1, content2, "k_rev1", "x")) == hashdb::errc::not_found);
+
+  // Purge: case1 reported with its deadline passed but on hold -> kept; case2 dismissed -> gone.
+  hashdb::report_input rep;
+  rep.case_id = case1;
+  rep.report_id = "r1";
+  REQUIRE(store.record_report(rep, "k_comp").has_value());
+  hg_test::exec_sql(db.url(),
+                    "UPDATE cases SET preserve_until = now() - interval '1 day'"
+                    " WHERE id = " +
+                        std::to_string(case1));
+  REQUIRE(store.set_legal_hold(case1, true, "k_comp").has_value());
+  hashdb::decision_input fp;
+  fp.case_id = case2;
+  fp.reviewer_key_id = 1;
+  fp.kind = hashdb::decision_kind::false_positive;
+  fp.note = "no";
+  REQUIRE(store.decide(fp, "k_rev1").has_value());
+  auto p = ev.purge_expired("system");
+  REQUIRE(p.has_value());
+  CHECK(p->held == std::vector<std::int64_t>{case1});
+  REQUIRE(p->purged.size() == 1);
+  CHECK(p->purged[0].first == case2);
+  CHECK(last_action(c) == "evidence.purge");
+  CHECK(ev.reveal(case1, content1, "k_rev1", "still held").has_value());
+  // Released from hold: the next purge removes it.
+  REQUIRE(store.set_legal_hold(case1, false, "k_comp").has_value());
+  p = ev.purge_expired("system");
+  REQUIRE(p.has_value());
+  REQUIRE(p->purged.size() == 1);
+  CHECK(p->purged[0].first == case1);
+  CHECK(hg_test::error_of(ev.reveal(case1, content1, "k_rev1", "gone")) == hashdb::errc::not_found);
+}

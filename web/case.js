@@ -1,0 +1,160 @@
+import * as api from './api.js';
+import { el, table, dl, message, when } from './dom.js';
+
+const CLASSES = [
+  ['A1', 'A1 — prepubescent minor, sex act'],
+  ['A2', 'A2 — prepubescent minor, lascivious exhibition'],
+  ['B1', 'B1 — pubescent minor, sex act'],
+  ['B2', 'B2 — pubescent minor, lascivious exhibition'],
+];
+
+// The outcome of the last decision, shown once after the page reloads with the new state.
+let flash = null;
+
+export async function casePage(main, id) {
+  const d = await api.get(`/v1/cases/${encodeURIComponent(id)}`);
+  const c = d.case;
+  main.append(el('p', {}, el('a', { href: '#/queue', text: '‹ Back to the queue' })));
+  if (flash && flash.caseId === c.id) main.append(el('div', { id: 'flash' }, message(flash.text, 'ok')));
+  flash = null;
+  main.append(el('h1', { id: 'case-title', text: `Case #${c.id}` }));
+  main.append(dl([
+    ['Zone', el('span', { id: 'case-zone', text: c.zone })],
+    ['Status', el('span', { id: 'case-status', class: `status ${c.status}`, text: c.status })],
+    ['Sightings', c.sightings], ['Files', c.files],
+    ['First seen', when(c.first_seen)], ['Last seen', when(c.last_seen)],
+    ['Classification', c.classification ?? '—'],
+    ['Reported', when(c.reported_at)], ['Preserve until', when(c.preserve_until)],
+    ['Legal hold', c.legal_hold ? 'yes' : 'no'],
+  ]));
+  main.append(twoPersonPanel(d));
+
+  // What matched: one row per distinct hit across the sightings.
+  const seen = new Set();
+  const matchRows = [];
+  for (const e of d.events) {
+    for (const h of e.hits) {
+      const k = `${h.list_id}/${h.entry_id}/${h.signal}/${h.distance}/${h.list_version}/${h.variant}`;
+      if (seen.has(k)) continue;
+      seen.add(k);
+      matchRows.push([h.list_name || `list ${h.list_id}`, `${h.entry_id}${h.external_id ? ` (${h.external_id})` : ''}`,
+        h.signal, h.distance, h.threshold, h.list_version, h.variant, h.action]);
+    }
+  }
+  main.append(el('h2', { text: 'Matches' }),
+    table(['List', 'Entry', 'Signal', 'Distance', 'Threshold', 'List version', 'Variant', 'Action'], matchRows, 'grid matches'));
+
+  main.append(el('h2', { text: 'Files' }));
+  d.files.forEach((f, i) => main.append(fileCard(c.id, f, i)));
+
+  main.append(el('h2', { text: 'Sightings' }),
+    table(['When', 'Zone', 'URL', 'Request', 'Node', 'SHA-256'],
+      d.events.map((e) => [when(e.occurred_at), e.zone, el('span', { class: 'url', text: e.source_url }),
+        e.request_id, e.node, el('code', { text: e.sha256 })]), 'grid sightings'));
+
+  main.append(el('h2', { text: 'Decision history' }),
+    d.decisions.length === 0 ? message('No decisions yet.')
+      : table(['When', 'Reviewer', 'Decision', 'Classification', 'Note'],
+        d.decisions.map((x) => [when(x.decided_at), x.reviewer, x.decision, x.classification ?? '', x.note]),
+        'grid decisions'));
+
+  if (d.reports.length > 0) {
+    main.append(el('h2', { text: 'CyberTipline submissions' }),
+      table(['Report id', 'Environment', 'Submitted', 'Finished', 'File ids'],
+        d.reports.map((r) => [r.report_id, r.environment, when(r.submitted_at), when(r.finished_at), r.file_ids.join(', ')])));
+  }
+  if (c.status !== 'reported') main.append(decisionForm(c, () => window.dispatchEvent(new HashChangeEvent('hashchange'))));
+}
+
+function twoPersonPanel(d) {
+  const c = d.case;
+  const need = c.required_confirmations;
+  let text;
+  if (need < 2) text = 'One reviewer\'s confirmation is final for this case.';
+  else if (c.status === 'confirmed' || c.status === 'reported') text = `Two-person rule: confirmed by ${d.confirmations} different reviewers — final.`;
+  else if (d.confirmations === 1) text = 'Two-person rule: confirmed once — waiting for a second, different reviewer to agree before it is final.';
+  else text = 'Two-person rule: a confirmation becomes final only after a second, different reviewer agrees.';
+  return el('p', { id: 'two-person', class: 'rule', text: `${text} (${d.confirmations}/${need})` });
+}
+
+function fileCard(caseId, f, i) {
+  const viewed = f.viewed_by_esp ? `yes (${f.viewed_by}, ${when(f.viewed_at)})` : 'no';
+  const card = el('section', { class: 'file card' },
+    el('h3', { text: `File ${i + 1}` }),
+    dl([
+      ['MD5', el('code', { text: f.md5 || '—' })], ['SHA-1', el('code', { text: f.sha1 || '—' })],
+      ['SHA-256', el('code', { text: f.sha256 || '—' })], ['PDQ', el('code', { text: f.pdq || '—' })],
+      ['pHash', el('code', { text: f.phash || '—' })], ['Sightings', f.sightings],
+      ['Viewed by provider', el('span', { class: 'viewed', text: viewed })],
+    ]),
+    el('h4', { text: 'Seen at' }),
+    el('ul', { class: 'urls' }, f.urls.map((u) => el('li', { class: 'url', text: u }))));
+  if (!f.evidence_preserved) {
+    card.append(el('p', { class: 'muted', text: 'No image is kept for this file (evidence preservation is off or the content was not preserved).' }));
+    return card;
+  }
+  const frame = el('div', { class: 'evidence-frame' },
+    el('p', { class: 'muted', text: 'Preserved evidence is hidden. Loading it records an audit entry and marks the file as viewed by the provider.' }));
+  const load = el('button', { type: 'button', class: 'reveal', text: 'Load blurred preview (audited)' });
+  load.addEventListener('click', async () => {
+    load.disabled = true;
+    try {
+      const res = await api.request('POST', `/v1/cases/${caseId}/files/${f.content}/reveal`, { purpose: 'review' }, { raw: true });
+      const img = el('img', { class: 'evidence blurred', alt: 'preserved evidence (blurred)', src: URL.createObjectURL(await res.blob()) });
+      const unblur = el('button', { type: 'button', text: 'Reveal' });
+      unblur.addEventListener('click', () => { img.classList.toggle('blurred'); unblur.textContent = img.classList.contains('blurred') ? 'Reveal' : 'Blur again'; });
+      frame.replaceChildren(img, unblur);
+    } catch (e) {
+      frame.append(message(`Could not load the evidence: ${e.message}`, 'error'));
+    }
+  });
+  frame.append(load);
+  card.append(frame);
+  return card;
+}
+
+function decisionForm(c, reload) {
+  const status = el('div', { id: 'decision-status' });
+  const cls = el('select', { name: 'classification', id: 'classification' },
+    el('option', { value: '', text: 'choose…' }), CLASSES.map(([v, t]) => el('option', { value: v, text: t })));
+  const radio = (value, label, checked) => el('label', { class: 'choice' },
+    el('input', { type: 'radio', name: 'decision', value, checked, id: `d-${value}` }), ` ${label}`);
+  const note = el('textarea', { name: 'note', id: 'note', rows: 3, required: true, placeholder: 'Why (required)' });
+  const suppress = el('label', { class: 'choice' }, el('input', { type: 'checkbox', name: 'suppress', id: 'suppress' }),
+    ' stop matching this content (suppress)');
+  const form = el('form', { id: 'decision', class: 'card', novalidate: true },
+    el('h2', { text: 'Decide' }),
+    el('fieldset', {}, el('legend', { text: 'Decision' }),
+      radio('confirmed', 'Confirm', true), radio('false_positive', 'False positive', false),
+      radio('escalated', 'Escalate', false)),
+    el('label', { for: 'classification', text: 'Industry classification (required to confirm)' }), cls,
+    el('label', { for: 'note', text: 'Note' }), note, suppress,
+    el('button', { type: 'submit', id: 'decide', text: 'Record decision' }), status);
+  const sync = () => {
+    const kind = new FormData(form).get('decision');
+    cls.required = kind === 'confirmed';
+    cls.disabled = kind !== 'confirmed';
+    suppress.hidden = kind !== 'false_positive';
+  };
+  form.addEventListener('change', sync);
+  sync();
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const f = new FormData(form);
+    const body = { decision: f.get('decision'), note: String(f.get('note') || '').trim() };
+    if (!body.note) { status.replaceChildren(message('A note is required.', 'error')); return; }
+    if (body.decision === 'confirmed') {
+      if (!f.get('classification')) { status.replaceChildren(message('Choose A1, A2, B1 or B2 to confirm.', 'error')); return; }
+      body.classification = f.get('classification');
+    }
+    if (body.decision === 'false_positive') body.suppress = f.get('suppress') === 'on';
+    try {
+      const r = await api.post(`/v1/cases/${c.id}/decision`, body);
+      flash = { caseId: c.id, text: `Recorded: the case is now ${r.status} (${r.confirmations} confirmation${r.confirmations === 1 ? '' : 's'}).` };
+      reload();
+    } catch (e) {
+      status.replaceChildren(message(e.status === 409 ? `Refused: ${e.message}` : `Error: ${e.message}`, 'error'));
+    }
+  });
+  return form;
+}
