@@ -51,7 +51,7 @@ bool clean_relative(std::string_view path) {
 
 }  // namespace
 
-std::string_view content_type_for(std::string_view file_name) {
+std::string_view static_site_content_type(std::string_view file_name) {
   const auto dot = file_name.rfind('.');
   if (dot != std::string_view::npos) {
     const auto ext = file_name.substr(dot);
@@ -77,7 +77,7 @@ core::result<std::shared_ptr<const static_site>> static_site::load(const std::st
     if (total > max_bytes) return errc::payload_too_large;
     const std::string rel = fs::relative(it->path(), dir, ec).generic_string();
     if (ec) return errc::not_found;
-    site->files_[rel] = file{std::string(content_type_for(rel)), std::move(bytes)};
+    site->files_[rel] = file{std::string(static_site_content_type(rel)), std::move(bytes)};
   }
   if (ec) return errc::not_found;
   return std::shared_ptr<const static_site>(std::move(site));

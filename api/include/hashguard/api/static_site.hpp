@@ -42,7 +42,7 @@ class static_site {
 };
 
 /// The Content-Type for a file name's extension ("application/octet-stream" when unknown).
-[[nodiscard]] std::string_view content_type_for(std::string_view file_name);
+[[nodiscard]] std::string_view static_site_content_type(std::string_view file_name);
 
 /// Adds GET {prefix} (a 308 redirect to {prefix}/) and GET {prefix}/{path...}, public, answered
 /// on the I/O thread from memory.
