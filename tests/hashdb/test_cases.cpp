@@ -119,7 +119,7 @@ TEST_CASE("cases group by zone and entry, or zone and content") {
   CHECK(open->size() == 3);
 }
 
-TEST_CASE("the same event id twice is one event; the same zone and request id is one event") {
+TEST_CASE("the same event id twice is one event: the same zone and request id is one event") {
   hg_test::test_database db;
   auto c = db.connect();
   hashdb::case_store cases(c, {});
@@ -221,7 +221,7 @@ TEST_CASE("decisions: two-person rule, classification, false positive with suppr
   CHECK(v->rows == 3);
 }
 
-TEST_CASE("reports start the preservation clock; purge honours holds and deadlines") {
+TEST_CASE("reports start the preservation clock: purge honours holds and deadlines") {
   hg_test::test_database db;
   auto c = db.connect();
   hashdb::case_store cases(c, {});

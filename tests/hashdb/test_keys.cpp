@@ -24,7 +24,7 @@ TEST_CASE("key secrets are random, prefixed, base64url") {
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
-TEST_CASE("keys: create, authenticate, list, revoke; only the digest is stored") {
+TEST_CASE("keys: create, authenticate, list, revoke: only the digest is stored") {
   hg_test::test_database db;
   auto c = db.connect();
   hashdb::key_store keys(c);

@@ -52,7 +52,7 @@ std::string export_text(hashdb::list_store& store, std::string_view name, list_f
 
 }  // namespace
 
-TEST_CASE("lists: create, get, ls, set, disable, retire; every edit changes the version") {
+TEST_CASE("lists: create, get, ls, set, disable, retire: every edit changes the version") {
   hg_test::test_database db;
   auto c = db.connect();
   hashdb::list_store store(c);

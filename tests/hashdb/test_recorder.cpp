@@ -60,7 +60,7 @@ std::set<std::string> stored_ids(const std::string& url) {
 
 }  // namespace
 
-TEST_CASE("recorder: events commit within the deadline; retries are one event") {
+TEST_CASE("recorder: events commit within the deadline: retries are one event") {
   hg_test::test_database db;
   temp_dir dir;
   hashdb::recorder_options o;
