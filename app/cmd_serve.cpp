@@ -10,6 +10,7 @@
 #include "db_common.hpp"
 #include "serve_admin.hpp"
 #include "serve_ingest.hpp"
+#include "serve_keys.hpp"
 
 #include "hashguard/api/auth.hpp"
 #include "hashguard/api/metrics.hpp"
@@ -58,6 +59,8 @@ int run_serve(const std::vector<std::string>& args) {
               "how often the catalog version is polled for list changes (ms)");
   cfg.declare("snapshot.cache", core::config_type::string, "",
               "snapshot cache file; empty = DATA_DIR/snapshot.cache");
+  cfg.declare("auth.refresh_ms", core::config_type::integer, "5000",
+              "how often API keys are reloaded from the database (ms)");
   cfg.declare("node.name", core::config_type::string, "",
               "this node's name in match events; empty = the host name");
 
@@ -116,8 +119,8 @@ int run_serve(const std::vector<std::string>& args) {
     return exit_usage;
   }
   const auto poll_ms = cfg.get_int("snapshot.poll_ms");
-  if (poll_ms < 10) {
-    std::cerr << "hashguard serve: snapshot.poll_ms must be at least 10\n";
+  if (poll_ms < 10 || cfg.get_int("auth.refresh_ms") < 10) {
+    std::cerr << "hashguard serve: snapshot.poll_ms and auth.refresh_ms must be at least 10\n";
     return exit_usage;
   }
 
@@ -138,7 +141,10 @@ int run_serve(const std::vector<std::string>& args) {
   }
 
   api::key_registry keys;
-  keys.replace(std::move(*config_keys));
+  key_refresher key_loader(keys, std::move(*config_keys), db->url(),
+                           std::chrono::milliseconds(cfg.get_int("auth.refresh_ms")));
+  std::cerr << "hashguard serve: " << keys.size() << " API keys (" << key_loader.database_keys()
+            << " from the database)\n";
   api::rate_limiter limiter(options->rate_limit_per_s, options->rate_limit_burst);
   api::metrics stats;
   api::work_pool scan_pool("scan", options->scan_threads, options->scan_queue);

@@ -5,6 +5,8 @@
 #include "hg_pg.hpp"
 #include "http_client.hpp"
 
+#include "hashguard/hashdb/keys.hpp"
+
 #include <boost/json.hpp>
 #include <pqxx/pqxx>
 
@@ -118,10 +120,11 @@ TEST_CASE("serve: a list made from an image's PDQ matches that image and records
   std::filesystem::create_directories(dir);
   const std::string ingest = "ingest-key-for-serve-test";
   const std::string admin = "admin-key-for-serve-test";
-  server_process srv = spawn_serve({HG_HASHGUARD_BIN, "serve", "--http-port=0",
-                                    "--database-url=" + db.url(), "--data-dir=" + dir.string(),
-                                    "--auth-keys=ingest:" + ingest, "--auth-bootstrap-key=" + admin,
-                                    "--snapshot-poll-ms=50", "--http-scan-threads=2"});
+  server_process srv =
+      spawn_serve({HG_HASHGUARD_BIN, "serve", "--http-port=0", "--database-url=" + db.url(),
+                   "--data-dir=" + dir.string(), "--auth-keys=ingest:" + ingest,
+                   "--auth-bootstrap-key=" + admin, "--snapshot-poll-ms=50", "--auth-refresh-ms=50",
+                   "--http-scan-threads=2"});
 
   // An empty catalog is a valid snapshot: the node is ready.
   auto ready = fetch(srv.port, "GET", "/readyz");
@@ -294,6 +297,31 @@ TEST_CASE("serve: a list made from an image's PDQ matches that image and records
     REQUIRE(retired);
     CHECK(retired->status == 200);
     CHECK(json::parse(retired->body).at("retired").as_bool() == true);
+  }
+
+  // A key created with the key store (as `hashguard keys create` does) works after the next
+  // reload, and stops working once revoked.
+  {
+    auto conn = db.connect();
+    hashguard::hashdb::key_store store(conn);
+    auto made = store.create("edge", hashguard::core::role::ingest);
+    REQUIRE(made);
+    int status = 0;
+    for (int i = 0; i < 200 && status != 200; ++i) {
+      auto r = post(srv.port, "/v1/hash", made->secret, image);
+      REQUIRE(r);
+      status = r->status;
+      if (status != 200) std::this_thread::sleep_for(50ms);
+    }
+    CHECK(status == 200);
+    REQUIRE(store.revoke(made->info.id));
+    for (int i = 0; i < 200 && status != 401; ++i) {
+      auto r = post(srv.port, "/v1/hash", made->secret, image);
+      REQUIRE(r);
+      status = r->status;
+      if (status != 401) std::this_thread::sleep_for(50ms);
+    }
+    CHECK(status == 401);
   }
 
   auto metrics = fetch(srv.port, "GET", "/metrics");
