@@ -7,11 +7,11 @@
 // snapshot (loaded once, then polled by a snapshot_refresher that swaps on a catalog version
 // change), then the routes and the server. Routes not wired here answer 501 not_implemented.
 #include "commands.hpp"
-#include "serve_review.hpp"
 #include "db_common.hpp"
 #include "serve_admin.hpp"
 #include "serve_ingest.hpp"
 #include "serve_keys.hpp"
+#include "serve_review.hpp"
 
 #include "hashguard/api/auth.hpp"
 #include "hashguard/api/metrics.hpp"
