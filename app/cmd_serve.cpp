@@ -2,10 +2,15 @@
 // file < HG_* environment < flags), prints it with secrets redacted, starts the server and
 // runs until SIGTERM/SIGINT, then drains and exits 0.
 //
-// What is wired today: the api's infrastructure (limits, auth, metrics, the route table of
-// DESIGN.md section 5). Routes whose modules have not landed (scan, match, lists, cases...)
-// answer 501 not_implemented; the scanner, matcher and hashdb handlers replace them here.
+// Start-up order: configuration, the database (embedded PostgreSQL in data.dir or
+// database.url, migrated), the event recorder (commit deadline + spool), the API keys, the
+// snapshot (loaded once, then polled by a snapshot_refresher that swaps on a catalog version
+// change), then the routes and the server. Routes not wired here answer 501 not_implemented.
 #include "commands.hpp"
+#include "db_common.hpp"
+#include "serve_admin.hpp"
+#include "serve_ingest.hpp"
+#include "serve_keys.hpp"
 #include "serve_review.hpp"
 
 #include "hashguard/api/auth.hpp"
@@ -15,6 +20,14 @@
 #include "hashguard/api/server.hpp"
 #include "hashguard/api/work_pool.hpp"
 #include "hashguard/core/config.hpp"
+#include "hashguard/hashdb/recorder.hpp"
+#include "hashguard/hashdb/settings.hpp"
+#include "hashguard/hashdb/snapshot_loader.hpp"
+#include "hashguard/matcher/snapshot.hpp"
+#include "hashguard/scanner/scan.hpp"
+
+#include <array>
+#include <filesystem>
 
 #include <unistd.h>
 
@@ -41,6 +54,16 @@ int run_serve(const std::vector<std::string>& args) {
   core::config cfg;
   api::declare_config(cfg);
   declare_review_config(cfg);
+  hashdb::declare_config(cfg);
+  scanner::declare_config(cfg);
+  cfg.declare("snapshot.poll_ms", core::config_type::integer, "2000",
+              "how often the catalog version is polled for list changes (ms)");
+  cfg.declare("snapshot.cache", core::config_type::string, "",
+              "snapshot cache file; empty = DATA_DIR/snapshot.cache");
+  cfg.declare("auth.refresh_ms", core::config_type::integer, "5000",
+              "how often API keys are reloaded from the database (ms)");
+  cfg.declare("node.name", core::config_type::string, "",
+              "this node's name in match events; empty = the host name");
 
   std::vector<std::string> rest;
   std::string config_file;
@@ -91,12 +114,38 @@ int run_serve(const std::vector<std::string>& args) {
 
   std::cerr << "hashguard serve: configuration\n" << cfg.describe();
 
-  api::key_registry keys;
-  keys.replace(std::move(*config_keys));
-  if (keys.size() == 0) {
-    std::cerr << "hashguard serve: no API keys configured (set auth.bootstrap_key): only the "
-                 "public routes will answer\n";
+  auto scan_options = scanner::scan_options_from(cfg);
+  if (!scan_options) {
+    std::cerr << "hashguard serve: invalid setting: " << scan_options.error().message() << "\n";
+    return exit_usage;
   }
+  const auto poll_ms = cfg.get_int("snapshot.poll_ms");
+  if (poll_ms < 10 || cfg.get_int("auth.refresh_ms") < 10) {
+    std::cerr << "hashguard serve: snapshot.poll_ms and auth.refresh_ms must be at least 10\n";
+    return exit_usage;
+  }
+
+  // The database: a failure here is fatal at start (migrations must run once); later outages
+  // are the recorder's and the loader's business (spool, cached snapshot).
+  auto db = db_session::open(cfg);
+  if (!db) return exit_failure;
+  std::cerr << "hashguard serve: database " << redact_url(db->url())
+            << (db->embedded() ? " (embedded)" : "") << "\n";
+
+  auto rec_options = db->settings().recorder;
+  rec_options.database_url = db->url();
+  auto recorder = hashdb::event_recorder::start(rec_options);
+  if (!recorder) {
+    print_error("serve", "event recorder (spool " + rec_options.spool_path.string() + ")",
+                recorder.error());
+    return exit_failure;
+  }
+
+  api::key_registry keys;
+  key_refresher key_loader(keys, std::move(*config_keys), db->url(),
+                           std::chrono::milliseconds(cfg.get_int("auth.refresh_ms")));
+  std::cerr << "hashguard serve: " << keys.size() << " API keys (" << key_loader.database_keys()
+            << " from the database)\n";
   api::rate_limiter limiter(options->rate_limit_per_s, options->rate_limit_burst);
   api::metrics stats;
   api::work_pool scan_pool("scan", options->scan_threads, options->scan_queue);
@@ -106,17 +155,74 @@ int run_serve(const std::vector<std::string>& args) {
   stats.add_gauge("hg_db_queue_depth", "database jobs waiting",
                   [&db_pool] { return static_cast<double>(db_pool.queued()); });
 
+  // The snapshot: one synchronous load so the node is ready as soon as it listens (when the
+  // database or the cache allows), then the refresher polls for list changes.
+  matcher::snapshot_holder holder;
+  hashdb::snapshot_load_options load_options;
+  load_options.database_url = db->url();
+  const std::string cache = cfg.get_string("snapshot.cache");
+  load_options.cache_file =
+      cache.empty() ? db->settings().data_dir / "snapshot.cache" : std::filesystem::path(cache);
+  {
+    hashdb::snapshot_loader loader(load_options);
+    hashdb::snapshot_load_report report;
+    auto first = loader.refresh(holder, &report);
+    if (first) {
+      std::cerr << "hashguard serve: snapshot version " << report.catalog_version << ": "
+                << report.lists << " lists, " << report.entries << " entries from "
+                << hashdb::to_string(report.source) << "\n";
+    } else {
+      print_error("serve", "snapshot (will retry)", first.error());
+    }
+  }
+  hashdb::snapshot_refresher refresher(load_options, holder, std::chrono::milliseconds(poll_ms));
+
+  stats.add_gauge("hg_snapshot_version", "catalog version of the published snapshot", [&holder] {
+    auto s = holder.load();
+    return s ? static_cast<double>(s->version()) : -1.0;
+  });
+  for (auto sig : {core::signal::pdq, core::signal::phash, core::signal::md5, core::signal::sha1,
+                   core::signal::sha256}) {
+    stats.add_gauge("hg_snapshot_entries_" + std::string(core::to_string(sig)),
+                    "entries of this signal in the published snapshot", [&holder, sig] {
+                      auto s = holder.load();
+                      return s ? static_cast<double>(s->size(sig)) : 0.0;
+                    });
+  }
+  stats.add_gauge("hg_spool_bytes", "bytes waiting in the event spool",
+                  [&recorder] { return static_cast<double>((*recorder)->stats().spool_bytes); });
+  stats.add_gauge("hg_database_up", "1 when the recorder reaches PostgreSQL",
+                  [&recorder] { return (*recorder)->stats().database_up ? 1.0 : 0.0; });
+
   api::route_table routes;
   api::add_design_routes(routes);
-  // Readiness: snapshot loaded and spool writable. Neither exists until the matcher and
-  // hashdb are wired in; until then a started server is ready.
+  // Readiness: snapshot loaded and spool writable; a database outage does not make the node
+  // unready (the spool takes the events, the cached snapshot keeps matching).
+  const std::filesystem::path spool_dir = rec_options.spool_path.parent_path();
   api::add_builtin_routes(routes, {&stats,
-                                   [] {
+                                   [&holder, spool_dir] {
+                                     if (!holder.load()) {
+                                       return api::readiness{false, "snapshot not loaded"};
+                                     }
+                                     std::error_code ec;
+                                     const auto st = std::filesystem::status(spool_dir, ec);
+                                     if (ec || !std::filesystem::is_directory(st) ||
+                                         ::access(spool_dir.c_str(), W_OK) != 0) {
+                                       return api::readiness{false, "spool not writable"};
+                                     }
                                      return api::readiness{true, ""};
                                    },
                                    options->retry_after_s});
 
-  if (!wire_review(cfg, routes, options->db_threads)) return exit_usage;
+  std::string node = cfg.get_string("node.name");
+  if (node.empty()) {
+    std::array<char, 256> host{};
+    if (::gethostname(host.data(), host.size() - 1) == 0) node = host.data();
+  }
+  add_ingest_routes(routes, ingest_deps{&holder, recorder->get(), &stats, *scan_options, node});
+  add_admin_routes(routes, admin_deps{db->url(), &refresher});
+
+  if (!wire_review(cfg, routes, options->db_threads, db->url())) return exit_usage;
 
   api::services svc;
   svc.routes = &routes;

@@ -17,7 +17,8 @@ void declare_review_config(core::config& cfg) {
   api::declare_ui_config(cfg);
 }
 
-bool wire_review(const core::config& cfg, api::route_table& routes, unsigned db_threads) {
+bool wire_review(const core::config& cfg, api::route_table& routes, unsigned db_threads,
+                 const std::string& database_url) {
   api::add_ui_routes(routes, cfg.get_string("http.ui_dir"));
   auto settings = hashdb::read_settings(cfg);
   if (!settings) {
@@ -25,6 +26,8 @@ bool wire_review(const core::config& cfg, api::route_table& routes, unsigned db_
               << "\n";
     return false;
   }
+  // serve has opened (and migrated) the database already: embedded or database.url.
+  if (!database_url.empty()) settings->database_url = database_url;
   if (settings->database_url.empty()) return true;
   auto evidence = hashdb::read_evidence_config(cfg);
   if (!evidence) {

@@ -2,6 +2,8 @@
 // review_handlers.hpp) on the case store.
 #pragma once
 
+#include <string>
+
 #include "hashguard/api/router.hpp"
 #include "hashguard/core/config.hpp"
 
@@ -15,6 +17,6 @@ void declare_review_config(core::config& cfg);
 /// (migrated first). With no URL they keep answering 501 until the embedded server is wired
 /// into serve. Prints and returns false when the configuration or the database is unusable.
 [[nodiscard]] bool wire_review(const core::config& cfg, api::route_table& routes,
-                               unsigned db_threads);
+                               unsigned db_threads, const std::string& database_url);
 
 }  // namespace hashguard::app

@@ -59,7 +59,7 @@ class api_category_impl final : public core::named_category {
 // THE status table (DESIGN.md section 5). The api's own names come first; below them the
 // names other modules' named_categories use for errors a client can cause. When a module adds
 // a client-visible code, it gets its row here; anything absent is a 500.
-constexpr std::array<std::pair<std::string_view, int>, 40> status_table{{
+constexpr std::array<std::pair<std::string_view, int>, 46> status_table{{
     {"malformed", 400},
     {"truncated_body", 400},
     {"unauthorized", 401},
@@ -84,6 +84,9 @@ constexpr std::array<std::pair<std::string_view, int>, 40> status_table{{
     {"config_file", 500},
     // scanner: sniff/decode (the names the scanner's errc is expected to use)
     {"empty_input", 400},
+    {"empty", 415},  // scanner::errc::empty: no bytes, so no format either
+    {"out_of_memory", 503},
+    {"digest_failed", 500},
     {"unsupported_format", 415},
     {"too_many_pixels", 413},
     {"too_large", 413},
@@ -100,6 +103,9 @@ constexpr std::array<std::pair<std::string_view, int>, 40> status_table{{
     {"case_not_found", 404},
     {"event_not_found", 404},
     {"conflict", 409},
+    {"already_exists", 409},
+    {"unknown_format", 400},
+    {"db_unavailable", 503},
     {"already_decided", 409},
     {"database_unavailable", 503},
     {"spool_full", 503},

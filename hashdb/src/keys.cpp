@@ -36,6 +36,10 @@ void prepare_all(detail::connection_impl& c) {
              " RETURNING " +
              cols)
                 .c_str());
+  c.prepare("keys_live_digests", ("SELECT " + cols +
+                                  ", encode(key_sha256, 'hex') FROM api_keys"
+                                  " WHERE revoked_at IS NULL ORDER BY id")
+                                     .c_str());
   c.prepare("keys_by_digest",
             ("SELECT " + cols +
              " FROM api_keys WHERE key_sha256 = decode($1, 'hex') AND revoked_at IS NULL")
@@ -85,6 +89,18 @@ core::result<std::vector<api_key_info>> key_store::list() {
     pqxx::read_transaction tx(pc);
     std::vector<api_key_info> out;
     for (const auto& row : tx.exec_prepared("keys_all")) out.push_back(row_to_key(row));
+    return out;
+  });
+}
+
+core::result<std::vector<std::pair<api_key_info, std::string>>> key_store::live_digests() {
+  return guarded(conn_, [&](pqxx::connection& pc) {
+    prepare_all(conn_.impl());
+    pqxx::read_transaction tx(pc);
+    std::vector<std::pair<api_key_info, std::string>> out;
+    for (const auto& row : tx.exec_prepared("keys_live_digests")) {
+      out.emplace_back(row_to_key(row), row[6].as<std::string>());
+    }
     return out;
   });
 }

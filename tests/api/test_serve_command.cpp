@@ -1,6 +1,7 @@
 // `hashguard serve` as a process: configuration printed with secrets redacted, the port it
 // listens on, the routes it answers, and exit status 0 after SIGTERM.
 #include "hg_catch.hpp"
+#include "hg_pg.hpp"
 #include "http_client.hpp"
 
 #include <boost/json/parse.hpp>
@@ -85,12 +86,21 @@ std::string read_all(int fd) {
   return text;
 }
 
+// serve needs a database (the fixture's) and a data directory of its own (spool, cache).
+std::vector<std::string> db_env(const test_database& db, const std::filesystem::path& dir) {
+  return {"HG_DATABASE_URL=" + db.url(), "HG_DATA_DIR=" + dir.string()};
+}
+
 }  // namespace
 
 TEST_CASE("hashguard serve starts on its config, answers, and exits 0 on SIGTERM") {
   const std::string secret = "serve-test-bootstrap-secret-42";
+  test_database db;
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("hg-serve-start-" + std::to_string(::getpid()));
   child c = spawn({HG_HASHGUARD_BIN, "serve", "--http-port=0", "--http.io_threads", "1",
-                   "--auth-bootstrap-key=" + secret, "--http-read-timeout-ms=2000"});
+                   "--auth-bootstrap-key=" + secret, "--http-read-timeout-ms=2000"},
+                  db_env(db, dir));
   const std::string out = read_until(c.out, "\n", 10s);
   const auto at = out.find("listening on http://127.0.0.1:");
   REQUIRE(at != std::string::npos);
@@ -105,7 +115,7 @@ TEST_CASE("hashguard serve starts on its config, answers, and exits 0 on SIGTERM
   CHECK(r->status == 200);
   auto idx = fetch(port, "GET", "/v1/index", secret);
   REQUIRE(idx);
-  CHECK(idx->status == 501);  // the route and the admin key work; the matcher is not wired yet
+  CHECK(idx->status == 200);  // the admin key works and the snapshot is loaded
   auto denied = fetch(port, "GET", "/v1/cases", secret);
   REQUIRE(denied);
   CHECK(denied->status == 403);  // admin is not reviewer: no role inherits another
@@ -129,6 +139,7 @@ TEST_CASE("hashguard serve starts on its config, answers, and exits 0 on SIGTERM
   CHECK(err.find(R"("route":"/v1/index")") != std::string::npos);
   CHECK(err.find(R"("key_id":"bootstrap")") != std::string::npos);
   CHECK(err.find("hashguard serve: stopped\n") != std::string::npos);
+  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("hashguard serve rejects bad settings with exit status 2") {
@@ -150,6 +161,7 @@ TEST_CASE("hashguard serve reads a config file and HG_* variables, flags winning
   const auto dir =
       std::filesystem::temp_directory_path() / ("hg-serve-config-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
+  test_database db;
   const auto file = dir / "hashguard.conf";
   {
     std::ofstream out(file);
@@ -160,14 +172,15 @@ TEST_CASE("hashguard serve reads a config file and HG_* variables, flags winning
   }
   child c =
       spawn({HG_HASHGUARD_BIN, "serve", "--config", file.string(), "--http-max-connections=88"},
-            {"HG_HTTP_IO_THREADS=2", "HG_HTTP_KEEPALIVE_MAX_REQUESTS=5"});
+            {"HG_HTTP_IO_THREADS=2", "HG_HTTP_KEEPALIVE_MAX_REQUESTS=5",
+             "HG_DATABASE_URL=" + db.url(), "HG_DATA_DIR=" + (dir / "data").string()});
   const std::string out = read_until(c.out, "\n", 10s);
   const auto at = out.find("listening on http://127.0.0.1:");
   REQUIRE(at != std::string::npos);
   const auto port = static_cast<std::uint16_t>(std::stoi(out.substr(at + 30)));
   auto cases = fetch(port, "GET", "/v1/cases", "file-reviewer-key-123");
   REQUIRE(cases);
-  CHECK(cases->status == 501);  // authenticated as reviewer; the case store is not wired yet
+  CHECK(cases->status == 200);  // authenticated as reviewer, answered from the case store
   auto wrong = fetch(port, "GET", "/v1/index", "file-reviewer-key-123");
   REQUIRE(wrong);
   CHECK(wrong->status == 403);

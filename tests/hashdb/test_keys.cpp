@@ -64,3 +64,21 @@ TEST_CASE("keys: create, authenticate, list, revoke: only the digest is stored")
   CHECK(hg_test::error_of(keys.revoke(9999)) == hashdb::errc::not_found);
   CHECK(hg_test::error_of(keys.create("", core::role::admin)) == hashdb::errc::invalid_argument);
 }
+
+TEST_CASE("keys: live_digests lists unrevoked keys with their SHA-256, never the key") {
+  hg_test::test_database db;
+  auto c = db.connect();
+  hashdb::key_store keys(c);
+  auto ingest = keys.create("edge", core::role::ingest);
+  auto reviewer = keys.create("bob", core::role::reviewer);
+  REQUIRE(ingest.has_value());
+  REQUIRE(reviewer.has_value());
+  REQUIRE(keys.revoke(ingest->info.id).has_value());
+  auto live = keys.live_digests();
+  REQUIRE(live.has_value());
+  REQUIRE(live->size() == 1);
+  CHECK(live->front().first.id == reviewer->info.id);
+  CHECK(live->front().first.role == core::role::reviewer);
+  CHECK(live->front().second == hashdb::key_digest(reviewer->secret));
+  CHECK(live->front().second.size() == 64);
+}

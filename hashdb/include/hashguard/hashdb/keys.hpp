@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace hashguard::hashdb {
@@ -47,6 +48,9 @@ class key_store {
   [[nodiscard]] core::result<std::vector<api_key_info>> list();
   /// Revokes a key (idempotent). errc::not_found when no key has that id.
   [[nodiscard]] core::result<api_key_info> revoke(std::int64_t id);
+  /// Every unrevoked key with the lowercase hex SHA-256 of its text, by id: what a server
+  /// loads into its in-memory key registry (the digests are not secrets; the keys are).
+  [[nodiscard]] core::result<std::vector<std::pair<api_key_info, std::string>>> live_digests();
   /// The live key whose text is `secret`. errc::not_found when unknown or revoked.
   [[nodiscard]] core::result<api_key_info> authenticate(std::string_view secret);
 

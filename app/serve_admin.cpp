@@ -1,0 +1,257 @@
+// The admin list handlers. Why a thread_local connection: the database pool's threads live as
+// long as the server, and a libpq connection is not thread-safe, so one per thread needs no lock.
+#include "serve_admin.hpp"
+
+#include "hashguard/api/errors.hpp"
+#include "hashguard/api/http.hpp"
+#include "hashguard/api/json_io.hpp"
+#include "hashguard/core/vocabulary.hpp"
+#include "hashguard/hashdb/database.hpp"
+#include "hashguard/hashdb/errc.hpp"
+#include "hashguard/hashdb/list_formats.hpp"
+#include "hashguard/hashdb/lists.hpp"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <optional>
+#include <sstream>
+
+namespace hashguard::app {
+namespace {
+
+namespace json = boost::json;
+
+core::result<hashdb::connection*> thread_connection(const std::string& url) {
+  thread_local std::optional<hashdb::connection> conn;
+  thread_local std::string conn_url;
+  // ping() reconnects a broken connection; admin requests are rare enough for the round trip.
+  if (conn && conn_url == url && conn->ping()) return &*conn;
+  conn.reset();
+  auto c = hashdb::connection::open(url);
+  if (!c) return c.error();
+  conn.emplace(std::move(*c));
+  conn_url = url;
+  return &*conn;
+}
+
+json::object list_json(const hashdb::hash_list& l) {
+  json::object o;
+  o["id"] = l.id;
+  o["name"] = l.name;
+  o["source"] = l.source;
+  o["signal"] = core::to_string(l.sig);
+  o["threshold"] = l.threshold;
+  o["action"] = core::to_string(l.act);
+  o["dihedral"] = l.dihedral;
+  o["enabled"] = l.enabled;
+  o["retired"] = l.retired;
+  o["version"] = l.version;
+  o["entries"] = l.entries;
+  o["created_at"] = l.created_at;
+  o["updated_at"] = l.updated_at;
+  return o;
+}
+
+/// The list's name from the {id} segment (a numeric id or a name).
+core::result<std::string> list_name(hashdb::list_store& lists, std::string_view id) {
+  if (!id.empty() && id.size() <= 18 &&
+      std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    std::int64_t n = 0;
+    for (char c : id) n = n * 10 + (c - '0');
+    auto l = lists.get(n);
+    if (!l) return l.error();
+    return l->name;
+  }
+  return std::string(id);
+}
+
+api::response bad(std::string_view message) {
+  return api::response::error(api::errc::malformed, message);
+}
+
+template <class Enum, class Parse>
+std::optional<Enum> enum_field(const json::object& o, std::string_view key, bool& bad_value,
+                               Parse parse) {
+  const auto* v = o.if_contains(key);
+  if (v == nullptr) return std::nullopt;
+  if (!v->is_string()) {
+    bad_value = true;
+    return std::nullopt;
+  }
+  std::optional<Enum> e = parse(std::string_view(v->as_string()));
+  if (!e) bad_value = true;
+  return e;
+}
+
+std::optional<bool> bool_field(const json::object& o, std::string_view key, bool& bad_value) {
+  const auto* v = o.if_contains(key);
+  if (v == nullptr) return std::nullopt;
+  if (!v->is_bool()) {
+    bad_value = true;
+    return std::nullopt;
+  }
+  return v->as_bool();
+}
+
+std::optional<int> int_field(const json::object& o, std::string_view key, bool& bad_value) {
+  const auto* v = o.if_contains(key);
+  if (v == nullptr) return std::nullopt;
+  if (!v->is_int64() || v->as_int64() < 0 || v->as_int64() > 256) {
+    bad_value = true;
+    return std::nullopt;
+  }
+  return static_cast<int>(v->as_int64());
+}
+
+using db_handler = api::response (*)(const admin_deps&, hashdb::list_store&, const api::request&);
+
+api::response get_lists(const admin_deps&, hashdb::list_store& lists, const api::request& req) {
+  const bool retired = req.query_param("include_retired").value_or("") == "true";
+  auto all = lists.list(retired);
+  if (!all) return api::response::error(all.error());
+  json::array arr;
+  for (const auto& l : *all) arr.push_back(list_json(l));
+  json::object out;
+  out["lists"] = std::move(arr);
+  return api::json_response(200, out);
+}
+
+api::response create_list(const admin_deps& deps, hashdb::list_store& lists,
+                          const api::request& req) {
+  auto body = api::parse_json_object(req);
+  if (!body) return api::response::error(body.error());
+  hashdb::list_spec spec;
+  const auto* name = body->if_contains("name");
+  if (name == nullptr || !name->is_string()) return bad("name (string) is required");
+  spec.name = std::string(name->as_string());
+  bool bad_value = false;
+  if (auto s = enum_field<core::signal>(*body, "signal", bad_value, core::parse_signal))
+    spec.sig = *s;
+  if (auto a = enum_field<core::action>(*body, "action", bad_value, core::parse_action))
+    spec.act = *a;
+  if (auto t = int_field(*body, "threshold", bad_value)) spec.threshold = *t;
+  if (auto d = bool_field(*body, "dihedral", bad_value)) spec.dihedral = *d;
+  if (auto e = bool_field(*body, "enabled", bad_value)) spec.enabled = *e;
+  if (const auto* src = body->if_contains("source"); src != nullptr && src->is_string()) {
+    spec.source = std::string(src->as_string());
+  }
+  if (bad_value) return bad("signal, action, threshold, dihedral or enabled has a bad value");
+  auto created = lists.create(spec);
+  if (!created) return api::response::error(created.error());
+  if (deps.refresher) deps.refresher->poke();
+  auto r = api::json_response(201, list_json(*created));
+  r.headers.push_back({"Location", "/v1/lists/" + std::to_string(created->id)});
+  return r;
+}
+
+api::response patch_list(const admin_deps& deps, hashdb::list_store& lists,
+                         const api::request& req) {
+  auto body = api::parse_json_object(req);
+  if (!body) return api::response::error(body.error());
+  auto name = list_name(lists, req.param("id"));
+  if (!name) return api::response::error(name.error());
+  hashdb::list_changes changes;
+  bool bad_value = false;
+  changes.enabled = bool_field(*body, "enabled", bad_value);
+  changes.dihedral = bool_field(*body, "dihedral", bad_value);
+  changes.threshold = int_field(*body, "threshold", bad_value);
+  changes.act = enum_field<core::action>(*body, "action", bad_value, core::parse_action);
+  if (bad_value) return bad("enabled, dihedral, threshold or action has a bad value");
+  auto updated = lists.update(*name, changes);
+  if (!updated) return api::response::error(updated.error());
+  if (deps.refresher) deps.refresher->poke();
+  return api::json_response(200, list_json(*updated));
+}
+
+api::response retire_list(const admin_deps& deps, hashdb::list_store& lists,
+                          const api::request& req) {
+  auto name = list_name(lists, req.param("id"));
+  if (!name) return api::response::error(name.error());
+  auto retired = lists.retire(*name);
+  if (!retired) return api::response::error(retired.error());
+  if (deps.refresher) deps.refresher->poke();
+  return api::json_response(200, list_json(*retired));
+}
+
+api::response import_hashes(const admin_deps& deps, hashdb::list_store& lists,
+                            const api::request& req) {
+  auto name = list_name(lists, req.param("id"));
+  if (!name) return api::response::error(name.error());
+  hashdb::import_options options;
+  if (auto f = req.query_param("format")) {
+    options.format = hashdb::parse_list_format(*f);
+    if (!options.format) return bad("format: hex, te_local, csv or hashguard");
+  }
+  std::istringstream in(req.body);
+  auto report = lists.import(*name, in, options);
+  if (!report) return api::response::error(report.error());
+  if (deps.refresher) deps.refresher->poke();
+  json::object out;
+  out["list"] = *name;
+  out["format"] = hashdb::to_string(report->format);
+  out["lines"] = report->lines;
+  out["accepted"] = report->accepted;
+  out["duplicates"] = report->duplicates;
+  out["rejected"] = report->rejected;
+  auto lines = [](const std::vector<hashdb::import_line>& v) {
+    json::array a;
+    for (const auto& l : v) a.push_back(json::object{{"line", l.line}, {"reason", l.reason}});
+    return a;
+  };
+  out["rejected_lines"] = lines(report->rejected_lines);
+  out["duplicate_lines"] = lines(report->duplicate_lines);
+  out["version"] = report->version;
+  return api::json_response(200, out);
+}
+
+api::response export_list(const admin_deps&, hashdb::list_store& lists, const api::request& req) {
+  auto name = list_name(lists, req.param("id"));
+  if (!name) return api::response::error(name.error());
+  hashdb::list_format format = hashdb::list_format::hashguard;
+  if (auto f = req.query_param("format")) {
+    auto parsed = hashdb::parse_list_format(*f);
+    if (!parsed) return bad("format: hex, te_local, csv or hashguard");
+    format = *parsed;
+  }
+  std::ostringstream out;
+  auto n = lists.export_to(*name, format, out);
+  if (!n) return api::response::error(n.error());
+  auto r = api::response::text(200, out.str(), "text/plain; charset=utf-8");
+  r.headers.push_back({"X-Entries", std::to_string(*n)});
+  return r;
+}
+
+void add(api::route_table& table, const admin_deps& deps, std::string_view method,
+         std::string_view pattern, db_handler h) {
+  const auto* existing = table.find(method, pattern);
+  api::route_spec spec;
+  if (existing != nullptr) {
+    spec = existing->spec;
+  } else {
+    spec.method = std::string(method);
+    spec.pattern = std::string(pattern);
+    spec.role = core::role::admin;
+    spec.where = api::run_on::db;
+  }
+  table.add(std::move(spec),
+            api::sync_handler([deps, h](const api::request& req, const api::auth_context&) {
+              auto conn = thread_connection(deps.database_url);
+              if (!conn) return api::response::error(conn.error());
+              hashdb::list_store lists(**conn);
+              return h(deps, lists, req);
+            }));
+}
+
+}  // namespace
+
+void add_admin_routes(api::route_table& table, const admin_deps& deps) {
+  add(table, deps, "GET", "/v1/lists", get_lists);
+  add(table, deps, "POST", "/v1/lists", create_list);
+  add(table, deps, "PATCH", "/v1/lists/{id}", patch_list);
+  add(table, deps, "DELETE", "/v1/lists/{id}", retire_list);
+  add(table, deps, "POST", "/v1/lists/{id}/hashes", import_hashes);
+  add(table, deps, "GET", "/v1/lists/{id}/export", export_list);
+}
+
+}  // namespace hashguard::app

@@ -1,0 +1,24 @@
+// The admin list handlers of `hashguard serve` (DESIGN.md section 5): GET/POST /v1/lists,
+// PATCH and DELETE /v1/lists/{id}, POST /v1/lists/{id}/hashes (import with its line report),
+// GET /v1/lists/{id}/export. {id} is a list's numeric id or its name.
+//
+// They run on the database pool; each pool thread keeps its own connection (thread_local,
+// reopened after a failure). A change pokes the snapshot refresher so this node rebuilds at
+// once; other nodes see it at their next poll.
+#pragma once
+#include "hashguard/api/router.hpp"
+#include "hashguard/hashdb/snapshot_loader.hpp"
+
+#include <string>
+
+namespace hashguard::app {
+
+struct admin_deps {
+  std::string database_url;
+  hashdb::snapshot_refresher* refresher{nullptr};  ///< poked after each change; may be null
+};
+
+/// Replaces the 501 placeholders of the /v1/lists routes.
+void add_admin_routes(api::route_table& table, const admin_deps& deps);
+
+}  // namespace hashguard::app

@@ -1,0 +1,319 @@
+// The ingest handlers. Why thread_local scanners: image_scanner keeps its decode buffers
+// between calls and is not thread-safe, and the scan pool's threads live as long as the
+// server, so one scanner per pool thread allocates nothing on the steady path.
+#include "serve_ingest.hpp"
+
+#include "hashguard/api/http.hpp"
+#include "hashguard/api/json_io.hpp"
+#include "hashguard/core/hex.hpp"
+#include "hashguard/core/vocabulary.hpp"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <memory>
+#include <span>
+#include <vector>
+
+namespace hashguard::app {
+namespace {
+
+namespace json = boost::json;
+
+scanner::image_scanner& thread_scanner(const scanner::scan_options& options) {
+  thread_local std::unique_ptr<scanner::image_scanner> s;
+  if (!s) s = std::make_unique<scanner::image_scanner>(options);
+  return *s;
+}
+
+double seconds(std::chrono::nanoseconds d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+json::object hashes_json(const scanner::scan_result& r) {
+  json::object h;
+  h["pdq"] = core::to_hex(r.pdq.hash);
+  h["quality"] = r.pdq.quality;
+  json::object d;
+  for (std::size_t i = 1; i < r.pdq.dihedral.size(); ++i) {
+    d[core::to_string(static_cast<core::dihedral>(i))] = core::to_hex(r.pdq.dihedral[i]);
+  }
+  h["dihedral"] = std::move(d);
+  h["phash"] = core::to_hex(r.phash);
+  h["md5"] = core::to_hex(std::span<const std::uint8_t>(r.digest.md5));
+  h["sha1"] = core::to_hex(std::span<const std::uint8_t>(r.digest.sha1));
+  h["sha256"] = core::to_hex(std::span<const std::uint8_t>(r.digest.sha256));
+  h["width"] = r.width;
+  h["height"] = r.height;
+  h["frames"] = r.frames_in_file;
+  return h;
+}
+
+/// Every hit of one scan: the first frame with all signals, then the other frames' PDQ.
+/// An entry reached by several frames is kept once (the smallest distance).
+std::vector<core::hit> match_scan(const matcher::snapshot& snap, const scanner::scan_result& r) {
+  std::vector<core::hit> hits;
+  matcher::scan_query q;
+  q.pdq = matcher::pdq_query{r.pdq.dihedral, 8, r.pdq.quality};
+  q.phash = r.phash;
+  q.md5 = r.digest.md5;
+  q.sha1 = r.digest.sha1;
+  q.sha256 = r.digest.sha256;
+  snap.match(q, hits);
+  for (const auto& f : r.frames) {
+    if (f.index == 0) continue;
+    matcher::scan_query fq;
+    fq.pdq = matcher::pdq_query{f.pdq.dihedral, 8, f.pdq.quality};
+    fq.query = static_cast<std::int32_t>(f.index);
+    std::vector<core::hit> more;
+    snap.match(fq, more);
+    for (const auto& h : more) {
+      bool seen = false;
+      for (auto& old : hits) {
+        if (old.list_id == h.list_id && old.entry_id == h.entry_id) {
+          if (h.distance < old.distance) old = h;
+          seen = true;
+        }
+      }
+      if (!seen) hits.push_back(h);
+    }
+  }
+  return hits;
+}
+
+core::action strictest_action(const matcher::snapshot& snap, const std::vector<core::hit>& hits) {
+  core::action a = core::action::none;
+  for (const auto& h : hits) {
+    if (const auto* l = snap.find_list(h.list_id)) a = core::strictest(a, l->act);
+  }
+  return a;
+}
+
+json::array hits_json(const matcher::snapshot& snap, const std::vector<core::hit>& hits) {
+  json::array out;
+  for (const auto& h : hits) {
+    json::object o;
+    o["list"] = h.list_id;
+    if (const auto* l = snap.find_list(h.list_id)) {
+      o["list_name"] = l->name;
+      o["action"] = core::to_string(l->act);
+    }
+    o["entry"] = h.entry_id;
+    o["signal"] = core::to_string(h.sig);
+    o["distance"] = h.distance;
+    o["variant"] = core::to_string(h.variant);
+    o["frame"] = h.query;
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+api::response not_ready() {
+  return api::response::error(api::errc::not_ready, "no snapshot yet");
+}
+
+api::response handle_scan(const ingest_deps& deps, const api::request& req, bool record) {
+  auto snap = deps.holder->load();
+  if (!snap) return not_ready();
+  auto& sc = thread_scanner(deps.scan);
+  const auto* data = reinterpret_cast<const std::uint8_t*>(req.body.data());  // NOLINT
+  auto scanned = sc.scan(std::span<const std::uint8_t>(data, req.body.size()));
+  const auto& t = sc.last_timings();
+  if (deps.stats) {
+    deps.stats->observe_stage(api::stage::decode, seconds(t.decode + t.digest));
+    deps.stats->observe_stage(api::stage::hash, seconds(t.hash));
+  }
+  if (!scanned) return api::response::error(scanned.error());
+  const auto& r = *scanned;
+
+  json::object out;
+  out["hashes"] = hashes_json(r);
+  if (!record) return api::json_response(200, out);
+
+  std::vector<core::hit> hits;
+  {
+    const auto start = std::chrono::steady_clock::now();
+    hits = match_scan(*snap, r);
+    if (deps.stats) {
+      deps.stats->observe_stage(api::stage::match,
+                                seconds(std::chrono::steady_clock::now() - start));
+    }
+  }
+  core::verdict v = core::verdict::no_match;
+  if (!hits.empty()) {
+    v = core::verdict::match;
+  } else if (r.pdq.quality < core::pdq_min_quality) {
+    v = core::verdict::low_quality;
+  }
+  const core::action act = hits.empty() ? core::action::none : strictest_action(*snap, hits);
+  out["verdict"] = core::to_string(v);
+  out["action"] = core::to_string(act);
+  out["hits"] = hits_json(*snap, hits);
+  out["snapshot_version"] = snap->version();
+  out["event_id"] = nullptr;
+
+  if (!hits.empty()) {
+    if (deps.recorder == nullptr) {
+      return api::response::error(api::errc::internal, "no event recorder");
+    }
+    hashdb::match_event e;
+    e.zone = std::string(req.header("X-Zone").value_or("default"));
+    if (e.zone.empty()) e.zone = "default";
+    e.source_url = std::string(req.header("X-Source-Url").value_or(""));
+    if (req.header("X-Request-Id")) e.request_id = req.request_id;
+    e.node = deps.node;
+    e.md5 = core::to_hex(std::span<const std::uint8_t>(r.digest.md5));
+    e.sha1 = core::to_hex(std::span<const std::uint8_t>(r.digest.sha1));
+    e.sha256 = core::to_hex(std::span<const std::uint8_t>(r.digest.sha256));
+    e.pdq = core::to_hex(r.pdq.hash);
+    e.pdq_quality = r.pdq.quality;
+    e.phash = core::to_hex(r.phash);
+    e.act = act;
+    for (const auto& h : hits) {
+      hashdb::event_hit eh;
+      eh.list_id = h.list_id;
+      eh.entry_id = h.entry_id;
+      eh.sig = h.sig;
+      eh.distance = h.distance;
+      eh.variant = h.variant;
+      if (const auto* l = snap->find_list(h.list_id)) {
+        eh.threshold = l->threshold;
+        eh.list_version = l->version;
+        eh.act = l->act;
+      }
+      e.hits.push_back(eh);
+    }
+    const auto start = std::chrono::steady_clock::now();
+    auto rec = deps.recorder->record(std::move(e));
+    if (deps.stats) {
+      deps.stats->observe_stage(api::stage::store,
+                                seconds(std::chrono::steady_clock::now() - start));
+    }
+    // The answer goes out only once the event is committed or spooled.
+    if (!rec) return api::response::error(rec.error());
+    out["event_id"] = rec->event_id;
+    out["durability"] = rec->where == hashdb::durability::committed ? "committed" : "spooled";
+  }
+  return api::json_response(200, out);
+}
+
+api::response handle_match(const ingest_deps& deps, const api::request& req) {
+  auto body = api::parse_json_object(req);
+  if (!body) return api::response::error(body.error());
+  auto snap = deps.holder->load();
+  if (!snap) return not_ready();
+  matcher::scan_query q;
+  auto str = [&](std::string_view key) -> std::optional<std::string> {
+    const auto* v = body->if_contains(key);
+    if (v == nullptr || !v->is_string()) return std::nullopt;
+    return std::string(v->as_string());
+  };
+  auto bad = [](std::string_view what) {
+    return api::response::error(api::errc::malformed,
+                                std::string("bad hex for ") + std::string(what));
+  };
+  if (auto s = str("pdq")) {
+    auto h = core::parse_hash256(*s);
+    if (!h) return bad("pdq");
+    matcher::pdq_query p;
+    p.variants[0] = *h;
+    p.variant_count = 1;
+    if (const auto* qv = body->if_contains("quality"); qv != nullptr && qv->is_int64()) {
+      p.quality = static_cast<int>(qv->as_int64());
+    }
+    q.pdq = p;
+  }
+  if (auto s = str("phash")) {
+    auto h = core::parse_hash64(*s);
+    if (!h) return bad("phash");
+    q.phash = *h;
+  }
+  auto digest = [&](std::string_view key, std::size_t n, auto& slot) -> bool {
+    auto s = str(key);
+    if (!s) return true;
+    auto b = core::parse_hex_bytes(*s, n);
+    if (!b) return false;
+    std::remove_reference_t<decltype(*slot)> arr{};
+    std::copy(b->begin(), b->end(), arr.begin());
+    slot = arr;
+    return true;
+  };
+  if (!digest("md5", 16, q.md5)) return bad("md5");
+  if (!digest("sha1", 20, q.sha1)) return bad("sha1");
+  if (!digest("sha256", 32, q.sha256)) return bad("sha256");
+  if (!q.pdq && !q.phash && !q.md5 && !q.sha1 && !q.sha256) {
+    return api::response::error(api::errc::malformed,
+                                "give at least one of pdq, phash, md5, sha1, sha256 (hex)");
+  }
+  std::vector<core::hit> hits;
+  {
+    const auto start = std::chrono::steady_clock::now();
+    snap->match(q, hits);
+    if (deps.stats) {
+      deps.stats->observe_stage(api::stage::match,
+                                seconds(std::chrono::steady_clock::now() - start));
+    }
+  }
+  json::object out;
+  core::verdict v = hits.empty() ? core::verdict::no_match : core::verdict::match;
+  if (hits.empty() && q.pdq && q.pdq->quality < core::pdq_min_quality) {
+    v = core::verdict::low_quality;
+  }
+  out["verdict"] = core::to_string(v);
+  out["action"] =
+      core::to_string(hits.empty() ? core::action::none : strictest_action(*snap, hits));
+  out["hits"] = hits_json(*snap, hits);
+  out["snapshot_version"] = snap->version();
+  return api::json_response(200, out);
+}
+
+api::response handle_index(const ingest_deps& deps) {
+  auto snap = deps.holder->load();
+  if (!snap) return not_ready();
+  json::object out;
+  out["version"] = snap->version();
+  json::object sizes;
+  for (auto s : {core::signal::pdq, core::signal::phash, core::signal::md5, core::signal::sha1,
+                 core::signal::sha256}) {
+    sizes[core::to_string(s)] = snap->size(s);
+  }
+  out["sizes"] = std::move(sizes);
+  out["lists"] = snap->lists().size();
+  out["kernel"] = std::string(snap->kernel_used().name);
+  out["build_time_ms"] = seconds(snap->build_time()) * 1000.0;
+  return api::json_response(200, out);
+}
+
+api::route_spec spec_of(const api::route_table& table, std::string_view method,
+                        std::string_view pattern) {
+  if (const auto* r = table.find(method, pattern)) return r->spec;
+  api::route_spec s;
+  s.method = std::string(method);
+  s.pattern = std::string(pattern);
+  s.role = core::role::ingest;
+  s.where = api::run_on::scan;
+  return s;
+}
+
+}  // namespace
+
+void add_ingest_routes(api::route_table& table, const ingest_deps& deps) {
+  table.add(spec_of(table, "POST", "/v1/scan"),
+            api::sync_handler([deps](const api::request& req, const api::auth_context&) {
+              return handle_scan(deps, req, true);
+            }));
+  table.add(spec_of(table, "POST", "/v1/hash"),
+            api::sync_handler([deps](const api::request& req, const api::auth_context&) {
+              return handle_scan(deps, req, false);
+            }));
+  table.add(spec_of(table, "POST", "/v1/match"),
+            api::sync_handler([deps](const api::request& req, const api::auth_context&) {
+              return handle_match(deps, req);
+            }));
+  table.add(spec_of(table, "GET", "/v1/index"),
+            api::sync_handler([deps](const api::request&, const api::auth_context&) {
+              return handle_index(deps);
+            }));
+}
+
+}  // namespace hashguard::app

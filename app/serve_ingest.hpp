@@ -1,0 +1,30 @@
+// The ingest handlers of `hashguard serve` (DESIGN.md sections 3 and 5): POST /v1/scan,
+// POST /v1/hash, POST /v1/match and GET /v1/index, wired over the scanner, the published
+// matcher snapshot and the event recorder.
+//
+// Ownership: the deps point at objects run_serve owns; they must outlive the route table.
+// Thread-safety: the handlers run on the scan pool; each pool thread keeps its own
+// image_scanner (thread_local), the snapshot is read through the holder once per request.
+#pragma once
+#include "hashguard/api/metrics.hpp"
+#include "hashguard/api/router.hpp"
+#include "hashguard/hashdb/recorder.hpp"
+#include "hashguard/matcher/snapshot.hpp"
+#include "hashguard/scanner/scan.hpp"
+
+#include <string>
+
+namespace hashguard::app {
+
+struct ingest_deps {
+  matcher::snapshot_holder* holder{nullptr};
+  hashdb::event_recorder* recorder{nullptr};  ///< null: matches cannot be recorded (500)
+  api::metrics* stats{nullptr};
+  scanner::scan_options scan;
+  std::string node;  ///< this node's name, stored with each event
+};
+
+/// Replaces the 501 placeholders of /v1/scan, /v1/hash, /v1/match and /v1/index.
+void add_ingest_routes(api::route_table& table, const ingest_deps& deps);
+
+}  // namespace hashguard::app
