@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -207,10 +208,24 @@ class serve_node {
 class private_pg {
  public:
   explicit private_pg(fs::path dir) : dir_(std::move(dir)) {
+    // pg_ctl leaves the postmaster an orphan: as a subreaper this process becomes its parent,
+    // so a killed postmaster can be reaped here rather than linger as a zombie that still
+    // looks alive (to kill(pid, 0) and to pg_ctl status) where PID 1 does not reap.
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1);
     options_.data_dir = dir_;
     start();
     url_ = server_->url();
   }
+  ~private_pg() {
+    server_.reset();  // stops it when running
+    // Reap what became ours (the killed postmaster's backends, the stopped postmaster); the
+    // serve children are reaped by their serve_node, destroyed before this object.
+    while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+    }
+  }
+  private_pg(const private_pg&) = delete;
+  private_pg& operator=(const private_pg&) = delete;
+
   [[nodiscard]] const std::string& url() const { return url_; }
   [[nodiscard]] fs::path data() const { return dir_ / "postgres" / "data"; }
 
@@ -229,8 +244,14 @@ class private_pg {
     REQUIRE(::kill(pm, SIGKILL) == 0);
     server_->release();  // nothing left to stop
     server_.reset();
-    // Wait for the postmaster to be gone (it is not our child: probe with signal 0).
-    REQUIRE(eventually([pm] { return ::kill(pm, 0) != 0; }, 60s));
+    // Wait for the postmaster to be gone (reaped here when it was reparented to us).
+    REQUIRE(eventually(
+        [pm] {
+          int status = 0;
+          ::waitpid(pm, &status, WNOHANG);
+          return ::kill(pm, 0) != 0;
+        },
+        60s));
   }
 
   /// Starts it (crash recovery after kill9); retries while the old backends still hold the
