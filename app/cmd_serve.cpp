@@ -12,6 +12,7 @@
 #include "serve_ingest.hpp"
 #include "serve_keys.hpp"
 #include "serve_review.hpp"
+#include "spool_probe.hpp"
 
 #include "hashguard/api/auth.hpp"
 #include "hashguard/api/metrics.hpp"
@@ -29,6 +30,7 @@
 #include <array>
 #include <filesystem>
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <iostream>
@@ -51,6 +53,9 @@ void print_usage(const core::config& cfg) {
 }  // namespace
 
 int run_serve(const std::vector<std::string>& args) {
+  // A file-size limit (RLIMIT_FSIZE) must surface as a failed spool append (EFBIG: the scan
+  // answers 503, /readyz turns unready), not kill the service with SIGXFSZ.
+  ::signal(SIGXFSZ, SIG_IGN);
   core::config cfg;
   api::declare_config(cfg);
   declare_review_config(cfg);
@@ -197,17 +202,16 @@ int run_serve(const std::vector<std::string>& args) {
   api::route_table routes;
   api::add_design_routes(routes);
   // Readiness: snapshot loaded and spool writable; a database outage does not make the node
-  // unready (the spool takes the events, the cached snapshot keeps matching).
-  const std::filesystem::path spool_dir = rec_options.spool_path.parent_path();
+  // unready (the spool takes the events, the cached snapshot keeps matching). Writable means
+  // it can take records now: a full disk is caught by the probe, not only the permissions.
+  spool_probe spool_check(rec_options.spool_path.parent_path(), 16 * 1024,
+                          std::chrono::milliseconds(1000));
   api::add_builtin_routes(routes, {&stats,
-                                   [&holder, spool_dir] {
+                                   [&holder, &spool_check] {
                                      if (!holder.load()) {
                                        return api::readiness{false, "snapshot not loaded"};
                                      }
-                                     std::error_code ec;
-                                     const auto st = std::filesystem::status(spool_dir, ec);
-                                     if (ec || !std::filesystem::is_directory(st) ||
-                                         ::access(spool_dir.c_str(), W_OK) != 0) {
+                                     if (!spool_check.writable()) {
                                        return api::readiness{false, "spool not writable"};
                                      }
                                      return api::readiness{true, ""};
@@ -219,7 +223,8 @@ int run_serve(const std::vector<std::string>& args) {
     std::array<char, 256> host{};
     if (::gethostname(host.data(), host.size() - 1) == 0) node = host.data();
   }
-  add_ingest_routes(routes, ingest_deps{&holder, recorder->get(), &stats, *scan_options, node});
+  add_ingest_routes(routes, ingest_deps{&holder, recorder->get(), &stats, *scan_options, node,
+                                        options->retry_after_s});
   add_admin_routes(routes, admin_deps{db->url(), &refresher});
 
   if (!wire_review(cfg, routes, options->db_threads, db->url())) return exit_usage;

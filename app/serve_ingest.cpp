@@ -189,8 +189,16 @@ api::response handle_scan(const ingest_deps& deps, const api::request& req, bool
       deps.stats->observe_stage(api::stage::store,
                                 seconds(std::chrono::steady_clock::now() - start));
     }
-    // The answer goes out only once the event is committed or spooled.
-    if (!rec) return api::response::error(rec.error());
+    // The answer goes out only once the event is committed or spooled. When neither the
+    // database nor the spool took it, the caller hears 503 and retries (same request id): a
+    // match answer would claim a record that does not exist.
+    if (!rec) {
+      if (rec.error() == hashdb::errc::invalid_argument) return api::response::error(rec.error());
+      return api::response::error("spool_full",
+                                  "the match could not be recorded (database unreachable and the "
+                                  "spool cannot be written); retry later",
+                                  deps.retry_after_s);
+    }
     out["event_id"] = rec->event_id;
     out["durability"] = rec->where == hashdb::durability::committed ? "committed" : "spooled";
   }

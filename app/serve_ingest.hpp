@@ -21,7 +21,8 @@ struct ingest_deps {
   hashdb::event_recorder* recorder{nullptr};  ///< null: matches cannot be recorded (500)
   api::metrics* stats{nullptr};
   scanner::scan_options scan;
-  std::string node;  ///< this node's name, stored with each event
+  std::string node;      ///< this node's name, stored with each event
+  int retry_after_s{1};  ///< Retry-After of the 503 sent when a match cannot be recorded
 };
 
 /// Replaces the 501 placeholders of /v1/scan, /v1/hash, /v1/match and /v1/index.

@@ -77,6 +77,15 @@ struct event_recorder::impl {
     return std::nullopt;
   }
 
+  // Undoes remember() for an event that was not recorded after all (the spool refused it):
+  // a retry of the same request must record it, not answer an id that exists nowhere.
+  void forget(const match_event& e) {
+    if (e.request_id.empty()) return;
+    std::lock_guard lock(dedupe_mutex);
+    auto it = recent.find(e.zone + '\x01' + e.request_id);
+    if (it != recent.end() && it->second.first == e.id) recent.erase(it);
+  }
+
   std::shared_ptr<spool> current_spool() const {
     std::lock_guard lock(mutex);
     return spool_file;
@@ -264,16 +273,25 @@ core::result<recorded> event_recorder::record(match_event e) {
   if (auto first = impl_->remember(e)) {
     return recorded{*first, std::nullopt, record_outcome::duplicate_request, durability::committed};
   }
+  auto r = record_new(e);
+  if (!r) impl_->forget(e);
+  return r;
+}
+
+core::result<recorded> event_recorder::record_new(const match_event& e) {
   if (!impl_->db_up) return impl_->to_spool(e);
 
   auto job = std::make_shared<pending>();
   job->event = e;
   auto done = job->done.get_future();
+  bool stopping = false;
   {
     std::lock_guard lock(impl_->mutex);
-    if (impl_->stopping) return impl_->to_spool(e);
-    impl_->queues[impl_->lane_of(e.zone)].push_back(job);
+    stopping = impl_->stopping;
+    if (!stopping) impl_->queues[impl_->lane_of(e.zone)].push_back(job);
   }
+  // Spooled outside the lock: to_spool() takes it too.
+  if (stopping) return impl_->to_spool(e);
   impl_->wake.notify_all();
   if (done.wait_for(impl_->options.commit_deadline) == std::future_status::ready) {
     auto r = done.get();

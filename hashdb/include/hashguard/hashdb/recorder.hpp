@@ -82,6 +82,8 @@ class event_recorder {
 
  private:
   explicit event_recorder(std::unique_ptr<impl> p);
+  // record() past the dedupe check: queue, wait up to the deadline, else spool.
+  [[nodiscard]] core::result<recorded> record_new(const match_event& e);
   std::unique_ptr<impl> impl_;
 };
 
