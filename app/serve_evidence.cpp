@@ -4,6 +4,7 @@
 #include "hashguard/hashdb/database.hpp"
 #include "hashguard/hashdb/errc.hpp"
 
+#include <algorithm>
 #include <iostream>
 #include <optional>
 
