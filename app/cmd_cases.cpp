@@ -3,6 +3,7 @@
 #include "db_common.hpp"
 
 #include "hashguard/hashdb/cases.hpp"
+#include "hashguard/hashdb/evidence.hpp"
 
 #include <charconv>
 #include <iostream>
@@ -12,10 +13,13 @@ namespace {
 
 constexpr const char* usage =
     "usage: hashguard cases purge [--case ID] [--dry-run]   (plus --database-url | --data-dir)\n"
-    "  removes reported cases past their preservation deadline (retention.preserve_days after\n"
-    "  the first report) and reduces false-positive cases to their hashes after\n"
-    "  retention.false_positive_days; cases on legal hold are never touched. With --case, that\n"
-    "  case only: refused (exit 1) when it is held or its retention has not expired.\n";
+    "  deletes preserved evidence (encrypted matched content) of cases past their preservation\n"
+    "  deadline and of false-positive cases, removes reported cases past their preservation\n"
+    "  deadline (retention.preserve_days after the first report) and reduces false-positive\n"
+    "  cases to their hashes after retention.false_positive_days; cases on legal hold are never\n"
+    "  touched. With --case, that case only: refused (exit 1) when it is held or its retention\n"
+    "  has not expired. `hashguard serve` runs the same purge every\n"
+    "  retention.purge_interval_s.\n";
 
 void print_ids(std::string_view label, const std::vector<std::int64_t>& ids) {
   std::cout << label << ": " << ids.size();
@@ -52,6 +56,12 @@ int run_cases(const std::vector<std::string>& args) {
   }
   auto db = db_session::open(config);
   if (!db) return exit_failure;
+  // Evidence first: deleting an expired case would take its evidence with it unaudited.
+  auto ev = hashdb::purge_evidence(db->conn(), db->actor(), only, o.has("dry-run"));
+  if (!ev) {
+    print_error("cases purge", "evidence", ev.error(), db->conn().last_error());
+    return exit_failure;
+  }
   hashdb::case_store cases(db->conn(), db->settings().cases);
   auto r = cases.purge(only, db->actor(), o.has("dry-run"));
   if (!r) {
@@ -60,6 +70,8 @@ int run_cases(const std::vector<std::string>& args) {
     return exit_failure;
   }
   if (o.has("dry-run")) std::cout << "dry run: nothing changed\n";
+  std::cout << "evidence files purged: " << ev->purged.size() << "\n";
+  print_ids("evidence kept (legal hold)", ev->held);
   print_ids("deleted (preservation over)", r->deleted);
   print_ids("reduced to hashes (false positive)", r->reduced);
   print_ids("skipped (legal hold)", r->held_skipped);

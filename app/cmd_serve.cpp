@@ -223,8 +223,10 @@ int run_serve(const std::vector<std::string>& args) {
     std::array<char, 256> host{};
     if (::gethostname(host.data(), host.size() - 1) == 0) node = host.data();
   }
+  auto upkeep = start_review_upkeep(cfg, db->url(), db->settings().cases);
+  if (!upkeep) return exit_usage;
   add_ingest_routes(routes, ingest_deps{&holder, recorder->get(), &stats, *scan_options, node,
-                                        options->retry_after_s});
+                                        options->retry_after_s, upkeep->evidence.get()});
   add_admin_routes(routes, admin_deps{db->url(), &refresher});
 
   if (!wire_review(cfg, routes, options->db_threads, db->url())) return exit_usage;

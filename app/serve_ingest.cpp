@@ -201,6 +201,12 @@ api::response handle_scan(const ingest_deps& deps, const api::request& req, bool
     }
     out["event_id"] = rec->event_id;
     out["durability"] = rec->where == hashdb::durability::committed ? "committed" : "spooled";
+    // Evidence preservation: matched content only, sealed off the request path. A repeated
+    // request id is the first event (already handed over); suppressed content has no case.
+    if (deps.evidence != nullptr && rec->outcome == hashdb::record_outcome::recorded) {
+      (void)deps.evidence->submit(rec->event_id, req.body,
+                                  "image/" + std::string(scanner::to_string(r.format)));
+    }
   }
   return api::json_response(200, out);
 }

@@ -6,6 +6,8 @@
 // Thread-safety: the handlers run on the scan pool; each pool thread keeps its own
 // image_scanner (thread_local), the snapshot is read through the holder once per request.
 #pragma once
+#include "serve_evidence.hpp"
+
 #include "hashguard/api/metrics.hpp"
 #include "hashguard/api/router.hpp"
 #include "hashguard/hashdb/recorder.hpp"
@@ -23,6 +25,9 @@ struct ingest_deps {
   scanner::scan_options scan;
   std::string node;      ///< this node's name, stored with each event
   int retry_after_s{1};  ///< Retry-After of the 503 sent when a match cannot be recorded
+  /// Evidence preservation (serve_evidence.hpp): null when off. When set, the bytes of a scan
+  /// whose match event was recorded are handed to it; a no_match scan never is.
+  evidence_keeper* evidence{nullptr};
 };
 
 /// Replaces the 501 placeholders of /v1/scan, /v1/hash, /v1/match and /v1/index.

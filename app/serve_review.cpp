@@ -6,6 +6,7 @@
 #include "hashguard/hashdb/migrations.hpp"
 #include "hashguard/hashdb/settings.hpp"
 
+#include <filesystem>
 #include <iostream>
 
 namespace hashguard::app {
@@ -15,6 +16,40 @@ void declare_review_config(core::config& cfg) {
   hashdb::declare_evidence_config(cfg);
   api::declare_review_config(cfg);
   api::declare_ui_config(cfg);
+  declare_upkeep_config(cfg);
+}
+
+std::optional<review_upkeep> start_review_upkeep(const core::config& cfg,
+                                                 const std::string& database_url,
+                                                 const hashdb::case_options& cases) {
+  review_upkeep out;
+  auto evidence = hashdb::read_evidence_config(cfg);
+  if (!evidence) {
+    std::cerr << "hashguard serve: evidence.enabled needs evidence.key (64 hex characters)\n";
+    return std::nullopt;
+  }
+  const auto pending = cfg.get_int("evidence.pending_bytes");
+  const auto pending_s = cfg.get_int("evidence.pending_s");
+  const auto retry_ms = cfg.get_int("evidence.retry_ms");
+  const auto interval = cfg.get_int("retention.purge_interval_s");
+  if (pending < 0 || pending_s < 1 || retry_ms < 10 || interval < 0) {
+    std::cerr << "hashguard serve: evidence.pending_bytes >= 0, evidence.pending_s >= 1,"
+                 " evidence.retry_ms >= 10 and retention.purge_interval_s >= 0\n";
+    return std::nullopt;
+  }
+  if (*evidence && !database_url.empty()) {
+    evidence_keeper::options o;
+    o.database_url = database_url;
+    o.key = std::move(**evidence);
+    o.max_pending_bytes = static_cast<std::size_t>(pending);
+    o.give_up = std::chrono::seconds(pending_s);
+    o.retry = std::chrono::milliseconds(retry_ms);
+    out.evidence = std::make_unique<evidence_keeper>(std::move(o));
+  }
+  if (!database_url.empty()) {
+    out.purge = std::make_unique<purge_loop>(database_url, cases, std::chrono::seconds(interval));
+  }
+  return out;
 }
 
 bool wire_review(const core::config& cfg, api::route_table& routes, unsigned db_threads,
@@ -50,6 +85,17 @@ bool wire_review(const core::config& cfg, api::route_table& routes, unsigned db_
   deps.package = api::package_options_from(cfg);
   deps.evidence = std::move(*evidence);
   deps.connections = db_threads == 0 ? 1 : db_threads;
+  // Exports are generated into unlinked files here before they are sent (case data: 0700).
+  deps.spill_dir = settings->data_dir / "exports";
+  std::error_code ec;
+  std::filesystem::create_directories(deps.spill_dir, ec);
+  std::filesystem::permissions(deps.spill_dir, std::filesystem::perms::owner_all,
+                               std::filesystem::perm_options::replace, ec);
+  if (ec) {
+    std::cerr << "hashguard serve: cannot create " << deps.spill_dir << ": " << ec.message()
+              << "\n";
+    return false;
+  }
   api::add_review_routes(routes, std::move(deps));
   return true;
 }

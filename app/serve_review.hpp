@@ -2,15 +2,19 @@
 // review_handlers.hpp) on the case store.
 #pragma once
 
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "hashguard/api/router.hpp"
 #include "hashguard/core/config.hpp"
+#include "hashguard/hashdb/cases.hpp"
+#include "serve_evidence.hpp"
 
 namespace hashguard::app {
 
 /// Declares the keys the review side reads: hashdb's (database.url...), evidence.*, report.*,
-/// http.ui_dir.
+/// http.ui_dir, retention.purge_interval_s.
 void declare_review_config(core::config& cfg);
 
 /// Adds /ui/ (always) and, when database.url is set, the review routes on that database
@@ -18,5 +22,16 @@ void declare_review_config(core::config& cfg);
 /// into serve. Prints and returns false when the configuration or the database is unusable.
 [[nodiscard]] bool wire_review(const core::config& cfg, api::route_table& routes,
                                unsigned db_threads, const std::string& database_url);
+
+/// The review side's background work (serve_evidence.hpp): the evidence keeper when
+/// evidence.enabled (null otherwise) and the periodic purge. Prints and returns nullopt when
+/// the evidence settings are unusable.
+struct review_upkeep {
+  std::unique_ptr<evidence_keeper> evidence;
+  std::unique_ptr<purge_loop> purge;
+};
+[[nodiscard]] std::optional<review_upkeep> start_review_upkeep(const core::config& cfg,
+                                                               const std::string& database_url,
+                                                               const hashdb::case_options& cases);
 
 }  // namespace hashguard::app

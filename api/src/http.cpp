@@ -2,6 +2,8 @@
 
 #include "hashguard/api/router.hpp"
 
+#include <unistd.h>
+
 #include <atomic>
 #include <mutex>
 
@@ -41,6 +43,10 @@ std::optional<std::string> request::query_param(std::string_view name) const {
 std::string_view request::param(std::string_view name) const {
   auto it = params.find(name);
   return it == params.end() ? std::string_view{} : std::string_view(it->second);
+}
+
+body_file::~body_file() {
+  if (fd_ >= 0) ::close(fd_);
 }
 
 response response::json(int status, std::string body) {

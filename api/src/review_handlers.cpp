@@ -6,9 +6,14 @@
 
 #include <boost/json.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <charconv>
 #include <ctime>
 #include <mutex>
+#include <stdexcept>
 #include <vector>
 
 namespace hashguard::api {
@@ -281,10 +286,72 @@ std::optional<hashdb::export_range> range_of(const request& req) {
   return hashdb::export_range{*f, *t};
 }
 
-response export_answer(core::result<hashdb::export_receipt> r, std::string body,
+// Where an export goes while it is generated: an unlinked temporary file (mode 0600, in the
+// configured directory), so a large export never sits in memory and the answer can be sent
+// from the file with its length and hash known. Writes are buffered; a failed write throws,
+// which aborts the export (hashdb::exporter: io_error, no custody record).
+class spill_file {
+ public:
+  static std::unique_ptr<spill_file> open(const std::filesystem::path& dir) {
+    int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      // No O_TMPFILE on this file system: a named file, unlinked at once.
+      std::string name = (dir / "hg-export-XXXXXX").string();
+      fd = ::mkostemp(name.data(), O_CLOEXEC);
+      if (fd >= 0) ::unlink(name.c_str());
+    }
+    if (fd < 0) return nullptr;
+    return std::unique_ptr<spill_file>(new spill_file(fd));
+  }
+  void write(std::string_view chunk) {
+    if (buf_.size() + chunk.size() > buf_limit) flush();
+    if (chunk.size() >= buf_limit) {
+      put(chunk);
+    } else {
+      buf_.append(chunk);
+    }
+  }
+  void flush() {
+    put(buf_);
+    buf_.clear();
+  }
+  /// The file as a response body (ownership moves to it).
+  std::shared_ptr<body_file> release() {
+    flush();
+    return std::make_shared<body_file>(file_->fd() >= 0 ? ::dup(file_->fd()) : -1);
+  }
+
+ private:
+  static constexpr std::size_t buf_limit = 256 * 1024;
+  explicit spill_file(int fd) : file_(std::make_unique<body_file>(fd)) {}
+  void put(std::string_view bytes) {
+    while (!bytes.empty()) {
+      const ssize_t n = ::write(file_->fd(), bytes.data(), bytes.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) throw std::runtime_error("writing the export's temporary file failed");
+      bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+  }
+  std::unique_ptr<body_file> file_;  // closes the descriptor
+  std::string buf_;
+};
+
+response spill_failed() {
+  return response::error(errc::internal, "cannot create the export's temporary file");
+}
+
+response export_answer(core::result<hashdb::export_receipt> r, spill_file& out,
                        std::string content_type, std::string filename) {
   if (!r) return db_error(r.error());
-  auto res = response::text(200, std::move(body), std::move(content_type));
+  std::shared_ptr<body_file> file;
+  try {
+    file = out.release();
+  } catch (const std::exception&) {
+    return spill_failed();
+  }
+  if (file->fd() < 0) return spill_failed();
+  auto res = response::text(200, {}, std::move(content_type));
+  res.file = std::move(file);
   res.headers.push_back({"Content-Disposition", "attachment; filename=\"" + filename + "\""});
   res.headers.push_back({"X-Export-SHA256", r->sha256});
   res.headers.push_back({"X-Export-Audit-Id", std::to_string(r->audit_id)});
@@ -571,31 +638,32 @@ void add_review_routes(route_table& table, review_deps deps) {
                });
 
   for (const std::string what : {"cases", "events"}) {
-    add_db_route(
-        table, "GET", "/v1/exports/" + what, role::compliance, body_class::none,
-        what + " for a date range as CSV or JSON", st,
-        [what](state&, hashdb::connection& c, const request& req,
-               const auth_context& who) -> response {
-          auto range = range_of(req);
-          if (!range) return bad("from and to are required (YYYY-MM-DD), from before to");
-          auto fmt = hashdb::parse_export_format(req.query_param("format").value_or("csv"));
-          if (!fmt) return bad("format must be csv or json");
-          std::string body;
-          hashdb::export_sink sink = [&body](std::string_view chunk) { body.append(chunk); };
-          hashdb::exporter ex(c);
-          auto r = what == "cases" ? ex.cases(*range, *fmt, sink, who.key_id)
-                                   : ex.events(*range, *fmt, sink, who.key_id);
-          const bool csv = *fmt == hashdb::export_format::csv;
-          return export_answer(std::move(r), std::move(body),
-                               csv ? "text/csv; charset=utf-8" : "application/json",
-                               what + (csv ? ".csv" : ".json"));
-        });
+    add_db_route(table, "GET", "/v1/exports/" + what, role::compliance, body_class::none,
+                 what + " for a date range as CSV or JSON", st,
+                 [what](state& s, hashdb::connection& c, const request& req,
+                        const auth_context& who) -> response {
+                   auto range = range_of(req);
+                   if (!range) return bad("from and to are required (YYYY-MM-DD), from before to");
+                   auto fmt =
+                       hashdb::parse_export_format(req.query_param("format").value_or("csv"));
+                   if (!fmt) return bad("format must be csv or json");
+                   auto out = spill_file::open(s.deps.spill_dir);
+                   if (!out) return spill_failed();
+                   hashdb::export_sink sink = [&out](std::string_view chunk) { out->write(chunk); };
+                   hashdb::exporter ex(c);
+                   auto r = what == "cases" ? ex.cases(*range, *fmt, sink, who.key_id)
+                                            : ex.events(*range, *fmt, sink, who.key_id);
+                   const bool csv = *fmt == hashdb::export_format::csv;
+                   return export_answer(std::move(r), *out,
+                                        csv ? "text/csv; charset=utf-8" : "application/json",
+                                        what + (csv ? ".csv" : ".json"));
+                 });
   }
 
   add_db_route(
       table, "GET", "/v1/exports/aggregate", role::compliance, body_class::none,
       "counts per period and list", st,
-      [](state&, hashdb::connection& c, const request& req, const auth_context& who) -> response {
+      [](state& s, hashdb::connection& c, const request& req, const auth_context& who) -> response {
         auto range = range_of(req);
         if (!range) return bad("from and to are required (YYYY-MM-DD), from before to");
         auto fmt = hashdb::parse_export_format(req.query_param("format").value_or("csv"));
@@ -604,13 +672,14 @@ void add_review_routes(route_table& table, review_deps deps) {
         if (period != "day" && period != "week" && period != "month") {
           return bad("period must be day, week or month");
         }
-        std::string body;
+        auto out = spill_file::open(s.deps.spill_dir);
+        if (!out) return spill_failed();
         hashdb::exporter ex(c);
         auto r = ex.aggregate(
-            *range, period, *fmt, [&body](std::string_view chunk) { body.append(chunk); },
+            *range, period, *fmt, [&out](std::string_view chunk) { out->write(chunk); },
             who.key_id);
         const bool csv = *fmt == hashdb::export_format::csv;
-        return export_answer(std::move(r), std::move(body),
+        return export_answer(std::move(r), *out,
                              csv ? "text/csv; charset=utf-8" : "application/json",
                              csv ? "aggregate.csv" : "aggregate.json");
       });
@@ -622,13 +691,14 @@ void add_review_routes(route_table& table, review_deps deps) {
         auto id = case_id_of(req);
         if (!id) return response::error(errc::not_found, "no such case");
         auto part = req.query_param("part");
-        std::string body;
+        auto out = spill_file::open(s.deps.spill_dir);
+        if (!out) return spill_failed();
         hashdb::exporter ex(c);
         auto r = ex.cybertipline(
-            *id, s.deps.package, [&body](std::string_view chunk) { body.append(chunk); },
-            who.key_id, part);
+            *id, s.deps.package, [&out](std::string_view chunk) { out->write(chunk); }, who.key_id,
+            part);
         const std::string name = part ? *part : "case-" + std::to_string(*id) + "-cybertipline.tar";
-        return export_answer(std::move(r), std::move(body),
+        return export_answer(std::move(r), *out,
                              part ? "application/xml; charset=utf-8" : "application/x-tar", name);
       });
 }

@@ -31,7 +31,9 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
+#include <boost/beast/http/file_body.hpp>
 #include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
@@ -310,12 +312,41 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<connection_of<Stream
     res.set("X-Request-Id", x.request_id);
     for (auto& f : r.headers) res.insert(f.name, f.value);
     res.keep_alive(keep_alive);
-    const std::size_t bytes_out = r.body.size();
-    res.body() = std::move(r.body);
-    res.prepare_payload();
-    arm(base, steady::now() + opt.write_timeout);
-    auto [ec, n] = co_await http::async_write(c->stream, res, use_tuple);
-    disarm(base);
+    std::size_t bytes_out = r.body.size();
+    sys_error ec;
+    if (r.file) {
+      // A file-backed body (large exports): streamed chunk by chunk, the write timeout
+      // measuring progress rather than the whole transfer.
+      http::response<http::file_body> fres{std::move(res.base())};
+      bool opened = false;
+      const int fd = ::dup(r.file->fd());
+      if (fd >= 0 && ::lseek(fd, 0, SEEK_SET) == 0) {
+        beast::file f;
+        f.native_handle(fd);  // f owns the duplicate from here
+        fres.body().reset(std::move(f), ec);
+        opened = !ec;
+      } else if (fd >= 0) {
+        ::close(fd);
+      }
+      // Nothing was sent yet, but the handler's answer is gone: close rather than lie.
+      if (!opened) co_return false;
+      bytes_out = static_cast<std::size_t>(fres.body().size());
+      fres.prepare_payload();
+      http::response_serializer<http::file_body> sr{fres};
+      while (!ec && !sr.is_done()) {
+        arm(base, steady::now() + opt.write_timeout);
+        auto [wec, n] = co_await http::async_write_some(c->stream, sr, use_tuple);
+        disarm(base);
+        ec = wec;
+      }
+    } else {
+      res.body() = std::move(r.body);
+      res.prepare_payload();
+      arm(base, steady::now() + opt.write_timeout);
+      auto [wec, n] = co_await http::async_write(c->stream, res, use_tuple);
+      disarm(base);
+      ec = wec;
+    }
 
     const double seconds = std::chrono::duration<double>(steady::now() - x.start).count();
     if (svc.stats != nullptr) svc.stats->count_request(x.route, x.method, r.status, seconds);

@@ -1,47 +1,13 @@
 #include "hashguard/hashdb/cases.hpp"
 
 #include "audit_internal.hpp"
+#include "case_rows.hpp"
 #include "pg.hpp"
 
 #include <boost/json.hpp>
 
 namespace hashguard::hashdb {
 namespace {
-
-constexpr const char* iso = "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'";
-
-std::string ts(const char* column) {
-  return std::string("to_char(") + column + " AT TIME ZONE 'UTC', " + iso + ")";
-}
-
-std::string case_columns() {
-  return "c.id, c.zone, c.status, " + ts("c.opened_at") + ", " + ts("c.first_seen") + ", " +
-         ts("c.last_seen") +
-         ", c.sightings, (SELECT count(*) FROM case_files f WHERE f.case_id = c.id),"
-         " c.required_confirmations, c.classification, " +
-         ts("c.dismissed_at") + ", " + ts("c.reported_at") + ", " + ts("c.preserve_until") +
-         ", c.legal_hold, c.details_purged_at IS NOT NULL";
-}
-
-case_summary row_to_case(const pqxx::row& r) {
-  case_summary c;
-  c.id = r[0].as<std::int64_t>();
-  c.zone = r[1].as<std::string>();
-  c.status = r[2].as<std::string>();
-  c.opened_at = r[3].as<std::string>();
-  c.first_seen = r[4].as<std::string>();
-  c.last_seen = r[5].as<std::string>();
-  c.sightings = r[6].as<std::int64_t>();
-  c.files = r[7].as<std::int64_t>();
-  c.required_confirmations = r[8].as<int>();
-  c.classification = opt_text(r[9]);
-  c.dismissed_at = opt_text(r[10]);
-  c.reported_at = opt_text(r[11]);
-  c.preserve_until = opt_text(r[12]);
-  c.legal_hold = r[13].as<bool>();
-  c.details_purged = r[14].as<bool>();
-  return c;
-}
 
 record_outcome parse_outcome(const std::string& s) {
   if (s == "suppressed") return record_outcome::suppressed;
@@ -59,8 +25,9 @@ void prepare_all(detail::connection_impl& c) {
             "SELECT r.event_id::text, r.case_id, r.outcome"
             "  FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(j, n)"
             "  CROSS JOIN LATERAL hg_record_event(e.j, $2, $3) r ORDER BY e.n");
-  c.prepare("cases_get", ("SELECT " + case_columns() + " FROM cases c WHERE c.id = $1").c_str());
-  c.prepare("cases_list", ("SELECT " + case_columns() +
+  c.prepare("cases_get",
+            ("SELECT " + detail::case_select_columns() + " FROM cases c WHERE c.id = $1").c_str());
+  c.prepare("cases_list", ("SELECT " + detail::case_select_columns() +
                            " FROM cases c WHERE ($1::text IS NULL OR c.status = $1)"
                            " AND c.id < $2 ORDER BY c.id DESC LIMIT $3")
                               .c_str());
@@ -150,7 +117,7 @@ core::result<case_summary> case_store::get(std::int64_t id) {
     pqxx::read_transaction tx(pc);
     auto r = tx.exec_prepared("cases_get", id);
     if (r.empty()) throw abort_with{errc::not_found, "no case " + std::to_string(id)};
-    return row_to_case(r[0]);
+    return detail::case_from_row(r[0]);
   });
 }
 
@@ -164,7 +131,7 @@ core::result<std::vector<case_summary>> case_store::list(std::optional<std::stri
     const char* filter = status ? status->c_str() : nullptr;
     for (const auto& row : tx.exec_prepared("cases_list", filter, before_id.value_or(INT64_MAX),
                                             static_cast<std::int64_t>(limit))) {
-      out.push_back(row_to_case(row));
+      out.push_back(detail::case_from_row(row));
     }
     return out;
   });

@@ -215,16 +215,47 @@ core::result<revealed> evidence_store::reveal(std::int64_t case_id, std::string_
   return r;
 }
 
+core::result<preserve_outcome> evidence_store::preserve_event(std::string_view event_id,
+                                                              std::string_view bytes,
+                                                              std::string_view media_type,
+                                                              std::string_view actor) {
+  std::optional<std::int64_t> case_id;
+  std::string content;
+  auto found = guarded(conn_, [&](pqxx::connection& pc) {
+    pqxx::read_transaction tx(pc);
+    const auto rows =
+        tx.exec_params("SELECT case_id, encode(sha256, 'hex') FROM events WHERE id = $1::uuid",
+                       std::string(event_id));
+    if (rows.empty()) throw abort_with{errc::not_found, "no such event (yet)"};
+    if (!rows[0][0].is_null()) case_id = rows[0][0].as<std::int64_t>();
+    if (!rows[0][1].is_null()) content = rows[0][1].as<std::string>();
+  });
+  if (!found) return found.error();
+  if (!case_id) return preserve_outcome::no_case;
+  // The bytes must be the ones the event describes: never seal other content into a case.
+  if (content.empty() || detail::to_hex(detail::sha256(bytes)) != content) {
+    return errc::invalid_argument;
+  }
+  if (auto r = preserve(*case_id, content, bytes, media_type, actor); !r) return r.error();
+  return preserve_outcome::stored;
+}
+
 core::result<evidence_purge> evidence_store::purge_expired(std::string_view actor) {
-  return guarded(conn_, [&](pqxx::connection& pc) {
+  return purge_evidence(conn_, actor);
+}
+
+core::result<evidence_purge> purge_evidence(connection& c, std::string_view actor,
+                                            std::optional<std::int64_t> only_case, bool dry_run) {
+  return guarded(c, [&](pqxx::connection& pc) {
     pqxx::work tx(pc);
     evidence_purge out;
-    const auto rows = tx.exec(
+    const auto rows = tx.exec_params(
         "SELECT v.case_id, encode(v.content, 'hex'), c.legal_hold FROM evidence v"
         " JOIN cases c ON c.id = v.case_id"
-        " WHERE (c.preserve_until IS NOT NULL AND c.preserve_until < now())"
-        "    OR c.status = 'false_positive'"
-        " ORDER BY v.case_id, v.content FOR UPDATE OF v");
+        " WHERE ((c.preserve_until IS NOT NULL AND c.preserve_until < now())"
+        "    OR c.status = 'false_positive') AND ($1::bigint IS NULL OR c.id = $1)"
+        " ORDER BY v.case_id, v.content FOR UPDATE OF v",
+        only_case);
     for (const auto& row : rows) {
       const auto id = row[0].as<std::int64_t>();
       if (row[2].as<bool>()) {
@@ -232,6 +263,10 @@ core::result<evidence_purge> evidence_store::purge_expired(std::string_view acto
         continue;
       }
       const std::string content = row[1].as<std::string>();
+      if (dry_run) {
+        out.purged.emplace_back(id, content);
+        continue;
+      }
       tx.exec_params0("DELETE FROM evidence WHERE case_id = $1 AND content = decode($2, 'hex')", id,
                       content);
       detail::audit_append(tx, actor, "evidence.purge", "case:" + std::to_string(id),

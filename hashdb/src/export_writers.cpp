@@ -24,8 +24,40 @@ void write_csv_row(const export_sink& sink, const std::vector<std::string>& fiel
   sink(line);
 }
 
-std::string opt_or_empty(const std::optional<std::string>& v) {
-  return v.value_or("");
+// One record as named values, in column order: the single source of both its CSV row and its
+// JSON object, so the two formats cannot drift apart.
+struct field {
+  template <class T>
+  field(std::string n, T&& v) : name(std::move(n)), value(json::value_from(std::forward<T>(v))) {}
+  std::string name;
+  json::value value;
+};
+using fields = std::vector<field>;
+
+// A value as a CSV cell: strings as they are, null as an empty cell, numbers and booleans in
+// their JSON spelling.
+std::string csv_text(const json::value& v) {
+  if (v.is_string()) return std::string(v.as_string());
+  if (v.is_null()) return {};
+  return json::serialize(v);
+}
+
+std::vector<std::string> names_of(const fields& f) {
+  std::vector<std::string> out;
+  for (const auto& x : f) out.push_back(x.name);
+  return out;
+}
+
+std::vector<std::string> cells_of(const fields& f) {
+  std::vector<std::string> out;
+  for (const auto& x : f) out.push_back(csv_text(x.value));
+  return out;
+}
+
+json::object object_of(fields f) {
+  json::object o;
+  for (auto& x : f) o[x.name] = std::move(x.value);
+  return o;
 }
 
 json::value opt_json(const std::optional<std::string>& v) {
@@ -34,17 +66,6 @@ json::value opt_json(const std::optional<std::string>& v) {
 
 json::value nonempty_json(const std::string& v) {
   return v.empty() ? json::value(nullptr) : json::value(v);
-}
-
-// The JSON array framing shared by the writers: '[' before the first item, ',' between.
-void json_item(const export_sink& sink, std::uint64_t index, const json::value& v) {
-  std::string out = index == 0 ? "[\n" : ",\n";
-  out += json::serialize(v);
-  sink(out);
-}
-
-void json_finish(const export_sink& sink, std::uint64_t items) {
-  sink(items == 0 ? "[]\n" : "\n]\n");
 }
 
 // list:entry pairs a case covers, from its events' hits, in first-seen order.
@@ -89,19 +110,60 @@ json::object file_json(const file_record& f) {
   return o;
 }
 
-json::object hit_json(const hit_record& h) {
-  json::object o;
-  o["list_id"] = h.list_id;
-  o["list_name"] = h.list_name;
-  o["entry_id"] = h.entry_id;
-  o["external_id"] = nonempty_json(h.external_id);
-  o["signal"] = h.signal;
-  o["distance"] = h.distance;
-  o["threshold"] = h.threshold;
-  o["list_version"] = h.list_version;
-  o["action"] = h.action;
-  o["variant"] = h.variant;
-  return o;
+fields hit_fields(const hit_record& h) {
+  return {{"list_id", h.list_id},     {"list_name", h.list_name},
+          {"entry_id", h.entry_id},   {"external_id", nonempty_json(h.external_id)},
+          {"signal", h.signal},       {"distance", h.distance},
+          {"threshold", h.threshold}, {"list_version", h.list_version},
+          {"action", h.action},       {"variant", h.variant}};
+}
+
+fields event_fields(const event_record& e) {
+  return {{"event_id", e.id},
+          {"occurred_at", e.occurred_at},
+          {"recorded_at", e.recorded_at},
+          {"zone", e.zone},
+          {"source_url", nonempty_json(e.source_url)},
+          {"request_id", nonempty_json(e.request_id)},
+          {"node", nonempty_json(e.node)},
+          {"case_id", e.case_id ? json::value(*e.case_id) : json::value(nullptr)},
+          {"suppressed", e.suppressed},
+          {"action", e.action},
+          {"md5", nonempty_json(e.md5)},
+          {"sha1", nonempty_json(e.sha1)},
+          {"sha256", nonempty_json(e.sha256)},
+          {"pdq", nonempty_json(e.pdq)},
+          {"pdq_quality", e.pdq_quality ? json::value(*e.pdq_quality) : json::value(nullptr)},
+          {"phash", nonempty_json(e.phash)}};
+}
+
+// The case fields both formats carry, in column order.
+fields case_fields(const case_detail& c) {
+  const auto& s = c.summary;
+  return {{"case_id", s.id},
+          {"zone", s.zone},
+          {"status", s.status},
+          {"opened_at", s.opened_at},
+          {"first_seen", s.first_seen},
+          {"last_seen", s.last_seen},
+          {"sightings", s.sightings},
+          {"required_confirmations", s.required_confirmations},
+          {"confirmations", c.confirmations},
+          {"classification", opt_json(s.classification)},
+          {"dismissed_at", opt_json(s.dismissed_at)},
+          {"reported_at", opt_json(s.reported_at)},
+          {"preserve_until", opt_json(s.preserve_until)},
+          {"legal_hold", s.legal_hold}};
+}
+
+// The CSV-only columns of a case after case_fields: counts and ';'-joined lists where the
+// JSON form nests arrays.
+const std::vector<std::string> case_csv_extra{"files", "list_entries", "report_ids", "decisions",
+                                              "sha256s"};
+
+fields aggregate_fields(const aggregate_row& r) {
+  return {{"period", r.period},   {"list_id", r.list_id}, {"list_name", r.list_name},
+          {"matches", r.matches}, {"reports", r.reports}, {"false_positives", r.false_positives}};
 }
 
 // The newest production submission, else the newest test one.
@@ -338,69 +400,70 @@ std::string xml_escape(std::string_view value) {
   return out;
 }
 
+record_writer::record_writer(export_format f, export_sink sink,
+                             const std::vector<std::string>& csv_columns)
+    : format_(f), sink_(std::move(sink)) {
+  if (format_ == export_format::csv) write_csv_row(sink_, csv_columns);
+}
+
+void record_writer::emit_csv(const std::vector<std::string>& cells) {
+  write_csv_row(sink_, cells);
+}
+
+void record_writer::emit_json(std::string_view object) {
+  // The JSON array framing: '[' before the first item, ',' between.
+  std::string out = items_ == 0 ? "[\n" : ",\n";
+  out += object;
+  sink_(out);
+}
+
+void record_writer::finish() {
+  if (format_ == export_format::json) sink_(items_ == 0 ? "[]\n" : "\n]\n");
+}
+
 const std::vector<std::string>& cases_csv_columns() {
-  static const std::vector<std::string> columns{
-      "case_id",       "zone",           "status",
-      "opened_at",     "first_seen",     "last_seen",
-      "sightings",     "files",          "required_confirmations",
-      "confirmations", "classification", "dismissed_at",
-      "reported_at",   "preserve_until", "legal_hold",
-      "list_entries",  "report_ids",     "decisions",
-      "sha256s"};
+  static const std::vector<std::string> columns = [] {
+    auto c = names_of(case_fields(case_detail{}));
+    c.insert(c.end(), case_csv_extra.begin(), case_csv_extra.end());
+    return c;
+  }();
   return columns;
 }
 
-cases_writer::cases_writer(export_format f, export_sink sink) : format_(f), sink_(std::move(sink)) {
-  if (format_ == export_format::csv) write_csv_row(sink_, cases_csv_columns());
-}
+cases_writer::cases_writer(export_format f, export_sink sink)
+    : record_writer(f, std::move(sink), cases_csv_columns()) {}
 
 void cases_writer::add(const case_detail& c) {
-  const auto& s = c.summary;
-  std::vector<std::string> entries;
-  for (const auto& [list, entry] : case_entries(c)) {
-    entries.push_back(std::to_string(list) + ":" + std::to_string(entry));
-  }
-  std::vector<std::string> report_ids;
-  for (const auto& r : c.reports) report_ids.push_back(r.environment + ":" + r.report_id);
-  std::vector<std::string> decisions;
-  for (const auto& d : c.decisions) {
-    decisions.push_back(d.decided_at + " " + d.decision + " by key " +
-                        std::to_string(d.reviewer_key_id));
-  }
-  std::vector<std::string> digests;
-  for (const auto& f : c.files) digests.push_back(f.sha256.empty() ? f.content : f.sha256);
+  fields f = case_fields(c);
   if (format_ == export_format::csv) {
-    write_csv_row(sink_, {std::to_string(s.id), s.zone, s.status, s.opened_at, s.first_seen,
-                          s.last_seen, std::to_string(s.sightings), std::to_string(s.files),
-                          std::to_string(s.required_confirmations), std::to_string(c.confirmations),
-                          opt_or_empty(s.classification), opt_or_empty(s.dismissed_at),
-                          opt_or_empty(s.reported_at), opt_or_empty(s.preserve_until),
-                          s.legal_hold ? "true" : "false", join(entries, ';'),
-                          join(report_ids, ';'), join(decisions, ';'), join(digests, ';')});
+    std::vector<std::string> entries;
+    for (const auto& [list, entry] : case_entries(c)) {
+      entries.push_back(std::to_string(list) + ":" + std::to_string(entry));
+    }
+    std::vector<std::string> report_ids;
+    for (const auto& r : c.reports) report_ids.push_back(r.environment + ":" + r.report_id);
+    std::vector<std::string> decisions;
+    for (const auto& d : c.decisions) {
+      decisions.push_back(d.decided_at + " " + d.decision + " by key " +
+                          std::to_string(d.reviewer_key_id));
+    }
+    std::vector<std::string> digests;
+    for (const auto& file : c.files)
+      digests.push_back(file.sha256.empty() ? file.content : file.sha256);
+    auto cells = cells_of(f);
+    cells.insert(cells.end(), {std::to_string(c.summary.files), join(entries, ';'),
+                               join(report_ids, ';'), join(decisions, ';'), join(digests, ';')});
+    emit_csv(cells);
   } else {
-    json::object o;
-    o["case_id"] = s.id;
-    o["zone"] = s.zone;
-    o["status"] = s.status;
-    o["opened_at"] = s.opened_at;
-    o["first_seen"] = s.first_seen;
-    o["last_seen"] = s.last_seen;
-    o["sightings"] = s.sightings;
-    o["required_confirmations"] = s.required_confirmations;
-    o["confirmations"] = c.confirmations;
-    o["classification"] = opt_json(s.classification);
-    o["dismissed_at"] = opt_json(s.dismissed_at);
-    o["reported_at"] = opt_json(s.reported_at);
-    o["preserve_until"] = opt_json(s.preserve_until);
-    o["legal_hold"] = s.legal_hold;
-    o["details_purged"] = s.details_purged;
+    json::object o = object_of(std::move(f));
+    o["details_purged"] = c.summary.details_purged;
     json::array entry_array;
     for (const auto& [list, entry] : case_entries(c)) {
       entry_array.push_back(json::object{{"list_id", list}, {"entry_id", entry}});
     }
     o["list_entries"] = std::move(entry_array);
     json::array files;
-    for (const auto& f : c.files) files.push_back(file_json(f));
+    for (const auto& file : c.files) files.push_back(file_json(file));
     o["files"] = std::move(files);
     json::array decision_array;
     for (const auto& d : c.decisions) {
@@ -425,114 +488,57 @@ void cases_writer::add(const case_detail& c) {
                                           {"recorded_at", r.recorded_at}});
     }
     o["reports"] = std::move(report_array);
-    json_item(sink_, items_, o);
+    emit_json(json::serialize(o));
   }
   ++items_;
 }
 
-void cases_writer::finish() {
-  if (format_ == export_format::json) json_finish(sink_, items_);
-}
-
 const std::vector<std::string>& events_csv_columns() {
-  static const std::vector<std::string> columns{
-      "event_id",     "occurred_at", "recorded_at", "zone",   "source_url", "request_id",
-      "node",         "case_id",     "suppressed",  "action", "md5",        "sha1",
-      "sha256",       "pdq",         "pdq_quality", "phash",  "hit",        "list_id",
-      "list_name",    "entry_id",    "external_id", "signal", "distance",   "threshold",
-      "list_version", "hit_action",  "variant"};
+  // The event's fields, then one hit's (its action named hit_action beside the event's).
+  static const std::vector<std::string> columns = [] {
+    auto c = names_of(event_fields(event_record{}));
+    c.emplace_back("hit");
+    for (auto& name : names_of(hit_fields(hit_record{}))) {
+      c.push_back(name == "action" ? "hit_action" : name);
+    }
+    return c;
+  }();
   return columns;
 }
 
 events_writer::events_writer(export_format f, export_sink sink)
-    : format_(f), sink_(std::move(sink)) {
-  if (format_ == export_format::csv) write_csv_row(sink_, events_csv_columns());
-}
+    : record_writer(f, std::move(sink), events_csv_columns()) {}
 
 void events_writer::add(const event_record& e) {
+  fields f = event_fields(e);
   if (format_ == export_format::csv) {
-    std::vector<std::string> base{e.id,
-                                  e.occurred_at,
-                                  e.recorded_at,
-                                  e.zone,
-                                  e.source_url,
-                                  e.request_id,
-                                  e.node,
-                                  e.case_id ? std::to_string(*e.case_id) : "",
-                                  e.suppressed ? "true" : "false",
-                                  e.action,
-                                  e.md5,
-                                  e.sha1,
-                                  e.sha256,
-                                  e.pdq,
-                                  e.pdq_quality ? std::to_string(*e.pdq_quality) : "",
-                                  e.phash};
+    const auto base = cells_of(f);
     for (std::size_t i = 0; i < e.hits.size(); ++i) {
-      const auto& h = e.hits[i];
       auto row = base;
-      row.insert(row.end(), {std::to_string(i + 1), std::to_string(h.list_id), h.list_name,
-                             std::to_string(h.entry_id), h.external_id, h.signal,
-                             std::to_string(h.distance), std::to_string(h.threshold),
-                             std::to_string(h.list_version), h.action, h.variant});
-      write_csv_row(sink_, row);
+      row.push_back(std::to_string(i + 1));
+      for (auto& cell : cells_of(hit_fields(e.hits[i]))) row.push_back(std::move(cell));
+      emit_csv(row);
     }
   } else {
-    json::object o;
-    o["event_id"] = e.id;
-    o["occurred_at"] = e.occurred_at;
-    o["recorded_at"] = e.recorded_at;
-    o["zone"] = e.zone;
-    o["source_url"] = nonempty_json(e.source_url);
-    o["request_id"] = nonempty_json(e.request_id);
-    o["node"] = nonempty_json(e.node);
-    o["case_id"] = e.case_id ? json::value(*e.case_id) : json::value(nullptr);
-    o["suppressed"] = e.suppressed;
-    o["action"] = e.action;
-    o["md5"] = nonempty_json(e.md5);
-    o["sha1"] = nonempty_json(e.sha1);
-    o["sha256"] = nonempty_json(e.sha256);
-    o["pdq"] = nonempty_json(e.pdq);
-    o["pdq_quality"] = e.pdq_quality ? json::value(*e.pdq_quality) : json::value(nullptr);
-    o["phash"] = nonempty_json(e.phash);
+    json::object o = object_of(std::move(f));
     json::array hits;
-    for (const auto& h : e.hits) hits.push_back(hit_json(h));
+    for (const auto& h : e.hits) hits.push_back(object_of(hit_fields(h)));
     o["hits"] = std::move(hits);
-    json_item(sink_, items_, o);
+    emit_json(json::serialize(o));
   }
   ++items_;
-}
-
-void events_writer::finish() {
-  if (format_ == export_format::json) json_finish(sink_, items_);
 }
 
 aggregate_writer::aggregate_writer(export_format f, export_sink sink)
-    : format_(f), sink_(std::move(sink)) {
-  if (format_ == export_format::csv) {
-    write_csv_row(sink_,
-                  {"period", "list_id", "list_name", "matches", "reports", "false_positives"});
-  }
-}
+    : record_writer(f, std::move(sink), names_of(aggregate_fields(aggregate_row{}))) {}
 
 void aggregate_writer::add(const aggregate_row& r) {
   if (format_ == export_format::csv) {
-    write_csv_row(sink_,
-                  {r.period, std::to_string(r.list_id), r.list_name, std::to_string(r.matches),
-                   std::to_string(r.reports), std::to_string(r.false_positives)});
+    emit_csv(cells_of(aggregate_fields(r)));
   } else {
-    json_item(sink_, items_,
-              json::object{{"period", r.period},
-                           {"list_id", r.list_id},
-                           {"list_name", r.list_name},
-                           {"matches", r.matches},
-                           {"reports", r.reports},
-                           {"false_positives", r.false_positives}});
+    emit_json(json::serialize(object_of(aggregate_fields(r))));
   }
   ++items_;
-}
-
-void aggregate_writer::finish() {
-  if (format_ == export_format::json) json_finish(sink_, items_);
 }
 
 std::vector<package_document> cybertipline_documents(const case_detail& c,

@@ -6,40 +6,6 @@
 namespace hashguard::hashdb {
 namespace detail {
 
-std::string iso_of(const char* column) {
-  return std::string("to_char(") + column +
-         " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')";
-}
-
-std::string case_select_columns() {
-  return "c.id, c.zone, c.status, " + iso_of("c.opened_at") + ", " + iso_of("c.first_seen") + ", " +
-         iso_of("c.last_seen") +
-         ", c.sightings, (SELECT count(*) FROM case_files f WHERE f.case_id = c.id),"
-         " c.required_confirmations, c.classification, " +
-         iso_of("c.dismissed_at") + ", " + iso_of("c.reported_at") + ", " +
-         iso_of("c.preserve_until") + ", c.legal_hold, c.details_purged_at IS NOT NULL";
-}
-
-case_summary case_from_row(const pqxx::row& r) {
-  case_summary c;
-  c.id = r[0].as<std::int64_t>();
-  c.zone = r[1].as<std::string>();
-  c.status = r[2].as<std::string>();
-  c.opened_at = r[3].as<std::string>();
-  c.first_seen = r[4].as<std::string>();
-  c.last_seen = r[5].as<std::string>();
-  c.sightings = r[6].as<std::int64_t>();
-  c.files = r[7].as<std::int64_t>();
-  c.required_confirmations = r[8].as<int>();
-  c.classification = opt_text(r[9]);
-  c.dismissed_at = opt_text(r[10]);
-  c.reported_at = opt_text(r[11]);
-  c.preserve_until = opt_text(r[12]);
-  c.legal_hold = r[13].as<bool>();
-  c.details_purged = r[14].as<bool>();
-  return c;
-}
-
 std::string event_select_columns() {
   return "e.id::text, " + iso_of("e.occurred_at") + ", " + iso_of("e.recorded_at") +
          ", e.zone, coalesce(e.source_url, ''), coalesce(e.request_id, ''),"

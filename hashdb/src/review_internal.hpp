@@ -1,6 +1,7 @@
 // The case queries shared by review.cpp, export.cpp and evidence.cpp. Private to hashdb.
 #pragma once
 
+#include "case_rows.hpp"
 #include "hashguard/hashdb/review.hpp"
 
 #include <pqxx/pqxx>
@@ -11,11 +12,6 @@
 
 namespace hashguard::hashdb::detail {
 
-/// to_char(column AT TIME ZONE 'UTC', ISO 8601 with microseconds and 'Z').
-std::string iso_of(const char* column);
-/// The columns case_from_row reads, for a query over `cases c`.
-std::string case_select_columns();
-case_summary case_from_row(const pqxx::row& r);
 /// The columns event_from_row reads, for a query over `events e`.
 std::string event_select_columns();
 event_record event_from_row(const pqxx::row& r);

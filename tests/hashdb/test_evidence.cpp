@@ -6,6 +6,8 @@
 #include "hg_pg.hpp"
 #include "review_fixture.hpp"
 
+#include <openssl/sha.h>
+
 using namespace hashguard;
 
 namespace {
@@ -24,6 +26,20 @@ std::string last_action(hashdb::connection& c) {
   REQUIRE(rows.has_value());
   REQUIRE_FALSE(rows->empty());
   return rows->front().action;
+}
+
+std::string sha256_hex(std::string_view data) {
+  unsigned char d[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), d);
+  std::string out;
+  for (unsigned char b : d) out += hg_test::hex_n(b, 2);
+  return out;
+}
+
+std::int64_t evidence_rows(const std::string& url) {
+  pqxx::connection pc(url);
+  pqxx::read_transaction tx(pc);
+  return tx.exec1("SELECT count(*) FROM evidence")[0].as<std::int64_t>();
 }
 
 }  // namespace
@@ -170,4 +186,84 @@ TEST_CASE("evidence store: preserve, audited reveal marks the file viewed, purge
   REQUIRE(p->purged.size() == 1);
   CHECK(p->purged[0].first == case1);
   CHECK(hg_test::error_of(ev.reveal(case1, content1, "k_rev1", "gone")) == hashdb::errc::not_found);
+}
+
+TEST_CASE("evidence store: preserve_event seals into the event's case, only for its own bytes") {
+  hg_test::test_database db;
+  auto c = db.connect();
+  const auto l = hg_test::make_lists(db.url());
+  hashdb::case_store store(c, {});
+  const std::string bytes = "synthetic image bytes for preserve_event";
+  auto e = hg_test::make_event("z", l.list_a, l.entry_a1, 1, t0, "https://u/1");
+  e.id = hashdb::new_uuid();
+  e.sha256 = sha256_hex(bytes);
+  hashdb::evidence_store ev(c, key("k1", '5'));
+
+  // Not recorded yet (still in a spool): not_found, to be retried.
+  CHECK(hg_test::error_of(ev.preserve_event(e.id, bytes, "image/png", "node-1")) ==
+        hashdb::errc::not_found);
+  auto rec = store.record(e);
+  REQUIRE(rec.has_value());
+  REQUIRE(rec->case_id.has_value());
+  // Other bytes than the event's are refused.
+  CHECK(hg_test::error_of(ev.preserve_event(e.id, "other bytes", "image/png", "node-1")) ==
+        hashdb::errc::invalid_argument);
+  CHECK(evidence_rows(db.url()) == 0);
+  auto stored = ev.preserve_event(e.id, bytes, "image/png", "node-1");
+  REQUIRE(stored.has_value());
+  CHECK(*stored == hashdb::preserve_outcome::stored);
+  CHECK(last_action(c) == "evidence.preserve");
+  auto back = ev.reveal(*rec->case_id, e.sha256, "k_rev1", "check");
+  REQUIRE(back.has_value());
+  CHECK(back->bytes == bytes);
+  // Again: the first copy stays, nothing new is audited.
+  REQUIRE(ev.preserve_event(e.id, bytes, "image/png", "node-1").has_value());
+  CHECK(evidence_rows(db.url()) == 1);
+  CHECK(last_action(c) == "evidence.reveal");
+
+  // Content dismissed with suppression opens no case: nothing to keep.
+  hashdb::decision_input fp;
+  fp.case_id = *rec->case_id;
+  fp.reviewer_key_id = 1;
+  fp.kind = hashdb::decision_kind::false_positive;
+  fp.note = "not it";
+  fp.suppress = true;
+  REQUIRE(store.decide(fp, "k_rev1").has_value());
+  auto again = hg_test::make_event("z2", l.list_b, l.entry_b1, 1, t0 + 5, "https://u/2");
+  again.id = hashdb::new_uuid();
+  again.sha256 = e.sha256;
+  auto sup = store.record(again);
+  REQUIRE(sup.has_value());
+  REQUIRE(sup->outcome == hashdb::record_outcome::suppressed);
+  auto none = ev.preserve_event(again.id, bytes, "image/png", "node-1");
+  REQUIRE(none.has_value());
+  CHECK(*none == hashdb::preserve_outcome::no_case);
+  CHECK(evidence_rows(db.url()) == 1);
+}
+
+TEST_CASE("purge_evidence: one case, dry run, no key needed") {
+  hg_test::test_database db;
+  auto c = db.connect();
+  const auto l = hg_test::make_lists(db.url());
+  hashdb::case_store store(c, {});
+  auto r1 = store.record(hg_test::make_event("a", l.list_a, l.entry_a1, 1, t0, "https://u/1"));
+  auto r2 = store.record(hg_test::make_event("b", l.list_b, l.entry_b1, 2, t0, "https://u/2"));
+  REQUIRE((r1 && r2));
+  hashdb::evidence_store ev(c, key("k1", '5'));
+  REQUIRE(ev.preserve(*r1->case_id, hg_test::hex_n(1, 64), "one", "image/png", "n").has_value());
+  REQUIRE(ev.preserve(*r2->case_id, hg_test::hex_n(2, 64), "two", "image/png", "n").has_value());
+  hg_test::exec_sql(db.url(), "UPDATE cases SET preserve_until = now() - interval '1 hour'");
+
+  auto dry = hashdb::purge_evidence(c, "system", std::nullopt, true);
+  REQUIRE(dry.has_value());
+  CHECK(dry->purged.size() == 2);
+  CHECK(evidence_rows(db.url()) == 2);
+  CHECK(last_action(c) == "evidence.preserve");
+
+  auto one = hashdb::purge_evidence(c, "system", *r2->case_id);
+  REQUIRE(one.has_value());
+  REQUIRE(one->purged.size() == 1);
+  CHECK(one->purged[0].first == *r2->case_id);
+  CHECK(evidence_rows(db.url()) == 1);
+  CHECK(last_action(c) == "evidence.purge");
 }

@@ -54,11 +54,27 @@ struct auth_context {
   std::optional<core::role> role;
 };
 
+/// A response body held in an open file instead of memory (large exports). Owns the
+/// descriptor: closed when the last copy of the response goes. The server sends the file from
+/// offset 0 to its end, with Content-Length, re-arming its write timeout at every chunk.
+class body_file {
+ public:
+  explicit body_file(int fd) noexcept : fd_(fd) {}
+  ~body_file();
+  body_file(const body_file&) = delete;
+  body_file& operator=(const body_file&) = delete;
+  [[nodiscard]] int fd() const noexcept { return fd_; }
+
+ private:
+  int fd_;
+};
+
 struct response {
   int status{200};
   std::string content_type{"application/json"};
   std::string body;
   std::vector<header_field> headers;  ///< extra fields (Retry-After, Allow, Location...)
+  std::shared_ptr<body_file> file;    ///< when set, the body comes from it and `body` is unused
 
   /// A JSON answer.
   [[nodiscard]] static response json(int status, std::string body);

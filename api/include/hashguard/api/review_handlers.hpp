@@ -14,6 +14,9 @@
 // decision needs a non-empty note, and a classification (A1, A2, B1, B2) when it confirms.
 // The reviewer id stored with a decision is derived from the caller's key id (the first 48
 // bits of its digest for "k_" ids), so the two-person rule counts distinct keys.
+// Exports are generated into an unlinked temporary file in `spill_dir` and sent from it
+// (Content-Length, streamed in chunks): memory stays bounded, and the custody record's SHA-256
+// (also sent as X-Export-SHA256) is that of exactly the bytes of the body.
 // Every handler runs on the database pool with a connection from a small pool of its own.
 // Errors map to the api's shape: not_found 404, invalid_argument 400, conflict 409,
 // database_unavailable 503 (Retry-After), integrity 500.
@@ -24,6 +27,7 @@
 #include "hashguard/hashdb/export.hpp"
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 
@@ -35,6 +39,8 @@ struct review_deps {
   hashdb::package_options package;               ///< reporter block of report.xml
   std::optional<hashdb::evidence_key> evidence;  ///< set when preservation is enabled
   std::size_t connections{4};                    ///< pool size (the database pool's threads)
+  /// Where exports are generated before they are sent (unlinked temporary files, 0600).
+  std::filesystem::path spill_dir{std::filesystem::temp_directory_path()};
 };
 
 /// report.person.first_name / last_name / email / phone, report.publicly_available.

@@ -1,7 +1,8 @@
 // Evidence preservation (off by default): the matched content of a case file, kept encrypted.
 //
-// Only content that matched is ever stored (the api stores the bytes of a scan whose event
-// joined a case, and only when preservation is enabled). Each file is sealed with AES-256-GCM
+// Only content that matched is ever stored: `hashguard serve` hands the bytes of a scan whose
+// match event was recorded to preserve_event(), and only when preservation is enabled; a
+// no_match scan is never kept. Each file is sealed with AES-256-GCM
 // (OpenSSL EVP) under the configured 32-byte key: a fresh random 96-bit nonce per file, the
 // 128-bit tag stored beside the ciphertext, and the additional data binding the ciphertext to
 // its place (case id, content key, key id), so a row copied onto another case does not open.
@@ -73,6 +74,19 @@ struct evidence_purge {
   std::vector<std::int64_t> held;                            ///< expired, on legal hold
 };
 
+/// What preserve_event did.
+enum class preserve_outcome : std::uint8_t {
+  stored,   ///< sealed into the event's case (or already kept there: the first copy stays)
+  no_case,  ///< the event joined no case (its content is suppressed): nothing kept
+};
+
+/// Deletes the evidence whose case's preservation deadline passed, and the evidence of
+/// false-positive cases, unless the case is on legal hold; audited per file ("evidence.purge").
+/// With `only_case`, that case alone. `dry_run` reports without deleting. Needs no key.
+[[nodiscard]] core::result<evidence_purge> purge_evidence(
+    connection& c, std::string_view actor, std::optional<std::int64_t> only_case = {},
+    bool dry_run = false);
+
 class evidence_store {
  public:
   evidence_store(connection& c, evidence_key key) noexcept : conn_(c), key_(std::move(key)) {}
@@ -83,11 +97,19 @@ class evidence_store {
   [[nodiscard]] core::result<void> preserve(std::int64_t case_id, std::string_view content_hex,
                                             std::string_view bytes, std::string_view media_type,
                                             std::string_view actor);
+  /// Preserves the scanned bytes of a recorded match event in the event's case, under the
+  /// content key of its SHA-256 (the case_files key of content the caller sent).
+  /// errc::not_found while the event is not in the database (spooled, not yet replayed: retry
+  /// later); errc::invalid_argument when the bytes' SHA-256 is not the event's.
+  [[nodiscard]] core::result<preserve_outcome> preserve_event(std::string_view event_id,
+                                                              std::string_view bytes,
+                                                              std::string_view media_type,
+                                                              std::string_view actor);
   /// Decrypts for `actor`, audits the reveal with its purpose, marks the file viewed.
   /// errc::not_found (no evidence), errc::integrity (refused; audited as evidence.reveal_failed).
   [[nodiscard]] core::result<revealed> reveal(std::int64_t case_id, std::string_view content_hex,
                                               std::string_view actor, std::string_view purpose);
-  /// See above; audited per deleted file ("evidence.purge").
+  /// purge_evidence() over this store's connection.
   [[nodiscard]] core::result<evidence_purge> purge_expired(std::string_view actor);
 
  private:

@@ -52,36 +52,43 @@ struct export_range {
 /// XML text / attribute escaping (see above).
 [[nodiscard]] std::string xml_escape(std::string_view value);
 
-/// Cases, one row (CSV) or object (JSON) each. CSV columns: see cases_csv_columns(). JSON: an
-/// array of objects carrying the same fields plus files, decisions and reports in full.
-/// finish() closes the document (the JSON array; a CSV with no rows still has its header).
-class cases_writer {
+/// What the record writers share: the format, the sink, the CSV header (written on
+/// construction) and the JSON array framing. finish() closes the document (the JSON array; a
+/// CSV with no rows still has its header). Each record's fields are listed once and feed both
+/// formats, so a CSV column and its JSON key always carry the same value (nulls are empty
+/// cells, booleans true/false).
+class record_writer {
  public:
-  cases_writer(export_format f, export_sink sink);
-  void add(const case_detail& c);
   void finish();
   [[nodiscard]] std::uint64_t items() const noexcept { return items_; }
 
- private:
+ protected:
+  record_writer(export_format f, export_sink sink, const std::vector<std::string>& csv_columns);
+  void emit_csv(const std::vector<std::string>& cells);
+  void emit_json(std::string_view object);  ///< one serialized object of the array
+
   export_format format_;
   export_sink sink_;
   std::uint64_t items_{};
+};
+
+/// Cases, one row (CSV) or object (JSON) each. CSV columns: see cases_csv_columns() (the
+/// shared fields, then the file count and ';'-joined list entries, report ids, decisions and
+/// SHA-256s). JSON: the shared fields plus details_purged, list_entries, files, decisions and
+/// reports in full.
+class cases_writer : public record_writer {
+ public:
+  cases_writer(export_format f, export_sink sink);
+  void add(const case_detail& c);
 };
 [[nodiscard]] const std::vector<std::string>& cases_csv_columns();
 
 /// Events: CSV has one row per (event, hit), the event's fields repeated; see
 /// events_csv_columns(). JSON: an array of event objects with their hits nested.
-class events_writer {
+class events_writer : public record_writer {
  public:
   events_writer(export_format f, export_sink sink);
   void add(const event_record& e);
-  void finish();
-  [[nodiscard]] std::uint64_t items() const noexcept { return items_; }
-
- private:
-  export_format format_;
-  export_sink sink_;
-  std::uint64_t items_{};
 };
 [[nodiscard]] const std::vector<std::string>& events_csv_columns();
 
@@ -94,17 +101,11 @@ struct aggregate_row {
   std::int64_t reports{};          ///< CyberTipline submissions for cases covering the list
   std::int64_t false_positives{};  ///< false-positive decisions on cases covering the list
 };
-class aggregate_writer {
+/// Columns / keys: period, list_id, list_name, matches, reports, false_positives.
+class aggregate_writer : public record_writer {
  public:
   aggregate_writer(export_format f, export_sink sink);
   void add(const aggregate_row& r);
-  void finish();
-  [[nodiscard]] std::uint64_t items() const noexcept { return items_; }
-
- private:
-  export_format format_;
-  export_sink sink_;
-  std::uint64_t items_{};
 };
 
 /// The reporting person of report.xml (config report.person.*): the provider's contact.

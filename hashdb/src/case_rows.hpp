@@ -1,0 +1,52 @@
+// The one column list and row mapper for a case summary, shared by cases.cpp (the case store's
+// prepared statements) and review.cpp (the queue, case detail and exports). Private to hashdb.
+// case_select_columns() and case_from_row() must change together: the mapper reads the
+// columns by position.
+#pragma once
+
+#include "hashguard/hashdb/cases.hpp"
+#include "pg.hpp"
+
+#include <pqxx/pqxx>
+
+#include <string>
+
+namespace hashguard::hashdb::detail {
+
+/// to_char(column AT TIME ZONE 'UTC', ISO 8601 with microseconds and 'Z').
+inline std::string iso_of(const char* column) {
+  return std::string("to_char(") + column +
+         " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')";
+}
+
+/// The columns case_from_row reads, for a query over `cases c`.
+inline std::string case_select_columns() {
+  return "c.id, c.zone, c.status, " + iso_of("c.opened_at") + ", " + iso_of("c.first_seen") + ", " +
+         iso_of("c.last_seen") +
+         ", c.sightings, (SELECT count(*) FROM case_files f WHERE f.case_id = c.id),"
+         " c.required_confirmations, c.classification, " +
+         iso_of("c.dismissed_at") + ", " + iso_of("c.reported_at") + ", " +
+         iso_of("c.preserve_until") + ", c.legal_hold, c.details_purged_at IS NOT NULL";
+}
+
+inline case_summary case_from_row(const pqxx::row& r) {
+  case_summary c;
+  c.id = r[0].as<std::int64_t>();
+  c.zone = r[1].as<std::string>();
+  c.status = r[2].as<std::string>();
+  c.opened_at = r[3].as<std::string>();
+  c.first_seen = r[4].as<std::string>();
+  c.last_seen = r[5].as<std::string>();
+  c.sightings = r[6].as<std::int64_t>();
+  c.files = r[7].as<std::int64_t>();
+  c.required_confirmations = r[8].as<int>();
+  c.classification = opt_text(r[9]);
+  c.dismissed_at = opt_text(r[10]);
+  c.reported_at = opt_text(r[11]);
+  c.preserve_until = opt_text(r[12]);
+  c.legal_hold = r[13].as<bool>();
+  c.details_purged = r[14].as<bool>();
+  return c;
+}
+
+}  // namespace hashguard::hashdb::detail
