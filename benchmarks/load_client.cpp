@@ -155,8 +155,10 @@ asio::awaitable<void> connection(worker& w, tcp::endpoint endpoint, std::size_t 
       const int status = static_cast<int>(res.result_int());
       ++w.result.statuses[status];
       if (status >= 200 && status < 300) ++w.result.ok;
-      if (!o.marker.empty() && res.body().find(o.marker) != std::string::npos) ++w.result.marked;
+      const bool marked = !o.marker.empty() && res.body().find(o.marker) != std::string::npos;
+      if (marked) ++w.result.marked;
       w.result.latency.record(done - intended);
+      (marked ? w.result.latency_marked : w.result.latency_unmarked).record(done - intended);
     }
     if (!res.keep_alive()) {
       beast::error_code ignored;
@@ -319,6 +321,8 @@ load_result run_load(const load_options& options, const std::vector<std::string>
     total.reconnects += r.reconnects;
     for (const auto& [status, n] : r.statuses) total.statuses[status] += n;
     total.latency.merge(r.latency);
+    total.latency_marked.merge(r.latency_marked);
+    total.latency_unmarked.merge(r.latency_unmarked);
   }
   return total;
 }

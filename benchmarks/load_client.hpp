@@ -83,6 +83,8 @@ struct load_result {
   std::uint64_t reconnects{0};        ///< keep-alive ends (Connection: close) and error reconnects
   std::map<int, std::uint64_t> statuses;  ///< answers by HTTP status (window only)
   latency_histogram latency;              ///< window only; from the scheduled time in open loop
+  latency_histogram latency_marked;       ///< the same, answers holding the marker only
+  latency_histogram latency_unmarked;     ///< the same, answers without it
   double client_cpu_s{0};                 ///< user + system CPU of this process in the run
   [[nodiscard]] double rps() const noexcept {
     return window_s > 0 ? static_cast<double>(completed) / window_s : 0;
