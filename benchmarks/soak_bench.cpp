@@ -264,8 +264,9 @@ int main(int argc, char** argv) {
             << cfg.fd_tolerance << ": " << (fd_ok ? "flat" : "GREW") << ")\n  " << completed
             << " requests in " << soaked_s << " s (" << achieved << " req/s), p50 "
             << std::setprecision(2) << all.percentile_ms(50) << " ms, p99 " << all.percentile_ms(99)
-            << " ms, p99.9 " << all.percentile_ms(99.9) << " ms; errors " << errors
-            << "; serve exit " << exit_code << "; load average " << load_end << "\n";
+            << " ms, p99.9 " << all.percentile_ms(99.9) << " ms; failed " << errors
+            << ", unanswered in time " << behind << "; serve exit " << exit_code
+            << "; load average " << load_end << "\n";
 
   if (!cfg.keep) {
     std::error_code ec;
