@@ -69,6 +69,9 @@ int run_serve(const std::vector<std::string>& args) {
               "how often API keys are reloaded from the database (ms)");
   cfg.declare("node.name", core::config_type::string, "",
               "this node's name in match events; empty = the host name");
+  cfg.declare("match.dihedral", core::config_type::boolean, "true",
+              "search the 7 rotated/mirrored PDQ variants of scanned images too (false: the "
+              "original orientation only, whatever the lists' dihedral setting)");
 
   std::vector<std::string> rest;
   std::string config_file;
@@ -226,7 +229,8 @@ int run_serve(const std::vector<std::string>& args) {
   auto upkeep = start_review_upkeep(cfg, db->url(), db->settings().cases);
   if (!upkeep) return exit_usage;
   add_ingest_routes(routes, ingest_deps{&holder, recorder->get(), &stats, *scan_options, node,
-                                        options->retry_after_s, upkeep->evidence.get()});
+                                        options->retry_after_s, upkeep->evidence.get(),
+                                        cfg.get_bool("match.dihedral")});
   add_admin_routes(routes, admin_deps{db->url(), &refresher});
 
   if (!wire_review(cfg, routes, options->db_threads, db->url())) return exit_usage;

@@ -51,10 +51,12 @@ json::object hashes_json(const scanner::scan_result& r) {
 
 /// Every hit of one scan: the first frame with all signals, then the other frames' PDQ.
 /// An entry reached by several frames is kept once (the smallest distance).
-std::vector<core::hit> match_scan(const matcher::snapshot& snap, const scanner::scan_result& r) {
+std::vector<core::hit> match_scan(const matcher::snapshot& snap, const scanner::scan_result& r,
+                                  bool dihedral) {
+  const int variants = dihedral ? 8 : 1;
   std::vector<core::hit> hits;
   matcher::scan_query q;
-  q.pdq = matcher::pdq_query{r.pdq.dihedral, 8, r.pdq.quality};
+  q.pdq = matcher::pdq_query{r.pdq.dihedral, variants, r.pdq.quality};
   q.phash = r.phash;
   q.md5 = r.digest.md5;
   q.sha1 = r.digest.sha1;
@@ -63,7 +65,7 @@ std::vector<core::hit> match_scan(const matcher::snapshot& snap, const scanner::
   for (const auto& f : r.frames) {
     if (f.index == 0) continue;
     matcher::scan_query fq;
-    fq.pdq = matcher::pdq_query{f.pdq.dihedral, 8, f.pdq.quality};
+    fq.pdq = matcher::pdq_query{f.pdq.dihedral, variants, f.pdq.quality};
     fq.query = static_cast<std::int32_t>(f.index);
     std::vector<core::hit> more;
     snap.match(fq, more);
@@ -133,7 +135,7 @@ api::response handle_scan(const ingest_deps& deps, const api::request& req, bool
   std::vector<core::hit> hits;
   {
     const auto start = std::chrono::steady_clock::now();
-    hits = match_scan(*snap, r);
+    hits = match_scan(*snap, r, deps.dihedral);
     if (deps.stats) {
       deps.stats->observe_stage(api::stage::match,
                                 seconds(std::chrono::steady_clock::now() - start));

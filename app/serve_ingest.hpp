@@ -28,6 +28,9 @@ struct ingest_deps {
   /// Evidence preservation (serve_evidence.hpp): null when off. When set, the bytes of a scan
   /// whose match event was recorded are handed to it; a no_match scan never is.
   evidence_keeper* evidence{nullptr};
+  /// Search the 7 rotated/mirrored PDQ variants of a scanned image too (match.dihedral);
+  /// false searches the original orientation only (about 8x fewer PDQ probes per scan).
+  bool dihedral{true};
 };
 
 /// Replaces the 501 placeholders of /v1/scan, /v1/hash, /v1/match and /v1/index.

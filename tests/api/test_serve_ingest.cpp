@@ -340,3 +340,83 @@ TEST_CASE("serve: a list made from an image's PDQ matches that image and records
   CHECK(WEXITSTATUS(status) == 0);
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("serve: --match-dihedral=false matches the original orientation only") {
+  test_database db;
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("hg-serve-dihedral-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string ingest = "ingest-key-for-dihedral-test";
+  const std::string admin = "admin-key-for-dihedral-test";
+  const std::string dih = data_dir + "/pdq-vectors/images/reg-test-input/dih/";
+  const std::string original = file_bytes(dih + "bridge-1-original.jpg");
+  const std::string rotated = file_bytes(dih + "bridge-2-rotate-90.jpg");
+  auto start = [&](const std::string& dihedral_flag) {
+    std::vector<std::string> args{HG_HASHGUARD_BIN,
+                                  "serve",
+                                  "--http-port=0",
+                                  "--database-url=" + db.url(),
+                                  "--data-dir=" + dir.string(),
+                                  "--auth-keys=ingest:" + ingest,
+                                  "--auth-bootstrap-key=" + admin,
+                                  "--snapshot-poll-ms=50",
+                                  "--http-scan-threads=1"};
+    if (!dihedral_flag.empty()) args.push_back(dihedral_flag);
+    return spawn_serve(args);
+  };
+  auto stop = [](server_process& p) {
+    REQUIRE(::kill(p.pid, SIGTERM) == 0);
+    int status = 0;
+    REQUIRE(::waitpid(p.pid, &status, 0) == p.pid);
+    ::close(p.out);
+    ::close(p.err);
+    CHECK(WIFEXITED(status));
+  };
+  auto wait_for_entries = [&](std::uint16_t port) {
+    for (int i = 0; i < 200; ++i) {
+      auto idx = fetch(port, "GET", "/v1/index", admin);
+      REQUIRE(idx);
+      REQUIRE(idx->status == 200);
+      if (json::parse(idx->body).at("sizes").at("pdq").to_number<std::uint64_t>() == 1) return;
+      std::this_thread::sleep_for(50ms);
+    }
+    FAIL("the snapshot never held the listed hash");
+  };
+  auto scan = [&](std::uint16_t port, const std::string& image) {
+    auto r = post(port, "/v1/scan", ingest, image);
+    REQUIRE(r);
+    INFO(r->body);
+    REQUIRE(r->status == 200);
+    return json::parse(r->body);
+  };
+
+  server_process off = start("--match-dihedral=false");
+  auto hashed = post(off.port, "/v1/hash", ingest, original);
+  REQUIRE(hashed);
+  REQUIRE(hashed->status == 200);
+  const std::string pdq(json::parse(hashed->body).at("hashes").at("pdq").as_string());
+  auto created = post(off.port, "/v1/lists", admin,
+                      R"({"name":"dihedral-test","signal":"pdq","threshold":31,"dihedral":true})",
+                      {{"Content-Type", "application/json"}});
+  REQUIRE(created);
+  REQUIRE(created->status == 201);
+  auto imported = post(off.port, "/v1/lists/dihedral-test/hashes?format=hex", admin, pdq + "\n");
+  REQUIRE(imported);
+  REQUIRE(imported->status == 200);
+  wait_for_entries(off.port);
+  CHECK(scan(off.port, original).at("verdict").as_string() == "match");
+  // The list allows dihedral matches, but this node searches the original orientation only.
+  CHECK(scan(off.port, rotated).at("verdict").as_string() == "no_match");
+  stop(off);
+
+  // The default searches all eight orientations: the rotated copy matches through a variant.
+  server_process on = start("");
+  wait_for_entries(on.port);
+  const auto v = scan(on.port, rotated);
+  CHECK(v.at("verdict").as_string() == "match");
+  REQUIRE(v.at("hits").as_array().size() == 1);
+  CHECK(v.at("hits").as_array()[0].at("variant").as_string() != "original");
+  stop(on);
+  std::filesystem::remove_all(dir);
+}
