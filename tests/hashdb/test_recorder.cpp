@@ -4,9 +4,8 @@
 #include "hashguard/hashdb/server.hpp"
 #include "hashguard/hashdb/spool.hpp"
 
+#include "hashdb_test_support.hpp"
 #include "hg_pg.hpp"
-
-#include <pqxx/pqxx>
 
 #include <filesystem>
 #include <set>
@@ -17,18 +16,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string tmpl = "/tmp/hg-rec-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using temp_dir = hg_test::temp_dir;
 
 hashdb::match_event event(int n, std::string request = "") {
   hashdb::match_event e;
@@ -51,11 +39,8 @@ hashdb::match_event event(int n, std::string request = "") {
 }
 
 std::set<std::string> stored_ids(const std::string& url) {
-  pqxx::connection pc(url);
-  pqxx::read_transaction tx(pc);
-  std::set<std::string> out;
-  for (const auto& r : tx.exec("SELECT id::text FROM events")) out.insert(r[0].as<std::string>());
-  return out;
+  const auto ids = hg_test::column_of(url, "SELECT id::text FROM events");
+  return {ids.begin(), ids.end()};
 }
 
 }  // namespace
@@ -169,11 +154,7 @@ TEST_CASE("recorder: spool while the server is down, replay in order when it is 
   CHECK(after.size() == 40);
 
   // Replayed events kept their order: occurred_at follows the spool order.
-  pqxx::connection pc(url);
-  pqxx::read_transaction tx(pc);
-  auto ordered = tx.exec("SELECT id::text FROM events ORDER BY occurred_at");
-  std::vector<std::string> seq;
-  for (const auto& r : ordered) seq.push_back(r[0].as<std::string>());
+  const auto seq = hg_test::column_of(url, "SELECT id::text FROM events ORDER BY occurred_at");
   std::vector<std::string> expected = ids;
   expected.insert(expected.end(), more.begin(), more.end());
   CHECK(seq == expected);
