@@ -166,6 +166,22 @@ core::result<void> snapshot_builder::add_digest(std::int64_t list_id, std::int64
   return {};
 }
 
+void snapshot_builder::reserve(core::signal s, std::size_t n) {
+  switch (s) {
+    case core::signal::pdq:
+      pdq_list_.reserve(n);
+      pdq_entry_.reserve(n);
+      pdq_.reserve(n);
+      break;
+    case core::signal::phash:
+      phash_list_.reserve(n);
+      phash_entry_.reserve(n);
+      phash_.reserve(n);
+      break;
+    default: digests_[digest_slot(s)].reserve(n); break;
+  }
+}
+
 core::result<void> snapshot_builder::add_hex(std::int64_t list_id, std::int64_t entry_id,
                                              std::string_view hex) {
   const auto it = lists_.find(list_id);

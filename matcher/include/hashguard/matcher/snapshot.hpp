@@ -154,6 +154,8 @@ class snapshot_builder {
   /// A digest of the list's signal: 16 (md5), 20 (sha1) or 32 (sha256) bytes, else wrong_signal.
   [[nodiscard]] core::result<void> add_digest(std::int64_t list_id, std::int64_t entry_id,
                                               std::span<const std::uint8_t> bytes);
+  /// Makes room for `n` entries of signal `s` (an optimisation only).
+  void reserve(core::signal s, std::size_t n);
   /// Parses `hex` as the list's signal (core/hex.hpp rules) and adds it.
   [[nodiscard]] core::result<void> add_hex(std::int64_t list_id, std::int64_t entry_id,
                                            std::string_view hex);
