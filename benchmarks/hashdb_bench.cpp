@@ -17,6 +17,7 @@
 
 #include <pqxx/pqxx>
 
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -39,6 +40,13 @@ namespace {
 
 double seconds_since(clock_type::time_point t0) {
   return std::chrono::duration<double>(clock_type::now() - t0).count();
+}
+
+// CPU seconds of this process (all threads); PostgreSQL's own CPU is not in it.
+double cpu_now() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
 std::string random_hex(std::mt19937_64& rng, int digits) {
@@ -139,8 +147,10 @@ int main(int argc, char** argv) {
   (void)lists.create(spec);
   std::istringstream in(text);
   auto t0 = clock_type::now();
+  double c0 = cpu_now();
   auto report = lists.import("bench", in);
   const double import_s = seconds_since(t0);
+  const double import_cpu_s = cpu_now() - c0;
   if (!report || report->accepted != n_hashes) {
     std::cerr << "hashdb_bench: import failed: " << conn->last_error() << "\n";
     return 1;
@@ -168,8 +178,20 @@ int main(int argc, char** argv) {
     peer_rows_per_s = static_cast<double>(n_peer_rows) / seconds_since(t0);
   }
   const double import_rate = static_cast<double>(n_hashes) / import_s;
-  std::printf("import %zu PDQ hashes: %.2f s (%.0f hashes/s), re-import (all duplicates) %.2f s\n",
-              n_hashes, import_s, import_rate, reimport_s);
+  std::printf(
+      "import %zu PDQ hashes: %.2f s (%.0f hashes/s; this process %.2f s CPU), re-import (all"
+      " duplicates) %.2f s\n",
+      n_hashes, import_s, import_rate, import_cpu_s, reimport_s);
+  {
+    const auto sec = [](std::chrono::nanoseconds d) {
+      return std::chrono::duration<double>(d).count();
+    };
+    std::printf(
+        "  phases: parse + COPY to staging %.2f s, dedup INSERT %.2f s, counts %.2f s,"
+        " commit %.2f s\n",
+        sec(report->time.stage), sec(report->time.insert), sec(report->time.report),
+        sec(report->time.commit));
+  }
   std::printf("  peer, row-by-row INSERT: %.0f hashes/s (%.1f s for 1M extrapolated)\n",
               peer_rows_per_s, 1e6 / peer_rows_per_s);
 
@@ -184,21 +206,35 @@ int main(int argc, char** argv) {
   hashdb::snapshot_load_report from_db;
   hashdb::snapshot_load_report from_cache;
   t0 = clock_type::now();
+  c0 = cpu_now();
   auto snap_db = loader.load(&from_db);
   const double snap_db_s = seconds_since(t0);
+  const double snap_db_cpu_s = cpu_now() - c0;
+  snap_db = {};  // freed before the next load, as a restarted node would have it
   t0 = clock_type::now();
+  c0 = cpu_now();
   auto snap_cache = loader.load(&from_cache);
   const double snap_cache_s = seconds_since(t0);
-  if (!snap_db || !snap_cache || from_cache.source != hashdb::snapshot_source::cache) {
+  const double snap_cache_cpu_s = cpu_now() - c0;
+  if (from_db.source != hashdb::snapshot_source::database || !from_db.cache_written ||
+      !snap_cache || from_cache.source != hashdb::snapshot_source::cache) {
     std::cerr << "hashdb_bench: snapshot load failed\n";
     return 1;
   }
   auto ms = [](std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); };
   std::printf(
-      "snapshot of %zu entries: from PostgreSQL %.2f s (read %.2f + build %.2f), from the"
-      " disk cache %.2f s (read %.2f + build %.2f)\n",
-      from_db.entries, snap_db_s, ms(from_db.read_time), ms(from_db.build_time), snap_cache_s,
-      ms(from_cache.read_time), ms(from_cache.build_time));
+      "snapshot of %zu entries: from PostgreSQL %.2f s (read %.2f + build %.2f + cache write"
+      " %.2f; %.2f s CPU), from the disk cache %.2f s (map + checksums %.2f + matcher"
+      " validation %.2f; %.2f s CPU)\n",
+      from_db.entries, snap_db_s, ms(from_db.read_time), ms(from_db.build_time),
+      ms(from_db.cache_write_time), snap_db_cpu_s, snap_cache_s, ms(from_cache.read_time),
+      ms(from_cache.build_time), snap_cache_cpu_s);
+  {
+    std::error_code ec;
+    std::printf("  cache file %.0f MB\n",
+                static_cast<double>(fs::file_size(so.cache_file, ec)) / 1e6);
+  }
+  snap_cache = {};
   {
     std::error_code ec;
     fs::remove_all(so.cache_file.parent_path(), ec);
@@ -218,6 +254,7 @@ int main(int argc, char** argv) {
   ro.commit_deadline = std::chrono::milliseconds(2000);
   ro.lanes = lanes;
   double events_per_s = 0;
+  double events_cpu_s = 0;
   std::uint64_t spooled = 0;
   {
     auto rec = hashdb::event_recorder::start(ro);
@@ -225,6 +262,7 @@ int main(int argc, char** argv) {
     std::atomic<int> failures{0};
     std::vector<std::thread> workers;
     t0 = clock_type::now();
+    c0 = cpu_now();
     for (int t = 0; t < threads; ++t) {
       workers.emplace_back([&, t] {
         for (const auto& e : per_thread[static_cast<std::size_t>(t)]) {
@@ -234,6 +272,7 @@ int main(int argc, char** argv) {
     }
     for (auto& w : workers) w.join();
     events_per_s = n_events / seconds_since(t0);
+    events_cpu_s = cpu_now() - c0;
     spooled = (*rec)->stats().spooled;
     const auto st = (*rec)->stats();
     std::printf(
@@ -263,8 +302,9 @@ int main(int argc, char** argv) {
   }
   std::printf(
       "record_event, %d threads, group commit, synchronous_commit=%s: %.0f events/s"
-      " (%llu spooled)\n",
-      threads, sync_commit.c_str(), events_per_s, static_cast<unsigned long long>(spooled));
+      " (%llu spooled; this process %.2f s CPU)\n",
+      threads, sync_commit.c_str(), events_per_s, static_cast<unsigned long long>(spooled),
+      events_cpu_s);
   std::printf("  peer, one transaction per event, 1 thread: %.0f events/s\n", peer_events_per_s);
 
   double load[1] = {0};
@@ -274,10 +314,13 @@ int main(int argc, char** argv) {
       "\"reimport_s\":%.3f,\"peer_row_insert_hashes_per_s\":%.0f,\"record_event_threads\":%d,"
       "\"record_event_per_s\":%.0f,\"peer_commit_each_event_per_s_1t\":%.0f,"
       "\"events_spooled\":%llu,\"snapshot_entries\":%zu,\"snapshot_from_db_s\":%.3f,"
-      "\"snapshot_from_cache_s\":%.3f,\"load_avg_1m\":%.2f}\n",
+      "\"snapshot_from_cache_s\":%.3f,\"snapshot_from_db_cpu_s\":%.3f,"
+      "\"snapshot_from_cache_cpu_s\":%.3f,\"import_cpu_s\":%.3f,\"record_event_cpu_s\":%.3f,"
+      "\"load_avg_1m\":%.2f}\n",
       quick ? "true" : "false", n_hashes, import_s, import_rate, reimport_s, peer_rows_per_s,
       threads, events_per_s, peer_events_per_s, static_cast<unsigned long long>(spooled),
-      from_db.entries, snap_db_s, snap_cache_s, load[0]);
+      from_db.entries, snap_db_s, snap_cache_s, snap_db_cpu_s, snap_cache_cpu_s, import_cpu_s,
+      events_cpu_s, load[0]);
   conn.value() = std::move(*hashdb::connection::open(url));  // release before the server stops
   server.reset();
   if (!tmp.empty()) {

@@ -313,8 +313,16 @@ core::result<import_report> list_store::import(std::string_view name, std::istre
     tx.exec0(
         "CREATE TEMP TABLE hg_stage (line bigint, value bytea, external_id text,"
         " quality smallint, note text) ON COMMIT DROP");
+    using clock_type = std::chrono::steady_clock;
+    auto t0 = clock_type::now();
+    const auto lap = [&t0](std::chrono::nanoseconds& into) {
+      const auto now = clock_type::now();
+      into = now - t0;
+      t0 = now;
+    };
     list_parser parser(report.format, target.sig);
     line_reader reader(std::move(head), in);
+    std::uint64_t staged = 0;
     {
       pqxx::stream_to stage(
           tx, "hg_stage",
@@ -336,6 +344,7 @@ core::result<import_report> list_store::import(std::string_view name, std::istre
           value = "\\x" + r.entry.value;
           stage << std::make_tuple(report.lines, value, r.entry.external_id,
                                    r.entry.quality ? quality.c_str() : nullptr, r.entry.note);
+          ++staged;
         }
         if (options.progress && options.progress_every > 0 &&
             report.lines % options.progress_every == 0) {
@@ -345,34 +354,44 @@ core::result<import_report> list_store::import(std::string_view name, std::istre
       stage.complete();
     }
     if (in.bad()) throw abort_with{errc::io_error, "read error in the import file"};
+    lap(report.time.stage);
 
-    // The first line of each new value wins; everything else staged is a duplicate.
-    tx.exec0("CREATE TEMP TABLE hg_new (value bytea) ON COMMIT DROP");
-    tx.exec_params0(
-        "WITH ins AS ("
-        " INSERT INTO hashes (list_id, value, external_id, quality, note)"
-        " SELECT $1::bigint, f.value, nullif(f.external_id, ''), f.quality, nullif(f.note, '')"
-        "   FROM (SELECT DISTINCT ON (value) * FROM hg_stage ORDER BY value, line) f"
-        "  WHERE NOT EXISTS (SELECT 1 FROM hashes h WHERE h.list_id = $1 AND h.value = f.value)"
-        // Index order: inserting sorted keys keeps the unique index's pages hot. Entry ids
-        // therefore follow hash order within one import.
-        "  ORDER BY f.value"
-        // No ON CONFLICT: the list's row is locked FOR UPDATE above, so no other import can
-        // add to this list meanwhile, and NOT EXISTS already dropped what it holds. Speculative
-        // insertion would cost a second index probe per row; the unique index still guards.
-        " RETURNING value AS v)"
-        " INSERT INTO hg_new SELECT v FROM ins",
-        target.id);
-    report.accepted = tx.exec1("SELECT count(*) FROM hg_new")[0].as<std::uint64_t>();
-    const auto staged = tx.exec1("SELECT count(*) FROM hg_stage")[0].as<std::uint64_t>();
+    // The first line of each new value wins; everything else staged is a duplicate. Entries
+    // this import adds get ids above the sequence's value now: the list's row is locked, and
+    // every entry it already has was numbered before.
+    const auto numbered_before =
+        tx.exec1("SELECT coalesce(pg_sequence_last_value('hashes_id_seq'), 0)")[0]
+            .as<std::int64_t>();
+    report.accepted =
+        tx.exec_params1(
+              "WITH ins AS ("
+              " INSERT INTO hashes (list_id, value, external_id, quality, note)"
+              " SELECT $1::bigint, f.value, nullif(f.external_id, ''), f.quality,"
+              "        nullif(f.note, '')"
+              "   FROM (SELECT DISTINCT ON (value) * FROM hg_stage ORDER BY value, line) f"
+              "  WHERE NOT EXISTS (SELECT 1 FROM hashes h"
+              "                     WHERE h.list_id = $1 AND h.value = f.value)"
+              // Index order: inserting sorted keys keeps the unique index's pages hot. Entry
+              // ids therefore follow hash order within one import.
+              "  ORDER BY f.value"
+              // No ON CONFLICT: the list's row is locked FOR UPDATE above, so no other import
+              // can add to this list meanwhile, and NOT EXISTS already dropped what it holds.
+              // Speculative insertion would cost a second index probe per row; the unique
+              // index still guards.
+              " RETURNING 1)"
+              " SELECT count(*) FROM ins",
+              target.id)[0]
+            .as<std::uint64_t>();
+    lap(report.time.insert);
     report.duplicates = staged - report.accepted;
     if (report.duplicates > 0 && options.max_listed_lines > 0) {
       auto dups = tx.exec_params(
           "SELECT s.line FROM hg_stage s LEFT JOIN"
           " (SELECT min(s2.line) AS line FROM hg_stage s2"
-          "   JOIN hg_new n ON n.value = s2.value GROUP BY s2.value) f ON f.line = s.line"
+          "   JOIN hashes h ON h.list_id = $2 AND h.value = s2.value AND h.id > $3"
+          "  GROUP BY s2.value) f ON f.line = s.line"
           " WHERE f.line IS NULL ORDER BY s.line LIMIT $1",
-          static_cast<std::int64_t>(options.max_listed_lines));
+          static_cast<std::int64_t>(options.max_listed_lines), target.id, numbered_before);
       for (const auto& row : dups) {
         report.duplicate_lines.push_back({row[0].as<std::uint64_t>(), "duplicate"});
       }
@@ -382,7 +401,9 @@ core::result<import_report> list_store::import(std::string_view name, std::istre
           tx.exec_prepared1("lists_bump", target.id, static_cast<std::int64_t>(report.accepted)));
     }
     report.version = target.version;
+    lap(report.time.report);
     tx.commit();
+    lap(report.time.commit);
     if (options.progress) options.progress(report.lines, reader.bytes());
     return report;
   });

@@ -32,7 +32,9 @@ struct event_recorder::impl {
   std::shared_ptr<spool> spool_file;  // replaced only by quarantine(), under `mutex`
 
   mutable std::mutex mutex;
-  mutable std::condition_variable wake;     // worker: work arrived or stop
+  // One per lane: a record wakes its own lane's worker only (waking all of them for every event
+  // costs CPU that the database needs on a loaded machine); wake_all() for stop.
+  std::vector<std::unique_ptr<std::condition_variable>> wake;
   mutable std::condition_variable drained;  // waiters of wait_drained
   // One queue and one worker (with its own connection) per lane; a zone always maps to the
   // same lane, so lanes never wait on each other's per-zone locks and a zone's events keep
@@ -50,6 +52,10 @@ struct event_recorder::impl {
   std::uint64_t replay_offset{spool::header_size};  // worker only
 
   std::vector<std::thread> workers;
+
+  void wake_all() {
+    for (auto& w : wake) w->notify_all();
+  }
 
   std::size_t lane_of(const std::string& zone) const {
     return std::hash<std::string>{}(zone) % queues.size();
@@ -94,7 +100,7 @@ struct event_recorder::impl {
   core::result<recorded> to_spool(const match_event& e) {
     if (auto r = current_spool()->append(to_json(e)); !r) return r.error();
     ++spooled;
-    wake.notify_all();
+    wake[0]->notify_one();  // lane 0 replays the spool
     return recorded{e.id, std::nullopt, record_outcome::recorded, durability::spooled};
   }
 
@@ -184,7 +190,7 @@ struct event_recorder::impl {
           db_up = false;
           fail_queue(lane, c.error());
           std::unique_lock lock(mutex);
-          wake.wait_for(lock, options.retry_interval, [this] { return stopping; });
+          wake[lane]->wait_for(lock, options.retry_interval, [this] { return stopping; });
           continue;
         }
       }
@@ -203,7 +209,7 @@ struct event_recorder::impl {
       {
         std::unique_lock lock(mutex);
         auto& queue = queues[lane];
-        wake.wait_for(lock, std::chrono::milliseconds(100), [&] {
+        wake[lane]->wait_for(lock, std::chrono::milliseconds(100), [&] {
           return stopping || !queue.empty() ||
                  (replayer && spool_file->size() > spool::header_size);
         });
@@ -252,6 +258,9 @@ core::result<std::unique_ptr<event_recorder>> event_recorder::start(recorder_opt
   std::unique_ptr<event_recorder> rec(new event_recorder(std::move(p)));
   raw->queues.resize(std::max<std::size_t>(1, raw->options.lanes));
   for (std::size_t lane = 0; lane < raw->queues.size(); ++lane) {
+    raw->wake.push_back(std::make_unique<std::condition_variable>());
+  }
+  for (std::size_t lane = 0; lane < raw->queues.size(); ++lane) {
     raw->workers.emplace_back([raw, lane] { raw->run(lane); });
   }
   return rec;
@@ -262,7 +271,7 @@ event_recorder::~event_recorder() {
     std::lock_guard lock(impl_->mutex);
     impl_->stopping = true;
   }
-  impl_->wake.notify_all();
+  impl_->wake_all();
   for (auto& w : impl_->workers) w.join();
 }
 
@@ -284,15 +293,19 @@ core::result<recorded> event_recorder::record_new(const match_event& e) {
   auto job = std::make_shared<pending>();
   job->event = e;
   auto done = job->done.get_future();
+  const std::size_t lane = impl_->lane_of(e.zone);
   bool stopping = false;
   {
     std::lock_guard lock(impl_->mutex);
     stopping = impl_->stopping;
-    if (!stopping) impl_->queues[impl_->lane_of(e.zone)].push_back(job);
+    if (!stopping) impl_->queues[lane].push_back(job);
   }
-  // Spooled outside the lock: to_spool() takes it too.
+  // (to_spool takes the mutex itself: never call it with the mutex held.)
   if (stopping) return impl_->to_spool(e);
-  impl_->wake.notify_all();
+  impl_->wake[lane]->notify_one();
+  // The calling thread (a scan-pool thread in `serve`) holds no lock while it waits here, and
+  // waits only for its own lane's group commit: at most the batch in flight plus the one its
+  // event joins, never past the commit deadline.
   if (done.wait_for(impl_->options.commit_deadline) == std::future_status::ready) {
     auto r = done.get();
     if (r) {

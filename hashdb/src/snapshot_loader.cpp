@@ -2,13 +2,21 @@
 
 #include "pg.hpp"
 
+#include "hashguard/core/checksum.hpp"
+#include "hashguard/matcher/image.hpp"
+
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstring>
-#include <fstream>
 #include <map>
+#include <span>
+#include <thread>
 
 namespace hashguard::hashdb {
 namespace fs = std::filesystem;
@@ -16,16 +24,18 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
-constexpr char cache_magic[8] = {'H', 'G', 'S', 'N', 'A', 'P', '0', '1'};
-constexpr std::uint32_t cache_format = 1;
+constexpr char cache_magic[8] = {'H', 'G', 'S', 'N', 'A', 'P', '0', '2'};
+constexpr std::uint32_t cache_format = 2;
 constexpr std::size_t signal_count = 5;
-constexpr std::uint64_t max_lists = 100'000;
-constexpr std::size_t max_name = 64;
+constexpr std::size_t header_bytes = 56;
+constexpr std::size_t table_entry_bytes = 24;
+constexpr std::uint32_t max_sections = 4096;
+constexpr std::uint64_t section_alignment = 4096;  // page: every section maps aligned
 
 // Bytes a value of each signal has (pdq, phash, md5, sha1, sha256).
 constexpr std::array<std::size_t, signal_count> value_bytes{32, 8, 16, 20, 32};
 
-// What a load reads, before the matcher builds: lists, then per signal the entries.
+// What a database read gives, before the matcher builds: lists, then per signal the entries.
 struct snapshot_data {
   std::int64_t catalog{};
   std::vector<matcher::list_info> lists;
@@ -42,227 +52,228 @@ struct snapshot_data {
   }
 };
 
-// 64-bit word-at-a-time checksum: detects corruption (not an adversary: the cache lives in the
-// node's own data directory).
-std::uint64_t checksum(const std::uint8_t* p, std::size_t n) {
-  std::uint64_t h = 0x9E3779B97F4A7C15ULL ^ n;
-  std::size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    std::uint64_t w = 0;
-    std::memcpy(&w, p + i, 8);
-    h ^= w;
-    h *= 0xFF51AFD7ED558CCDULL;
-    h ^= h >> 32;
-  }
-  for (; i < n; ++i) {
-    h ^= p[i];
-    h *= 0xC4CEB9FE1A85EC53ULL;
-  }
-  return h ^ (h >> 29);
+std::uint64_t checksum(std::span<const std::byte> b) {
+  return core::checksum64(b);
 }
-
-// --- binary writing and reading (little-endian: x86-64 is the only target) ---------------
 
 template <class T>
-void put(std::vector<std::uint8_t>& out, T v) {
-  const auto at = out.size();
-  out.resize(at + sizeof v);
+void put_at(std::vector<std::byte>& out, std::size_t at, T v) {
   std::memcpy(out.data() + at, &v, sizeof v);
 }
-
-void append(std::vector<std::uint8_t>& out, const void* p, std::size_t n) {
-  const auto at = out.size();
-  out.resize(at + n);
-  if (n > 0) std::memcpy(out.data() + at, p, n);
+template <class T>
+T get_at(const std::byte* p) {
+  T v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
 }
 
-class reader {
- public:
-  reader(const std::uint8_t* p, std::size_t n) : p_(p), n_(n) {}
-  template <class T>
-  bool get(T& v) {
-    if (n_ - at_ < sizeof v) return false;
-    std::memcpy(&v, p_ + at_, sizeof v);
-    at_ += sizeof v;
-    return true;
-  }
-  bool bytes(std::size_t count, const std::uint8_t*& out) {
-    if (n_ - at_ < count) return false;
-    out = p_ + at_;
-    at_ += count;
-    return true;
-  }
-  [[nodiscard]] std::size_t left() const { return n_ - at_; }
-
- private:
-  const std::uint8_t* p_;
-  std::size_t n_;
-  std::size_t at_{0};
-};
-
-std::vector<std::uint8_t> encode(const snapshot_data& d) {
-  std::vector<std::uint8_t> out;
-  std::size_t size = 64 + d.lists.size() * 96;
-  for (std::size_t s = 0; s < signal_count; ++s) {
-    size += 8 + d.sections[s].list_ids.size() * (16 + value_bytes[s]);
-  }
-  out.reserve(size + 8);
-  append(out, cache_magic, sizeof cache_magic);
-  put<std::uint32_t>(out, cache_format);
-  put<std::uint32_t>(out, 0);
-  put<std::int64_t>(out, d.catalog);
-  put<std::uint64_t>(out, d.lists.size());
-  put<std::uint64_t>(out, d.entries());
-  for (const auto& l : d.lists) {
-    put<std::int64_t>(out, l.id);
-    put<std::uint8_t>(out, static_cast<std::uint8_t>(l.sig));
-    put<std::uint8_t>(out, static_cast<std::uint8_t>(l.act));
-    put<std::uint8_t>(out, l.dihedral ? 1 : 0);
-    put<std::uint8_t>(out, 0);
-    put<std::int32_t>(out, l.threshold);
-    put<std::int64_t>(out, l.version);
-    put<std::uint32_t>(out, static_cast<std::uint32_t>(l.name.size()));
-    append(out, l.name.data(), l.name.size());
-  }
-  for (std::size_t s = 0; s < signal_count; ++s) {
-    const auto& sec = d.sections[s];
-    put<std::uint64_t>(out, sec.list_ids.size());
-    for (std::size_t i = 0; i < sec.list_ids.size(); ++i) {
-      put<std::int64_t>(out, sec.list_ids[i]);
-      put<std::int64_t>(out, sec.entry_ids[i]);
-      const auto* v = sec.values.data() + i * value_bytes[s];
-      append(out, v, value_bytes[s]);
-    }
-  }
-  put<std::uint64_t>(out, checksum(out.data(), out.size()));
-  return out;
+unsigned worker_count(std::size_t bytes) {
+  if (bytes < (std::size_t{64} << 20)) return 1;
+  return std::clamp(std::thread::hardware_concurrency(), 1U, 4U);
 }
 
-// Validates every field; on failure returns nullopt with `problem` set.
-std::optional<snapshot_data> decode(const std::vector<std::uint8_t>& file, std::string& problem) {
-  auto bad = [&problem](std::string why) -> std::optional<snapshot_data> {
-    problem = std::move(why);
-    return std::nullopt;
+// Runs f(i) for i in 0..n-1, largest items first, on up to `threads` threads.
+template <class F>
+void parallel_items(std::size_t n, unsigned threads, const std::vector<std::size_t>& order, F f) {
+  std::atomic<std::size_t> next{0};
+  auto work = [&] {
+    for (std::size_t i = next++; i < n; i = next++) f(order[i]);
   };
-  if (file.size() < 8 + 4 + 4 + 8 + 8 + 8 + 8) return bad("truncated header");
-  if (std::memcmp(file.data(), cache_magic, 8) != 0) return bad("bad magic");
-  std::uint64_t stored_sum = 0;
-  std::memcpy(&stored_sum, file.data() + file.size() - 8, 8);
-  if (checksum(file.data(), file.size() - 8) != stored_sum) return bad("checksum mismatch");
-  reader r(file.data() + 8, file.size() - 16);
-  std::uint32_t format = 0;
-  std::uint32_t zero = 1;
-  snapshot_data d;
-  std::uint64_t list_count = 0;
-  std::uint64_t entry_count = 0;
-  if (!r.get(format) || !r.get(zero) || !r.get(d.catalog) || !r.get(list_count) ||
-      !r.get(entry_count)) {
-    return bad("truncated header");
-  }
-  if (format != cache_format) return bad("format version " + std::to_string(format));
-  if (zero != 0) return bad("reserved field set");
-  if (d.catalog < 0) return bad("negative catalog version");
-  if (list_count > max_lists) return bad("list count out of range");
-  std::map<std::int64_t, core::signal> list_signal;
-  for (std::uint64_t i = 0; i < list_count; ++i) {
-    matcher::list_info l;
-    std::uint8_t sig = 0, act = 0, dihedral = 0, pad = 1;
-    std::int32_t threshold = 0;
-    std::uint32_t name_len = 0;
-    const std::uint8_t* name = nullptr;
-    if (!r.get(l.id) || !r.get(sig) || !r.get(act) || !r.get(dihedral) || !r.get(pad) ||
-        !r.get(threshold) || !r.get(l.version) || !r.get(name_len)) {
-      return bad("truncated list table");
-    }
-    if (sig >= signal_count || act >= core::action_names.size() || dihedral > 1 || pad != 0 ||
-        threshold < 0 || threshold > 256 || l.version < 0 || name_len > max_name ||
-        !r.bytes(name_len, name)) {
-      return bad("bad list record " + std::to_string(i));
-    }
-    l.sig = static_cast<core::signal>(sig);
-    l.act = static_cast<core::action>(act);
-    l.dihedral = dihedral == 1;
-    l.threshold = threshold;
-    l.name.assign(reinterpret_cast<const char*>(name), name_len);
-    if (!list_signal.emplace(l.id, l.sig).second) return bad("duplicate list id");
-    d.lists.push_back(std::move(l));
-  }
-  std::uint64_t total = 0;
-  for (std::size_t s = 0; s < signal_count; ++s) {
-    std::uint64_t count = 0;
-    if (!r.get(count)) return bad("truncated section header");
-    const std::size_t record = 16 + value_bytes[s];
-    if (count > r.left() / record) return bad("section count exceeds the file");
-    auto& sec = d.sections[s];
-    sec.list_ids.resize(count);
-    sec.entry_ids.resize(count);
-    sec.values.resize(count * value_bytes[s]);
-    for (std::uint64_t i = 0; i < count; ++i) {
-      const std::uint8_t* v = nullptr;
-      r.get(sec.list_ids[i]);
-      r.get(sec.entry_ids[i]);
-      r.bytes(value_bytes[s], v);
-      std::memcpy(sec.values.data() + i * value_bytes[s], v, value_bytes[s]);
-      const auto it = list_signal.find(sec.list_ids[i]);
-      if (it == list_signal.end() || static_cast<std::size_t>(it->second) != s) {
-        return bad("entry of an unknown list or of another signal");
-      }
-    }
-    total += count;
-  }
-  if (total != entry_count) return bad("entry count mismatch");
-  if (r.left() != 0) return bad("trailing bytes");
-  return d;
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (auto& th : pool) th.join();
 }
 
-std::optional<std::vector<std::uint8_t>> read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  in.seekg(0, std::ios::end);
-  const auto size = in.tellg();
-  if (size < 0) return std::nullopt;
-  in.seekg(0);
-  std::vector<std::uint8_t> out(static_cast<std::size_t>(size));
-  if (!in.read(reinterpret_cast<char*>(out.data()), size)) return std::nullopt;
-  return out;
+std::vector<std::size_t> largest_first(const std::vector<std::span<const std::byte>>& sections) {
+  std::vector<std::size_t> order(sections.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(),
+            [&](std::size_t a, std::size_t b) { return sections[a].size() > sections[b].size(); });
+  return order;
 }
 
-bool write_file_atomically(const fs::path& path, const std::vector<std::uint8_t>& bytes) {
+// ---- writing --------------------------------------------------------------------------------
+
+// Writes the snapshot's image (descriptor, then the matcher's sections, each page-aligned)
+// straight from the snapshot's memory into a temporary file, then renames it over `path`.
+// No fsync: a file torn by a crash fails its checksums on the next load and is rebuilt, and
+// syncing a gigabyte would cost seconds on the reload path.
+bool write_cache(const fs::path& path, std::int64_t catalog, const matcher::snapshot& snap) {
+  const matcher::snapshot_image img = matcher::image_of(snap);
+  std::vector<std::span<const std::byte>> sections;
+  sections.push_back(img.descriptor);
+  sections.insert(sections.end(), img.sections.begin(), img.sections.end());
+  const auto count = static_cast<std::uint32_t>(sections.size());
+  std::vector<std::byte> head(header_bytes + table_entry_bytes * count);
+  std::uint64_t offset = head.size();
+  std::vector<std::uint64_t> offsets(count);
+  for (std::uint32_t i = 0; i < count; ++i) {
+    offset = (offset + section_alignment - 1) / section_alignment * section_alignment;
+    offsets[i] = offset;
+    offset += sections[i].size();
+  }
+  const std::uint64_t file_size = offset;
+  std::vector<std::uint64_t> sums(count);
+  parallel_items(count, worker_count(file_size), largest_first(sections),
+                 [&](std::size_t i) { sums[i] = checksum(sections[i]); });
+  for (std::uint32_t i = 0; i < count; ++i) {
+    const std::size_t at = header_bytes + table_entry_bytes * i;
+    put_at<std::uint64_t>(head, at, offsets[i]);
+    put_at<std::uint64_t>(head, at + 8, sections[i].size());
+    put_at<std::uint64_t>(head, at + 16, sums[i]);
+  }
+  std::memcpy(head.data(), cache_magic, sizeof cache_magic);
+  put_at<std::uint32_t>(head, 8, cache_format);
+  put_at<std::uint32_t>(head, 12, count);
+  put_at<std::int64_t>(head, 16, catalog);
+  put_at<std::uint64_t>(head, 24, file_size);
+  put_at<std::uint64_t>(head, 32, 0);
+  put_at<std::uint64_t>(head, 40, checksum(std::span<const std::byte>(head).subspan(header_bytes)));
+  put_at<std::uint64_t>(head, 48, checksum(std::span<const std::byte>(head.data(), 48)));
+
   std::error_code ec;
   if (path.has_parent_path()) fs::create_directories(path.parent_path(), ec);
   const fs::path tmp = path.string() + ".tmp." + std::to_string(::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return false;
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      ::close(fd);
-      fs::remove(tmp, ec);
-      return false;
+  const auto write_at = [fd](std::span<const std::byte> b, std::uint64_t at) {
+    std::size_t done = 0;
+    while (done < b.size()) {
+      const ssize_t w =
+          ::pwrite(fd, b.data() + done, b.size() - done, static_cast<off_t>(at + done));
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        return false;
+      }
+      done += static_cast<std::size_t>(w);
     }
-    done += static_cast<std::size_t>(w);
-  }
-  const bool synced = ::fsync(fd) == 0;
-  ::close(fd);
-  if (!synced) {
+    return true;
+  };
+  bool ok = ::ftruncate(fd, static_cast<off_t>(file_size)) == 0 && write_at(head, 0);
+  for (std::uint32_t i = 0; ok && i < count; ++i) ok = write_at(sections[i], offsets[i]);
+  ok = ::close(fd) == 0 && ok;
+  if (ok) fs::rename(tmp, path, ec);
+  if (!ok || ec) {
     fs::remove(tmp, ec);
     return false;
-  }
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    return false;
-  }
-  if (path.has_parent_path()) {
-    const int dir = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir >= 0) {
-      (void)::fsync(dir);
-      ::close(dir);
-    }
   }
   return true;
+}
+
+// ---- reading --------------------------------------------------------------------------------
+
+// A read-only mapping of a cache file whose header and section table are valid (cheap checks;
+// the sections' checksums and the matcher's validation come later, only if the cache is
+// current).
+struct mapped_cache {
+  std::shared_ptr<const void> mapping;  // munmap when the last snapshot using it is freed
+  std::int64_t catalog{};
+  std::vector<std::span<const std::byte>> sections;  // [0] = the matcher's descriptor
+  std::vector<std::uint64_t> sums;
+};
+
+// Maps the file and checks its header and section table; on failure sets `problem`.
+// Mapping (not reading into fresh memory) is what makes a gigabyte-sized cache load in about a
+// second: the pages are the page cache's, there is no copy, and nothing is allocated. The
+// snapshot's tables then live in the mapping. It is MAP_PRIVATE and read-only; the writer
+// never modifies a file in place (it renames a new one over it, and the old inode stays mapped
+// until its snapshot is freed). Someone else truncating the file in place while it is mapped
+// would make reads fault (SIGBUS): the cache directory belongs to hashguard alone.
+std::optional<mapped_cache> map_cache(const fs::path& path, std::string& problem) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    problem = "missing";
+    return std::nullopt;
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || st.st_size < static_cast<off_t>(header_bytes)) {
+    ::close(fd);
+    problem = "truncated header";
+    return std::nullopt;
+  }
+  const auto size = static_cast<std::size_t>(st.st_size);
+  void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  if (p == MAP_FAILED) {
+    problem = "cannot map the file";
+    return std::nullopt;
+  }
+  mapped_cache m;
+  m.mapping = std::shared_ptr<const void>(
+      p, [size](const void* q) { ::munmap(const_cast<void*>(q), size); });
+  const auto* b = static_cast<const std::byte*>(p);
+  auto bad = [&problem](std::string why) -> std::optional<mapped_cache> {
+    problem = std::move(why);
+    return std::nullopt;
+  };
+  if (std::memcmp(b, cache_magic, sizeof cache_magic) != 0) return bad("bad magic");
+  if (checksum(std::span<const std::byte>(b, 48)) != get_at<std::uint64_t>(b + 48)) {
+    return bad("header checksum mismatch");
+  }
+  const auto format = get_at<std::uint32_t>(b + 8);
+  const auto count = get_at<std::uint32_t>(b + 12);
+  m.catalog = get_at<std::int64_t>(b + 16);
+  const auto file_size = get_at<std::uint64_t>(b + 24);
+  if (format != cache_format) return bad("format version " + std::to_string(format));
+  if (get_at<std::uint64_t>(b + 32) != 0) return bad("reserved field set");
+  if (m.catalog < 0) return bad("negative catalog version");
+  if (file_size != size)
+    return bad("file size " + std::to_string(size) + ", header says " + std::to_string(file_size));
+  if (count == 0 || count > max_sections) return bad("section count out of range");
+  const std::size_t table_end = header_bytes + table_entry_bytes * count;
+  if (table_end > size) return bad("truncated section table");
+  if (checksum(std::span<const std::byte>(b + header_bytes, table_end - header_bytes)) !=
+      get_at<std::uint64_t>(b + 40)) {
+    return bad("section table checksum mismatch");
+  }
+  std::uint64_t end = table_end;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    const std::byte* e = b + header_bytes + table_entry_bytes * i;
+    const auto off = get_at<std::uint64_t>(e);
+    const auto len = get_at<std::uint64_t>(e + 8);
+    if (off % section_alignment != 0 || off < end || off > size || len > size - off) {
+      return bad("section " + std::to_string(i) + " out of place");
+    }
+    // The alignment padding before it is zero (no checksum covers it).
+    if (std::any_of(b + end, b + off, [](std::byte x) { return x != std::byte{0}; })) {
+      return bad("padding before section " + std::to_string(i) + " not zero");
+    }
+    end = off + len;
+    m.sections.emplace_back(b + off, static_cast<std::size_t>(len));
+    m.sums.push_back(get_at<std::uint64_t>(e + 16));
+  }
+  if (end != size) return bad("trailing bytes");
+  return m;
+}
+
+// Checks every section's checksum (in parallel for large files), then lets the matcher
+// validate and adopt the image. On failure sets `problem`.
+core::result<std::shared_ptr<const matcher::snapshot>> snapshot_of_cache(
+    const mapped_cache& m, const matcher::snapshot_options& options, std::string& problem) {
+  std::size_t total = 0;
+  for (const auto& s : m.sections) total += s.size();
+  std::vector<char> ok(m.sections.size(), 0);
+  parallel_items(m.sections.size(), worker_count(total), largest_first(m.sections),
+                 [&](std::size_t i) { ok[i] = checksum(m.sections[i]) == m.sums[i] ? 1 : 0; });
+  for (std::size_t i = 0; i < ok.size(); ++i) {
+    if (ok[i] == 0) {
+      problem = "section " + std::to_string(i) + " checksum mismatch";
+      return errc::query_failed;
+    }
+  }
+  auto snap = matcher::snapshot_from_image(
+      m.sections[0], std::span<const std::span<const std::byte>>(m.sections).subspan(1), m.mapping,
+      options);
+  if (!snap) {
+    problem = "rejected by the matcher: " + core::error_name(snap.error());
+    return snap.error();
+  }
+  if ((*snap)->version() != static_cast<std::uint64_t>(m.catalog)) {
+    problem = "snapshot version differs from the header's catalog version";
+    return errc::query_failed;
+  }
+  return snap;
 }
 
 int hex_value(char c) {
@@ -303,6 +314,17 @@ snapshot_data read_database(detail::connection_impl& c) {
     d.lists.push_back(std::move(l));
   }
   if (d.lists.empty()) return d;
+  // Room for every live entry up front (the list counts), instead of growing by doubling.
+  for (const auto& row : tx.exec("SELECT signal, coalesce(sum(entries), 0) FROM hash_lists"
+                                 " WHERE enabled AND retired_at IS NULL GROUP BY signal")) {
+    const auto sig = core::parse_signal(row[0].as<std::string>());
+    const auto n = std::min<std::int64_t>(row[1].as<std::int64_t>(), 500'000'000);
+    if (!sig || n <= 0) continue;
+    auto& sec = d.sections[static_cast<std::size_t>(*sig)];
+    sec.list_ids.reserve(static_cast<std::size_t>(n));
+    sec.entry_ids.reserve(static_cast<std::size_t>(n));
+    sec.values.reserve(static_cast<std::size_t>(n) * value_bytes[static_cast<std::size_t>(*sig)]);
+  }
   // COPY is the fastest way out of PostgreSQL that libpqxx 6 offers; rows of disabled lists
   // and retired entries are skipped here rather than filtered by a query (COPY takes a table).
   pqxx::stream_from rows(tx, "hashes",
@@ -367,6 +389,9 @@ core::result<std::shared_ptr<const matcher::snapshot>> build(const snapshot_data
     if (auto r = b.add_list(l); !r) return r.error();
   }
   for (std::size_t s = 0; s < signal_count; ++s) {
+    b.reserve(static_cast<core::signal>(s), d.sections[s].list_ids.size());
+  }
+  for (std::size_t s = 0; s < signal_count; ++s) {
     const auto& sec = d.sections[s];
     for (std::size_t i = 0; i < sec.list_ids.size(); ++i) {
       const std::uint8_t* v = sec.values.data() + i * value_bytes[s];
@@ -413,60 +438,71 @@ core::result<std::shared_ptr<const matcher::snapshot>> snapshot_loader::load(
   snapshot_load_report local;
   snapshot_load_report& rep = report != nullptr ? *report : local;
   rep = {};
-  auto t0 = clock_type::now();
-
-  std::optional<snapshot_data> cached;
-  if (!options_.cache_file.empty()) {
-    if (auto bytes = read_file(options_.cache_file)) {
-      cached = decode(*bytes, rep.cache_problem);
-    } else {
-      rep.cache_problem = "missing";
+  const auto describe = [&rep](const matcher::snapshot& snap) {
+    rep.catalog_version = static_cast<std::int64_t>(snap.version());
+    rep.lists = snap.lists().size();
+    rep.entries = 0;
+    for (std::size_t s = 0; s < signal_count; ++s) {
+      rep.entries += snap.size(static_cast<core::signal>(s));
     }
-  }
+  };
+  // From the mapped cache: checksums (the read), then the matcher's validation (the build).
+  const auto from_cache =
+      [&](const mapped_cache& m,
+          clock_type::time_point t0) -> core::result<std::shared_ptr<const matcher::snapshot>> {
+    auto snap = snapshot_of_cache(m, options_.matcher, rep.cache_problem);
+    rep.read_time = clock_type::now() - t0;
+    if (!snap) return snap.error();
+    rep.build_time = (*snap)->build_time();
+    rep.read_time -= rep.build_time;
+    describe(**snap);
+    return snap;
+  };
+
+  auto t0 = clock_type::now();
+  std::optional<mapped_cache> mapped;
+  if (!options_.cache_file.empty()) mapped = map_cache(options_.cache_file, rep.cache_problem);
 
   auto conn = connection::open(options_.database_url);
-  std::optional<snapshot_data> data;
   if (!conn) {
-    if (!cached || !options_.trust_cache_when_offline) return conn.error();
+    if (!mapped || !options_.trust_cache_when_offline) return conn.error();
+    auto snap = from_cache(*mapped, t0);
+    if (!snap) return conn.error();
     rep.source = snapshot_source::cache_offline;
-    data = std::move(cached);
-  } else {
-    auto catalog = guarded(*conn, [](pqxx::connection& pc) {
-      pqxx::read_transaction tx(pc);
-      return tx.exec1("SELECT coalesce(max(version), 0) FROM hash_lists")[0].as<std::int64_t>();
-    });
-    if (!catalog) return catalog.error();
-    if (cached && cached->catalog == *catalog) {
-      rep.source = snapshot_source::cache;
-      data = std::move(cached);
-    } else {
-      if (cached) rep.cache_problem = "stale";
-      auto fresh = guarded(*conn, [&](pqxx::connection&) { return read_database(conn->impl()); });
-      if (!fresh) return fresh.error();
-      data = std::move(*fresh);
-      rep.source = snapshot_source::database;
-    }
+    return snap;
   }
-  rep.read_time = clock_type::now() - t0;
-  rep.catalog_version = data->catalog;
-  rep.lists = data->lists.size();
-  rep.entries = data->entries();
+  auto catalog = guarded(*conn, [](pqxx::connection& pc) {
+    pqxx::read_transaction tx(pc);
+    return tx.exec1("SELECT coalesce(max(version), 0) FROM hash_lists")[0].as<std::int64_t>();
+  });
+  if (!catalog) return catalog.error();
+  if (mapped && mapped->catalog == *catalog) {
+    auto snap = from_cache(*mapped, t0);
+    if (snap) {
+      rep.source = snapshot_source::cache;
+      return snap;
+    }
+    // A corrupt cache: rebuilt from the database below, never trusted.
+  } else if (mapped) {
+    rep.cache_problem = "stale";
+  }
+  mapped.reset();
 
   t0 = clock_type::now();
-  auto snap = build(*data, options_.matcher);
+  auto fresh = guarded(*conn, [&](pqxx::connection&) { return read_database(conn->impl()); });
+  if (!fresh) return fresh.error();
+  rep.source = snapshot_source::database;
+  rep.read_time = clock_type::now() - t0;
+
+  t0 = clock_type::now();
+  auto snap = build(*fresh, options_.matcher);
   rep.build_time = clock_type::now() - t0;
-  if (!snap) {
-    if (rep.source == snapshot_source::database) return snap.error();
-    // Cache content the matcher refuses (a threshold out of range...) is corruption: rebuild
-    // from the database when it is there.
-    if (!conn) return snap.error();
-    rep.cache_problem = "rejected by the matcher: " + core::error_name(snap.error());
-    std::error_code ec;
-    if (!options_.cache_file.empty()) fs::remove(options_.cache_file, ec);
-    return load(report);
-  }
-  if (rep.source == snapshot_source::database && !options_.cache_file.empty()) {
-    rep.cache_written = write_file_atomically(options_.cache_file, encode(*data));
+  if (!snap) return snap.error();
+  describe(**snap);
+  if (!options_.cache_file.empty()) {
+    t0 = clock_type::now();
+    rep.cache_written = write_cache(options_.cache_file, fresh->catalog, **snap);
+    rep.cache_write_time = clock_type::now() - t0;
   }
   return snap;
 }

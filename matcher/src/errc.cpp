@@ -15,6 +15,7 @@ class matcher_category_impl final : public core::named_category {
       case errc::wrong_signal: return "entry value does not fit the list's signal";
       case errc::bad_threshold: return "threshold out of range for the list's signal";
       case errc::bad_radius: return "search radius is negative";
+      case errc::bad_image: return "snapshot image is inconsistent or was made with other options";
     }
     return "unknown matcher error";
   }
@@ -27,6 +28,7 @@ class matcher_category_impl final : public core::named_category {
       case errc::wrong_signal: return "wrong_signal";
       case errc::bad_threshold: return "bad_threshold";
       case errc::bad_radius: return "bad_radius";
+      case errc::bad_image: return "bad_image";
     }
     return "unknown";
   }

@@ -69,6 +69,12 @@ linear_index<Hash>::linear_index(std::span<const Hash> hashes, const kernel& k)
 }
 
 template <class Hash>
+linear_index<Hash>::linear_index(table_buffer<std::uint64_t> storage, const kernel& k)
+    : store_(std::move(storage)), size_(store_.size() / words_per_hash), kernel_(&k) {
+  assert(store_.size() % words_per_hash == 0);
+}
+
+template <class Hash>
 Hash linear_index<Hash>::at(std::size_t index) const noexcept {
   Hash h{};
   if constexpr (sizeof(Hash) == 32) {

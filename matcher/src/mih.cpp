@@ -119,40 +119,27 @@ void enumerate_ball(std::uint32_t v, unsigned width, int radius, std::uint32_t s
   }
 }
 
-}  // namespace
-
-mih_index::mih_index(std::span<const core::hash256> hashes, const kernel& k, mih_options options)
-    : linear_(hashes, k) {
-  const std::size_t n = linear_.size();
-  const mih_layout layout = layout_for(n, options);
-  const unsigned m = layout.slots;
-  const auto widths = widths_for(m);
-  max_radius_ = layout.max_radius;
-  slots_.resize(m);
-  unsigned start = 0;
-  for (unsigned s = 0; s < m; ++s) {
-    slots_[s].start = start;
-    slots_[s].width = widths[s];
-    start += widths[s];
-  }
-  // Slots are independent: large indices build them on several threads (each with its own
-  // sort buffers), small ones on the caller's.
-  unsigned threads = options.build_threads;
+unsigned build_threads_for(std::size_t n, unsigned requested, unsigned slots) {
+  unsigned threads = requested;
   if (threads == 0) threads = std::clamp(std::thread::hardware_concurrency(), 1U, 4U);
   if (n < 200000) threads = 1;
-  threads = std::min(threads, m);
-  if (threads == 1) {
-    sort_buffers buffers(n);
-    for (slot& sl : slots_) build_slot(sl, buffers);
+  return std::max(1U, std::min(threads, slots));
+}
+
+}  // namespace
+
+template <class Job>
+void mih_index::for_each_slot(unsigned threads, Job job) {
+  if (threads <= 1) {
+    for (std::size_t s = 0; s < slots_.size(); ++s) job(s, 0U);
     return;
   }
   std::vector<std::exception_ptr> errors(threads);
   std::vector<std::thread> pool;
   for (unsigned t = 0; t < threads; ++t) {
-    pool.emplace_back([this, t, threads, n, &errors] {
+    pool.emplace_back([this, t, threads, &job, &errors] {
       try {
-        sort_buffers buffers(n);
-        for (std::size_t s = t; s < slots_.size(); s += threads) build_slot(slots_[s], buffers);
+        for (std::size_t s = t; s < slots_.size(); s += threads) job(s, t);
       } catch (...) {
         errors[t] = std::current_exception();
       }
@@ -162,6 +149,108 @@ mih_index::mih_index(std::span<const core::hash256> hashes, const kernel& k, mih
   for (const auto& e : errors) {
     if (e) std::rethrow_exception(e);
   }
+}
+
+void mih_index::set_layout(const mih_layout& layout) {
+  const auto widths = widths_for(layout.slots);
+  max_radius_ = layout.max_radius;
+  slots_.resize(layout.slots);
+  unsigned start = 0;
+  for (unsigned s = 0; s < layout.slots; ++s) {
+    slots_[s].start = start;
+    slots_[s].width = widths[s];
+    start += widths[s];
+  }
+}
+
+mih_index::mih_index(std::span<const core::hash256> hashes, const kernel& k, mih_options options)
+    : linear_(hashes, k) {
+  const std::size_t n = linear_.size();
+  const mih_layout layout = layout_for(n, options);
+  set_layout(layout);
+  // Slots are independent: large indices build them on several threads (each with its own
+  // sort buffers), small ones on the caller's.
+  const unsigned threads = build_threads_for(n, options.build_threads, layout.slots);
+  std::vector<std::unique_ptr<sort_buffers>> buffers(threads);
+  for_each_slot(threads, [&](std::size_t s, unsigned t) {
+    if (!buffers[t]) buffers[t] = std::make_unique<sort_buffers>(n);
+    build_slot(slots_[s], *buffers[t]);
+  });
+}
+
+std::vector<std::span<const std::byte>> mih_index::table_sections() const {
+  std::vector<std::span<const std::byte>> out;
+  for (const slot& sl : slots_) {
+    out.push_back(std::as_bytes(sl.offsets.span()));
+    out.push_back(std::as_bytes(sl.ids.span()));
+  }
+  return out;
+}
+
+std::vector<std::size_t> mih_index::table_section_sizes(std::size_t n, std::uint32_t slots) {
+  std::vector<std::size_t> out;
+  if (slots < min_slots || slots > max_slots) return out;
+  for (unsigned w : widths_for(slots)) {
+    out.push_back(((std::size_t{1} << w) + 1) * sizeof(std::uint32_t));
+    out.push_back(n * sizeof(std::uint32_t));
+  }
+  return out;
+}
+
+bool mih_index::valid_slot(const slot& sl) const noexcept {
+  const std::size_t n = size();
+  const std::size_t values = std::size_t{1} << sl.width;
+  const std::uint32_t* off = sl.offsets.data();
+  const std::uint32_t* ids = sl.ids.data();
+  if (off[0] != 0 || off[values] != n) return false;
+  // One sequential pass over both arrays: offsets never decrease, ids below n and ascending
+  // within each bucket.
+  for (std::size_t v = 0; v < values; ++v) {
+    const std::uint32_t b = off[v];
+    const std::uint32_t e = off[v + 1];
+    if (e < b || e > n) return false;
+    std::uint32_t prev = 0;
+    for (std::uint32_t j = b; j < e; ++j) {
+      const std::uint32_t id = ids[j];
+      if (id >= n || (j > b && id <= prev)) return false;
+      prev = id;
+    }
+  }
+  return true;
+}
+
+core::result<mih_index> mih_index::adopt(linear_index256 linear, std::uint32_t slots,
+                                         std::span<const std::span<const std::byte>> sections,
+                                         const std::shared_ptr<const void>& owner,
+                                         const mih_options& options) {
+  const std::size_t n = linear.size();
+  const mih_layout layout = layout_for(n, options);
+  if (slots != layout.slots) return errc::bad_image;
+  const auto sizes = table_section_sizes(n, slots);
+  if (sections.size() != sizes.size()) return errc::bad_image;
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    if (sections[i].size() != sizes[i]) return errc::bad_image;
+    if (reinterpret_cast<std::uintptr_t>(sections[i].data()) % alignof(std::uint32_t) != 0) {
+      return errc::bad_image;
+    }
+  }
+  mih_index index(std::move(linear));
+  index.set_layout(layout);
+  for (std::size_t s = 0; s < index.slots_.size(); ++s) {
+    const auto view = [&](std::span<const std::byte> b) {
+      return table_buffer<std::uint32_t>::view(
+          reinterpret_cast<const std::uint32_t*>(static_cast<const void*>(b.data())),
+          b.size() / sizeof(std::uint32_t), owner);
+    };
+    index.slots_[s].offsets = view(sections[2 * s]);
+    index.slots_[s].ids = view(sections[2 * s + 1]);
+  }
+  std::vector<char> ok(index.slots_.size(), 0);
+  index.for_each_slot(
+      build_threads_for(n, options.build_threads, slots),
+      [&](std::size_t s, unsigned) { ok[s] = index.valid_slot(index.slots_[s]) ? 1 : 0; });
+  if (std::find(ok.begin(), ok.end(), 0) != ok.end()) return errc::bad_image;
+  return index;
 }
 
 mih_index::sort_buffers::sort_buffers(std::size_t n)

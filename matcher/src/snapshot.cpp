@@ -27,9 +27,8 @@ struct pdq_candidate {
 
 // ---- snapshot ------------------------------------------------------------------------------
 
-snapshot::snapshot(std::vector<core::hash256> pdq, std::vector<core::hash64> phash, const kernel& k,
-                   const mih_options& mih)
-    : kernel_(&k), pdq_(pdq, k, mih), phash_(phash, k) {}
+snapshot::snapshot(mih_index pdq, linear_index64 phash, const kernel& k)
+    : kernel_(&k), pdq_(std::move(pdq)), phash_(std::move(phash)) {}
 
 const list_info* snapshot::find_list(std::int64_t id) const noexcept {
   const auto it = std::lower_bound(lists_.begin(), lists_.end(), id,
@@ -101,13 +100,13 @@ void snapshot::match(const scan_query& q, std::vector<core::hit>& out, match_sta
   if (q.sha256) match_digest(digests_[2], core::signal::sha256, *q.sha256, q.query, out);
 }
 
-void snapshot::match_digest(const std::vector<digest_entry>& table, core::signal sig,
+void snapshot::match_digest(const table_buffer<digest_entry>& table, core::signal sig,
                             std::span<const std::uint8_t> bytes, std::int32_t query,
                             std::vector<core::hit>& out) const {
   digest_entry key;
   std::memcpy(key.bytes.data(), bytes.data(), std::min(bytes.size(), key.bytes.size()));
   const auto range = std::equal_range(
-      table.begin(), table.end(), key,
+      table.data(), table.data() + table.size(), key,
       [](const digest_entry& a, const digest_entry& b) { return a.bytes < b.bytes; });
   for (auto it = range.first; it != range.second; ++it) {
     out.push_back({lists_[it->list].id, it->entry, sig, 0, core::dihedral::original, query});
@@ -167,6 +166,22 @@ core::result<void> snapshot_builder::add_digest(std::int64_t list_id, std::int64
   return {};
 }
 
+void snapshot_builder::reserve(core::signal s, std::size_t n) {
+  switch (s) {
+    case core::signal::pdq:
+      pdq_list_.reserve(n);
+      pdq_entry_.reserve(n);
+      pdq_.reserve(n);
+      break;
+    case core::signal::phash:
+      phash_list_.reserve(n);
+      phash_entry_.reserve(n);
+      phash_.reserve(n);
+      break;
+    default: digests_[digest_slot(s)].reserve(n); break;
+  }
+}
+
 core::result<void> snapshot_builder::add_hex(std::int64_t list_id, std::int64_t entry_id,
                                              std::string_view hex) {
   const auto it = lists_.find(list_id);
@@ -198,7 +213,8 @@ core::result<std::shared_ptr<const snapshot>> snapshot_builder::build(snapshot_o
     if (!chosen) return chosen.error();
     k = *chosen;
   }
-  std::shared_ptr<snapshot> snap(new snapshot(std::move(pdq_), std::move(phash_), *k, options.mih));
+  std::shared_ptr<snapshot> snap(
+      new snapshot(mih_index(pdq_, *k, options.mih), linear_index64(phash_, *k), *k));
   snap->version_ = options.version;
   std::map<std::int64_t, std::uint32_t> position;
   for (auto& [id, list] : lists_) {
@@ -210,19 +226,37 @@ core::result<std::shared_ptr<const snapshot>> snapshot_builder::build(snapshot_o
     }
     snap->lists_.push_back(std::move(list));
   }
-  snap->pdq_list_.reserve(pdq_list_.size());
-  for (std::int64_t id : pdq_list_) snap->pdq_list_.push_back(position.at(id));
-  snap->pdq_entry_ = std::move(pdq_entry_);
-  snap->phash_list_.reserve(phash_list_.size());
-  for (std::int64_t id : phash_list_) snap->phash_list_.push_back(position.at(id));
-  snap->phash_entry_ = std::move(phash_entry_);
+  // Consecutive entries mostly belong to one list: remember the last lookup.
+  const auto positions = [&position](const std::vector<std::int64_t>& ids) {
+    table_buffer<std::uint32_t> out(ids.size());
+    std::int64_t last_id = 0;
+    std::uint32_t last_pos = 0;
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      if (i == 0 || ids[i] != last_id) {
+        last_id = ids[i];
+        last_pos = position.at(last_id);
+      }
+      out[i] = last_pos;
+    }
+    return out;
+  };
+  const auto copy_ids = [](const std::vector<std::int64_t>& ids) {
+    table_buffer<std::int64_t> out(ids.size());
+    if (!ids.empty()) std::memcpy(out.data(), ids.data(), ids.size() * sizeof(std::int64_t));
+    return out;
+  };
+  snap->pdq_list_ = positions(pdq_list_);
+  snap->pdq_entry_ = copy_ids(pdq_entry_);
+  snap->phash_list_ = positions(phash_list_);
+  snap->phash_entry_ = copy_ids(phash_entry_);
   for (std::size_t s = 0; s < 3; ++s) {
     auto& table = snap->digests_[s];
-    table.reserve(digests_[s].size());
-    for (const pending_digest& d : digests_[s]) {
-      table.push_back({d.bytes, position.at(d.list_id), d.entry});
+    table = table_buffer<snapshot::digest_entry>(digests_[s].size());
+    for (std::size_t i = 0; i < digests_[s].size(); ++i) {
+      const pending_digest& d = digests_[s][i];
+      table[i] = snapshot::digest_entry{d.bytes, position.at(d.list_id), 0, d.entry};
     }
-    std::stable_sort(table.begin(), table.end(),
+    std::stable_sort(table.data(), table.data() + table.size(),
                      [](const snapshot::digest_entry& a, const snapshot::digest_entry& b) {
                        return a.bytes < b.bytes;
                      });

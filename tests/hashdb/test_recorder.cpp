@@ -4,12 +4,13 @@
 #include "hashguard/hashdb/server.hpp"
 #include "hashguard/hashdb/spool.hpp"
 
+#include "hashdb_test_support.hpp"
 #include "hg_pg.hpp"
 
-#include <pqxx/pqxx>
-
+#include <atomic>
 #include <filesystem>
 #include <set>
+#include <thread>
 
 using namespace hashguard;
 using namespace std::chrono_literals;
@@ -17,18 +18,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string tmpl = "/tmp/hg-rec-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using temp_dir = hg_test::temp_dir;
 
 hashdb::match_event event(int n, std::string request = "") {
   hashdb::match_event e;
@@ -51,11 +41,8 @@ hashdb::match_event event(int n, std::string request = "") {
 }
 
 std::set<std::string> stored_ids(const std::string& url) {
-  pqxx::connection pc(url);
-  pqxx::read_transaction tx(pc);
-  std::set<std::string> out;
-  for (const auto& r : tx.exec("SELECT id::text FROM events")) out.insert(r[0].as<std::string>());
-  return out;
+  const auto ids = hg_test::column_of(url, "SELECT id::text FROM events");
+  return {ids.begin(), ids.end()};
 }
 
 }  // namespace
@@ -169,12 +156,49 @@ TEST_CASE("recorder: spool while the server is down, replay in order when it is 
   CHECK(after.size() == 40);
 
   // Replayed events kept their order: occurred_at follows the spool order.
-  pqxx::connection pc(url);
-  pqxx::read_transaction tx(pc);
-  auto ordered = tx.exec("SELECT id::text FROM events ORDER BY occurred_at");
-  std::vector<std::string> seq;
-  for (const auto& r : ordered) seq.push_back(r[0].as<std::string>());
+  const auto seq = hg_test::column_of(url, "SELECT id::text FROM events ORDER BY occurred_at");
   std::vector<std::string> expected = ids;
   expected.insert(expected.end(), more.begin(), more.end());
   CHECK(seq == expected);
+}
+
+TEST_CASE("recorder: concurrent callers share group commits, each answered after its commit") {
+  hg_test::test_database db;
+  temp_dir dir;
+  hashdb::recorder_options o;
+  o.database_url = db.url();
+  o.spool_path = dir.path / "events.spool";
+  o.commit_deadline = 10000ms;  // this test checks grouping, not the deadline
+  o.lanes = 1;                  // every zone on one worker: callers must queue behind commits
+  auto rec = hashdb::event_recorder::start(o);
+  REQUIRE(rec.has_value());
+  constexpr int threads = 16;
+  constexpr int per_thread = 20;
+  std::vector<std::vector<std::string>> ids(threads);
+  std::vector<std::thread> pool;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      for (int i = 0; i < per_thread; ++i) {
+        auto r = (*rec)->record(event(t * per_thread + i));
+        if (!r || r->where != hashdb::durability::committed) {
+          ++failures;
+          continue;
+        }
+        ids[static_cast<std::size_t>(t)].push_back(r->event_id);
+        if (i % 5 != 0) continue;
+        // Answered only after the commit: the event is already visible to another connection.
+        const auto seen = hg_test::column_of(
+            db.url(), "SELECT count(*) FROM events WHERE id = '" + r->event_id + "'");
+        if (seen != std::vector<std::string>{"1"}) ++failures;
+      }
+    });
+  }
+  for (auto& th : pool) th.join();
+  CHECK(failures == 0);
+  const auto st = (*rec)->stats();
+  CHECK(st.committed == threads * per_thread);
+  CHECK(st.spooled == 0);
+  CHECK(st.batches < st.committed);  // some commits carried several events
+  CHECK(stored_ids(db.url()).size() == threads * per_thread);
 }

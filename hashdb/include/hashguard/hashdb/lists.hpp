@@ -18,6 +18,7 @@
 #include "hashguard/hashdb/database.hpp"
 #include "hashguard/hashdb/list_formats.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
@@ -86,6 +87,15 @@ struct import_report {
   std::vector<import_line> duplicate_lines;  ///< at most max_listed_lines, in line order
   std::int64_t version{};                    ///< the list's version after the import
   std::optional<list_metadata> metadata;     ///< the hashguard header, when the file had one
+  /// Where the time went (wall): parsing and COPY into the staging table (the two overlap:
+  /// rows stream as they are parsed), the deduplicating INSERT (sort, probes of the list's
+  /// unique index, heap and index writes), the counts and duplicate listing, the commit.
+  struct timings {
+    std::chrono::nanoseconds stage{};
+    std::chrono::nanoseconds insert{};
+    std::chrono::nanoseconds report{};
+    std::chrono::nanoseconds commit{};
+  } time;
 };
 
 class list_store {

@@ -14,6 +14,15 @@
 // The same (zone, request id) within the dedupe window is one event: record() returns the first
 // event's id (checked in memory here, and in the database across nodes).
 //
+// What the caller's thread waits for (in `serve`, a scan-pool thread): record() blocks on a
+// future until its event's group commit finishes, holding no lock meanwhile, and only its own
+// lane is involved: at worst the batch that lane is committing plus the one its event joins
+// (max_batch bounds both), and never longer than commit_deadline, after which it appends the
+// event to the spool (one write and fsync) and returns. The commit's work runs on the lane's
+// worker thread, not on the caller's. While the database is known to be down, record() does
+// not wait at all: it spools at once. A pool thread is therefore held for the commit latency
+// (a few milliseconds when the database keeps up) and at most commit_deadline + one fsync.
+//
 // Thread-safe: record() may be called from any number of threads.
 #pragma once
 

@@ -5,14 +5,25 @@
 //   - the on-disk snapshot cache, when its catalog version equals the database's;
 //   - PostgreSQL otherwise (COPY of hashes), after which the cache is rewritten atomically
 //     (temporary file, fsync, rename).
-// Cache file (little-endian): magic "HGSNAP01", u32 format version (1), u32 zero, u64 catalog
-// version, u64 list count, u64 entry count, the lists (id, signal, action, dihedral,
-// threshold, version, name), the entries (list id, entry id, value bytes by signal), and a
-// 64-bit checksum of everything before it. Every field is validated on load (magic, format
-// version, counts against the file size, enum values, name lengths, list ids, checksum); a
-// corrupt or stale cache is rebuilt from the database, never trusted. While the database is
-// unreachable, a valid cache is used as it is when `trust_cache_when_offline` (the node keeps
-// serving; the report says so).
+// Cache file (little-endian), written from the built snapshot so that a load is a validated
+// read, not a rebuild: a 56-byte header (magic "HGSNAP02", u32 format version 2, u32 section
+// count, i64 catalog version, u64 file size, u64 zero, u64 checksum of the section table, u64
+// checksum of the header's first 48 bytes), the section table (per section: u64 offset, u64
+// size, u64 checksum), then the sections, each at a multiple of 4096: the matcher's image
+// (matcher/image.hpp: a descriptor with the lists and counts, then the PDQ hashes, entry
+// positions and ids, the MIH tables, pHash, digests). Checksums are core::checksum64 (CRC-32C
+// lanes, a few GB/s per core; sections are checked in parallel). Loading maps the file
+// read-only and the snapshot's tables live in that mapping (no copy, no allocation); every
+// field is validated: magic, format version, header checksum, file size, section count and
+// placement (aligned, in order, inside the file, zero padding, no trailing bytes), the table's and
+// every section's checksum, then everything matcher::snapshot_from_image checks (lists, counts,
+// sizes, entry positions, MIH table structure, the MIH layout the current options give). A
+// stale cache (another catalog version: the header alone tells, before any checksum) or a
+// corrupt one is rebuilt from the database, never trusted. The file is written to a temporary
+// name and renamed (no fsync: a torn file fails its checksums and is rebuilt). While the
+// database is unreachable, a valid cache is used as it is when `trust_cache_when_offline` (the
+// node keeps serving; the report says so). Mapped pages are clean page-cache pages: under memory
+// pressure the kernel may drop and re-read them rather than fail.
 //
 // refresh() polls the catalog version and, when it changed, loads and publishes a new
 // snapshot with one swap; snapshot_refresher does that on its own thread.
@@ -51,8 +62,11 @@ struct snapshot_load_report {
   std::int64_t catalog_version{};
   std::size_t lists{};
   std::size_t entries{};
-  std::chrono::nanoseconds read_time{};   ///< reading the database or the cache
-  std::chrono::nanoseconds build_time{};  ///< matcher build
+  /// Reading the database, or mapping the cache and checking its checksums.
+  std::chrono::nanoseconds read_time{};
+  /// The matcher's build, or its validation of the cache's image.
+  std::chrono::nanoseconds build_time{};
+  std::chrono::nanoseconds cache_write_time{};  ///< writing the cache after a database load
   /// Why the cache was not used: "", "missing", "stale", or the validation failure.
   std::string cache_problem;
   bool cache_written{false};

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <utility>
 #include <vector>
 
 namespace hashguard::matcher {
@@ -41,27 +42,58 @@ namespace detail {
 void free_table(void* p) noexcept;
 }  // namespace detail
 
-/// An owned, uninitialised, aligned array of trivially copyable T (see detail::allocate_table).
+/// An aligned array of trivially copyable T: either owned (allocated uninitialised, see
+/// detail::allocate_table) or a read-only view of memory that `owner` keeps alive (a table of a
+/// snapshot image, e.g. a read-only file mapping: see image.hpp). Move-only. Writing through
+/// data() or operator[] is only allowed on an owned buffer (a view's memory may be mapped
+/// read-only).
 template <class T>
 class table_buffer {
  public:
   table_buffer() = default;
   explicit table_buffer(std::size_t count)
       : data_(count == 0 ? nullptr : static_cast<T*>(detail::allocate_table(count * sizeof(T)))),
-        size_(count) {}
-  [[nodiscard]] T* data() noexcept { return data_.get(); }
-  [[nodiscard]] const T* data() const noexcept { return data_.get(); }
+        size_(count) {
+    if (data_ != nullptr) keep_ = std::shared_ptr<const void>(data_, owned_deleter{});
+  }
+  /// A view of `count` T at `data` (aligned for T), valid while `owner` lives.
+  [[nodiscard]] static table_buffer view(const T* data, std::size_t count,
+                                         std::shared_ptr<const void> owner) {
+    table_buffer b;
+    b.data_ = const_cast<T*>(data);  // never written: see the class comment
+    b.size_ = count;
+    b.keep_ = std::move(owner);
+    return b;
+  }
+  table_buffer(table_buffer&& o) noexcept
+      : data_(std::exchange(o.data_, nullptr)),
+        size_(std::exchange(o.size_, 0)),
+        keep_(std::move(o.keep_)) {}
+  table_buffer& operator=(table_buffer&& o) noexcept {
+    data_ = std::exchange(o.data_, nullptr);
+    size_ = std::exchange(o.size_, 0);
+    keep_ = std::move(o.keep_);
+    return *this;
+  }
+  table_buffer(const table_buffer&) = delete;
+  table_buffer& operator=(const table_buffer&) = delete;
+  ~table_buffer() = default;
+
+  [[nodiscard]] T* data() noexcept { return data_; }
+  [[nodiscard]] const T* data() const noexcept { return data_; }
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
   [[nodiscard]] std::size_t bytes() const noexcept { return size_ * sizeof(T); }
-  T& operator[](std::size_t i) noexcept { return data_.get()[i]; }
-  const T& operator[](std::size_t i) const noexcept { return data_.get()[i]; }
+  [[nodiscard]] std::span<const T> span() const noexcept { return {data_, size_}; }
+  T& operator[](std::size_t i) noexcept { return data_[i]; }
+  const T& operator[](std::size_t i) const noexcept { return data_[i]; }
 
  private:
-  struct deleter {
-    void operator()(T* p) const noexcept { detail::free_table(p); }
+  struct owned_deleter {
+    void operator()(const void* p) const noexcept { detail::free_table(const_cast<void*>(p)); }
   };
-  std::unique_ptr<T[], deleter> data_;
+  T* data_{nullptr};
   std::size_t size_{};
+  std::shared_ptr<const void> keep_;  ///< the allocation itself, or the view's owner
 };
 
 template <class Hash>
@@ -71,6 +103,9 @@ class linear_index {
 
   /// Copies `hashes` into the index's storage; `k` is the kernel every search uses.
   linear_index(std::span<const Hash> hashes, const kernel& k);
+  /// Adopts `storage` (words_per_hash words per hash, e.g. a view of a snapshot image) as it
+  /// is. Precondition: storage.size() is a multiple of words_per_hash.
+  linear_index(table_buffer<std::uint64_t> storage, const kernel& k);
 
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
   [[nodiscard]] const kernel& kernel_used() const noexcept { return *kernel_; }

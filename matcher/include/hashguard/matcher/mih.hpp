@@ -20,14 +20,20 @@
 //
 // Build: slot tables are built on up to 4 threads for large indices (mih_options).
 //
+// Serialisation: table_sections() views the slot tables as flat byte arrays and adopt() makes an
+// index of such arrays again (e.g. views of a read-only file mapping) after checking their
+// structure, without rebuilding: what an on-disk snapshot cache needs (image.hpp).
+//
 // Thread-safety: immutable after construction; any number of threads may search at once.
 #pragma once
 
 #include "hashguard/core/hash.hpp"
+#include "hashguard/matcher/errc.hpp"
 #include "hashguard/matcher/linear.hpp"
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -80,6 +86,30 @@ class mih_index {
   void range(std::span<const core::hash256> queries, int radius, std::vector<range_match>& out,
              search_stats* stats = nullptr) const;
 
+  // ---- serialisation ----
+  /// The slot tables as byte arrays viewing this index's memory (valid while it lives), two per
+  /// slot: its CSR offsets (2^width + 1 u32), then its entry ids (size() u32). The hashes
+  /// themselves are linear().words().
+  [[nodiscard]] std::vector<std::span<const std::byte>> table_sections() const;
+  /// The byte sizes of those arrays for an index of `n` entries with `slots` slots (empty when
+  /// `slots` is outside 11..32).
+  [[nodiscard]] static std::vector<std::size_t> table_section_sizes(std::size_t n,
+                                                                    std::uint32_t slots);
+  /// An index over `linear` whose slot tables are `sections` (as table_sections() gave them),
+  /// used in place, not rebuilt; `owner` keeps their memory alive. Checked: `slots` equals the
+  /// layout `options` give for linear.size() entries, the sizes, 4-byte alignment, and the
+  /// structure (every offsets table starts at 0, never decreases and ends at size(); every id
+  /// is below size() and ids ascend within a slot value), so searching the result never reads
+  /// out of bounds. Not checked (the caller's checksum guards it): that each id sits under its
+  /// own slot value. Checks run on the build's threads. Errors: errc::bad_image.
+  [[nodiscard]] static core::result<mih_index> adopt(
+      linear_index256 linear, std::uint32_t slots,
+      std::span<const std::span<const std::byte>> sections,
+      const std::shared_ptr<const void>& owner, const mih_options& options = {});
+
+  mih_index(mih_index&&) noexcept = default;
+  mih_index& operator=(mih_index&&) noexcept = default;
+
  private:
   struct slot {
     unsigned start{};                     ///< first bit (0..255) in core::hash256's bit numbering
@@ -93,7 +123,13 @@ class mih_index {
     std::vector<std::uint64_t> scratch;
     std::vector<std::size_t> counts;
   };
+  explicit mih_index(linear_index256 linear) : linear_(std::move(linear)) {}
+  void set_layout(const mih_layout& layout);
   void build_slot(slot& sl, sort_buffers& buffers) const;
+  [[nodiscard]] bool valid_slot(const slot& sl) const noexcept;
+  /// Runs job(slot index) for every slot on up to `threads` threads (rethrows the first error).
+  template <class Job>
+  void for_each_slot(unsigned threads, Job job);
   /// Per-slot search radius for `radius` (-1 = slot not searched).
   void plan(int radius, std::vector<int>& per_slot) const;
   void search_one(const core::hash256& q, std::uint16_t query_index, int radius,

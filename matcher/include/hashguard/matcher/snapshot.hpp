@@ -12,6 +12,9 @@
 // until it is done, so it finishes on the snapshot it started with even if a newer one is
 // published meanwhile; the old snapshot is freed when its last reader lets go.
 //
+// Images: image.hpp turns a snapshot into flat byte sections and back without rebuilding (the
+// on-disk snapshot cache).
+//
 // Thread-safety: snapshot is immutable (every member function is const and thread-safe);
 // snapshot_builder is not thread-safe; snapshot_holder's functions are all thread-safe.
 #pragma once
@@ -75,6 +78,9 @@ struct match_stats {
   std::size_t pdq_raw_matches{};  ///< PDQ (variant, entry) pairs within the search radius
 };
 
+struct snapshot_image;
+struct snapshot_options;
+
 class snapshot {
  public:
   [[nodiscard]] std::uint64_t version() const noexcept { return version_; }
@@ -99,14 +105,18 @@ class snapshot {
 
  private:
   friend class snapshot_builder;
+  friend snapshot_image image_of(const snapshot& s);
+  friend core::result<std::shared_ptr<const snapshot>> snapshot_from_image(
+      std::span<const std::byte> descriptor, std::span<const std::span<const std::byte>> sections,
+      const std::shared_ptr<const void>& owner, const snapshot_options& options);
   struct digest_entry {
     std::array<std::uint8_t, 32> bytes{};  ///< zero-padded past the digest's length
     std::uint32_t list{};                  ///< position in lists_
+    std::uint32_t reserved{};              ///< 0 (explicit: images hold no undefined bytes)
     std::int64_t entry{};
   };
-  snapshot(std::vector<core::hash256> pdq, std::vector<core::hash64> phash, const kernel& k,
-           const mih_options& mih);
-  void match_digest(const std::vector<digest_entry>& table, core::signal sig,
+  snapshot(mih_index pdq, linear_index64 phash, const kernel& k);
+  void match_digest(const table_buffer<digest_entry>& table, core::signal sig,
                     std::span<const std::uint8_t> bytes, std::int32_t query,
                     std::vector<core::hit>& out) const;
 
@@ -114,14 +124,14 @@ class snapshot {
   std::vector<list_info> lists_;  ///< sorted by id
   const kernel* kernel_;
   mih_index pdq_;
-  std::vector<std::uint32_t> pdq_list_;  ///< per PDQ entry: position in lists_
-  std::vector<std::int64_t> pdq_entry_;
+  table_buffer<std::uint32_t> pdq_list_;  ///< per PDQ entry: position in lists_
+  table_buffer<std::int64_t> pdq_entry_;
   int pdq_radius_{-1};
   linear_index64 phash_;
-  std::vector<std::uint32_t> phash_list_;
-  std::vector<std::int64_t> phash_entry_;
+  table_buffer<std::uint32_t> phash_list_;
+  table_buffer<std::int64_t> phash_entry_;
   int phash_radius_{-1};
-  std::array<std::vector<digest_entry>, 3> digests_;  ///< md5, sha1, sha256; sorted by bytes
+  std::array<table_buffer<digest_entry>, 3> digests_;  ///< md5, sha1, sha256; sorted by bytes
   std::chrono::nanoseconds build_time_{};
 };
 
@@ -144,6 +154,8 @@ class snapshot_builder {
   /// A digest of the list's signal: 16 (md5), 20 (sha1) or 32 (sha256) bytes, else wrong_signal.
   [[nodiscard]] core::result<void> add_digest(std::int64_t list_id, std::int64_t entry_id,
                                               std::span<const std::uint8_t> bytes);
+  /// Makes room for `n` entries of signal `s` (an optimisation only).
+  void reserve(core::signal s, std::size_t n);
   /// Parses `hex` as the list's signal (core/hex.hpp rules) and adds it.
   [[nodiscard]] core::result<void> add_hex(std::int64_t list_id, std::int64_t entry_id,
                                            std::string_view hex);
