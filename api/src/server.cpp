@@ -465,7 +465,6 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<connection_of<Stream
     }
 
     // -- route, key, role, rate, size: all before any body byte is read -------------------
-    c->enter(phase::busy);
     auto& head = parser.get();
     x.version = head.version();
     x.method = std::string(head.method_string());
@@ -548,6 +547,9 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<connection_of<Stream
     }
 
     // -- body ---------------------------------------------------------------------------
+    // An authenticated request is never evicted; an anonymous one (a public route) stays
+    // evictable until its body has arrived, or a slow body would be a way to hold a slot.
+    if (rt->spec.role) c->enter(phase::busy);
     if (has_body && beast::iequals(head[http::field::expect], "100-continue")) {
       http::response<http::empty_body> cont{http::status::continue_, head.version()};
       arm(base, steady::now() + opt.write_timeout);
@@ -583,6 +585,7 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<connection_of<Stream
     }
 
     // -- handler ------------------------------------------------------------------------
+    c->enter(phase::busy);
     request req;
     req.method = x.method;
     req.target = target;

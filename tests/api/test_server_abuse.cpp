@@ -138,12 +138,15 @@ TEST_CASE("slow headers and oversized headers at the cap do not keep a legitimat
   add_echo_routes(s);
   s.start();
 
-  // 50 slowloris connections dribbling a header byte by byte, 40 idle ones.
+  // 50 slow connections, dribbling a header (slowloris) or the body of an anonymous request
+  // (slow POST to a public route), byte by byte; 40 idle ones.
   std::vector<std::unique_ptr<client>> slow;
   std::vector<std::unique_ptr<client>> idle;
   for (int i = 0; i < 50; ++i) {
     slow.push_back(std::make_unique<client>(s.port()));
-    (void)slow.back()->send("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ");
+    (void)slow.back()->send(i % 2 == 0 ? "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: "
+                                       : "GET /healthz HTTP/1.1\r\nHost: x\r\n"
+                                         "Content-Length: 4000\r\n\r\n");
   }
   for (int i = 0; i < 40; ++i) idle.push_back(std::make_unique<client>(s.port()));
   REQUIRE(wait_for([&] { return s.srv->connections() == 90; }, 10s));
@@ -189,6 +192,49 @@ TEST_CASE("slow headers and oversized headers at the cap do not keep a legitimat
   CHECK(attempts_431 > 0);
   CHECK(answers_431 > 0);  // the oversized ones got their 431 too (when not evicted first)
   CHECK(s.srv->connections() <= 100);
+}
+
+TEST_CASE("anonymous slow bodies at the cap are evicted, authenticated ones are not") {
+  test_server s;
+  patient(s);
+  s.options.max_connections = 20;
+  add_echo_routes(s);
+  s.start();
+  // Every slot holds a request to a public route whose body trickles in: anonymous, so
+  // evictable until the body is complete.
+  std::vector<std::unique_ptr<client>> slow;
+  for (int i = 0; i < 20; ++i) {
+    slow.push_back(std::make_unique<client>(s.port()));
+    REQUIRE(
+        slow.back()->send("GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 4000\r\n\r\nab"));
+  }
+  REQUIRE(wait_for([&] { return s.srv->connections() == 20; }, 10s));
+  auto r = fetch(s.port(), "GET", "/healthz");
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(slow.front()->wait_closed(2s));
+  slow.clear();
+  REQUIRE(wait_for([&] { return s.srv->connections() == 0; }, 10s));
+
+  // The same with an ingest key: those requests passed authentication, so they keep their
+  // slots and the newcomer gets 503.
+  std::vector<std::unique_ptr<client>> keyed;
+  for (int i = 0; i < 20; ++i) {
+    keyed.push_back(std::make_unique<client>(s.port()));
+    REQUIRE(keyed.back()->send(make_request(
+        "POST", "/v1/match",
+        {{"Authorization", "Bearer " + std::string(ingest_key)}, {"Content-Length", "4000"}},
+        std::string("ab"))));
+  }
+  REQUIRE(wait_for([&] { return s.srv->connections() == 20; }, 10s));
+  std::this_thread::sleep_for(100ms);  // every header read and authenticated
+  client late(s.port());
+  auto refused = late.read_response(5s);
+  REQUIRE(refused);
+  CHECK(refused->status == 503);
+  keyed.clear();  // (so that /metrics gets a slot)
+  REQUIRE(wait_for([&] { return s.srv->connections() == 0; }, 10s));
+  CHECK(rejected(s.port(), "max_connections") >= 1);
 }
 
 TEST_CASE("idle connections are closed by the per-read timeout") {

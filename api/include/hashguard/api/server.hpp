@@ -16,7 +16,8 @@
 // that serves nobody: one lingering after its answer (a 431, a 408...) first, else the one that
 // has waited longest for, or in, its request header (idle keep-alive, never-used, slowloris).
 // That one is closed without an answer. A connection whose request passed authentication is
-// never evicted; only when every connection is such a one does the new one get 503 (with
+// never evicted, nor one whose request is in its handler; an anonymous request is evictable
+// while its body arrives. Only when no connection is evictable does the new one get 503 (with
 // Retry-After) and a close. So idle or slow clients, which need no key, cannot keep a
 // legitimate client out; they are also closed by the per-read timeout on their own.
 //
