@@ -27,10 +27,12 @@
 #include "hashguard/matcher/snapshot.hpp"
 #include "hashguard/scanner/scan.hpp"
 
+#include <algorithm>
 #include <array>
 #include <filesystem>
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <iostream>
@@ -39,6 +41,27 @@ extern char** environ;  // NOLINT: POSIX
 
 namespace hashguard::app {
 namespace {
+
+// Every connection is a descriptor, and the database connections, the spool and the snapshot
+// cache take more. Raise the soft limit up to the hard one so that the connection cap, not
+// EMFILE, is what bounds connections (a server out of descriptors cannot even accept the
+// connection that would evict an idle one), and say so when even the hard limit is too low.
+void raise_descriptor_limit(unsigned max_connections) {
+  constexpr rlim_t reserve = 256;  // database pools, spool, cache, listening socket, stdio
+  const rlim_t wanted = static_cast<rlim_t>(max_connections) + reserve;
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  if (lim.rlim_cur < wanted) {
+    rlimit raised = lim;
+    raised.rlim_cur = lim.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, lim.rlim_max);
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) lim = raised;
+  }
+  if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < wanted) {
+    std::cerr << "hashguard serve: warning: the descriptor limit (" << lim.rlim_cur
+              << ") is below http.max_connections + " << reserve << " (" << wanted
+              << "); raise `ulimit -n` or lower http.max_connections\n";
+  }
+}
 
 void print_usage(const core::config& cfg) {
   std::cout << "usage: hashguard serve [--config FILE] [--KEY=VALUE...]\n\n"
@@ -121,6 +144,7 @@ int run_serve(const std::vector<std::string>& args) {
   }
 
   std::cerr << "hashguard serve: configuration\n" << cfg.describe();
+  raise_descriptor_limit(options->max_connections);
 
   auto scan_options = scanner::scan_options_from(cfg);
   if (!scan_options) {

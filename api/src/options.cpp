@@ -57,8 +57,9 @@ void declare_config(core::config& cfg) {
               "keep-alive wait for the next request");
   cfg.declare("http.keepalive_max_requests", config_type::integer, num(d.keepalive_max_requests),
               "requests per connection before it closes");
-  cfg.declare("http.max_connections", config_type::integer, num(d.max_connections),
-              "concurrent connections; over it: 503 and close");
+  cfg.declare(
+      "http.max_connections", config_type::integer, num(d.max_connections),
+      "concurrent connections; at it, a new one evicts an idle or slow one (503 if all busy)");
   cfg.declare("http.drain_timeout_ms", config_type::integer, num(d.drain_timeout.count()),
               "on SIGTERM, in-flight requests get this long to finish");
   cfg.declare("http.retry_after_s", config_type::integer, num(d.retry_after_s),

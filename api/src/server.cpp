@@ -86,10 +86,24 @@ bool valid_request_id(std::string_view id) {
   return true;
 }
 
+// What a connection is doing, as the accept loop sees it when it must choose one to evict.
+// Only a connection that is not serving an authenticated request can be evicted: an
+// unauthenticated client can hold nothing else (the key is checked before any body byte).
+enum class phase : int {
+  closing,  // answered and lingering before the close (a 431, a 408...): evicted first
+  idle,     // waiting for the first byte of a request: evicted next, longest-waiting first
+  header,   // reading a request header (a slow client): evicted last, oldest first
+  busy,     // reading a body, running a handler or writing an answer: never evicted
+};
+
 // State shared between a session coroutine and the code that reaches into it from outside
-// (the watchdog, shutdown). Touched only on the connection's strand.
+// (the watchdog, shutdown, eviction). Touched only on the connection's strand, except `stage`,
+// `stage_since` and `evicted`, which the accept loop reads (under the server's mutex for
+// `evicted`).
 struct connection {
-  explicit connection(asio::any_io_executor executor) : ex(executor), timer(executor) {}
+  explicit connection(asio::any_io_executor executor) : ex(executor), timer(executor) {
+    enter(phase::idle);
+  }
   virtual ~connection() = default;
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
@@ -99,9 +113,22 @@ struct connection {
   asio::steady_timer timer;
   std::uint64_t timer_gen{0};
   bool timed_out{false};
-  bool idle{false};      // waiting for the first byte of the next request
-  bool draining{false};  // the server is shutting down: finish this request, then close
+  bool idle{false};       // waiting for the first byte of the next request
+  bool draining{false};   // the server is shutting down: finish this request, then close
+  bool evict_now{false};  // chosen for eviction: stop reading and close
   std::string remote;
+
+  std::atomic<phase> stage{phase::idle};
+  std::atomic<std::int64_t> stage_since{0};  // steady clock, nanoseconds
+  bool evicted{false};                       // guarded by server::impl::mu
+
+  void enter(phase p) {
+    stage.store(p, std::memory_order_relaxed);
+    stage_since.store(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(steady::now().time_since_epoch())
+            .count(),
+        std::memory_order_relaxed);
+  }
 };
 
 template <class Stream>
@@ -131,6 +158,17 @@ void arm(const std::shared_ptr<connection>& c, steady::time_point deadline) {
 void disarm(const std::shared_ptr<connection>& c) {
   ++c->timer_gen;
   c->timer.cancel();
+}
+
+// The method as metrics and the log name it: a client can send any token as a method, and
+// each distinct one would otherwise be a new metrics series (unbounded memory) and arbitrary
+// client text in the log.
+std::string_view method_label(std::string_view m) {
+  for (std::string_view known :
+       {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"}) {
+    if (m == known) return known;
+  }
+  return m == "-" ? m : std::string_view("other");
 }
 
 bool is_parse_error(const sys_error& ec) {
@@ -178,6 +216,7 @@ struct server::impl {
   template <class Stream>
   asio::awaitable<void> session(std::shared_ptr<connection_of<Stream>> c);
   void session_ended(connection* c);
+  std::shared_ptr<connection> choose_victim();
 
   server_options opt;
   services svc;
@@ -197,6 +236,7 @@ struct server::impl {
   std::condition_variable cv;
   std::unordered_map<connection*, std::weak_ptr<connection>> live;
   std::size_t open{0};
+  std::size_t evicting{0};  // chosen for eviction, not yet closed (counted in `open`)
   bool stopping{false};
   bool waited{false};
   steady::time_point drain_deadline{};
@@ -349,7 +389,8 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<connection_of<Stream
     }
 
     const double seconds = std::chrono::duration<double>(steady::now() - x.start).count();
-    if (svc.stats != nullptr) svc.stats->count_request(x.route, x.method, r.status, seconds);
+    const std::string_view method = method_label(x.method);
+    if (svc.stats != nullptr) svc.stats->count_request(x.route, method, r.status, seconds);
     if (opt.log_requests && svc.log) {
       std::string error_code;
       if (r.status >= 400) {
@@ -363,7 +404,7 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<connection_of<Stream
         }
       }
       request_log_entry e;
-      e.method = x.method;
+      e.method = method;
       e.route = x.route;
       e.path = x.path;
       e.status = r.status;
@@ -404,10 +445,15 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<connection_of<Stream
     steady::time_point deadline = steady::time_point::max();
     bool started = buffer.size() > 0;
     if (started) deadline = steady::now() + opt.request_deadline;
-    if (c->draining && !started) break;
+    if ((c->draining && !started) || c->evict_now) break;
+    c->enter(started ? phase::header : phase::idle);
     while (!parser.is_header_done()) {
       const auto per_read = started || served == 0 ? opt.read_timeout : opt.idle_timeout;
       c->idle = !started;
+      if (c->evict_now) {
+        ec = asio::error::operation_aborted;
+        break;
+      }
       arm(base, std::min(steady::now() + per_read, deadline));
       ec = co_await read_step(c->stream, buffer, parser);
       c->idle = false;
@@ -416,10 +462,12 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<connection_of<Stream
       if (!started && (parser.got_some() || buffer.size() > 0)) {
         started = true;
         deadline = steady::now() + opt.request_deadline;
+        c->enter(phase::header);
       }
     }
     disarm(base);
     x.start = steady::now();
+    if (ec && c->evict_now) break;  // evicted at the connection cap: close, no answer
     if (ec) {
       const bool timed_out = c->timed_out;
       const bool received = parser.got_some() || buffer.size() > 0;
@@ -469,6 +517,7 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<connection_of<Stream
     }
     if (!early && (x.path.empty() || x.path.front() != '/')) {
       early = response::error(errc::malformed, "the request target must be an absolute path");
+      x.path.clear();  // not a path: whatever the client put there stays out of the log
     }
     if (!early) {
       m = svc.routes->match(x.method, x.path);
@@ -494,16 +543,20 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<connection_of<Stream
       } else {
         x.auth.key_id = key->key_id;
         x.auth.role = key->role;
-        if (key->role != *rt->spec.role) {
+        // Every request a valid key makes takes a token, on every authenticated route and
+        // whatever its role: a key's flood is throttled as a whole, and only that key's.
+        std::optional<rate_limiter::decision> rate;
+        if (svc.limiter != nullptr) {
+          rate = svc.limiter->take(key->key_id, key->rate_per_s, key->burst);
+        }
+        if (rate && !rate->allowed) {
+          if (svc.stats != nullptr) svc.stats->count_rejected("rate_limited");
+          early = response::error(errc::rate_limited, "rate limit exceeded for this key",
+                                  rate->retry_after_s);
+        } else if (key->role != *rt->spec.role) {
           early = response::error(
               errc::forbidden,
               "this route needs the " + std::string(core::to_string(*rt->spec.role)) + " role");
-        } else if (svc.limiter != nullptr) {
-          const auto d = svc.limiter->take(key->key_id, key->rate_per_s, key->burst);
-          if (!d.allowed) {
-            early = response::error(errc::rate_limited, "rate limit exceeded for this key",
-                                    d.retry_after_s);
-          }
         }
       }
     }
@@ -525,6 +578,9 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<connection_of<Stream
     }
 
     // -- body ---------------------------------------------------------------------------
+    // An authenticated request is never evicted; an anonymous one (a public route) stays
+    // evictable until its body has arrived, or a slow body would be a way to hold a slot.
+    if (rt->spec.role) c->enter(phase::busy);
     if (has_body && beast::iequals(head[http::field::expect], "100-continue")) {
       http::response<http::empty_body> cont{http::status::continue_, head.version()};
       arm(base, steady::now() + opt.write_timeout);
@@ -560,6 +616,7 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<connection_of<Stream
     }
 
     // -- handler ------------------------------------------------------------------------
+    c->enter(phase::busy);
     request req;
     req.method = x.method;
     req.target = target;
@@ -583,6 +640,7 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<connection_of<Stream
   }
 
   // -- close ------------------------------------------------------------------------------
+  c->enter(phase::closing);
   if constexpr (is_tls<Stream>) {
     if (!unread_input) {
       arm(base, steady::now() + std::min<std::chrono::milliseconds>(opt.write_timeout,
@@ -600,7 +658,7 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<connection_of<Stream
     arm(base, steady::now() +
                   std::min<std::chrono::milliseconds>(opt.read_timeout, std::chrono::seconds(2)));
     std::uint64_t dropped = 0;
-    while (!c->timed_out && dropped < 64U * 1024 * 1024) {
+    while (!c->timed_out && !c->evict_now && dropped < 64U * 1024 * 1024) {
       auto [rec, n] = co_await c->lowest().async_read_some(asio::buffer(sink), use_tuple);
       if (rec) break;
       dropped += n;
@@ -617,7 +675,34 @@ void server::impl::session_ended(connection* c) {
   std::lock_guard lock(mu);
   live.erase(c);
   --open;
+  if (c->evicted) --evicting;
   cv.notify_all();
+}
+
+// Called with `mu` held. A connection lingering after its answer first; otherwise the one that
+// has waited longest for (or in) its request header. Busy ones never: they hold a request that
+// passed authentication. The oldest goes first because a client that means to send a request
+// sends it at once: a connection that has been quiet (or dribbling its header) the longest is
+// the likeliest to be an attacker's, and a legitimate idle keep-alive connection that loses
+// this way only costs its client a reconnect.
+std::shared_ptr<connection> server::impl::choose_victim() {
+  std::shared_ptr<connection> best;
+  int best_rank = 0;
+  std::int64_t best_since = 0;
+  for (auto& [ptr, weak] : live) {
+    auto c = weak.lock();
+    if (!c || c->evicted) continue;
+    const phase p = c->stage.load(std::memory_order_relaxed);
+    if (p == phase::busy) continue;
+    const int rank = p == phase::closing ? 0 : 1;
+    const std::int64_t since = c->stage_since.load(std::memory_order_relaxed);
+    if (!best || rank < best_rank || (rank == best_rank && since < best_since)) {
+      best = std::move(c);
+      best_rank = rank;
+      best_since = since;
+    }
+  }
+  return best;
 }
 
 asio::awaitable<void> server::impl::reject(tcp::socket socket) {
@@ -662,14 +747,37 @@ asio::awaitable<void> server::impl::accept_loop() {
         socket.close(ignored);
         continue;
       }
-      if (open >= opt.max_connections) {
-        lock.unlock();
-        if (svc.stats != nullptr) svc.stats->count_rejected("max_connections");
-        auto ex = socket.get_executor();
-        asio::co_spawn(ex, reject(std::move(socket)), asio::detached);
-        continue;
+      std::shared_ptr<connection> victim;
+      if (open - evicting >= opt.max_connections) {
+        victim = choose_victim();
+        if (!victim) {
+          lock.unlock();
+          if (svc.stats != nullptr) svc.stats->count_rejected("max_connections");
+          auto ex = socket.get_executor();
+          asio::co_spawn(ex, reject(std::move(socket)), asio::detached);
+          continue;
+        }
+        // At the cap with a connection that serves nobody: close it and take the new one. The
+        // count stays bounded: at most one pending eviction per connection over the cap.
+        victim->evicted = true;
+        ++evicting;
       }
       ++open;
+      if (victim) {
+        lock.unlock();
+        if (svc.stats != nullptr) svc.stats->count_rejected("evicted");
+        asio::post(victim->ex, [victim] {
+          // It may have started serving a request since it was chosen: then it finishes that
+          // one and closes; otherwise it stops now.
+          if (victim->stage.load(std::memory_order_relaxed) == phase::busy) {
+            victim->draining = true;
+            return;
+          }
+          victim->evict_now = true;
+          sys_error ignored;
+          victim->lowest().cancel(ignored);
+        });
+      }
     }
     if (svc.stats != nullptr) svc.stats->connection_opened();
     sys_error ignored;

@@ -13,7 +13,8 @@
 //   http.write_timeout_ms              each response write
 //   http.idle_timeout_ms               keep-alive wait for the next request
 //   http.keepalive_max_requests        requests per connection before it is closed
-//   http.max_connections               concurrent connections; over it: 503 and close
+//   http.max_connections               concurrent connections; at it, a new one evicts an idle
+//                                      or slow one, or gets 503 when all are busy
 //   http.drain_timeout_ms              SIGTERM: in-flight requests get this long to finish
 //   http.retry_after_s                 Retry-After of 503 answers
 //   http.tls_cert, http.tls_key        PEM paths; both set = HTTPS only

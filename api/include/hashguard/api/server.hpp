@@ -10,7 +10,20 @@
 // request_deadline: a late request gets 408 when a response is still possible, otherwise the
 // connection is closed. Handlers run where their route says (run_on); a full pool queue gives
 // 503 with Retry-After. Pipelined requests are answered in order, one at a time; keep-alive ends
-// after keepalive_max_requests or idle_timeout. Connections over max_connections get 503.
+// after keepalive_max_requests or idle_timeout.
+//
+// Connection cap (max_connections): a connection accepted at the cap takes the place of one
+// that serves nobody: one lingering after its answer (a 431, a 408...) first, else the one that
+// has waited longest for, or in, its request header (idle keep-alive, never-used, slowloris).
+// That one is closed without an answer. A connection whose request passed authentication is
+// never evicted, nor one whose request is in its handler; an anonymous request is evictable
+// while its body arrives. Only when no connection is evictable does the new one get 503 (with
+// Retry-After) and a close. So idle or slow clients, which need no key, cannot keep a
+// legitimate client out; they are also closed by the per-read timeout on their own.
+//
+// Rate limit: every request of a valid key takes a token from that key's bucket (any route
+// with a role, before the role check); an empty bucket answers 429 rate_limited with
+// Retry-After. Other keys are unaffected.
 // An answer sent before the body was read closes the connection (with a lingering close so the
 // client sees the answer rather than a reset).
 //
