@@ -513,3 +513,97 @@ TEST_CASE("serve: GET /v1/decisions follows reviewers, and list edits over HTTP 
   CHECK(exit.code == 0);
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("serve: empty, truncated, oversized and malformed bodies get their documented status") {
+  test_database db;
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("hg-serve-bodies-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string ingest = "ingest-key-for-bodies";
+  const std::string reviewer = "reviewer-key-for-bodies";
+  const std::string admin = "admin-key-for-bodies";
+  serve_process srv({HG_HASHGUARD_BIN, "serve", "--http-port=0", "--database-url=" + db.url(),
+                     "--data-dir=" + dir.string(),
+                     "--auth-keys=ingest:" + ingest + ",reviewer:" + reviewer,
+                     "--auth-bootstrap-key=" + admin, "--http-body-limit-image-bytes=100000",
+                     "--http-body-limit-json-bytes=2000", "--http-body-limit-import-bytes=5000"});
+  const auto port = srv.port();
+  REQUIRE(send_json(port, "POST", "/v1/lists", admin, R"({"name":"bodies"})").status == 201);
+
+  const std::string big_jpeg = file_bytes(match_image);  // 361 KB: over the 100 KB image limit
+  REQUIRE(big_jpeg.size() > 100000);
+  const std::string small_jpeg = file_bytes(other_image);
+  const std::string json_ct = "application/json";
+  struct probe {
+    std::string method, pattern, target, key, body, content_type;
+    int status;
+    std::string code;
+  };
+  const std::vector<probe> probes{
+      // Images: no bytes, a JPEG cut in its header (known format, undecodable), not an image,
+      // over the limit. Content-Type is ignored for images (the format is sniffed).
+      {"POST", "/v1/scan", "/v1/scan", ingest, "", "", 415, "empty"},
+      {"POST", "/v1/hash", "/v1/hash", ingest, "", "", 415, "empty"},
+      {"POST", "/v1/scan", "/v1/scan", ingest, small_jpeg.substr(0, 20), "", 422, "truncated"},
+      {"POST", "/v1/scan", "/v1/scan", ingest, big_jpeg.substr(0, 400), "image/jpeg", 422,
+       "truncated"},
+      {"POST", "/v1/hash", "/v1/hash", ingest, small_jpeg.substr(0, 100), "", 422, "truncated"},
+      {"POST", "/v1/scan", "/v1/scan", ingest, "GIF89a but not really", "", 422, "corrupt"},
+      {"POST", "/v1/scan", "/v1/scan", ingest, "plain text, not an image", "image/png", 415,
+       "unsupported_format"},
+      {"POST", "/v1/scan", "/v1/scan", ingest, big_jpeg, "", 413, "payload_too_large"},
+      // JSON routes: empty, malformed, not an object, wrong Content-Type, wrong types, over the
+      // limit.
+      {"POST", "/v1/match", "/v1/match", ingest, "", json_ct, 400, "malformed"},
+      {"POST", "/v1/match", "/v1/match", ingest, "{\"pdq\":", json_ct, 400, "malformed"},
+      {"POST", "/v1/match", "/v1/match", ingest, "[1,2]", json_ct, 400, "malformed"},
+      {"POST", "/v1/match", "/v1/match", ingest, "{}", json_ct, 400, "malformed"},
+      {"POST", "/v1/match", "/v1/match", ingest, R"({"md5":"xyz"})", json_ct, 400, "malformed"},
+      {"POST", "/v1/match", "/v1/match", ingest, R"({"md5":"00"})", "text/plain", 415,
+       "unsupported_media_type"},
+      {"POST", "/v1/match", "/v1/match", ingest, R"({"pdq":")" + std::string(3000, 'a') + R"("})",
+       json_ct, 413, "payload_too_large"},
+      {"POST", "/v1/lists", "/v1/lists", admin, "", json_ct, 400, "malformed"},
+      {"POST", "/v1/lists", "/v1/lists", admin, "{name", json_ct, 400, "malformed"},
+      {"POST", "/v1/lists", "/v1/lists", admin, R"({"name":5})", json_ct, 400, "malformed"},
+      {"POST", "/v1/lists", "/v1/lists", admin, R"({"name":"x","signal":"sha512"})", json_ct, 400,
+       "malformed"},
+      {"POST", "/v1/lists", "/v1/lists", admin, R"({"name":"bodies"})", json_ct, 409,
+       "already_exists"},
+      {"PATCH", "/v1/lists/{id}", "/v1/lists/bodies", admin, "", json_ct, 400, "malformed"},
+      {"PATCH", "/v1/lists/{id}", "/v1/lists/bodies", admin, R"({"threshold":"high"})", json_ct,
+       400, "malformed"},
+      {"PATCH", "/v1/lists/{id}", "/v1/lists/nope", admin, R"({"enabled":true})", json_ct, 404,
+       "not_found"},
+      {"POST", "/v1/lists/{id}/hashes", "/v1/lists/bodies/hashes?format=xml", admin, "00\n", "",
+       400, "malformed"},
+      {"POST", "/v1/lists/{id}/hashes", "/v1/lists/bodies/hashes?format=hex", admin,
+       std::string(6000, '0'), "", 413, "payload_too_large"},
+      {"GET", "/v1/lists/{id}/export", "/v1/lists/bodies/export?format=xml", admin, "", "", 400,
+       "malformed"},
+      {"POST", "/v1/cases/{id}/decision", "/v1/cases/1/decision", reviewer, "{oops", json_ct, 400,
+       "malformed"},
+  };
+  for (const auto& p : probes) {
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (!p.content_type.empty()) headers.emplace_back("Content-Type", p.content_type);
+    std::optional<std::string_view> body;
+    if (p.method != "GET") body = p.body;
+    auto r = exchange(port, p.method, p.target, p.key, body, headers);
+    INFO(p.method << " " << p.target << " (" << p.body.size() << " bytes)");
+    REQUIRE(r);
+    INFO(r->status << " " << r->body);
+    CHECK(r->status == p.status);
+    CHECK(error_code_of(*r) == p.code);
+    CHECK(openapi_lists_status(p.method, p.pattern, p.status));
+  }
+  // Nothing above reached the case store or the audit log as a change.
+  auto lists = get_json(port, "/v1/lists", admin);
+  REQUIRE(lists.status == 200);
+  CHECK(lists.body.at("lists").as_array().size() == 1);
+  const auto exit = srv.stop(SIGTERM);
+  CHECK(exit.exited);
+  CHECK(exit.code == 0);
+  std::filesystem::remove_all(dir);
+}

@@ -92,4 +92,14 @@ std::vector<std::string> openapi_violations(std::string_view schema,
   return out;
 }
 
+bool openapi_lists_status(std::string_view method, std::string_view pattern, int status) {
+  const auto* item = document().at("paths").as_object().if_contains(pattern);
+  if (item == nullptr) return false;
+  std::string lower(method);
+  for (char& c : lower) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  const auto* op = item->as_object().if_contains(lower);
+  if (op == nullptr) return false;
+  return op->at("responses").as_object().contains(std::to_string(status));
+}
+
 }  // namespace hg_test

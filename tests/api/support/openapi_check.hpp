@@ -17,4 +17,8 @@ namespace hg_test {
 std::vector<std::string> openapi_violations(std::string_view schema,
                                             const boost::json::value& value);
 
+/// Whether the document lists `status` among the responses of `method` (upper case) on
+/// `pattern` ("/v1/lists/{id}").
+bool openapi_lists_status(std::string_view method, std::string_view pattern, int status);
+
 }  // namespace hg_test
