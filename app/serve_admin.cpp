@@ -6,7 +6,9 @@
 #include "hashguard/api/http.hpp"
 #include "hashguard/api/json_io.hpp"
 #include "hashguard/core/vocabulary.hpp"
+#include "hashguard/hashdb/audit.hpp"
 #include "hashguard/hashdb/database.hpp"
+#include "hashguard/hashdb/decision_feed.hpp"
 #include "hashguard/hashdb/errc.hpp"
 #include "hashguard/hashdb/list_formats.hpp"
 #include "hashguard/hashdb/lists.hpp"
@@ -14,6 +16,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <optional>
 #include <sstream>
 
@@ -104,9 +107,27 @@ std::optional<int> int_field(const json::object& o, std::string_view key, bool& 
   return static_cast<int>(v->as_int64());
 }
 
-using db_handler = api::response (*)(const admin_deps&, hashdb::list_store&, const api::request&);
+// A handler on the thread's connection; `who` is the caller (its key id is the audit actor).
+using db_handler = api::response (*)(const admin_deps&, hashdb::connection&, const api::request&,
+                                     const api::auth_context& who);
 
-api::response get_lists(const admin_deps&, hashdb::list_store& lists, const api::request& req) {
+/// The audit row of a list change made over HTTP. The change has committed already (list_store
+/// runs its own transaction), so a failure here cannot undo it: the caller hears 500 so that it
+/// knows the trail lacks the row, and the message says the change itself was made.
+std::optional<api::response> audit_change(hashdb::connection& conn, const api::auth_context& who,
+                                          std::string_view action, std::string_view list,
+                                          const json::object& detail) {
+  hashdb::audit_log audit(conn);
+  auto a = audit.append(who.key_id, action, "list:" + std::string(list), json::serialize(detail));
+  if (a) return std::nullopt;
+  return api::response::error(api::errc::internal, std::string(action) +
+                                                       " was made, but its audit row failed: " +
+                                                       std::string(a.error().message()));
+}
+
+api::response get_lists(const admin_deps&, hashdb::connection& conn, const api::request& req,
+                        const api::auth_context&) {
+  hashdb::list_store lists(conn);
   const bool retired = req.query_param("include_retired").value_or("") == "true";
   auto all = lists.list(retired);
   if (!all) return api::response::error(all.error());
@@ -117,8 +138,9 @@ api::response get_lists(const admin_deps&, hashdb::list_store& lists, const api:
   return api::json_response(200, out);
 }
 
-api::response create_list(const admin_deps& deps, hashdb::list_store& lists,
-                          const api::request& req) {
+api::response create_list(const admin_deps& deps, hashdb::connection& conn, const api::request& req,
+                          const api::auth_context& who) {
+  hashdb::list_store lists(conn);
   auto body = api::parse_json_object(req);
   if (!body) return api::response::error(body.error());
   hashdb::list_spec spec;
@@ -140,13 +162,17 @@ api::response create_list(const admin_deps& deps, hashdb::list_store& lists,
   auto created = lists.create(spec);
   if (!created) return api::response::error(created.error());
   if (deps.refresher) deps.refresher->poke();
+  if (auto failed = audit_change(conn, who, "list.create", created->name, list_json(*created))) {
+    return *failed;
+  }
   auto r = api::json_response(201, list_json(*created));
   r.headers.push_back({"Location", "/v1/lists/" + std::to_string(created->id)});
   return r;
 }
 
-api::response patch_list(const admin_deps& deps, hashdb::list_store& lists,
-                         const api::request& req) {
+api::response patch_list(const admin_deps& deps, hashdb::connection& conn, const api::request& req,
+                         const api::auth_context& who) {
+  hashdb::list_store lists(conn);
   auto body = api::parse_json_object(req);
   if (!body) return api::response::error(body.error());
   auto name = list_name(lists, req.param("id"));
@@ -161,21 +187,29 @@ api::response patch_list(const admin_deps& deps, hashdb::list_store& lists,
   auto updated = lists.update(*name, changes);
   if (!updated) return api::response::error(updated.error());
   if (deps.refresher) deps.refresher->poke();
+  json::object detail = list_json(*updated);
+  detail["changes"] = *body;
+  if (auto failed = audit_change(conn, who, "list.update", *name, detail)) return *failed;
   return api::json_response(200, list_json(*updated));
 }
 
-api::response retire_list(const admin_deps& deps, hashdb::list_store& lists,
-                          const api::request& req) {
+api::response retire_list(const admin_deps& deps, hashdb::connection& conn, const api::request& req,
+                          const api::auth_context& who) {
+  hashdb::list_store lists(conn);
   auto name = list_name(lists, req.param("id"));
   if (!name) return api::response::error(name.error());
   auto retired = lists.retire(*name);
   if (!retired) return api::response::error(retired.error());
   if (deps.refresher) deps.refresher->poke();
+  if (auto failed = audit_change(conn, who, "list.retire", *name, list_json(*retired))) {
+    return *failed;
+  }
   return api::json_response(200, list_json(*retired));
 }
 
-api::response import_hashes(const admin_deps& deps, hashdb::list_store& lists,
-                            const api::request& req) {
+api::response import_hashes(const admin_deps& deps, hashdb::connection& conn,
+                            const api::request& req, const api::auth_context& who) {
+  hashdb::list_store lists(conn);
   auto name = list_name(lists, req.param("id"));
   if (!name) return api::response::error(name.error());
   hashdb::import_options options;
@@ -202,10 +236,20 @@ api::response import_hashes(const admin_deps& deps, hashdb::list_store& lists,
   out["rejected_lines"] = lines(report->rejected_lines);
   out["duplicate_lines"] = lines(report->duplicate_lines);
   out["version"] = report->version;
+  json::object detail{{"list", *name},
+                      {"format", out["format"]},
+                      {"lines", report->lines},
+                      {"accepted", report->accepted},
+                      {"duplicates", report->duplicates},
+                      {"rejected", report->rejected},
+                      {"version", report->version}};
+  if (auto failed = audit_change(conn, who, "list.import", *name, detail)) return *failed;
   return api::json_response(200, out);
 }
 
-api::response export_list(const admin_deps&, hashdb::list_store& lists, const api::request& req) {
+api::response export_list(const admin_deps&, hashdb::connection& conn, const api::request& req,
+                          const api::auth_context& who) {
+  hashdb::list_store lists(conn);
   auto name = list_name(lists, req.param("id"));
   if (!name) return api::response::error(name.error());
   hashdb::list_format format = hashdb::list_format::hashguard;
@@ -217,9 +261,58 @@ api::response export_list(const admin_deps&, hashdb::list_store& lists, const ap
   std::ostringstream out;
   auto n = lists.export_to(*name, format, out);
   if (!n) return api::response::error(n.error());
+  if (auto failed =
+          audit_change(conn, who, "list.export", *name,
+                       json::object{{"format", hashdb::to_string(format)}, {"entries", *n}})) {
+    return *failed;
+  }
   auto r = api::response::text(200, out.str(), "text/plain; charset=utf-8");
   r.headers.push_back({"X-Entries", std::to_string(*n)});
   return r;
+}
+
+json::value hex_or_null(const std::string& hex) {
+  return hex.empty() ? json::value(nullptr) : json::value(hex);
+}
+
+// GET /v1/decisions?since=&limit= (role ingest): the cache layer's feed (decision_feed.hpp).
+api::response get_decisions(const admin_deps&, hashdb::connection& conn, const api::request& req,
+                            const api::auth_context&) {
+  std::size_t limit = 100;
+  if (auto v = req.query_param("limit")) {
+    std::size_t n = 0;
+    const auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+    if (ec != std::errc{} || p != v->data() + v->size() || n < 1 || n > 1000) {
+      return bad("limit must be 1..1000");
+    }
+    limit = n;
+  }
+  const std::string since = req.query_param("since").value_or("");
+  hashdb::decision_feed feed(conn);
+  auto page = feed.since(since, limit);
+  if (!page) {
+    if (page.error() == hashdb::errc::invalid_argument) {
+      return bad("since must be empty or the `next` of an earlier answer");
+    }
+    return api::response::error(page.error());
+  }
+  json::array items;
+  for (const auto& d : page->items) {
+    const bool confirmed = d.decision == "confirmed";
+    items.push_back(json::object{
+        {"case_id", d.case_id ? json::value(*d.case_id) : json::value(nullptr)},
+        {"decision", d.decision},
+        {"verdict", core::to_string(confirmed ? core::verdict::match : core::verdict::no_match)},
+        {"action", core::to_string(d.act)},
+        {"sha256", hex_or_null(d.sha256)},
+        {"md5", hex_or_null(d.md5)},
+        {"sha1", hex_or_null(d.sha1)},
+        {"pdq", hex_or_null(d.pdq)},
+        {"phash", hex_or_null(d.phash)},
+        {"decided_at", d.decided_at}});
+  }
+  json::object out{{"items", std::move(items)}, {"next", page->next}, {"more", page->more}};
+  return api::json_response(200, out);
 }
 
 void add(api::route_table& table, const admin_deps& deps, std::string_view method,
@@ -235,11 +328,10 @@ void add(api::route_table& table, const admin_deps& deps, std::string_view metho
     spec.where = api::run_on::db;
   }
   table.add(std::move(spec),
-            api::sync_handler([deps, h](const api::request& req, const api::auth_context&) {
+            api::sync_handler([deps, h](const api::request& req, const api::auth_context& who) {
               auto conn = thread_connection(deps.database_url);
               if (!conn) return api::response::error(conn.error());
-              hashdb::list_store lists(**conn);
-              return h(deps, lists, req);
+              return h(deps, **conn, req, who);
             }));
 }
 
@@ -252,6 +344,7 @@ void add_admin_routes(api::route_table& table, const admin_deps& deps) {
   add(table, deps, "DELETE", "/v1/lists/{id}", retire_list);
   add(table, deps, "POST", "/v1/lists/{id}/hashes", import_hashes);
   add(table, deps, "GET", "/v1/lists/{id}/export", export_list);
+  add(table, deps, "GET", "/v1/decisions", get_decisions);
 }
 
 }  // namespace hashguard::app

@@ -68,8 +68,6 @@ void declare_config(core::config& cfg) {
   cfg.declare("http.tls_key", config_type::string, "", "PEM private key (enables TLS)");
   cfg.declare("http.log_requests", config_type::boolean, "true",
               "one JSON line per request on stderr");
-  cfg.declare("http.web_dir", config_type::string, d.web_dir,
-              "the web UI's static files, served at /ui/ (read at start)");
   cfg.declare("auth.bootstrap_key", config_type::secret, "",
               "an admin key from config or a secret (key id \"bootstrap\")");
   cfg.declare("auth.keys", config_type::secret, "",
@@ -133,7 +131,6 @@ core::result<server_options> options_from(const core::config& cfg) {
   o.tls_key = cfg.get_string("http.tls_key");
   if (o.tls_cert.empty() != o.tls_key.empty()) return errc::malformed;
   o.log_requests = cfg.get_bool("http.log_requests");
-  o.web_dir = cfg.get_string("http.web_dir");
   if (!in_range("auth.rate_limit_per_s", 0, big, v)) return errc::malformed;
   o.rate_limit_per_s = static_cast<double>(v);
   if (!in_range("auth.rate_limit_burst", 0, big, v)) return errc::malformed;

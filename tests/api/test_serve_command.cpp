@@ -3,15 +3,12 @@
 #include "hg_catch.hpp"
 #include "hg_pg.hpp"
 #include "http_client.hpp"
+#include "serve_process.hpp"
 
 #include <boost/json/parse.hpp>
 
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -19,72 +16,10 @@
 #include <string>
 #include <vector>
 
-extern char** environ;  // NOLINT: POSIX
-
 using namespace hg_test;
 using namespace std::chrono_literals;
 
 namespace {
-
-struct child {
-  pid_t pid{-1};
-  int out{-1};
-  int err{-1};
-};
-
-child spawn(const std::vector<std::string>& args, const std::vector<std::string>& extra_env = {}) {
-  int out_pipe[2];
-  int err_pipe[2];
-  REQUIRE(::pipe(out_pipe) == 0);
-  REQUIRE(::pipe(err_pipe) == 0);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
-  posix_spawn_file_actions_addclose(&actions, out_pipe[0]);
-  posix_spawn_file_actions_addclose(&actions, err_pipe[0]);
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  child c;
-  std::vector<char*> envp;
-  for (char** e = environ; *e != nullptr; ++e) envp.push_back(*e);
-  for (const auto& e : extra_env) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
-  REQUIRE(posix_spawn(&c.pid, argv[0], &actions, nullptr, argv.data(), envp.data()) == 0);
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(out_pipe[1]);
-  ::close(err_pipe[1]);
-  c.out = out_pipe[0];
-  c.err = err_pipe[0];
-  return c;
-}
-
-// Reads from fd until `needle` shows up or the timeout passes.
-std::string read_until(int fd, std::string_view needle, std::chrono::milliseconds timeout) {
-  std::string text;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (text.find(needle) == std::string::npos) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) break;
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
-    char buf[4096];
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n <= 0) break;
-    text.append(buf, static_cast<std::size_t>(n));
-  }
-  return text;
-}
-
-std::string read_all(int fd) {
-  std::string text;
-  char buf[4096];
-  ssize_t n = 0;
-  while ((n = ::read(fd, buf, sizeof buf)) > 0) text.append(buf, static_cast<std::size_t>(n));
-  return text;
-}
 
 // serve needs a database (the fixture's) and a data directory of its own (spool, cache).
 std::vector<std::string> db_env(const test_database& db, const std::filesystem::path& dir) {
@@ -98,13 +33,10 @@ TEST_CASE("hashguard serve starts on its config, answers, and exits 0 on SIGTERM
   test_database db;
   const auto dir =
       std::filesystem::temp_directory_path() / ("hg-serve-start-" + std::to_string(::getpid()));
-  child c = spawn({HG_HASHGUARD_BIN, "serve", "--http-port=0", "--http.io_threads", "1",
-                   "--auth-bootstrap-key=" + secret, "--http-read-timeout-ms=2000"},
-                  db_env(db, dir));
-  const std::string out = read_until(c.out, "\n", 10s);
-  const auto at = out.find("listening on http://127.0.0.1:");
-  REQUIRE(at != std::string::npos);
-  const auto port = static_cast<std::uint16_t>(std::stoi(out.substr(at + 30)));
+  serve_process srv({HG_HASHGUARD_BIN, "serve", "--http-port=0", "--http.io_threads", "1",
+                     "--auth-bootstrap-key=" + secret, "--http-read-timeout-ms=2000"},
+                    db_env(db, dir));
+  const auto port = srv.port();
   REQUIRE(port > 0);
 
   auto h = fetch(port, "GET", "/healthz");
@@ -123,14 +55,10 @@ TEST_CASE("hashguard serve starts on its config, answers, and exits 0 on SIGTERM
   REQUIRE(m);
   CHECK(m->body.find("hg_scan_queue_depth 0") != std::string::npos);
 
-  REQUIRE(::kill(c.pid, SIGTERM) == 0);
-  int status = 0;
-  REQUIRE(::waitpid(c.pid, &status, 0) == c.pid);
-  CHECK(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 0);
-  const std::string err = read_all(c.err);
-  ::close(c.out);
-  ::close(c.err);
+  const auto exit = srv.stop(SIGTERM);
+  CHECK(exit.exited);
+  CHECK(exit.code == 0);
+  const std::string err = srv.err_text();
   INFO(err);
   CHECK(err.find("auth.bootstrap_key = <redacted>") != std::string::npos);
   CHECK(err.find("http.port = 0  (flag)") != std::string::npos);
@@ -147,7 +75,7 @@ TEST_CASE("hashguard serve rejects bad settings with exit status 2") {
        {std::vector<std::string>{HG_HASHGUARD_BIN, "serve", "--http-port=99999"},
         std::vector<std::string>{HG_HASHGUARD_BIN, "serve", "--no-such-setting=1"},
         std::vector<std::string>{HG_HASHGUARD_BIN, "serve", "--auth-keys=wizard:abc"}}) {
-    child c = spawn(args);
+    child_process c = spawn_process(args);
     int status = 0;
     REQUIRE(::waitpid(c.pid, &status, 0) == c.pid);
     ::close(c.out);
@@ -170,28 +98,21 @@ TEST_CASE("hashguard serve reads a config file and HG_* variables, flags winning
            "auth.keys = reviewer:file-reviewer-key-123\n"
            "http.max_connections = 77\n";
   }
-  child c =
-      spawn({HG_HASHGUARD_BIN, "serve", "--config", file.string(), "--http-max-connections=88"},
-            {"HG_HTTP_IO_THREADS=2", "HG_HTTP_KEEPALIVE_MAX_REQUESTS=5",
-             "HG_DATABASE_URL=" + db.url(), "HG_DATA_DIR=" + (dir / "data").string()});
-  const std::string out = read_until(c.out, "\n", 10s);
-  const auto at = out.find("listening on http://127.0.0.1:");
-  REQUIRE(at != std::string::npos);
-  const auto port = static_cast<std::uint16_t>(std::stoi(out.substr(at + 30)));
+  serve_process srv(
+      {HG_HASHGUARD_BIN, "serve", "--config", file.string(), "--http-max-connections=88"},
+      {"HG_HTTP_IO_THREADS=2", "HG_HTTP_KEEPALIVE_MAX_REQUESTS=5", "HG_DATABASE_URL=" + db.url(),
+       "HG_DATA_DIR=" + (dir / "data").string()});
+  const auto port = srv.port();
   auto cases = fetch(port, "GET", "/v1/cases", "file-reviewer-key-123");
   REQUIRE(cases);
   CHECK(cases->status == 200);  // authenticated as reviewer, answered from the case store
   auto wrong = fetch(port, "GET", "/v1/index", "file-reviewer-key-123");
   REQUIRE(wrong);
   CHECK(wrong->status == 403);
-  REQUIRE(::kill(c.pid, SIGINT) == 0);
-  int status = 0;
-  REQUIRE(::waitpid(c.pid, &status, 0) == c.pid);
-  CHECK(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 0);
-  const std::string err = read_all(c.err);
-  ::close(c.out);
-  ::close(c.err);
+  const auto exit = srv.stop(SIGINT);
+  CHECK(exit.exited);
+  CHECK(exit.code == 0);
+  const std::string err = srv.err_text();
   std::filesystem::remove_all(dir);
   INFO(err);
   CHECK(err.find("http.io_threads = 2  (env)") != std::string::npos);

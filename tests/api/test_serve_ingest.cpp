@@ -4,24 +4,20 @@
 #include "hg_catch.hpp"
 #include "hg_pg.hpp"
 #include "http_client.hpp"
+#include "openapi_check.hpp"
+#include "serve_process.hpp"
 
 #include "hashguard/hashdb/keys.hpp"
 
 #include <boost/json.hpp>
 #include <pqxx/pqxx>
 
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <map>
 #include <thread>
-
-extern char** environ;  // NOLINT: POSIX
 
 using namespace hg_test;
 using namespace std::chrono_literals;
@@ -29,79 +25,23 @@ namespace json = boost::json;
 
 namespace {
 
-struct server_process {
-  pid_t pid{-1};
-  int out{-1};
-  int err{-1};
-  std::uint16_t port{0};
-};
-
-server_process spawn_serve(const std::vector<std::string>& args) {
-  int out_pipe[2];
-  int err_pipe[2];
-  REQUIRE(::pipe(out_pipe) == 0);
-  REQUIRE(::pipe(err_pipe) == 0);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
-  posix_spawn_file_actions_addclose(&actions, out_pipe[0]);
-  posix_spawn_file_actions_addclose(&actions, err_pipe[0]);
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  server_process p;
-  REQUIRE(posix_spawn(&p.pid, argv[0], &actions, nullptr, argv.data(), environ) == 0);
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(out_pipe[1]);
-  ::close(err_pipe[1]);
-  p.out = out_pipe[0];
-  p.err = err_pipe[0];
-  std::string text;
-  const auto deadline = std::chrono::steady_clock::now() + 30s;
-  while (text.find('\n') == std::string::npos && std::chrono::steady_clock::now() < deadline) {
-    pollfd pf{p.out, POLLIN, 0};
-    if (::poll(&pf, 1, 1000) <= 0) continue;
-    char buf[1024];
-    const ssize_t n = ::read(p.out, buf, sizeof buf);
-    if (n <= 0) break;
-    text.append(buf, static_cast<std::size_t>(n));
-  }
-  const auto at = text.find("listening on http://127.0.0.1:");
-  INFO(text);
-  REQUIRE(at != std::string::npos);
-  p.port = static_cast<std::uint16_t>(std::stoi(text.substr(at + 30)));
-  return p;
-}
-
-std::string read_all(int fd) {
-  std::string text;
-  char buf[4096];
-  ssize_t n = 0;
-  while ((n = ::read(fd, buf, sizeof buf)) > 0) text.append(buf, static_cast<std::size_t>(n));
-  return text;
-}
-
-std::string file_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  REQUIRE(in.good());
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 std::optional<http_response> post(std::uint16_t port, std::string_view target, std::string_view key,
                                   std::string_view body,
                                   std::vector<std::pair<std::string, std::string>> headers = {}) {
-  headers.emplace_back("Authorization", "Bearer " + std::string(key));
-  client c(port);
-  if (!c.send(make_request("POST", target, headers, body))) return std::nullopt;
-  return c.read_response(10000ms);
+  return exchange(port, "POST", target, key, body, headers);
 }
 
 std::string error_code_of(const http_response& r) {
   auto v = json::parse(r.body);
   return std::string(v.at("error").at("code").as_string());
+}
+
+void require_schema(std::string_view schema, const json::value& v) {
+  const auto problems = openapi_violations(schema, v);
+  std::string all;
+  for (const auto& p : problems) all += p + "\n";
+  INFO(schema << ": " << all << json::serialize(v));
+  CHECK(problems.empty());
 }
 
 const std::string data_dir = HG_TEST_DATA;
@@ -120,23 +60,23 @@ TEST_CASE("serve: a list made from an image's PDQ matches that image and records
   std::filesystem::create_directories(dir);
   const std::string ingest = "ingest-key-for-serve-test";
   const std::string admin = "admin-key-for-serve-test";
-  server_process srv =
-      spawn_serve({HG_HASHGUARD_BIN, "serve", "--http-port=0", "--database-url=" + db.url(),
-                   "--data-dir=" + dir.string(), "--auth-keys=ingest:" + ingest,
-                   "--auth-bootstrap-key=" + admin, "--snapshot-poll-ms=50", "--auth-refresh-ms=50",
-                   "--http-scan-threads=2"});
+  serve_process srv({HG_HASHGUARD_BIN, "serve", "--http-port=0", "--database-url=" + db.url(),
+                     "--data-dir=" + dir.string(), "--auth-keys=ingest:" + ingest,
+                     "--auth-bootstrap-key=" + admin, "--snapshot-poll-ms=50",
+                     "--auth-refresh-ms=50", "--http-scan-threads=2"});
 
   // An empty catalog is a valid snapshot: the node is ready.
-  auto ready = fetch(srv.port, "GET", "/readyz");
+  auto ready = fetch(srv.port(), "GET", "/readyz");
   REQUIRE(ready);
   CHECK(ready->status == 200);
 
   const std::string image = file_bytes(match_image);
-  auto hashed = post(srv.port, "/v1/hash", ingest, image);
+  auto hashed = post(srv.port(), "/v1/hash", ingest, image);
   REQUIRE(hashed);
   INFO(hashed->body);
   REQUIRE(hashed->status == 200);
   const auto hv = json::parse(hashed->body);
+  require_schema("HashResult", hv);
   const std::string pdq(hv.at("hashes").at("pdq").as_string());
   CHECK(pdq.size() == 64);
   CHECK(hv.at("hashes").at("quality").as_int64() >= 50);
@@ -144,23 +84,24 @@ TEST_CASE("serve: a list made from an image's PDQ matches that image and records
   CHECK(hv.at("hashes").at("sha256").as_string().size() == 64);
 
   // Before any list: no match.
-  auto before = post(srv.port, "/v1/scan", ingest, image);
+  auto before = post(srv.port(), "/v1/scan", ingest, image);
   REQUIRE(before);
   REQUIRE(before->status == 200);
   CHECK(json::parse(before->body).at("verdict").as_string() == "no_match");
+  require_schema("ScanResult", json::parse(before->body));
 
   // A list holding that hash, through the admin routes; the import report names the bad line.
-  auto created = post(srv.port, "/v1/lists", admin,
+  auto created = post(srv.port(), "/v1/lists", admin,
                       R"({"name":"serve-test","signal":"pdq","threshold":31,"action":"block"})",
                       {{"Content-Type", "application/json"}});
   REQUIRE(created);
   INFO(created->body);
   REQUIRE(created->status == 201);
   const std::int64_t list_id = json::parse(created->body).at("id").as_int64();
-  auto dup = post(srv.port, "/v1/lists", admin, R"({"name":"serve-test"})");
+  auto dup = post(srv.port(), "/v1/lists", admin, R"({"name":"serve-test"})");
   REQUIRE(dup);
   CHECK(dup->status == 409);
-  auto imported = post(srv.port, "/v1/lists/" + std::to_string(list_id) + "/hashes?format=hex",
+  auto imported = post(srv.port(), "/v1/lists/" + std::to_string(list_id) + "/hashes?format=hex",
                        admin, pdq + "\nnot-a-hash\n" + pdq + "\n");
   REQUIRE(imported);
   INFO(imported->body);
@@ -170,25 +111,28 @@ TEST_CASE("serve: a list made from an image's PDQ matches that image and records
   CHECK(report.at("rejected").to_number<std::uint64_t>() == 1);
   CHECK(report.at("duplicates").to_number<std::uint64_t>() == 1);
   CHECK(report.at("rejected_lines").as_array()[0].at("line").to_number<std::uint64_t>() == 2);
-  auto listed = fetch(srv.port, "GET", "/v1/lists", admin);
+  auto listed = fetch(srv.port(), "GET", "/v1/lists", admin);
   REQUIRE(listed);
   REQUIRE(listed->status == 200);
   CHECK(json::parse(listed->body).at("lists").as_array().size() == 1);
-  auto exported = fetch(srv.port, "GET", "/v1/lists/serve-test/export?format=hex", admin);
+  const auto all_lists = json::parse(listed->body);
+  for (const auto& l : all_lists.at("lists").as_array()) require_schema("HashList", l);
+  auto exported = fetch(srv.port(), "GET", "/v1/lists/serve-test/export?format=hex", admin);
   REQUIRE(exported);
   CHECK(exported->status == 200);
   CHECK(exported->body.find(pdq) != std::string::npos);
-  auto missing = fetch(srv.port, "GET", "/v1/lists/999999/export", admin);
+  auto missing = fetch(srv.port(), "GET", "/v1/lists/999999/export", admin);
   REQUIRE(missing);
   CHECK(missing->status == 404);
 
   // The refresher polls every 50 ms; wait for the swap.
   std::int64_t version = 0;
   for (int i = 0; i < 200 && version == 0; ++i) {
-    auto idx = fetch(srv.port, "GET", "/v1/index", admin);
+    auto idx = fetch(srv.port(), "GET", "/v1/index", admin);
     REQUIRE(idx);
     REQUIRE(idx->status == 200);
     const auto iv = json::parse(idx->body);
+    require_schema("IndexInfo", iv);
     if (iv.at("sizes").at("pdq").to_number<std::uint64_t>() == 1)
       version = iv.at("version").as_int64();
     if (version == 0) std::this_thread::sleep_for(50ms);
@@ -197,11 +141,12 @@ TEST_CASE("serve: a list made from an image's PDQ matches that image and records
 
   const std::vector<std::pair<std::string, std::string>> headers = {
       {"X-Zone", "zone-a"}, {"X-Request-Id", "req-1"}, {"X-Source-Url", "https://a.test/x.jpg"}};
-  auto scanned = post(srv.port, "/v1/scan", ingest, image, headers);
+  auto scanned = post(srv.port(), "/v1/scan", ingest, image, headers);
   REQUIRE(scanned);
   INFO(scanned->body);
   REQUIRE(scanned->status == 200);
   const auto sv = json::parse(scanned->body);
+  require_schema("ScanResult", sv);
   CHECK(sv.at("verdict").as_string() == "match");
   CHECK(sv.at("action").as_string() == "block");
   REQUIRE(sv.at("hits").as_array().size() == 1);
@@ -227,50 +172,53 @@ TEST_CASE("serve: a list made from an image's PDQ matches that image and records
   CHECK(stored == 1);
 
   // The same (zone, request id) again: the first event's id.
-  auto again = post(srv.port, "/v1/scan", ingest, image, headers);
+  auto again = post(srv.port(), "/v1/scan", ingest, image, headers);
   REQUIRE(again);
   REQUIRE(again->status == 200);
   CHECK(json::parse(again->body).at("event_id").as_string() == event_id);
 
   // A different image does not match.
-  auto other = post(srv.port, "/v1/scan", ingest, file_bytes(other_image));
+  auto other = post(srv.port(), "/v1/scan", ingest, file_bytes(other_image));
   REQUIRE(other);
   REQUIRE(other->status == 200);
   CHECK(json::parse(other->body).at("verdict").as_string() == "no_match");
   CHECK(json::parse(other->body).at("event_id").is_null());
 
   // Clients that hash on their side.
-  auto matched = post(srv.port, "/v1/match", ingest, R"({"pdq":")" + pdq + R"("})",
+  auto matched = post(srv.port(), "/v1/match", ingest, R"({"pdq":")" + pdq + R"("})",
                       {{"Content-Type", "application/json"}});
   REQUIRE(matched);
   INFO(matched->body);
   REQUIRE(matched->status == 200);
   CHECK(json::parse(matched->body).at("hits").as_array().size() == 1);
-  auto bad_hex = post(srv.port, "/v1/match", ingest, R"({"pdq":"zz"})");
+  require_schema("MatchResult", json::parse(matched->body));
+  auto bad_hex = post(srv.port(), "/v1/match", ingest, R"({"pdq":"zz"})");
   REQUIRE(bad_hex);
   CHECK(bad_hex->status == 400);
 
   // The scanner's errors, on the wire.
-  auto empty = post(srv.port, "/v1/scan", ingest, "");
+  auto empty = post(srv.port(), "/v1/scan", ingest, "");
   REQUIRE(empty);
   CHECK(empty->status == 415);
   CHECK(error_code_of(*empty) == "empty");
-  auto truncated = post(srv.port, "/v1/scan", ingest, image.substr(0, 20));
+  // A JPEG cut inside its header: the format is known (magic bytes), the image undecodable.
+  auto truncated = post(srv.port(), "/v1/scan", ingest, image.substr(0, 20));
   REQUIRE(truncated);
-  CHECK((truncated->status == 422 || truncated->status == 415));
-  auto unsupported = post(srv.port, "/v1/scan", ingest, "this is not an image at all");
+  CHECK(truncated->status == 422);
+  CHECK(error_code_of(*truncated) == "truncated");
+  auto unsupported = post(srv.port(), "/v1/scan", ingest, "this is not an image at all");
   REQUIRE(unsupported);
   CHECK(unsupported->status == 415);
   CHECK(error_code_of(*unsupported) == "unsupported_format");
 
   // Roles: the admin key may not scan.
-  auto wrong_role = post(srv.port, "/v1/scan", admin, image);
+  auto wrong_role = post(srv.port(), "/v1/scan", admin, image);
   REQUIRE(wrong_role);
   CHECK(wrong_role->status == 403);
 
   // Disabling the list rebuilds the snapshot on this node: the image no longer matches.
   {
-    client c(srv.port);
+    client c(srv.port());
     REQUIRE(c.send(
         make_request("PATCH", "/v1/lists/" + std::to_string(list_id),
                      {{"Authorization", "Bearer " + admin}, {"Content-Type", "application/json"}},
@@ -283,14 +231,14 @@ TEST_CASE("serve: a list made from an image's PDQ matches that image and records
   }
   bool gone = false;
   for (int i = 0; i < 200 && !gone; ++i) {
-    auto idx = fetch(srv.port, "GET", "/v1/index", admin);
+    auto idx = fetch(srv.port(), "GET", "/v1/index", admin);
     REQUIRE(idx);
     gone = json::parse(idx->body).at("sizes").at("pdq").to_number<std::uint64_t>() == 0;
     if (!gone) std::this_thread::sleep_for(50ms);
   }
   CHECK(gone);
   {
-    client c(srv.port);
+    client c(srv.port());
     REQUIRE(c.send(
         make_request("DELETE", "/v1/lists/serve-test", {{"Authorization", "Bearer " + admin}})));
     auto retired = c.read_response(10000ms);
@@ -308,7 +256,7 @@ TEST_CASE("serve: a list made from an image's PDQ matches that image and records
     REQUIRE(made);
     int status = 0;
     for (int i = 0; i < 200 && status != 200; ++i) {
-      auto r = post(srv.port, "/v1/hash", made->secret, image);
+      auto r = post(srv.port(), "/v1/hash", made->secret, image);
       REQUIRE(r);
       status = r->status;
       if (status != 200) std::this_thread::sleep_for(50ms);
@@ -316,7 +264,7 @@ TEST_CASE("serve: a list made from an image's PDQ matches that image and records
     CHECK(status == 200);
     REQUIRE(store.revoke(made->info.id));
     for (int i = 0; i < 200 && status != 401; ++i) {
-      auto r = post(srv.port, "/v1/hash", made->secret, image);
+      auto r = post(srv.port(), "/v1/hash", made->secret, image);
       REQUIRE(r);
       status = r->status;
       if (status != 401) std::this_thread::sleep_for(50ms);
@@ -324,20 +272,339 @@ TEST_CASE("serve: a list made from an image's PDQ matches that image and records
     CHECK(status == 401);
   }
 
-  auto metrics = fetch(srv.port, "GET", "/metrics");
+  auto metrics = fetch(srv.port(), "GET", "/metrics");
   REQUIRE(metrics);
   CHECK(metrics->body.find("hg_snapshot_entries_pdq 0") != std::string::npos);
   CHECK(metrics->body.find("hg_stage_duration_seconds") != std::string::npos);
 
-  REQUIRE(::kill(srv.pid, SIGTERM) == 0);
-  int status = 0;
-  REQUIRE(::waitpid(srv.pid, &status, 0) == srv.pid);
-  const std::string err = read_all(srv.err);
-  ::close(srv.out);
-  ::close(srv.err);
-  INFO(err);
-  CHECK(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 0);
+  const auto exit = srv.stop(SIGTERM);
+  INFO(srv.err_text());
+  CHECK(exit.exited);
+  CHECK(exit.code == 0);
+  std::filesystem::remove_all(dir);
+}
+
+namespace {
+
+// GET with a key on a fresh connection; the answer parsed (null when not JSON).
+struct got {
+  int status{0};
+  json::value body;
+};
+got get_json(std::uint16_t port, const std::string& target, const std::string& key) {
+  auto r = exchange(port, "GET", target, key);
+  REQUIRE(r);
+  got g;
+  g.status = r->status;
+  boost::system::error_code ec;
+  g.body = json::parse(r->body, ec);
+  return g;
+}
+
+got send_json(std::uint16_t port, std::string_view method, const std::string& target,
+              const std::string& key, const std::string& body) {
+  auto r = exchange(port, method, target, key, body, {{"Content-Type", "application/json"}});
+  REQUIRE(r);
+  INFO(method << " " << target << " -> " << r->status << " " << r->body);
+  got g;
+  g.status = r->status;
+  boost::system::error_code ec;
+  g.body = json::parse(r->body, ec);
+  return g;
+}
+
+/// Waits until /v1/index reports `pdq_entries` PDQ entries.
+void wait_for_pdq_entries(std::uint16_t port, const std::string& admin, std::uint64_t n) {
+  bool done = false;
+  for (int i = 0; i < 400 && !done; ++i) {
+    auto idx = get_json(port, "/v1/index", admin);
+    REQUIRE(idx.status == 200);
+    done = idx.body.at("sizes").at("pdq").to_number<std::uint64_t>() == n;
+    if (!done) std::this_thread::sleep_for(25ms);
+  }
+  REQUIRE(done);
+}
+
+/// The case the event `event_id` joined, through the reviewer's queue and case pages.
+std::int64_t case_of_event(std::uint16_t port, const std::string& reviewer,
+                           const std::string& event_id) {
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    auto queue = get_json(port, "/v1/cases?limit=50", reviewer);
+    REQUIRE(queue.status == 200);
+    for (const auto& c : queue.body.at("cases").as_array()) {
+      const auto id = c.at("id").as_int64();
+      auto detail = get_json(port, "/v1/cases/" + std::to_string(id), reviewer);
+      REQUIRE(detail.status == 200);
+      for (const auto& e : detail.body.at("events").as_array()) {
+        if (e.at("id").as_string() == event_id) return id;
+      }
+    }
+    std::this_thread::sleep_for(50ms);  // a spooled event reaches the database a little later
+  }
+  FAIL("no case holds event " << event_id);
+  return 0;
+}
+
+}  // namespace
+
+TEST_CASE("serve: GET /v1/decisions follows reviewers, and list edits over HTTP are audited") {
+  test_database db;
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("hg-serve-decisions-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string ingest = "ingest-key-for-decisions";
+  const std::string reviewer = "reviewer-key-for-decisions";
+  const std::string compliance = "compliance-key-for-decisions";
+  const std::string admin = "admin-key-for-decisions";
+  serve_process srv(
+      {HG_HASHGUARD_BIN, "serve", "--http-port=0", "--database-url=" + db.url(),
+       "--data-dir=" + dir.string(),
+       "--auth-keys=ingest:" + ingest + ",reviewer:" + reviewer + ",compliance:" + compliance,
+       "--auth-bootstrap-key=" + admin, "--snapshot-poll-ms=50"});
+  const auto port = srv.port();
+
+  // Nothing decided yet: an empty page and a cursor to poll with.
+  auto first = get_json(port, "/v1/decisions", ingest);
+  REQUIRE(first.status == 200);
+  require_schema("DecisionFeed", first.body);
+  CHECK(first.body.at("items").as_array().empty());
+  CHECK(first.body.at("more").as_bool() == false);
+  const std::string start(first.body.at("next").as_string());
+
+  // Roles, cursors and limits.
+  CHECK(get_json(port, "/v1/decisions", reviewer).status == 403);
+  CHECK(get_json(port, "/v1/decisions", admin).status == 403);
+  CHECK(get_json(port, "/v1/decisions", "").status == 401);
+  for (const std::string bad : {"?since=abc", "?since=-4", "?limit=0", "?limit=1001", "?limit=x"}) {
+    auto r = get_json(port, "/v1/decisions" + bad, ingest);
+    INFO(bad);
+    CHECK(r.status == 400);
+    CHECK(r.body.at("error").at("code").as_string() == "malformed");
+  }
+
+  // Two images on one list, through the admin routes (each edit audited).
+  const std::string image = file_bytes(match_image);
+  const std::string image2 = file_bytes(other_image);
+  auto pdq_of = [&](const std::string& bytes) {
+    auto h = post(port, "/v1/hash", ingest, bytes);
+    REQUIRE(h);
+    REQUIRE(h->status == 200);
+    return json::parse(h->body).at("hashes");
+  };
+  const auto hashes1 = pdq_of(image);
+  const auto hashes2 = pdq_of(image2);
+  auto created = send_json(port, "POST", "/v1/lists", admin,
+                           R"({"name":"decided","signal":"pdq","threshold":16,"action":"report"})");
+  REQUIRE(created.status == 201);
+  require_schema("HashList", created.body);
+  auto imported = exchange(port, "POST", "/v1/lists/decided/hashes?format=hex", admin,
+                           std::string(hashes1.at("pdq").as_string()) + "\n" +
+                               std::string(hashes2.at("pdq").as_string()) + "\n");
+  REQUIRE(imported);
+  REQUIRE(imported->status == 200);
+  require_schema("ImportReport", json::parse(imported->body));
+  auto patched = send_json(port, "PATCH", "/v1/lists/decided", admin, R"({"threshold":31})");
+  REQUIRE(patched.status == 200);
+  require_schema("HashList", patched.body);
+  CHECK(patched.body.at("threshold").as_int64() == 31);
+  wait_for_pdq_entries(port, admin, 2);
+
+  // Each image seen in its own zone: two cases.
+  auto scan = [&](const std::string& bytes, const std::string& zone) {
+    auto r = post(port, "/v1/scan", ingest, bytes, {{"X-Zone", zone}});
+    REQUIRE(r);
+    INFO(r->body);
+    REQUIRE(r->status == 200);
+    const auto v = json::parse(r->body);
+    require_schema("ScanResult", v);
+    CHECK(v.at("verdict").as_string() == "match");
+    CHECK(v.at("action").as_string() == "report");
+    return std::string(v.at("event_id").as_string());
+  };
+  const auto case1 = case_of_event(port, reviewer, scan(image, "zone-1"));
+  const auto case2 = case_of_event(port, reviewer, scan(image2, "zone-2"));
+  REQUIRE(case1 != case2);
+
+  // A reviewer confirms the first: the cache layer hears "block" for its content.
+  auto confirmed =
+      send_json(port, "POST", "/v1/cases/" + std::to_string(case1) + "/decision", reviewer,
+                R"({"decision":"confirmed","classification":"A1","note":"checked"})");
+  REQUIRE(confirmed.status == 200);
+  CHECK(confirmed.body.at("status").as_string() == "confirmed");
+  auto after = get_json(port, "/v1/decisions?since=" + start, ingest);
+  REQUIRE(after.status == 200);
+  require_schema("DecisionFeed", after.body);
+  REQUIRE(after.body.at("items").as_array().size() == 1);
+  const auto& item = after.body.at("items").as_array()[0];
+  CHECK(item.at("decision").as_string() == "confirmed");
+  CHECK(item.at("verdict").as_string() == "match");
+  CHECK(item.at("action").as_string() == "block");
+  CHECK(item.at("case_id").as_int64() == case1);
+  CHECK(item.at("sha256") == hashes1.at("sha256"));
+  CHECK(item.at("md5") == hashes1.at("md5"));
+  CHECK(item.at("pdq") == hashes1.at("pdq"));
+  const std::string cursor(after.body.at("next").as_string());
+  CHECK(cursor != start);
+
+  // Polling again with the cursor: nothing new, the same cursor.
+  auto idle = get_json(port, "/v1/decisions?since=" + cursor, ingest);
+  REQUIRE(idle.status == 200);
+  CHECK(idle.body.at("items").as_array().empty());
+  CHECK(idle.body.at("next").as_string() == cursor);
+
+  // The second is dismissed and suppressed: the cache layer hears "no_match" for it.
+  auto dismissed =
+      send_json(port, "POST", "/v1/cases/" + std::to_string(case2) + "/decision", reviewer,
+                R"({"decision":"false_positive","note":"a bridge, not a match","suppress":true})");
+  REQUIRE(dismissed.status == 200);
+  auto later = get_json(port, "/v1/decisions?since=" + cursor + "&limit=10", ingest);
+  REQUIRE(later.status == 200);
+  require_schema("DecisionFeed", later.body);
+  REQUIRE(later.body.at("items").as_array().size() == 1);
+  const auto& gone = later.body.at("items").as_array()[0];
+  CHECK(gone.at("decision").as_string() == "dismissed");
+  CHECK(gone.at("verdict").as_string() == "no_match");
+  CHECK(gone.at("action").as_string() == "none");
+  CHECK(gone.at("case_id").as_int64() == case2);
+  CHECK(gone.at("sha256") == hashes2.at("sha256"));
+
+  // Paging from the start, one item at a time, gives both in decision order.
+  auto page1 = get_json(port, "/v1/decisions?limit=1", ingest);
+  REQUIRE(page1.status == 200);
+  CHECK(page1.body.at("more").as_bool());
+  CHECK(page1.body.at("items").as_array()[0].at("case_id").as_int64() == case1);
+  auto page2 = get_json(
+      port, "/v1/decisions?limit=1&since=" + std::string(page1.body.at("next").as_string()),
+      ingest);
+  REQUIRE(page2.status == 200);
+  CHECK_FALSE(page2.body.at("more").as_bool());
+  CHECK(page2.body.at("items").as_array()[0].at("case_id").as_int64() == case2);
+
+  // Retire the list, then read the audit trail as compliance: every list edit is there, with
+  // the admin key's id as the actor, and the chain still verifies.
+  {
+    auto retired = exchange(port, "DELETE", "/v1/lists/decided", admin);
+    REQUIRE(retired);
+    CHECK(retired->status == 200);
+  }
+  auto trail = get_json(port, "/v1/audit?limit=100", compliance);
+  REQUIRE(trail.status == 200);
+  require_schema("AuditPage", trail.body);
+  std::map<std::string, int> list_edits;
+  for (const auto& e : trail.body.at("entries").as_array()) {
+    const std::string action(e.at("action").as_string());
+    if (!action.starts_with("list.")) continue;
+    CHECK(e.at("actor").as_string() == "bootstrap");
+    CHECK(e.at("subject").as_string() == "list:decided");
+    ++list_edits[action];
+  }
+  CHECK(list_edits ==
+        std::map<std::string, int>{
+            {"list.create", 1}, {"list.import", 1}, {"list.update", 1}, {"list.retire", 1}});
+  auto verify = get_json(port, "/v1/audit/verify", compliance);
+  REQUIRE(verify.status == 200);
+  require_schema("AuditVerify", verify.body);
+  CHECK(verify.body.at("ok").as_bool());
+
+  const auto exit = srv.stop(SIGTERM);
+  INFO(srv.err_text());
+  CHECK(exit.exited);
+  CHECK(exit.code == 0);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("serve: empty, truncated, oversized and malformed bodies get their documented status") {
+  test_database db;
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("hg-serve-bodies-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string ingest = "ingest-key-for-bodies";
+  const std::string reviewer = "reviewer-key-for-bodies";
+  const std::string admin = "admin-key-for-bodies";
+  serve_process srv({HG_HASHGUARD_BIN, "serve", "--http-port=0", "--database-url=" + db.url(),
+                     "--data-dir=" + dir.string(),
+                     "--auth-keys=ingest:" + ingest + ",reviewer:" + reviewer,
+                     "--auth-bootstrap-key=" + admin, "--http-body-limit-image-bytes=100000",
+                     "--http-body-limit-json-bytes=2000", "--http-body-limit-import-bytes=5000"});
+  const auto port = srv.port();
+  REQUIRE(send_json(port, "POST", "/v1/lists", admin, R"({"name":"bodies"})").status == 201);
+
+  const std::string big_jpeg = file_bytes(match_image);  // 361 KB: over the 100 KB image limit
+  REQUIRE(big_jpeg.size() > 100000);
+  const std::string small_jpeg = file_bytes(other_image);
+  const std::string json_ct = "application/json";
+  struct probe {
+    std::string method, pattern, target, key, body, content_type;
+    int status;
+    std::string code;
+  };
+  const std::vector<probe> probes{
+      // Images: no bytes, a JPEG cut in its header (known format, undecodable), not an image,
+      // over the limit. Content-Type is ignored for images (the format is sniffed).
+      {"POST", "/v1/scan", "/v1/scan", ingest, "", "", 415, "empty"},
+      {"POST", "/v1/hash", "/v1/hash", ingest, "", "", 415, "empty"},
+      {"POST", "/v1/scan", "/v1/scan", ingest, small_jpeg.substr(0, 20), "", 422, "truncated"},
+      {"POST", "/v1/scan", "/v1/scan", ingest, big_jpeg.substr(0, 400), "image/jpeg", 422,
+       "truncated"},
+      {"POST", "/v1/hash", "/v1/hash", ingest, small_jpeg.substr(0, 100), "", 422, "truncated"},
+      {"POST", "/v1/scan", "/v1/scan", ingest, "GIF89a but not really", "", 422, "corrupt"},
+      {"POST", "/v1/scan", "/v1/scan", ingest, "plain text, not an image", "image/png", 415,
+       "unsupported_format"},
+      {"POST", "/v1/scan", "/v1/scan", ingest, big_jpeg, "", 413, "payload_too_large"},
+      // JSON routes: empty, malformed, not an object, wrong Content-Type, wrong types, over the
+      // limit.
+      {"POST", "/v1/match", "/v1/match", ingest, "", json_ct, 400, "malformed"},
+      {"POST", "/v1/match", "/v1/match", ingest, "{\"pdq\":", json_ct, 400, "malformed"},
+      {"POST", "/v1/match", "/v1/match", ingest, "[1,2]", json_ct, 400, "malformed"},
+      {"POST", "/v1/match", "/v1/match", ingest, "{}", json_ct, 400, "malformed"},
+      {"POST", "/v1/match", "/v1/match", ingest, R"({"md5":"xyz"})", json_ct, 400, "malformed"},
+      {"POST", "/v1/match", "/v1/match", ingest, R"({"md5":"00"})", "text/plain", 415,
+       "unsupported_media_type"},
+      {"POST", "/v1/match", "/v1/match", ingest, R"({"pdq":")" + std::string(3000, 'a') + R"("})",
+       json_ct, 413, "payload_too_large"},
+      {"POST", "/v1/lists", "/v1/lists", admin, "", json_ct, 400, "malformed"},
+      {"POST", "/v1/lists", "/v1/lists", admin, "{name", json_ct, 400, "malformed"},
+      {"POST", "/v1/lists", "/v1/lists", admin, R"({"name":5})", json_ct, 400, "malformed"},
+      {"POST", "/v1/lists", "/v1/lists", admin, R"({"name":"x","signal":"sha512"})", json_ct, 400,
+       "malformed"},
+      {"POST", "/v1/lists", "/v1/lists", admin, R"({"name":"bodies"})", json_ct, 409,
+       "already_exists"},
+      {"PATCH", "/v1/lists/{id}", "/v1/lists/bodies", admin, "", json_ct, 400, "malformed"},
+      {"PATCH", "/v1/lists/{id}", "/v1/lists/bodies", admin, R"({"threshold":"high"})", json_ct,
+       400, "malformed"},
+      {"PATCH", "/v1/lists/{id}", "/v1/lists/nope", admin, R"({"enabled":true})", json_ct, 404,
+       "not_found"},
+      {"POST", "/v1/lists/{id}/hashes", "/v1/lists/bodies/hashes?format=xml", admin, "00\n", "",
+       400, "malformed"},
+      {"POST", "/v1/lists/{id}/hashes", "/v1/lists/bodies/hashes?format=hex", admin,
+       std::string(6000, '0'), "", 413, "payload_too_large"},
+      {"GET", "/v1/lists/{id}/export", "/v1/lists/bodies/export?format=xml", admin, "", "", 400,
+       "malformed"},
+      {"POST", "/v1/cases/{id}/decision", "/v1/cases/1/decision", reviewer, "{oops", json_ct, 400,
+       "malformed"},
+  };
+  for (const auto& p : probes) {
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (!p.content_type.empty()) headers.emplace_back("Content-Type", p.content_type);
+    std::optional<std::string_view> body;
+    if (p.method != "GET") body = p.body;
+    auto r = exchange(port, p.method, p.target, p.key, body, headers);
+    INFO(p.method << " " << p.target << " (" << p.body.size() << " bytes)");
+    REQUIRE(r);
+    INFO(r->status << " " << r->body);
+    CHECK(r->status == p.status);
+    CHECK(error_code_of(*r) == p.code);
+    CHECK(openapi_lists_status(p.method, p.pattern, p.status));
+  }
+  // Nothing above reached the case store or the audit log as a change.
+  auto lists = get_json(port, "/v1/lists", admin);
+  REQUIRE(lists.status == 200);
+  CHECK(lists.body.at("lists").as_array().size() == 1);
+  const auto exit = srv.stop(SIGTERM);
+  CHECK(exit.exited);
+  CHECK(exit.code == 0);
   std::filesystem::remove_all(dir);
 }
 

@@ -22,6 +22,8 @@
 #include <sstream>
 #include <thread>
 
+#include <signal.h>
+
 using namespace hg_test;
 using namespace std::chrono_literals;
 namespace json = boost::json;
@@ -187,7 +189,7 @@ std::int64_t case_of_event(const std::string& url, const std::string& event_id) 
 bool contains_in_tree(const std::filesystem::path& root, const std::string& needle) {
   for (const auto& e : std::filesystem::recursive_directory_iterator(root)) {
     if (!e.is_regular_file()) continue;
-    if (serve_process::slurp(e.path()).find(needle) != std::string::npos) return true;
+    if (file_bytes(e.path().string()).find(needle) != std::string::npos) return true;
   }
   return false;
 }
@@ -216,7 +218,7 @@ TEST_CASE(
     "cases purge deletes expired evidence except on legal hold") {
   test_database db;
   scratch tmp("evidence");
-  serve_process srv(serve_args(db.url(), tmp.dir, 0), tmp.dir);
+  serve_process srv(serve_args(db.url(), tmp.dir, 0));
   const auto port = srv.port();
   const std::string image = file_bytes(match_image);
   const std::string other = file_bytes(other_image);
@@ -307,7 +309,7 @@ TEST_CASE(
   const std::string cmd = std::string(HG_HASHGUARD_BIN) + " cases purge --database.url='" +
                           db.url() + "' > " + out_file.string() + " 2>&1";
   REQUIRE(std::system(cmd.c_str()) == 0);  // NOLINT: test-only shell
-  const std::string printed = serve_process::slurp(out_file);
+  const std::string printed = file_bytes(out_file.string());
   INFO(printed);
   CHECK(printed.find("evidence files purged: 1") != std::string::npos);
   CHECK(printed.find("evidence kept (legal hold): 1 " + std::to_string(case_b)) !=
@@ -318,13 +320,13 @@ TEST_CASE(
               "SELECT count(*) FROM evidence WHERE case_id = " + std::to_string(case_b)) == 1);
   CHECK(has_audit(audit_entries(port), "evidence.purge", subject_a));
 
-  CHECK(srv.stop() == 0);
+  CHECK(srv.stop(SIGTERM).code == 0);
 }
 
 TEST_CASE("serve: the periodic purge deletes expired evidence and keeps a held case's") {
   test_database db;
   scratch tmp("purge");
-  serve_process srv(serve_args(db.url(), tmp.dir, 1), tmp.dir);
+  serve_process srv(serve_args(db.url(), tmp.dir, 1));
   const auto port = srv.port();
   const std::string image = file_bytes(match_image);
   make_list(port, image);
@@ -347,8 +349,8 @@ TEST_CASE("serve: the periodic purge deletes expired evidence and keeps a held c
               "SELECT count(*) FROM audit_log WHERE action = 'evidence.purge'"
               " AND subject = 'case:" +
                   std::to_string(case_a) + "'") == 1);
-  CHECK(srv.stop() == 0);
-  CHECK(srv.stderr_text().find("evidence purge: 1 files purged, 1 cases held") !=
+  CHECK(srv.stop(SIGTERM).code == 0);
+  CHECK(srv.err_text().find("evidence purge: 1 files purged, 1 cases held") !=
         std::string::npos);
 }
 
@@ -400,7 +402,7 @@ TEST_CASE("serve: a large export arrives complete and hashes to its custody reco
     }
   }
 
-  serve_process srv(serve_args(db.url(), tmp.dir, 0), tmp.dir);
+  serve_process srv(serve_args(db.url(), tmp.dir, 0));
   const auto port = srv.port();
   auto r = request(port, "GET", "/v1/exports/events?from=2000-01-01&to=2100-01-01&format=csv",
                    compliance, std::nullopt, {}, 60000ms);
@@ -433,5 +435,5 @@ TEST_CASE("serve: a large export arrives complete and hashes to its custody reco
   CHECK(j->header("x-export-sha256") == sha256_hex(j->body));
   // Nothing is left behind in the spill directory (the files are unlinked).
   CHECK(std::filesystem::is_empty(tmp.dir / "data" / "exports"));
-  CHECK(srv.stop() == 0);
+  CHECK(srv.stop(SIGTERM).code == 0);
 }

@@ -1,7 +1,7 @@
 // The server over real sockets on 127.0.0.1 (ephemeral port): routes, the route x role matrix,
 // limits, deadlines, keep-alive, pipelining, backpressure, rate limits, drain, TLS.
 #include "hashguard/api/server.hpp"
-#include "hashguard/api/static_site.hpp"
+#include "hashguard/api/static_files.hpp"
 
 #include "hg_catch.hpp"
 #include "http_client.hpp"
@@ -850,21 +850,15 @@ TEST_CASE("a body dribbled within the read timeout is still cut by the request d
         std::string::npos);
 }
 
-TEST_CASE("the web UI's static files over a socket") {
-  const auto dir =
-      std::filesystem::temp_directory_path() / ("hg-api-ui-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  { std::ofstream(dir / "index.html") << "<!doctype html><p>queue</p>"; }
+TEST_CASE("the web UI's embedded static files over a socket") {
   test_server s;
   add_echo_routes(s);
-  auto site = api::static_site::load(dir.string());
-  REQUIRE(site);
-  api::add_static_routes(s.routes, *site);
+  api::add_ui_routes(s.routes);
   s.start();
   auto r = fetch(s.port(), "GET", "/ui/");
   REQUIRE(r);
   CHECK(r->status == 200);
-  CHECK(r->body == "<!doctype html><p>queue</p>");
+  CHECK(r->body == api::embedded_ui_files().at("index.html"));
   CHECK(r->header("content-type") == "text/html; charset=utf-8");
   CHECK(r->header("x-content-type-options") == "nosniff");
   auto redirect = fetch(s.port(), "GET", "/ui");
@@ -874,5 +868,4 @@ TEST_CASE("the web UI's static files over a socket") {
   auto traversal = fetch(s.port(), "GET", "/ui/../v1/cases");
   REQUIRE(traversal);
   CHECK(traversal->status == 404);
-  std::filesystem::remove_all(dir);
 }

@@ -203,4 +203,16 @@ std::optional<http_response> fetch(std::uint16_t port, std::string_view method,
   return c.read_response();
 }
 
+std::optional<http_response> exchange(
+    std::uint16_t port, std::string_view method, std::string_view target, std::string_view key,
+    std::optional<std::string_view> body,
+    const std::vector<std::pair<std::string, std::string>>& headers,
+    std::chrono::milliseconds timeout) {
+  client c(port);
+  std::vector<std::pair<std::string, std::string>> all = headers;
+  if (!key.empty()) all.emplace_back("Authorization", "Bearer " + std::string(key));
+  if (!c.send(make_request(method, target, all, body))) return std::nullopt;
+  return c.read_response(timeout);
+}
+
 }  // namespace hg_test

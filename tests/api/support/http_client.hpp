@@ -65,4 +65,12 @@ std::optional<http_response> fetch(std::uint16_t port, std::string_view method,
                                    std::optional<std::string_view> body = std::nullopt,
                                    bool tls = false);
 
+/// One request on a fresh connection with a key (when not empty), extra headers and a body;
+/// waits `timeout` for the answer.
+std::optional<http_response> exchange(
+    std::uint16_t port, std::string_view method, std::string_view target, std::string_view key,
+    std::optional<std::string_view> body = std::nullopt,
+    const std::vector<std::pair<std::string, std::string>>& headers = {},
+    std::chrono::milliseconds timeout = 10000ms);
+
 }  // namespace hg_test

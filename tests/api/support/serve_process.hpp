@@ -1,101 +1,76 @@
-// A `hashguard serve` child process for integration tests: started with the given arguments,
-// its stdout and stderr going to files (a pipe nobody drains would stall a chatty server),
-// its port read from the "listening on" line. The destructor stops it (SIGTERM, then SIGKILL
-// after 10 s) and waits for it, so no server outlives its test.
+// Child processes for the api tests that run the real `hashguard serve`: spawn with pipes,
+// read a pipe until a marker, start serve and learn its port, stop it with a signal.
+// Failures throw std::runtime_error (Catch reports them as the test's failure).
 #pragma once
 
-#include "hg_catch.hpp"
+#include <sys/types.h>
 
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
+#include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
-extern char** environ;  // NOLINT: POSIX
-
 namespace hg_test {
 
+/// A child with its stdout and stderr on pipes (the fds are the parent's read ends).
+struct child_process {
+  pid_t pid{-1};
+  int out{-1};
+  int err{-1};
+};
+
+/// Starts args[0] with args, the parent's environment plus `extra_env` ("NAME=value").
+child_process spawn_process(const std::vector<std::string>& args,
+                            const std::vector<std::string>& extra_env = {});
+/// Reads fd until `needle` shows up, EOF, or the timeout passes; returns what it read.
+std::string read_until(int fd, std::string_view needle, std::chrono::milliseconds timeout);
+/// Reads fd to EOF.
+std::string read_all(int fd);
+/// A whole file's bytes.
+std::string file_bytes(const std::string& path);
+
+/// `hashguard serve ARGS...` listening on 127.0.0.1 (pass --http-port=0). The constructor waits
+/// for its "listening on" line and learns the port. Its stderr (the configuration and one JSON
+/// line per request) is drained by a thread, so a busy test never stalls the server on a full
+/// pipe. The destructor kills a server that is still running.
 class serve_process {
  public:
-  /// Starts `args` (argv[0] = the hashguard binary), logging into `log_dir`. REQUIREs that it
-  /// listens within 30 s.
-  serve_process(const std::vector<std::string>& args, const std::filesystem::path& log_dir)
-      : out_(log_dir / "serve.out"), err_(log_dir / "serve.err") {
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&actions, 2, err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    REQUIRE(rc == 0);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    std::string text;
-    while (std::chrono::steady_clock::now() < deadline) {
-      text = slurp(out_);
-      if (const auto at = text.find("listening on http://127.0.0.1:"); at != std::string::npos) {
-        port_ = static_cast<std::uint16_t>(std::stoi(text.substr(at + 30)));
-        return;
-      }
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    INFO(slurp(err_));
-    FAIL("hashguard serve did not start");
-  }
-  ~serve_process() { (void)stop(); }
+  explicit serve_process(const std::vector<std::string>& args,
+                         const std::vector<std::string>& extra_env = {});
+  ~serve_process();
   serve_process(const serve_process&) = delete;
   serve_process& operator=(const serve_process&) = delete;
 
   [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
-  /// What the server wrote to stderr so far.
-  [[nodiscard]] std::string stderr_text() const { return slurp(err_); }
+  [[nodiscard]] pid_t pid() const noexcept { return child_.pid; }
 
-  /// SIGTERM and wait; returns the exit status (-1 when it had to be killed or was gone).
-  int stop() {
-    if (pid_ <= 0) return -1;
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    for (int i = 0; i < 1000; ++i) {
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return -1;
-  }
-
-  static std::string slurp(const std::filesystem::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-  }
+  /// Sends `sig` (SIGTERM by default) without waiting.
+  void signal(int sig) const;
+  struct exit_status {
+    bool exited{false};  ///< exited normally (not by a signal)
+    int code{-1};        ///< its exit code when it did
+  };
+  /// Waits for the process to end (at most `timeout`, then SIGKILL) and for its pipes to close.
+  exit_status wait(std::chrono::milliseconds timeout = std::chrono::milliseconds(60000));
+  /// signal(sig), then wait().
+  exit_status stop(int sig, std::chrono::milliseconds timeout = std::chrono::milliseconds(60000));
+  /// Everything the process wrote to stderr so far (all of it after wait()).
+  [[nodiscard]] std::string err_text() const;
+  /// Its stdout up to and including the "listening on" line.
+  [[nodiscard]] const std::string& out_text() const noexcept { return out_; }
 
  private:
-  std::filesystem::path out_, err_;
-  pid_t pid_{-1};
+  child_process child_;
   std::uint16_t port_{0};
+  std::string out_;
+  mutable std::mutex err_mu_;
+  std::string err_;
+  std::thread drain_;
+  bool reaped_{false};
 };
 
 }  // namespace hg_test

@@ -19,7 +19,6 @@
 //   http.retry_after_s                 Retry-After of 503 answers
 //   http.tls_cert, http.tls_key        PEM paths; both set = HTTPS only
 //   http.log_requests                  one JSON line per request on stderr
-//   http.web_dir                       the web UI's files, served at /ui/ (absent dir: no UI)
 //   auth.bootstrap_key (secret)        an admin key from config / a Kubernetes Secret
 //   auth.keys (secret)                 extra keys, "role:key,role:key" (tests, demos)
 //   auth.rate_limit_per_s, auth.rate_limit_burst   per-key token bucket (0 = unlimited)
@@ -59,7 +58,6 @@ struct server_options {
   std::string tls_cert;  ///< PEM certificate chain path; empty: plain HTTP
   std::string tls_key;   ///< PEM private key path
   bool log_requests{true};
-  std::string web_dir{"web"};
   double rate_limit_per_s{0};
   double rate_limit_burst{0};
 
