@@ -187,8 +187,11 @@ std::optional<std::vector<std::string>> split_csv(std::string_view line) {
 }
 
 std::string csv_field(std::string_view text) {
+  // Unquoted fields are trimmed of " \t\r\n" when read: a field with such an end must be quoted
+  // to come back as written.
+  const auto trimmed = [](char c) { return c == ' ' || c == '\t'; };
   const bool needs = text.find_first_of(",\"\r\n") != std::string_view::npos ||
-                     (!text.empty() && (text.front() == ' ' || text.back() == ' '));
+                     (!text.empty() && (trimmed(text.front()) || trimmed(text.back())));
   if (!needs) return std::string(text);
   std::string out = "\"";
   for (char c : text) {

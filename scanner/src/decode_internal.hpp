@@ -19,7 +19,8 @@ void shape(pixels& frame, std::uint32_t width, std::uint32_t height, std::uint32
 void drop_channels(std::vector<std::uint8_t>& data, std::size_t pixel_count, std::size_t stride,
                    std::size_t keep) noexcept;
 
-/// TurboJPEG handle and the CMYK scratch buffer, kept between calls.
+/// The CMYK and probe scratch buffers, kept between calls, and the TurboJPEG handle of the
+/// last image (each image gets a new one).
 class jpeg_decoder {
  public:
   jpeg_decoder() = default;
@@ -32,6 +33,7 @@ class jpeg_decoder {
  private:
   void* handle_{};  // tjhandle
   std::vector<std::uint8_t> cmyk_;
+  std::vector<std::uint8_t> probe_;  // damaged files only: which bytes libjpeg wrote
 };
 
 core::result<void> decode_png(bytes_t bytes, const image_header& header, decoded_image& out);

@@ -4,6 +4,9 @@
 
 #include <turbojpeg.h>
 
+#include <algorithm>
+#include <cstring>
+
 namespace hashguard::scanner::detail {
 
 namespace {
@@ -29,10 +32,13 @@ jpeg_decoder::~jpeg_decoder() {
 
 core::result<void> jpeg_decoder::decode(bytes_t bytes, const image_header& header,
                                         decoded_image& out) {
-  if (handle_ == nullptr) {
-    handle_ = tjInitDecompress();
-    if (handle_ == nullptr) return errc::out_of_memory;
-  }
+  // A fresh handle per image: libjpeg keeps the Huffman and quantisation tables of the last
+  // image in its decompressor and lets a later image that lacks them use them (abbreviated
+  // datastreams), so a reused handle would decode such a file with the previous request's
+  // tables instead of refusing it. Creating one costs microseconds.
+  if (handle_ != nullptr) tjDestroy(static_cast<tjhandle>(handle_));
+  handle_ = tjInitDecompress();
+  if (handle_ == nullptr) return errc::out_of_memory;
   auto* const tj = static_cast<tjhandle>(handle_);
   // TurboJPEG takes a non-const buffer in older releases' signatures; it never writes to it.
   const unsigned char* const data = bytes.data();
@@ -71,9 +77,26 @@ core::result<void> jpeg_decoder::decode(bytes_t bytes, const image_header& heade
   // Flags: none of the speed options (accurate islow IDCT and fancy upsampling are the
   // defaults, and what the reference's pixels come from); only the scan limit, which guards
   // against progressive JPEGs built to burn CPU and never changes a decoded pixel.
-  if (tjDecompress2(tj, data, size, target, width, 0, height, format, TJFLAG_LIMITSCANS) != 0) {
+  auto decompress = [&](unsigned char* into) {
+    return tjDecompress2(tj, data, size, into, width, 0, height, format, TJFLAG_LIMITSCANS);
+  };
+  if (decompress(target) != 0) {
     if (tjGetErrorCode(tj) != TJERR_WARNING) return errc::corrupt;
-    out.damaged = true;  // libjpeg finished the image, filling what it could not read
+    // TurboJPEG reports TJERR_WARNING whenever a warning came first, even when a fatal error
+    // then stopped the decode part way, leaving pixels unwritten (which would carry the
+    // previous image's pixels from the reused buffer into this hash). Only a damaged file
+    // pays for finding out: decode again into buffers filled with 0x00 and 0xFF; a byte
+    // libjpeg wrote is equal in both, one it did not write differs and stays black.
+    const std::size_t n = pixel_count * static_cast<std::size_t>(tjPixelSize[format]);
+    std::memset(target, 0, n);
+    probe_.assign(n, 0xFF);
+    (void)decompress(target);
+    (void)decompress(probe_.data());
+    if (std::equal(target, target + n, probe_.data(), [](auto a, auto b) { return a != b; })) {
+      return errc::corrupt;  // not one byte decoded
+    }
+    if (probe_.capacity() > (16U << 20U)) std::vector<std::uint8_t>().swap(probe_);
+    out.damaged = true;  // libjpeg filled what it could not read; anything unread is black
   }
   if (cmyk) {
     cmyk_to_rgb(cmyk_.data(), frame.data.data(), pixel_count);

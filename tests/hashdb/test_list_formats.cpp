@@ -182,6 +182,23 @@ TEST_CASE("every format's writer is read back by its parser") {
   }
 }
 
+TEST_CASE("csv export keeps ids and notes that start or end with a tab or space") {
+  // Found by tests/fuzz/fuzz_lists (input in its corpus): a quoted "\tx" was written unquoted
+  // and read back trimmed.
+  for (const std::string text : {"\tx", "x\t", " x", "x ", "\t"}) {
+    const hashdb::list_entry e{pdq_b, text, std::nullopt, text};
+    list_parser p(list_format::csv, core::signal::pdq);
+    REQUIRE(p.parse_line("hash,id,quality,note").kind == line_kind::skipped);
+    std::string line = hashdb::format_entry(list_format::csv, core::signal::pdq, e);
+    line.pop_back();
+    const auto r = p.parse_line(line);
+    INFO(line);
+    REQUIRE(r.kind == line_kind::entry);
+    CHECK(r.entry.external_id == text);
+    CHECK(r.entry.note == text);
+  }
+}
+
 TEST_CASE("parsers survive arbitrary bytes and only emit well-formed entries") {
   // A cheap stand-in for a fuzz run: random lines built from a hostile alphabet.
   static constexpr char hostile[] = "0123456789abcdefABCDEFxyz,\"# \t\r\n\xEF\xBB\xBF\x00\xff";

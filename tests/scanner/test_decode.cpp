@@ -658,3 +658,30 @@ TEST_CASE("damaged files never crash the decoders") {
   CHECK(decoded > 0);
   CHECK(refused > 0);
 }
+
+// Regressions found by the fuzzers (tests/fuzz): each input is also in the target's corpus.
+// A decoder reused for the next image must give what a fresh one gives: pixels it does not
+// write would otherwise carry the previous image into this one.
+TEST_CASE("a JPEG lacking a table never borrows the previous image's") {
+  // Its one DQT defines table 1, while its components use table 0. libjpeg keeps the tables
+  // of the last image in a decompressor and would quietly use them here (abbreviated
+  // datastreams); the decoder must refuse the file whatever it decoded before.
+  const auto previous = data_file("fuzz/gradient-24x16.jpg");
+  const auto missing = data_file("fuzz/jpeg-missing-table.jpg");
+  decoder reused;
+  decoded_image out;
+  REQUIRE(reused.decode(previous, out));
+  REQUIRE(out.width == 24);
+  const auto r = reused.decode(missing, out);
+  CHECK(r.error() == errc::corrupt);
+  CHECK(out.frames.empty());
+  decoder fresh;
+  const auto expected = fresh.decode(missing);
+  CHECK(expected.error() == errc::corrupt);
+  // And the decoder still decodes the good file afterwards, to the same pixels.
+  const auto again = reused.decode(previous);
+  const auto first = fresh.decode(previous);
+  REQUIRE(again);
+  REQUIRE(first);
+  CHECK(again->frames[0].data == first->frames[0].data);
+}

@@ -123,7 +123,8 @@ class list_parser {
 /// Splits one csv line into fields (RFC 4180 quoting within the line). nullopt when a quote
 /// is not closed.
 [[nodiscard]] std::optional<std::vector<std::string>> split_csv(std::string_view line);
-/// Quotes a csv field when it holds a comma, quote or leading/trailing space.
+/// Quotes a csv field when it holds a comma, quote, CR or LF, or starts or ends with a space or
+/// tab (what split_csv trims from unquoted fields).
 [[nodiscard]] std::string csv_field(std::string_view text);
 
 /// The header of the hashguard format (lines ending in '\n', csv header included).
