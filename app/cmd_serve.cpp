@@ -221,6 +221,15 @@ int run_serve(const std::vector<std::string>& args) {
   }
   auto upkeep = start_review_upkeep(cfg, db->url(), db->settings().cases);
   if (!upkeep) return exit_usage;
+  if (auto* keeper = upkeep->evidence.get()) {
+    stats.add_gauge("hg_evidence_pending_bytes", "matched content waiting to be preserved",
+                    [keeper] { return static_cast<double>(keeper->pending_bytes()); });
+    stats.add_gauge("hg_evidence_lost_total", "matched content not preserved (budget, errors)",
+                    [keeper] {
+                      const auto c = keeper->stats();
+                      return static_cast<double>(c.dropped + c.failed);
+                    });
+  }
   add_ingest_routes(routes, ingest_deps{&holder, recorder->get(), &stats, *scan_options, node,
                                         upkeep->evidence.get()});
   add_admin_routes(routes, admin_deps{db->url(), &refresher});
