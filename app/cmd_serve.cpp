@@ -252,6 +252,15 @@ int run_serve(const std::vector<std::string>& args) {
   }
   auto upkeep = start_review_upkeep(cfg, db->url(), db->settings().cases);
   if (!upkeep) return exit_usage;
+  if (auto* keeper = upkeep->evidence.get()) {
+    stats.add_gauge("hg_evidence_pending_bytes", "matched content waiting to be preserved",
+                    [keeper] { return static_cast<double>(keeper->pending_bytes()); });
+    stats.add_gauge("hg_evidence_lost_total", "matched content not preserved (budget, errors)",
+                    [keeper] {
+                      const auto c = keeper->stats();
+                      return static_cast<double>(c.dropped + c.failed);
+                    });
+  }
   add_ingest_routes(routes, ingest_deps{&holder, recorder->get(), &stats, *scan_options, node,
                                         options->retry_after_s, upkeep->evidence.get(),
                                         cfg.get_bool("match.dihedral")});

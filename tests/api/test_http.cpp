@@ -5,6 +5,9 @@
 
 #include <boost/json/parse.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <thread>
 
@@ -32,6 +35,21 @@ TEST_CASE("query parameters are percent-decoded, '+' is a space, absent is nullo
   r.params["id"] = "42";
   CHECK(r.param("id") == "42");
   CHECK(r.param("nope").empty());
+}
+
+TEST_CASE("a file-backed body owns its descriptor: the last copy of the response closes it") {
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  ::close(fds[1]);
+  {
+    api::response r;
+    r.file = std::make_shared<api::body_file>(fds[0]);
+    CHECK(r.file->fd() == fds[0]);
+    api::response copy = r;
+    r = api::response{};
+    CHECK(::fcntl(fds[0], F_GETFD) != -1);  // the copy still holds it
+  }
+  CHECK(::fcntl(fds[0], F_GETFD) == -1);
 }
 
 TEST_CASE("error responses carry the shape, the mapped status and Retry-After when due") {

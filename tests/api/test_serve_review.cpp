@@ -320,6 +320,12 @@ TEST_CASE(
               "SELECT count(*) FROM evidence WHERE case_id = " + std::to_string(case_b)) == 1);
   CHECK(has_audit(audit_entries(port), "evidence.purge", subject_a));
 
+  // Everything handed over was preserved: nothing pending, nothing lost.
+  auto metrics = fetch(port, "GET", "/metrics");
+  REQUIRE(metrics);
+  CHECK(metrics->body.find("hg_evidence_pending_bytes 0") != std::string::npos);
+  CHECK(metrics->body.find("hg_evidence_lost_total 0") != std::string::npos);
+
   CHECK(srv.stop(SIGTERM).code == 0);
 }
 

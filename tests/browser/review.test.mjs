@@ -33,6 +33,7 @@ const XSS_ZONE = '<script>alert("zone")</script><img src=x onerror="alert(1)">zo
 const XSS_URL = 'https://evil.example/<script>alert("url")</script><img src=x onerror="alert(2)">.jpg';
 
 let serve;
+let serveProc; // set as soon as it is spawned, so a server that never came up is stopped too
 let browser;
 const profile = mkdtempSync(path.join(tmpdir(), 'hg-chromium-'));
 const dataDir = mkdtempSync(path.join(tmpdir(), 'hg-browser-data-'));
@@ -59,6 +60,7 @@ function startServe(dbUrl) {
       '--evidence.enabled=true', `--evidence.key=${KEY_HEX}`,
       '--report.person.first_name=Test', '--report.person.last_name=Reporter',
       '--http.log_requests=false'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    serveProc = p;
     let out = '';
     let err = '';
     const timer = setTimeout(() => reject(new Error(`serve did not start: ${err}`)), 30000);
@@ -426,9 +428,19 @@ try {
   console.error(e.stack || e);
 } finally {
   if (browser) await browser.close().catch(() => {});
-  if (serve) {
-    serve.proc.kill('SIGTERM');
-    await new Promise((r) => { serve.proc.once('exit', r); setTimeout(r, 5000); });
+  if (serveProc && serveProc.exitCode === null && serveProc.signalCode === null) {
+    const exited = new Promise((r) => serveProc.once('exit', () => r(true)));
+    serveProc.kill('SIGTERM');
+    const clean = await Promise.race([exited, new Promise((r) => setTimeout(() => r(false), 10000))]);
+    if (!clean) {
+      console.error('serve did not stop on SIGTERM within 10 s: killed');
+      serveProc.kill('SIGKILL');
+      await exited;
+      code = 1;
+    } else if (serveProc.exitCode !== 0) {
+      console.error(`serve exited with ${serveProc.exitCode} (signal ${serveProc.signalCode})`);
+      code = 1;
+    }
   }
   rmSync(profile, { recursive: true, force: true });
   rmSync(dataDir, { recursive: true, force: true });
