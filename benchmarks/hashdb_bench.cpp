@@ -25,7 +25,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <random>
 #include <sstream>
 #include <string>
@@ -76,6 +78,52 @@ hashdb::match_event make_event(std::mt19937_64& rng, int i) {
   h.act = core::action::block;
   e.hits.push_back(h);
   return e;
+}
+
+// CPU seconds used so far by the PostgreSQL server whose data directory holds postmaster.pid
+// under `dir` (the embedded one): the postmaster's own and reaped children's time, plus its
+// live children's (the backends). -1 when it cannot be read (an external server).
+double server_cpu(const fs::path& dir) {
+  if (dir.empty()) return -1;
+  std::error_code ec;
+  fs::path pidfile;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    if (it->path().filename() == "postmaster.pid") pidfile = it->path();
+  }
+  std::ifstream pf(pidfile);
+  long postmaster = 0;
+  if (!(pf >> postmaster)) return -1;
+  const double tick = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  // Fields after the command: state ppid ... utime(14) stime(15) cutime(16) cstime(17).
+  const auto stat_of = [](const fs::path& p, long& ppid, double& own, double& children) {
+    std::ifstream in(p);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto close = text.rfind(')');
+    if (close == std::string::npos) return false;
+    std::istringstream f(text.substr(close + 2));
+    std::string state;
+    f >> state >> ppid;
+    double v[20] = {};
+    for (int i = 0; i < 13 && f >> v[i]; ++i) {
+    }
+    // v[0] = pgrp (field 5) ... utime is field 14 -> v[9], stime v[10], cutime v[11], cstime v[12]
+    own = v[9] + v[10];
+    children = v[11] + v[12];
+    return true;
+  };
+  double total = 0;
+  for (const auto& e : fs::directory_iterator("/proc", ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    long ppid = 0;
+    double own = 0;
+    double children = 0;
+    if (!stat_of(e.path() / "stat", ppid, own, children)) continue;
+    if (std::stol(name) == postmaster) total += own + children;
+    if (ppid == postmaster) total += own;
+  }
+  return total / tick;
 }
 
 }  // namespace
@@ -148,9 +196,11 @@ int main(int argc, char** argv) {
   std::istringstream in(text);
   auto t0 = clock_type::now();
   double c0 = cpu_now();
+  double s0 = server_cpu(tmp);
   auto report = lists.import("bench", in);
   const double import_s = seconds_since(t0);
   const double import_cpu_s = cpu_now() - c0;
+  const double import_server_cpu_s = server_cpu(tmp) - s0;
   if (!report || report->accepted != n_hashes) {
     std::cerr << "hashdb_bench: import failed: " << conn->last_error() << "\n";
     return 1;
@@ -179,9 +229,9 @@ int main(int argc, char** argv) {
   }
   const double import_rate = static_cast<double>(n_hashes) / import_s;
   std::printf(
-      "import %zu PDQ hashes: %.2f s (%.0f hashes/s; this process %.2f s CPU), re-import (all"
-      " duplicates) %.2f s\n",
-      n_hashes, import_s, import_rate, import_cpu_s, reimport_s);
+      "import %zu PDQ hashes: %.2f s (%.0f hashes/s; CPU: this process %.2f s, PostgreSQL %.2f"
+      " s), re-import (all duplicates) %.2f s\n",
+      n_hashes, import_s, import_rate, import_cpu_s, import_server_cpu_s, reimport_s);
   {
     const auto sec = [](std::chrono::nanoseconds d) {
       return std::chrono::duration<double>(d).count();
@@ -207,9 +257,11 @@ int main(int argc, char** argv) {
   hashdb::snapshot_load_report from_cache;
   t0 = clock_type::now();
   c0 = cpu_now();
+  s0 = server_cpu(tmp);
   auto snap_db = loader.load(&from_db);
   const double snap_db_s = seconds_since(t0);
   const double snap_db_cpu_s = cpu_now() - c0;
+  const double snap_db_server_cpu_s = server_cpu(tmp) - s0;
   snap_db = {};  // freed before the next load, as a restarted node would have it
   t0 = clock_type::now();
   c0 = cpu_now();
@@ -224,11 +276,11 @@ int main(int argc, char** argv) {
   auto ms = [](std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); };
   std::printf(
       "snapshot of %zu entries: from PostgreSQL %.2f s (read %.2f + build %.2f + cache write"
-      " %.2f; %.2f s CPU), from the disk cache %.2f s (map + checksums %.2f + matcher"
-      " validation %.2f; %.2f s CPU)\n",
+      " %.2f; CPU: this process %.2f s, PostgreSQL %.2f s), from the disk cache %.2f s (map +"
+      " checksums %.2f + matcher validation %.2f; %.2f s CPU)\n",
       from_db.entries, snap_db_s, ms(from_db.read_time), ms(from_db.build_time),
-      ms(from_db.cache_write_time), snap_db_cpu_s, snap_cache_s, ms(from_cache.read_time),
-      ms(from_cache.build_time), snap_cache_cpu_s);
+      ms(from_db.cache_write_time), snap_db_cpu_s, snap_db_server_cpu_s, snap_cache_s,
+      ms(from_cache.read_time), ms(from_cache.build_time), snap_cache_cpu_s);
   {
     std::error_code ec;
     std::printf("  cache file %.0f MB\n",
@@ -255,6 +307,7 @@ int main(int argc, char** argv) {
   ro.lanes = lanes;
   double events_per_s = 0;
   double events_cpu_s = 0;
+  double events_server_cpu_s = 0;
   std::uint64_t spooled = 0;
   {
     auto rec = hashdb::event_recorder::start(ro);
@@ -263,6 +316,7 @@ int main(int argc, char** argv) {
     std::vector<std::thread> workers;
     t0 = clock_type::now();
     c0 = cpu_now();
+    s0 = server_cpu(tmp);
     for (int t = 0; t < threads; ++t) {
       workers.emplace_back([&, t] {
         for (const auto& e : per_thread[static_cast<std::size_t>(t)]) {
@@ -273,6 +327,7 @@ int main(int argc, char** argv) {
     for (auto& w : workers) w.join();
     events_per_s = n_events / seconds_since(t0);
     events_cpu_s = cpu_now() - c0;
+    events_server_cpu_s = server_cpu(tmp) - s0;
     spooled = (*rec)->stats().spooled;
     const auto st = (*rec)->stats();
     std::printf(
@@ -302,9 +357,9 @@ int main(int argc, char** argv) {
   }
   std::printf(
       "record_event, %d threads, group commit, synchronous_commit=%s: %.0f events/s"
-      " (%llu spooled; this process %.2f s CPU)\n",
+      " (%llu spooled; CPU: this process %.2f s, PostgreSQL %.2f s)\n",
       threads, sync_commit.c_str(), events_per_s, static_cast<unsigned long long>(spooled),
-      events_cpu_s);
+      events_cpu_s, events_server_cpu_s);
   std::printf("  peer, one transaction per event, 1 thread: %.0f events/s\n", peer_events_per_s);
 
   double load[1] = {0};
@@ -316,11 +371,12 @@ int main(int argc, char** argv) {
       "\"events_spooled\":%llu,\"snapshot_entries\":%zu,\"snapshot_from_db_s\":%.3f,"
       "\"snapshot_from_cache_s\":%.3f,\"snapshot_from_db_cpu_s\":%.3f,"
       "\"snapshot_from_cache_cpu_s\":%.3f,\"import_cpu_s\":%.3f,\"record_event_cpu_s\":%.3f,"
-      "\"load_avg_1m\":%.2f}\n",
+      "\"import_server_cpu_s\":%.3f,\"snapshot_from_db_server_cpu_s\":%.3f,"
+      "\"record_event_server_cpu_s\":%.3f,\"load_avg_1m\":%.2f}\n",
       quick ? "true" : "false", n_hashes, import_s, import_rate, reimport_s, peer_rows_per_s,
       threads, events_per_s, peer_events_per_s, static_cast<unsigned long long>(spooled),
       from_db.entries, snap_db_s, snap_cache_s, snap_db_cpu_s, snap_cache_cpu_s, import_cpu_s,
-      events_cpu_s, load[0]);
+      events_cpu_s, import_server_cpu_s, snap_db_server_cpu_s, events_server_cpu_s, load[0]);
   conn.value() = std::move(*hashdb::connection::open(url));  // release before the server stops
   server.reset();
   if (!tmp.empty()) {
