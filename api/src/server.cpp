@@ -86,14 +86,14 @@ bool valid_request_id(std::string_view id) {
   return true;
 }
 
-// What a connection is doing, as the accept loop sees it when it must choose one to evict.
-// Only a connection that is not serving an authenticated request can be evicted: an
-// unauthenticated client can hold nothing else (the key is checked before any body byte).
+// What a connection is doing, as the accept loop sees it when it must choose one to evict
+// (choose_victim). A client without a valid key can only ever hold an evictable connection:
+// the key is checked before any body byte is read.
 enum class phase : int {
   closing,  // answered and lingering before the close (a 431, a 408...): evicted first
-  idle,     // waiting for the first byte of a request: evicted next, longest-waiting first
-  header,   // reading a request header (a slow client): evicted last, oldest first
-  busy,     // reading a body, running a handler or writing an answer: never evicted
+  idle,     // waiting for the first byte of a request   } then these two, the one that
+  header,   // reading a header, or an anonymous body    } entered its phase first
+  busy,     // an authenticated request's body, any handler, its answer: never evicted
 };
 
 // State shared between a session coroutine and the code that reaches into it from outside
