@@ -212,7 +212,12 @@ TEST_CASE("anonymous slow bodies at the cap are evicted, authenticated ones are 
   auto r = fetch(s.port(), "GET", "/healthz");
   REQUIRE(r);
   CHECK(r->status == 200);
-  CHECK(slow.front()->wait_closed(2s));
+  // One of them made room (which one depends on when each header was read).
+  int closed = 0;
+  for (auto& c : slow) {
+    if (c->wait_closed(100ms)) ++closed;
+  }
+  CHECK(closed >= 1);
   slow.clear();
   REQUIRE(wait_for([&] { return s.srv->connections() == 0; }, 10s));
 
