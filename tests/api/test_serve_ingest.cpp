@@ -590,6 +590,13 @@ TEST_CASE("serve: empty, truncated, oversized and malformed bodies get their doc
     if (!p.content_type.empty()) headers.emplace_back("Content-Type", p.content_type);
     std::optional<std::string_view> body;
     if (p.method != "GET") body = p.body;
+    if (p.status == 413) {
+      // The answer comes on the header alone (Content-Length over the limit), and the server
+      // closes without reading the body: sending it would race that close (a reset can discard
+      // the answer before we read it). So send the header only, as a careful client would.
+      headers.emplace_back("Content-Length", std::to_string(p.body.size()));
+      body.reset();
+    }
     auto r = exchange(port, p.method, p.target, p.key, body, headers);
     INFO(p.method << " " << p.target << " (" << p.body.size() << " bytes)");
     REQUIRE(r);
