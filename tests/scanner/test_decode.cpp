@@ -685,3 +685,14 @@ TEST_CASE("a JPEG lacking a table never borrows the previous image's") {
   REQUIRE(first);
   CHECK(again->frames[0].data == first->frames[0].data);
 }
+
+TEST_CASE("a TIFF whose deflate strip is damaged is refused, never decoded from stale memory") {
+  // rgb16.tiff with bytes of its deflate strip changed: libtiff takes the first 18432 inflated
+  // bytes and ignores the broken checksum, and OpenCV 4.6 then filled the last pixels from
+  // uninitialised memory (the hash depended on what the process had freed before).
+  const auto damaged = data_file("fuzz/tiff-bad-deflate-checksum.tiff");
+  const auto r = decode(damaged);
+  CHECK(r.error() == errc::corrupt);
+  // The undamaged original still decodes.
+  CHECK(decode(data_file("rgb16.tiff")));
+}
