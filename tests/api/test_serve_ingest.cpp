@@ -17,6 +17,7 @@
 
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <thread>
 
 using namespace hg_test;
@@ -637,15 +638,11 @@ TEST_CASE("serve: --match-dihedral=false matches the original orientation only")
                                   "--snapshot-poll-ms=50",
                                   "--http-scan-threads=1"};
     if (!dihedral_flag.empty()) args.push_back(dihedral_flag);
-    return spawn_serve(args);
+    return std::make_unique<serve_process>(args);
   };
-  auto stop = [](server_process& p) {
-    REQUIRE(::kill(p.pid, SIGTERM) == 0);
-    int status = 0;
-    REQUIRE(::waitpid(p.pid, &status, 0) == p.pid);
-    ::close(p.out);
-    ::close(p.err);
-    CHECK(WIFEXITED(status));
+  auto stop = [](serve_process& p) {
+    const auto exit = p.stop(SIGTERM);
+    CHECK(exit.exited);
   };
   auto wait_for_entries = [&](std::uint16_t port) {
     for (int i = 0; i < 200; ++i) {
@@ -665,32 +662,32 @@ TEST_CASE("serve: --match-dihedral=false matches the original orientation only")
     return json::parse(r->body);
   };
 
-  server_process off = start("--match-dihedral=false");
-  auto hashed = post(off.port, "/v1/hash", ingest, original);
+  auto off = start("--match-dihedral=false");
+  auto hashed = post(off->port(), "/v1/hash", ingest, original);
   REQUIRE(hashed);
   REQUIRE(hashed->status == 200);
   const std::string pdq(json::parse(hashed->body).at("hashes").at("pdq").as_string());
-  auto created = post(off.port, "/v1/lists", admin,
+  auto created = post(off->port(), "/v1/lists", admin,
                       R"({"name":"dihedral-test","signal":"pdq","threshold":31,"dihedral":true})",
                       {{"Content-Type", "application/json"}});
   REQUIRE(created);
   REQUIRE(created->status == 201);
-  auto imported = post(off.port, "/v1/lists/dihedral-test/hashes?format=hex", admin, pdq + "\n");
+  auto imported = post(off->port(), "/v1/lists/dihedral-test/hashes?format=hex", admin, pdq + "\n");
   REQUIRE(imported);
   REQUIRE(imported->status == 200);
-  wait_for_entries(off.port);
-  CHECK(scan(off.port, original).at("verdict").as_string() == "match");
+  wait_for_entries(off->port());
+  CHECK(scan(off->port(), original).at("verdict").as_string() == "match");
   // The list allows dihedral matches, but this node searches the original orientation only.
-  CHECK(scan(off.port, rotated).at("verdict").as_string() == "no_match");
-  stop(off);
+  CHECK(scan(off->port(), rotated).at("verdict").as_string() == "no_match");
+  stop(*off);
 
   // The default searches all eight orientations: the rotated copy matches through a variant.
-  server_process on = start("");
-  wait_for_entries(on.port);
-  const auto v = scan(on.port, rotated);
+  auto on = start("");
+  wait_for_entries(on->port());
+  const auto v = scan(on->port(), rotated);
   CHECK(v.at("verdict").as_string() == "match");
   REQUIRE(v.at("hits").as_array().size() == 1);
   CHECK(v.at("hits").as_array()[0].at("variant").as_string() != "original");
-  stop(on);
+  stop(*on);
   std::filesystem::remove_all(dir);
 }
