@@ -42,14 +42,6 @@ const std::string compliance = "compliance-key-for-review-test";
 const std::string admin = "admin-key-for-review-test";
 const std::string evidence_key(64, 'a');
 
-std::string file_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  REQUIRE(in.good());
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 std::string sha256_hex(std::string_view data) {
   unsigned char d[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), d);
