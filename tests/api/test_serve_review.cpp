@@ -348,8 +348,7 @@ TEST_CASE("serve: the periodic purge deletes expired evidence and keeps a held c
               " AND subject = 'case:" +
                   std::to_string(case_a) + "'") == 1);
   CHECK(srv.stop(SIGTERM).code == 0);
-  CHECK(srv.err_text().find("evidence purge: 1 files purged, 1 cases held") !=
-        std::string::npos);
+  CHECK(srv.err_text().find("evidence purge: 1 files purged, 1 cases held") != std::string::npos);
 }
 
 TEST_CASE("serve: a large export arrives complete and hashes to its custody record") {
