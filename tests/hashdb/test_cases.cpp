@@ -3,6 +3,7 @@
 #include "hashguard/hashdb/audit.hpp"
 
 #include "hg_pg.hpp"
+#include "review_fixture.hpp"
 
 #include <pqxx/pqxx>
 
@@ -10,15 +11,9 @@
 
 using namespace hashguard;
 using hashdb::record_outcome;
+using hg_test::hex_n;
 
 namespace {
-
-std::string hex_of(std::uint64_t v, std::size_t digits) {
-  static constexpr char d[] = "0123456789abcdef";
-  std::string out(digits, '0');
-  for (std::size_t i = 0; i < digits && v != 0; ++i, v >>= 4) out[digits - 1 - i] = d[v & 15];
-  return out;
-}
 
 hashdb::match_event event(std::string zone, std::int64_t entry, std::uint64_t content,
                           std::string request = "") {
@@ -27,9 +22,9 @@ hashdb::match_event event(std::string zone, std::int64_t entry, std::uint64_t co
   e.source_url = "https://cdn.example/img/" + std::to_string(content) + ".jpg";
   e.request_id = std::move(request);
   e.node = "node-1";
-  e.sha256 = hex_of(content, 64);
-  e.md5 = hex_of(content, 32);
-  e.pdq = hex_of(content * 7, 64);
+  e.sha256 = hex_n(content, 64);
+  e.md5 = hex_n(content, 32);
+  e.pdq = hex_n(content * 7, 64);
   e.pdq_quality = 90;
   e.act = core::action::block;
   hashdb::event_hit h;
@@ -206,7 +201,7 @@ TEST_CASE("decisions: two-person rule, classification, false positive with suppr
   auto dr = cases.decide(dismiss, "key:7");
   REQUIRE(dr.has_value());
   CHECK(dr->status == "false_positive");
-  CHECK(cases.is_suppressed(hex_of(5000, 64)) == true);
+  CHECK(cases.is_suppressed(hex_n(5000, 64)) == true);
   auto again = cases.record(event("z", 51, 5000));
   REQUIRE(again.has_value());
   CHECK(again->outcome == record_outcome::suppressed);
