@@ -15,6 +15,7 @@
 #include "spool_probe.hpp"
 
 #include "hashguard/api/auth.hpp"
+#include "hashguard/api/log_writer.hpp"
 #include "hashguard/api/metrics.hpp"
 #include "hashguard/api/options.hpp"
 #include "hashguard/api/routes.hpp"
@@ -268,6 +269,10 @@ int run_serve(const std::vector<std::string>& args) {
 
   if (!wire_review(cfg, routes, options->db_threads, db->url())) return exit_usage;
 
+  // The request log, batched: a write(2) per flush interval rather than per request.
+  std::optional<api::batched_log_writer> request_log;
+  if (options->log_requests) request_log.emplace(api::batched_log_writer::options{});
+
   api::services svc;
   svc.routes = &routes;
   svc.keys = &keys;
@@ -275,7 +280,7 @@ int run_serve(const std::vector<std::string>& args) {
   svc.stats = &stats;
   svc.scan_pool = &scan_pool;
   svc.db_pool = &db_pool;
-  if (!options->log_requests) svc.log = nullptr;
+  svc.log = request_log ? request_log->sink() : api::log_sink{};
 
   api::server srv(*options, svc);
   srv.handle_signals();

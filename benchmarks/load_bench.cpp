@@ -24,7 +24,12 @@
 //
 // usage: load_bench [--quick] [--hashes=N] [--md5=N] [--images=N] [--seconds=S]
 //                   [--connections=C] [--match-connections=C] [--client-threads=T]
-//                   [--dir=PATH] [--keep] [--serve-flag=--KEY=VALUE ...]
+//                   [--dir=PATH] [--keep] [--reuse] [--phases=scan,match,dihedral]
+//                   [--serve-flag=--KEY=VALUE ...]
+// --phases runs a subset: scan = phases 1 and 2, match = 3 and 4, dihedral = 5 (default all;
+// the figures of a phase not run are 0 and its targets are reported as not measured).
+// --reuse (implies --keep) reuses the lists that an earlier run with the same sizes imported
+// into --dir, so iterating on serve at 10M hashes does not re-import them each time.
 // --serve-flag passes a setting to both serve runs (e.g. --serve-flag=--http-io-threads=2).
 // --quick: 20k PDQ + 2k MD5, 8 images, ~1 s per phase. The last line is one JSON object
 // (DESIGN.md section 9); its "ok" is false when any request failed.
@@ -45,6 +50,7 @@
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -69,6 +75,9 @@ struct config {
   std::vector<std::string> serve_flags;  ///< --serve-flag=...: passed to both serve runs
   bool quick{false};
   bool keep{false};
+  bool reuse{false};  ///< --reuse: keep DIR and reuse its imported lists (see prepare())
+  std::set<std::string> phases{"scan", "match", "dihedral"};  ///< --phases: what to run
+  [[nodiscard]] bool runs(const std::string& phase) const { return phases.count(phase) != 0; }
 };
 
 struct report {
@@ -174,13 +183,8 @@ peer_rate mih_rate(const matcher::mih_index& index, const std::vector<core::hash
 bool parse_args(int argc, char** argv, config& cfg) {
   bool md5_given = false;
   for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&](std::string_view name) -> std::optional<std::string> {
-      const std::string prefix = std::string(name) + "=";
-      if (a.rfind(prefix, 0) == 0) return a.substr(prefix.size());
-      if (a == name && i + 1 < argc) return std::string(argv[++i]);
-      return std::nullopt;
-    };
+    const std::string_view a = argv[i];
+    auto value = [&](std::string_view name) { return flag_value(argc, argv, i, name); };
     try {
       if (a == "--quick") {
         cfg.quick = true;
@@ -190,6 +194,9 @@ bool parse_args(int argc, char** argv, config& cfg) {
         cfg.connections = 4;
         cfg.match_connections = 8;
       } else if (a == "--keep") {
+        cfg.keep = true;
+      } else if (a == "--reuse") {
+        cfg.reuse = true;
         cfg.keep = true;
       } else if (auto v = value("--hashes")) {
         cfg.setup.pdq_count = std::stoul(*v);
@@ -210,6 +217,13 @@ bool parse_args(int argc, char** argv, config& cfg) {
         cfg.setup.dir = *v8;
       } else if (auto v9 = value("--serve-flag")) {
         cfg.serve_flags.push_back(*v9);
+      } else if (auto v10 = value("--phases")) {
+        cfg.phases.clear();
+        std::stringstream list(*v10);
+        for (std::string name; std::getline(list, name, ',');) {
+          if (name != "scan" && name != "match" && name != "dihedral") return false;
+          cfg.phases.insert(name);
+        }
       } else {
         return false;
       }
@@ -219,7 +233,8 @@ bool parse_args(int argc, char** argv, config& cfg) {
   }
   if (!md5_given) cfg.setup.md5_count = std::max<std::size_t>(1000, cfg.setup.pdq_count / 10);
   return cfg.setup.pdq_count >= 1000 && cfg.setup.image_count >= 1 && cfg.seconds > 0 &&
-         cfg.connections >= 1 && cfg.match_connections >= 1 && cfg.client_threads >= 1;
+         cfg.connections >= 1 && cfg.match_connections >= 1 && cfg.client_threads >= 1 &&
+         !cfg.phases.empty();
 }
 
 }  // namespace
@@ -230,26 +245,23 @@ int main(int argc, char** argv) {
   if (!parse_args(argc, argv, cfg)) {
     std::cerr << "usage: load_bench [--quick] [--hashes=N] [--md5=N] [--images=N] [--seconds=S]\n"
                  "                  [--connections=C] [--match-connections=C] "
-                 "[--client-threads=T]\n                  [--dir=PATH] [--keep] "
+                 "[--client-threads=T]\n                  [--dir=PATH] [--keep] [--reuse] "
+                 "[--phases=scan,match,dihedral]\n                  "
                  "[--serve-flag=--KEY=VALUE ...]\n";
     return 2;
   }
-  if (cfg.setup.dir.empty()) {
-    cfg.setup.dir = fs::path("/var/tmp") / ("hg-load-bench-" + std::to_string(::getpid()));
-  }
+  cfg.setup.dir = open_work_dir(cfg.setup.dir, "hg-load-bench", cfg.reuse);
   const unsigned cores = std::max(1U, std::thread::hardware_concurrency());
   const std::string load_start = load_average();
   std::cout << "load_bench: hashguard serve over HTTP/1.1 keep-alive on loopback; " << cores
             << " CPUs; load average " << load_start << "\n  data directory " << cfg.setup.dir
             << "\n"
             << std::flush;
-  fs::remove_all(cfg.setup.dir);
-  fs::create_directories(cfg.setup.dir);
 
   report rep;
   bench_data data;
   std::string why;
-  if (!prepare(cfg.setup, data, why)) {
+  if (!prepare(cfg.setup, data, why, cfg.reuse)) {
     std::cerr << "load_bench: " << why << "\n";
     return 1;
   }
@@ -302,82 +314,103 @@ int main(int argc, char** argv) {
   }
   const double serve_start_s = std::chrono::duration<double>(clock_type::now() - t_start).count();
   const auto rss_loaded = sample_process(srv.pid());
-  std::cout << "  serve ready in " << std::setprecision(1) << std::fixed << serve_start_s
-            << " s (snapshot from PostgreSQL), rss " << (rss_loaded ? rss_loaded->rss_mb : 0)
-            << " MB; " << listed_images << " of " << data.images.size()
-            << " images listed, lowest PDQ quality " << min_quality << "\n\n"
+  std::cout << "  serve (pid " << srv.pid() << ") ready in " << std::setprecision(1) << std::fixed
+            << serve_start_s << " s (snapshot from PostgreSQL), rss "
+            << (rss_loaded ? rss_loaded->rss_mb : 0) << " MB; " << listed_images << " of "
+            << data.images.size() << " images listed, lowest PDQ quality " << min_quality << "\n\n"
             << std::flush;
 
-  std::string metrics_before;
-  fetch_once(srv.port(), metrics_request, metrics_before);
-  const phase_result scan_off =
-      run_phase("POST /v1/scan, max (dihedral off)", srv, scan_opt, scans);
-  std::string metrics_after;
-  fetch_once(srv.port(), metrics_request, metrics_after);
-  errors += scan_off.load.errors();
-  // Where a scan's time goes, from serve's own stage histograms over this phase.
-  std::ostringstream stages;
-  for (const char* stage : {"decode", "hash", "match", "store"}) {
-    const std::string labels = std::string("stage=\"") + stage + "\"";
-    const auto a = metric_totals(metrics_before, "hg_stage_duration_seconds", labels);
-    const auto b = metric_totals(metrics_after, "hg_stage_duration_seconds", labels);
-    const double n = b.count - a.count;
-    const double mean_ms = n > 0 ? 1e3 * (b.sum - a.sum) / n : 0;
-    stages << " " << stage << " " << std::setprecision(2) << mean_ms << " ms (" << n << ")";
-    rep.add(std::string("scan_stage_") + stage + "_ms", mean_ms);
-  }
-  std::cout << "    serve's stage means:" << stages.str() << "\n";
-
-  // The peer: the CLI over the same images, as many as the phase scanned (at least one pass).
-  const auto target = static_cast<std::size_t>(scan_off.load.rps() * cfg.seconds);
-  const std::size_t passes =
-      std::max<std::size_t>(1, (target + data.images.size() - 1) / data.images.size());
-  std::vector<std::string> hash_argv{cfg.setup.hashguard_bin, "hash",
-                                     "--threads=" + std::to_string(cores), "--format=jsonl"};
-  for (std::size_t p = 0; p < passes; ++p) hash_argv.push_back((cfg.setup.dir / "images").string());
-  const auto cli =
-      run_command(hash_argv, cfg.setup.dir / "hash-cli.jsonl", cfg.setup.dir / "hash-cli.log");
-  const double cli_images = static_cast<double>(passes * data.images.size());
-  const double cli_ips = cli.wall_s > 0 ? cli_images / cli.wall_s : 0;
-  const double cli_cpu_ms = cli_images > 0 ? 1e3 * cli.cpu_s / cli_images : 0;
-  if (cli.exit_status != 0) {
-    std::cerr << "load_bench: hashguard hash failed\n";
-    ok = false;
-  }
-  std::cout << "  " << std::left << std::setw(46)
-            << ("peer: hashguard hash --threads=" + std::to_string(cores)) << std::right
-            << std::setw(9) << std::setprecision(1) << cli_ips << " images/s (" << cli_images
-            << " images, " << std::setprecision(2) << cli.wall_s << " s wall, cpu "
-            << std::setprecision(3) << cli_cpu_ms << " ms/image)\n";
-
-  // p99 at 80% of the maximum.
-  load_options open_opt = scan_opt;
-  open_opt.rate = 0.8 * scan_off.load.rps();
-  open_opt.connections = std::max(cfg.connections * 2, 16U);
+  phase_result scan_off{};
   phase_result scan_80{};
-  if (open_opt.rate > 0) {
-    std::ostringstream label;
-    label << "POST /v1/scan, open loop " << std::fixed << std::setprecision(0) << open_opt.rate
-          << " req/s (80%)";
-    scan_80 = run_phase(label.str(), srv, open_opt, scans);
-    errors += scan_80.load.errors();
-    const auto& m = scan_80.load.latency_marked;
-    const auto& u = scan_80.load.latency_unmarked;
-    std::cout << std::setprecision(2)
-              << "    scans answered \"match\" (event stored first): " << m.count() << ", p50 "
-              << m.percentile_ms(50) << " p99 " << m.percentile_ms(99)
-              << " ms; the others: " << u.count() << ", p50 " << u.percentile_ms(50) << " p99 "
-              << u.percentile_ms(99) << " ms\n";
-  } else {
-    ok = false;
+  load_options open_opt = scan_opt;
+  run_figures cli{};
+  double cli_images = 0;
+  double cli_ips = 0;
+  double cli_cpu_ms = 0;
+  if (cfg.runs("scan")) {
+    std::string metrics_before;
+    fetch_once(srv.port(), metrics_request, metrics_before);
+    scan_off = run_phase("POST /v1/scan, max (dihedral off)", srv, scan_opt, scans);
+    std::string metrics_after;
+    fetch_once(srv.port(), metrics_request, metrics_after);
+    errors += scan_off.load.errors();
+    // Where a scan's time goes, from serve's own stage histograms over this phase.
+    std::ostringstream stages;
+    for (const char* stage : {"decode", "hash", "match", "store"}) {
+      const std::string labels = std::string("stage=\"") + stage + "\"";
+      const auto a = metric_totals(metrics_before, "hg_stage_duration_seconds", labels);
+      const auto b = metric_totals(metrics_after, "hg_stage_duration_seconds", labels);
+      const double n = b.count - a.count;
+      const double mean_ms = n > 0 ? 1e3 * (b.sum - a.sum) / n : 0;
+      stages << " " << stage << " " << std::setprecision(2) << mean_ms << " ms (" << n << ")";
+      rep.add(std::string("scan_stage_") + stage + "_ms", mean_ms);
+    }
+    std::cout << "    serve's stage means:" << stages.str() << "\n";
+
+    // The peer: the CLI over the same images, as many as the phase scanned (at least one pass).
+    const auto target = static_cast<std::size_t>(scan_off.load.rps() * cfg.seconds);
+    const std::size_t passes =
+        std::max<std::size_t>(1, (target + data.images.size() - 1) / data.images.size());
+    std::vector<std::string> hash_argv{cfg.setup.hashguard_bin, "hash",
+                                       "--threads=" + std::to_string(cores), "--format=jsonl"};
+    for (std::size_t p = 0; p < passes; ++p)
+      hash_argv.push_back((cfg.setup.dir / "images").string());
+    cli = run_command(hash_argv, cfg.setup.dir / "hash-cli.jsonl", cfg.setup.dir / "hash-cli.log");
+    cli_images = static_cast<double>(passes * data.images.size());
+    cli_ips = cli.wall_s > 0 ? cli_images / cli.wall_s : 0;
+    cli_cpu_ms = cli_images > 0 ? 1e3 * cli.cpu_s / cli_images : 0;
+    if (cli.exit_status != 0) {
+      std::cerr << "load_bench: hashguard hash failed\n";
+      ok = false;
+    }
+    std::cout << "  " << std::left << std::setw(46)
+              << ("peer: hashguard hash --threads=" + std::to_string(cores)) << std::right
+              << std::setw(9) << std::setprecision(1) << cli_ips << " images/s (" << cli_images
+              << " images, " << std::setprecision(2) << cli.wall_s << " s wall, cpu "
+              << std::setprecision(3) << cli_cpu_ms << " ms/image)\n";
+
+    // p99 at 80% of the maximum.
+    open_opt = scan_opt;
+    open_opt.rate = 0.8 * scan_off.load.rps();
+    open_opt.connections = std::max(cfg.connections * 2, 16U);
+    if (open_opt.rate > 0) {
+      std::ostringstream label;
+      label << "POST /v1/scan, open loop " << std::fixed << std::setprecision(0) << open_opt.rate
+            << " req/s (80%)";
+      scan_80 = run_phase(label.str(), srv, open_opt, scans);
+      errors += scan_80.load.errors();
+      const auto& m = scan_80.load.latency_marked;
+      const auto& u = scan_80.load.latency_unmarked;
+      std::cout << std::setprecision(2)
+                << "    scans answered \"match\" (event stored first): " << m.count() << ", p50 "
+                << m.percentile_ms(50) << " p99 " << m.percentile_ms(99)
+                << " ms; the others: " << u.count() << ", p50 " << u.percentile_ms(50) << " p99 "
+                << u.percentile_ms(99) << " ms\n";
+    } else {
+      ok = false;
+    }
   }
 
-  const phase_result match_pdq =
-      run_phase("POST /v1/match, one PDQ hash, max", srv, match_opt, pdq_matches);
-  errors += match_pdq.load.errors();
-  const phase_result match_md5 =
-      run_phase("POST /v1/match, one MD5, max", srv, match_opt, md5_matches);
-  errors += match_md5.load.errors();
+  phase_result match_pdq{};
+  phase_result match_md5{};
+  double match_stage_ms = 0;
+  if (cfg.runs("match")) {
+    std::string before;
+    std::string after;
+    fetch_once(srv.port(), metrics_request, before);
+    match_pdq = run_phase("POST /v1/match, one PDQ hash, max", srv, match_opt, pdq_matches);
+    fetch_once(srv.port(), metrics_request, after);
+    errors += match_pdq.load.errors();
+    // How long serve's own lookup took (its match stage), beside the whole request's CPU.
+    const std::string labels = "stage=\"match\"";
+    const auto a = metric_totals(before, "hg_stage_duration_seconds", labels);
+    const auto b = metric_totals(after, "hg_stage_duration_seconds", labels);
+    match_stage_ms = b.count > a.count ? 1e3 * (b.sum - a.sum) / (b.count - a.count) : 0;
+    std::cout << "    serve's match stage mean " << std::setprecision(3) << match_stage_ms
+              << " ms (wall, " << (b.count - a.count) << " lookups)\n";
+    match_md5 = run_phase("POST /v1/match, one MD5, max", srv, match_opt, md5_matches);
+    errors += match_md5.load.errors();
+  }
   const auto rss_end_off = sample_process(srv.pid());
   const int exit_off = srv.stop();
   if (exit_off != 0) {
@@ -386,38 +419,45 @@ int main(int argc, char** argv) {
   }
 
   // ---- serve, dihedral matching on (the default) ------------------------------------------------
-  serve_process srv_on;
-  t_start = clock_type::now();
-  if (!srv_on.start(serve_argv(cfg.setup, std::string(ingest_key), cfg.serve_flags),
-                    cfg.setup.dir / "serve-dihedral-on.log", std::chrono::seconds(600), why)) {
-    std::cerr << "load_bench: serve: " << why << "\n";
-    return 1;
+  double serve_restart_s = 0;
+  phase_result scan_on{};
+  if (cfg.runs("dihedral")) {
+    serve_process srv_on;
+    t_start = clock_type::now();
+    if (!srv_on.start(serve_argv(cfg.setup, std::string(ingest_key), cfg.serve_flags),
+                      cfg.setup.dir / "serve-dihedral-on.log", std::chrono::seconds(600), why)) {
+      std::cerr << "load_bench: serve: " << why << "\n";
+      return 1;
+    }
+    serve_restart_s = std::chrono::duration<double>(clock_type::now() - t_start).count();
+    std::cout << "  serve restarted with dihedral matching on in " << std::setprecision(1)
+              << serve_restart_s << " s (snapshot from the disk cache)\n";
+    scan_on = run_phase("POST /v1/scan, max (dihedral on)", srv_on, scan_opt, scans);
+    errors += scan_on.load.errors();
+    if (srv_on.stop() != 0) ok = false;
   }
-  const double serve_restart_s = std::chrono::duration<double>(clock_type::now() - t_start).count();
-  std::cout << "  serve restarted with dihedral matching on in " << std::setprecision(1)
-            << serve_restart_s << " s (snapshot from the disk cache)\n";
-  const phase_result scan_on =
-      run_phase("POST /v1/scan, max (dihedral on)", srv_on, scan_opt, scans);
-  errors += scan_on.load.errors();
-  if (srv_on.stop() != 0) ok = false;
 
   // ---- the peer of /v1/match: match_bench's MIH over the same hashes ---------------------------
-  auto kernel = matcher::startup_kernel();
-  if (!kernel) {
-    std::cerr << "load_bench: no matcher kernel\n";
-    return 1;
+  peer_rate mih1{};
+  peer_rate mih2{};
+  if (cfg.runs("match")) {
+    auto kernel = matcher::startup_kernel();
+    if (!kernel) {
+      std::cerr << "load_bench: no matcher kernel\n";
+      return 1;
+    }
+    t_start = clock_type::now();
+    const matcher::mih_index index(data.pdq_list, **kernel, matcher::mih_options{});
+    const double mih_build_s = std::chrono::duration<double>(clock_type::now() - t_start).count();
+    mih1 = mih_rate(index, data.pdq_queries, 1, cfg.seconds);
+    mih2 = mih_rate(index, data.pdq_queries, 2, cfg.seconds);
+    std::cout << "  " << std::left << std::setw(46) << "peer: match_bench MIH, 1 thread"
+              << std::right << std::setw(9) << std::setprecision(1) << mih1.wall_qps
+              << " q/s (cpu-time " << mih1.cpu_qps << " q/s)\n"
+              << "  " << std::left << std::setw(46) << "peer: match_bench MIH, 2 threads"
+              << std::right << std::setw(9) << mih2.wall_qps << " q/s (" << index.slot_count()
+              << " slots, built in " << std::setprecision(1) << mih_build_s << " s)\n";
   }
-  t_start = clock_type::now();
-  const matcher::mih_index index(data.pdq_list, **kernel, matcher::mih_options{});
-  const double mih_build_s = std::chrono::duration<double>(clock_type::now() - t_start).count();
-  const peer_rate mih1 = mih_rate(index, data.pdq_queries, 1, cfg.seconds);
-  const peer_rate mih2 = mih_rate(index, data.pdq_queries, 2, cfg.seconds);
-  std::cout << "  " << std::left << std::setw(46) << "peer: match_bench MIH, 1 thread" << std::right
-            << std::setw(9) << std::setprecision(1) << mih1.wall_qps << " q/s (cpu-time "
-            << mih1.cpu_qps << " q/s)\n"
-            << "  " << std::left << std::setw(46) << "peer: match_bench MIH, 2 threads"
-            << std::right << std::setw(9) << mih2.wall_qps << " q/s (" << index.slot_count()
-            << " slots, built in " << std::setprecision(1) << mih_build_s << " s)\n";
 
   // ---- figures ---------------------------------------------------------------------------------
   const double scan_vs_hash = cli_ips > 0 ? scan_off.load.rps() / cli_ips : 0;
@@ -472,6 +512,11 @@ int main(int argc, char** argv) {
             << scan_off.load.completed << " (" << listed_images << " of " << data.images.size()
             << " images listed); errors in all phases: " << errors << "\n";
   if (errors != 0) ok = false;
+  if (cfg.phases.size() != 3) {
+    std::cout << "  (only --phases=";
+    for (const auto& p : cfg.phases) std::cout << p << " ";
+    std::cout << "ran: the other figures are 0, not measured)\n";
+  }
 
   rep.add("pdq_hashes", static_cast<double>(data.pdq_list.size()));
   rep.add("md5_hashes", static_cast<double>(cfg.setup.md5_count));
@@ -502,6 +547,7 @@ int main(int argc, char** argv) {
   rep.add("match_pdq_rps", match_pdq.load.rps());
   rep.add("match_pdq_p99_ms", match_pdq.load.latency.percentile_ms(99));
   rep.add("match_pdq_serve_cpu_ms", match_pdq.serve_cpu_ms_per_request());
+  rep.add("match_pdq_stage_ms", match_stage_ms);
   rep.add("mih_qps_1t", mih1.wall_qps);
   rep.add("mih_qps_cpu_1t", mih1.cpu_qps);
   rep.add("mih_qps_2t", mih2.wall_qps);
@@ -523,10 +569,7 @@ int main(int argc, char** argv) {
   rep.add_text("load_average_end", load_end);
   rep.fields.emplace_back("ok", ok ? "true" : "false");
 
-  if (!cfg.keep) {
-    std::error_code ec;
-    fs::remove_all(cfg.setup.dir, ec);
-  }
+  close_work_dir(cfg.setup.dir, cfg.keep);
   std::cout << "\n" << rep.json() << std::endl;
   return ok ? 0 : 1;
 }

@@ -333,7 +333,32 @@ bool import_list(const bench_setup& setup, const fs::path& file, std::string_vie
 
 }  // namespace
 
-bool prepare(const bench_setup& setup, bench_data& data, std::string& why) {
+namespace {
+
+// What a prepared directory was made from: reused only when every figure matches.
+std::string prepared_stamp(const bench_setup& setup) {
+  return "pdq=" + std::to_string(setup.pdq_count) + " md5=" + std::to_string(setup.md5_count) +
+         " images=" + std::to_string(setup.image_count) +
+         " size=" + std::to_string(setup.image_width) + "x" + std::to_string(setup.image_height) +
+         " listed_every=" + std::to_string(setup.listed_every) +
+         " seed=" + std::to_string(setup.seed) + "\n";
+}
+
+}  // namespace
+
+bool prepare(const bench_setup& setup, bench_data& data, std::string& why, bool reuse) {
+  const fs::path stamp_file = setup.dir / "prepared.txt";
+  std::string old_stamp;
+  if (reuse) {
+    std::ifstream in(stamp_file);
+    std::getline(in, old_stamp);
+    old_stamp.push_back('\n');
+  }
+  const bool reusable = reuse && old_stamp == prepared_stamp(setup);
+  if (!reusable) {
+    std::error_code ec;
+    fs::remove(stamp_file, ec);
+  }
   const auto t0 = clock_type::now();
   fs::create_directories(setup.dir / "images");
   std::mt19937_64 rng(setup.seed);
@@ -394,19 +419,21 @@ bool prepare(const bench_setup& setup, bench_data& data, std::string& why) {
   }
   const fs::path pdq_file = setup.dir / "pdq-list.txt";
   const fs::path md5_file = setup.dir / "md5-list.txt";
+  const auto write_pdq = [&](std::FILE* f) {
+    std::string line;
+    for (const auto& h : data.pdq_list) {
+      line = core::to_hex(h);
+      line.push_back('\n');
+      std::fwrite(line.data(), 1, line.size(), f);
+    }
+  };
+  const auto write_md5 = [&](std::FILE* f) {
+    for (const auto& m : md5_rows) std::fprintf(f, "%s\n", m.c_str());
+  };
   const bool written =
-      write_list_file(pdq_file, "bench-pdq", "pdq", 31, data.pdq_list.size(),
-                      [&](std::FILE* f) {
-                        std::string line;
-                        for (const auto& h : data.pdq_list) {
-                          line = core::to_hex(h);
-                          line.push_back('\n');
-                          std::fwrite(line.data(), 1, line.size(), f);
-                        }
-                      }) &&
-      write_list_file(md5_file, "bench-md5", "md5", 0, md5_rows.size(), [&](std::FILE* f) {
-        for (const auto& m : md5_rows) std::fprintf(f, "%s\n", m.c_str());
-      });
+      reusable ||
+      (write_list_file(pdq_file, "bench-pdq", "pdq", 31, data.pdq_list.size(), write_pdq) &&
+       write_list_file(md5_file, "bench-md5", "md5", 0, md5_rows.size(), write_md5));
   if (!written) {
     why = "cannot write the list files in " + setup.dir.string();
     return false;
@@ -416,8 +443,39 @@ bool prepare(const bench_setup& setup, bench_data& data, std::string& why) {
             << setup.image_height << "), " << data.pdq_list.size() << " PDQ and " << md5_rows.size()
             << " MD5 hashes in " << data.generate_s << " s\n"
             << std::flush;
-  return import_list(setup, pdq_file, "bench-pdq", data.import_pdq_s, why) &&
-         import_list(setup, md5_file, "bench-md5", data.import_md5_s, why);
+  if (reusable) {
+    std::cout << "  reusing the lists imported by an earlier run (" << stamp_file.string() << ")\n"
+              << std::flush;
+    return true;
+  }
+  if (!import_list(setup, pdq_file, "bench-pdq", data.import_pdq_s, why) ||
+      !import_list(setup, md5_file, "bench-md5", data.import_md5_s, why)) {
+    return false;
+  }
+  std::ofstream(stamp_file) << prepared_stamp(setup);
+  return true;
+}
+
+fs::path open_work_dir(fs::path dir, const std::string& prefix, bool reuse) {
+  if (dir.empty()) dir = fs::path("/var/tmp") / (prefix + "-" + std::to_string(::getpid()));
+  if (!reuse) fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+void close_work_dir(const fs::path& dir, bool keep) {
+  if (keep) return;
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
+
+std::optional<std::string> flag_value(int argc, char** argv, int& i, std::string_view name) {
+  const std::string_view a = argv[i];
+  if (a.size() > name.size() && a.substr(0, name.size()) == name && a[name.size()] == '=') {
+    return std::string(a.substr(name.size() + 1));
+  }
+  if (a == name && i + 1 < argc) return std::string(argv[++i]);
+  return std::nullopt;
 }
 
 std::vector<std::string> serve_argv(const bench_setup& setup, const std::string& ingest_key,

@@ -67,13 +67,8 @@ bool parse_args(int argc, char** argv, config& cfg) {
   cfg.setup.pdq_count = 1'000'000;
   cfg.setup.image_count = 32;
   for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&](std::string_view name) -> std::optional<std::string> {
-      const std::string prefix = std::string(name) + "=";
-      if (a.rfind(prefix, 0) == 0) return a.substr(prefix.size());
-      if (a == name && i + 1 < argc) return std::string(argv[++i]);
-      return std::nullopt;
-    };
+    const std::string_view a = argv[i];
+    auto value = [&](std::string_view name) { return flag_value(argc, argv, i, name); };
     try {
       if (a == "--quick") {
         cfg.quick = true;
@@ -139,16 +134,12 @@ int main(int argc, char** argv) {
                  "[--fd-tolerance=K]\n                  [--dir=PATH] [--keep]\n";
     return 2;
   }
-  if (cfg.setup.dir.empty()) {
-    cfg.setup.dir = fs::path("/var/tmp") / ("hg-soak-bench-" + std::to_string(::getpid()));
-  }
+  cfg.setup.dir = open_work_dir(cfg.setup.dir, "hg-soak-bench", false);
   const std::string load_start = load_average();
   std::cout << "soak_bench: " << cfg.minutes << " min at " << 100 * cfg.load
             << "% of the measured maximum; load average " << load_start << "\n  data directory "
             << cfg.setup.dir << "\n"
             << std::flush;
-  fs::remove_all(cfg.setup.dir);
-  fs::create_directories(cfg.setup.dir);
 
   bench_data data;
   std::string why;
@@ -268,10 +259,7 @@ int main(int argc, char** argv) {
             << ", unanswered in time " << behind << "; serve exit " << exit_code
             << "; load average " << load_end << "\n";
 
-  if (!cfg.keep) {
-    std::error_code ec;
-    fs::remove_all(cfg.setup.dir, ec);
-  }
+  close_work_dir(cfg.setup.dir, cfg.keep);
   std::ostringstream j;
   j << std::setprecision(6) << "{\"minutes\": " << soaked_s / 60
     << ", \"pdq_hashes\": " << data.pdq_list.size() << ", \"md5_hashes\": " << cfg.setup.md5_count

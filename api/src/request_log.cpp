@@ -10,19 +10,26 @@
 namespace hashguard::api {
 namespace {
 
+// "2026-11-29T02:30:00.123Z". The date and time part changes once a second: formatted once
+// per second per thread (strftime and gmtime_r are a visible share of a small request's cost).
 std::string utc_now() {
   const auto now = std::chrono::system_clock::now();
   const std::time_t t = std::chrono::system_clock::to_time_t(now);
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[40];
-  const auto n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::string out(buf, n);
+  thread_local std::time_t formatted_second = -1;
+  thread_local std::string formatted;
+  if (t != formatted_second) {
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[40];
+    const auto n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    formatted.assign(buf, n);
+    formatted_second = t;
+  }
   char frac[8];
   std::snprintf(frac, sizeof frac, ".%03dZ", static_cast<int>(ms));
-  return out + frac;
+  return formatted + frac;
 }
 
 }  // namespace

@@ -104,18 +104,23 @@ std::string percent_decode(std::string_view text, bool plus_is_space) {
 void route_table::add(route_spec spec, async_handler handler) {
   for (auto& r : routes_) {
     if (r.spec.method == spec.method && r.spec.pattern == spec.pattern) {
-      r = route{std::move(spec), std::move(handler)};
+      r = route{std::move(spec), std::move(handler), {}};
       return;
     }
   }
   std::vector<std::string> segments;
   for (auto s : split_path(spec.pattern)) segments.emplace_back(s);
   patterns_.push_back(std::move(segments));
-  routes_.push_back(route{std::move(spec), std::move(handler)});
+  routes_.push_back(route{std::move(spec), std::move(handler), {}});
 }
 
 void route_table::add(route_spec spec, sync_handler handler) {
-  add(std::move(spec), make_async(std::move(handler)));
+  const std::string method = spec.method;
+  const std::string pattern = spec.pattern;
+  add(std::move(spec), make_async(handler));
+  for (auto& r : routes_) {
+    if (r.spec.method == method && r.spec.pattern == pattern) r.sync = std::move(handler);
+  }
 }
 
 const route* route_table::find(std::string_view method, std::string_view pattern) const {

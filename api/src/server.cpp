@@ -111,7 +111,10 @@ struct connection {
 
   asio::any_io_executor ex;
   asio::steady_timer timer;
-  std::uint64_t timer_gen{0};
+  std::uint64_t timer_gen{0};                              // the pending wait's generation
+  bool waiting{false};                                     // a wait is pending on `timer`
+  steady::time_point wait_expiry{};                        // ... and expires then
+  steady::time_point deadline{steady::time_point::max()};  // armed deadline; max: disarmed
   bool timed_out{false};
   bool idle{false};       // waiting for the first byte of the next request
   bool draining{false};   // the server is shutting down: finish this request, then close
@@ -140,24 +143,45 @@ struct connection_of final : connection {
   Stream stream;
 };
 
-// Arms the watchdog: at `deadline` the pending operation on the socket is cancelled and
-// timed_out set. A generation number makes a stale expiry (one already queued when the timer
-// was re-armed) harmless.
-void arm(const std::shared_ptr<connection>& c, steady::time_point deadline) {
+// The watchdog is lazy: arming and disarming only move `deadline`; the timer itself is
+// re-armed only when the new deadline is earlier than the wait already pending, and a wait
+// that expires before the current deadline just waits again. Re-arming an Asio timer for
+// every read and write (several times per request) costs a timer-queue update, usually a
+// timerfd_settime system call, and a cancelled-wait completion; most requests now touch the
+// timer not at all.
+void start_wait(const std::shared_ptr<connection>& c, steady::time_point expiry);
+
+void on_watchdog(const std::shared_ptr<connection>& c, std::uint64_t gen, sys_error ec) {
+  if (c->timer_gen != gen) return;  // superseded by a wait for an earlier expiry
+  c->waiting = false;
+  if (ec || c->deadline == steady::time_point::max()) return;  // cancelled, or disarmed
+  if (steady::now() < c->deadline) {
+    start_wait(c, c->deadline);  // the deadline moved on since this wait began
+    return;
+  }
+  c->timed_out = true;
+  sys_error ignored;
+  c->lowest().cancel(ignored);
+}
+
+void start_wait(const std::shared_ptr<connection>& c, steady::time_point expiry) {
   const std::uint64_t gen = ++c->timer_gen;
+  c->waiting = true;
+  c->wait_expiry = expiry;
+  c->timer.expires_at(expiry);  // cancels a pending wait; its completion sees a stale gen
+  c->timer.async_wait([c, gen](sys_error ec) { on_watchdog(c, gen, ec); });
+}
+
+// Arms the watchdog: at `deadline` the pending operation on the socket is cancelled and
+// timed_out set (the operation then completes with an error and the session sees timed_out).
+void arm(const std::shared_ptr<connection>& c, steady::time_point deadline) {
   c->timed_out = false;
-  c->timer.expires_at(deadline);
-  c->timer.async_wait([c, gen](sys_error ec) {
-    if (ec || c->timer_gen != gen) return;
-    c->timed_out = true;
-    sys_error ignored;
-    c->lowest().cancel(ignored);
-  });
+  c->deadline = deadline;
+  if (!c->waiting || deadline < c->wait_expiry) start_wait(c, deadline);
 }
 
 void disarm(const std::shared_ptr<connection>& c) {
-  ++c->timer_gen;
-  c->timer.cancel();
+  c->deadline = steady::time_point::max();
 }
 
 // The method as metrics and the log name it: a client can send any token as a method, and
@@ -300,6 +324,16 @@ auto async_invoke(std::shared_ptr<asio::io_context> context, work_pool* pool, co
         }
       },
       token);
+}
+
+response invoke_inline(const route& r, const request& req, const auth_context& auth) {
+  try {
+    return r.sync(req, auth);
+  } catch (const std::exception& e) {
+    return response::error(errc::internal, std::string("handler failed: ") + e.what());
+  } catch (...) {
+    return response::error(errc::internal, "handler failed");
+  }
 }
 
 // One step of reading a message: feed what is buffered to the parser; when it needs more, read
@@ -633,8 +667,16 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<connection_of<Stream
     work_pool* pool = nullptr;
     if (rt->spec.where == run_on::scan) pool = svc.scan_pool;
     if (rt->spec.where == run_on::db) pool = svc.db_pool;
-    response answer = co_await async_invoke(ioc_owner, pool, rt, req, x.auth, opt.retry_after_s,
-                                            asio::use_awaitable);
+    response answer;
+    if (pool == nullptr && rt->sync) {
+      // A synchronous I/O-thread handler: called right here. Going through async_invoke would
+      // post the answer back to this strand, a scheduler round trip (and often a wake-up of
+      // the other I/O thread) that costs more than the handler.
+      answer = invoke_inline(*rt, req, x.auth);
+    } else {
+      answer = co_await async_invoke(ioc_owner, pool, rt, req, x.auth, opt.retry_after_s,
+                                     asio::use_awaitable);
+    }
     keep_alive = keep_alive && !c->draining;
     if (!co_await write(x, std::move(answer), keep_alive) || !keep_alive) break;
   }

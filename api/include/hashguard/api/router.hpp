@@ -51,6 +51,10 @@ struct route_spec {
 struct route {
   route_spec spec;
   async_handler handler;
+  /// Set when the route was added with a sync_handler (handler then wraps it): the server
+  /// calls it directly on the I/O thread for run_on::io routes, with no hop through the
+  /// executor (a bounded in-memory handler answers in microseconds; a post would cost more).
+  sync_handler sync;
 };
 
 struct route_match {
