@@ -31,7 +31,8 @@ void declare_config(core::config& cfg) {
   auto num = [](auto v) { return std::to_string(v); };
   cfg.declare("http.address", config_type::string, d.address, "listen address");
   cfg.declare("http.port", config_type::integer, num(d.port), "listen port (0: any free port)");
-  cfg.declare("http.io_threads", config_type::integer, num(d.io_threads), "I/O threads");
+  cfg.declare("http.io_threads", config_type::integer, num(d.io_threads),
+              "I/O threads (they also answer /v1/match); 0: one per core");
   cfg.declare("http.scan_threads", config_type::integer, num(d.scan_threads),
               "scan pool threads (decode, hash, match); 0: one per core");
   cfg.declare("http.scan_queue", config_type::integer, num(d.scan_queue),
@@ -89,8 +90,9 @@ core::result<server_options> options_from(const core::config& cfg) {
   o.address = cfg.get_string("http.address");
   if (!in_range("http.port", 0, 65535, v)) return errc::malformed;
   o.port = static_cast<std::uint16_t>(v);
-  if (!in_range("http.io_threads", 1, 256, v)) return errc::malformed;
+  if (!in_range("http.io_threads", 0, 256, v)) return errc::malformed;
   o.io_threads = static_cast<unsigned>(v);
+  if (o.io_threads == 0) o.io_threads = std::max(1U, std::thread::hardware_concurrency());
   if (!in_range("http.scan_threads", 0, 1024, v)) return errc::malformed;
   o.scan_threads = static_cast<unsigned>(v);
   if (o.scan_threads == 0) o.scan_threads = std::max(1U, std::thread::hardware_concurrency());

@@ -2,6 +2,9 @@
 
 #include "hg_catch.hpp"
 
+#include <algorithm>
+#include <thread>
+
 using namespace hashguard;
 
 TEST_CASE("the embedded defaults are the documented ones") {
@@ -11,7 +14,7 @@ TEST_CASE("the embedded defaults are the documented ones") {
   REQUIRE(o);
   CHECK(o->address == "127.0.0.1");
   CHECK(o->port == 8080);
-  CHECK(o->io_threads == 1);
+  CHECK(o->io_threads == std::max(1U, std::thread::hardware_concurrency()));  // 0: one per core
   CHECK(o->scan_threads >= 1);  // 0 means one per core
   CHECK(o->header_limit == 16 * 1024);
   CHECK(o->body_limit(api::body_class::image) == 32 * 1024 * 1024);
@@ -47,7 +50,9 @@ TEST_CASE("file, environment and flags override - values are validated") {
   auto tls = api::options_from(cfg);
   REQUIRE(tls);
   CHECK(tls->tls());
-  REQUIRE(cfg.set("http.io_threads", "0", core::config_source::flag));
+  REQUIRE(cfg.set("http.io_threads", "257", core::config_source::flag));
+  CHECK_FALSE(api::options_from(cfg));
+  REQUIRE(cfg.set("http.io_threads", "-1", core::config_source::flag));
   CHECK_FALSE(api::options_from(cfg));
 }
 

@@ -3,7 +3,7 @@
 //
 // Keys (all under http.* and auth.*; `hashguard serve --help` lists them with their help):
 //   http.address, http.port            listen address (default 127.0.0.1:8080; port 0 = any)
-//   http.io_threads                    I/O threads (default 1)
+//   http.io_threads                    I/O threads (0, the default: one per core)
 //   http.scan_threads, http.scan_queue scan pool: threads (0 = one per core) and queue bound
 //   http.db_threads, http.db_queue     database pool: threads and queue bound
 //   http.header_limit_bytes            request line + fields; over it: 431
@@ -38,7 +38,9 @@ namespace hashguard::api {
 struct server_options {
   std::string address{"127.0.0.1"};
   std::uint16_t port{8080};
-  unsigned io_threads{1};
+  /// 0: one per core (the default). /v1/match runs on the I/O threads, so fewer than the cores
+  /// would leave cores idle under a match-only load.
+  unsigned io_threads{0};
   unsigned scan_threads{0};  ///< 0: one per core
   std::size_t scan_queue{256};
   unsigned db_threads{4};
