@@ -602,6 +602,13 @@ TEST_CASE("handler failures answer 500 and the connection survives") {
       api::sync_handler([](const api::request&, const api::auth_context&) -> api::response {
         throw std::runtime_error("bug");
       }));
+  // A synchronous handler on the I/O thread is called inline (no executor round trip); its
+  // exception must still become a 500, not take the I/O thread down.
+  s.routes.add(
+      make_spec("GET", "/throw-inline", std::nullopt, api::run_on::io),
+      api::sync_handler([](const api::request&, const api::auth_context&) -> api::response {
+        throw std::runtime_error("bug");
+      }));
   s.routes.add(make_spec("GET", "/forget", std::nullopt, api::run_on::db),
                api::async_handler([](const api::request&, const api::auth_context&,
                                      api::responder) { /* drops the responder */ }));
@@ -619,7 +626,7 @@ TEST_CASE("handler failures answer 500 and the connection survives") {
       }));
   s.start();
   client c(s.port());
-  for (const char* path : {"/throw", "/forget", "/later"}) {
+  for (const char* path : {"/throw", "/throw-inline", "/forget", "/later"}) {
     REQUIRE(c.send(make_request("GET", path)));
     auto r = c.read_response();
     REQUIRE(r);
