@@ -129,6 +129,20 @@ void answer_suppressed(const ingest_deps& deps, json::object& out) {
   }
 }
 
+/// Whether a recorded scan gets the suppressed answer. When the event was committed, the
+/// database's outcome is the freshest word: `suppressed`, or `recorded` meaning not suppressed
+/// now (a confirmation may have lifted a suppression this node's set still holds for up to one
+/// poll interval; answering no_match for confirmed content is the worse mistake). A spooled
+/// event or a repeated request id says nothing about suppression: the set decides.
+bool suppressed_answer(bool in_set, const hashdb::recorded& rec) {
+  if (rec.outcome == hashdb::record_outcome::suppressed) return true;
+  if (rec.outcome == hashdb::record_outcome::recorded &&
+      rec.where == hashdb::durability::committed) {
+    return false;
+  }
+  return in_set;
+}
+
 api::response not_ready() {
   return api::response::error(api::errc::not_ready, "no snapshot yet");
 }
@@ -233,8 +247,8 @@ api::response handle_scan(const ingest_deps& deps, const api::request& req, bool
     out["event_id"] = rec->event_id;
     out["durability"] = rec->where == hashdb::durability::committed ? "committed" : "spooled";
     // The database's word counts too: a suppression decided moments ago on another node may
-    // not have reached this node's set yet.
-    if (suppressed || rec->outcome == hashdb::record_outcome::suppressed) {
+    // not have reached this node's set yet, nor a confirmation that lifted one.
+    if (suppressed_answer(suppressed, *rec)) {
       answer_suppressed(deps, out);
       return api::json_response(200, out);
     }
