@@ -5,7 +5,8 @@
 // Start-up order: configuration, the database (embedded PostgreSQL in data.dir or
 // database.url, migrated), the event recorder (commit deadline + spool), the API keys, the
 // snapshot (loaded once, then polled by a snapshot_refresher that swaps on a catalog version
-// change), then the routes and the server. Routes not wired here answer 501 not_implemented.
+// change), the suppression set (loaded once, then polled from the decisions feed), then the
+// routes and the server. Routes not wired here answer 501 not_implemented.
 #include "commands.hpp"
 #include "db_common.hpp"
 #include "serve_admin.hpp"
@@ -25,11 +26,13 @@
 #include "hashguard/hashdb/recorder.hpp"
 #include "hashguard/hashdb/settings.hpp"
 #include "hashguard/hashdb/snapshot_loader.hpp"
+#include "hashguard/hashdb/suppressions.hpp"
 #include "hashguard/matcher/snapshot.hpp"
 #include "hashguard/scanner/scan.hpp"
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <filesystem>
 
 #include <signal.h>
@@ -87,6 +90,8 @@ int run_serve(const std::vector<std::string>& args) {
   scanner::declare_config(cfg);
   cfg.declare("snapshot.poll_ms", core::config_type::integer, "2000",
               "how often the catalog version is polled for list changes (ms)");
+  cfg.declare("suppressions.poll_ms", core::config_type::integer, "2000",
+              "how often the decisions feed is polled for suppressed content (ms)");
   cfg.declare("snapshot.cache", core::config_type::string, "",
               "snapshot cache file; empty = DATA_DIR/snapshot.cache");
   cfg.declare("auth.refresh_ms", core::config_type::integer, "5000",
@@ -153,8 +158,10 @@ int run_serve(const std::vector<std::string>& args) {
     return exit_usage;
   }
   const auto poll_ms = cfg.get_int("snapshot.poll_ms");
-  if (poll_ms < 10 || cfg.get_int("auth.refresh_ms") < 10) {
-    std::cerr << "hashguard serve: snapshot.poll_ms and auth.refresh_ms must be at least 10\n";
+  const auto suppressions_poll_ms = cfg.get_int("suppressions.poll_ms");
+  if (poll_ms < 10 || cfg.get_int("auth.refresh_ms") < 10 || suppressions_poll_ms < 10) {
+    std::cerr << "hashguard serve: snapshot.poll_ms, suppressions.poll_ms and auth.refresh_ms "
+                 "must be at least 10\n";
     return exit_usage;
   }
 
@@ -209,6 +216,24 @@ int run_serve(const std::vector<std::string>& args) {
     }
   }
   hashdb::snapshot_refresher refresher(load_options, holder, std::chrono::milliseconds(poll_ms));
+  // Suppressed content (answers no_match): loaded with the snapshot, then polled from the
+  // decisions feed, so another node's decision arrives within one suppressions.poll_ms.
+  hashdb::suppression_holder suppressions;
+  hashdb::suppression_refresher suppression_loader(db->url(), suppressions,
+                                                   std::chrono::milliseconds(suppressions_poll_ms));
+  if (auto e = suppression_loader.last_error()) {
+    std::cerr << "hashguard serve: suppressions (will retry): " << e.message() << "\n";
+  } else {
+    std::cerr << "hashguard serve: " << suppressions.load()->size() << " suppressed contents\n";
+  }
+  std::atomic<std::uint64_t> suppressed_answers{0};
+  stats.add_gauge("hg_suppressed_contents", "contents in this node's suppression set",
+                  [&suppressions] { return static_cast<double>(suppressions.load()->size()); });
+  stats.add_gauge("hg_suppressed_answers_total",
+                  "scan and match answers turned into no_match by a suppression",
+                  [&suppressed_answers] {
+                    return static_cast<double>(suppressed_answers.load(std::memory_order_relaxed));
+                  });
 
   stats.add_gauge("hg_snapshot_version", "catalog version of the published snapshot", [&holder] {
     auto s = holder.load();
@@ -262,9 +287,10 @@ int run_serve(const std::vector<std::string>& args) {
                       return static_cast<double>(c.dropped + c.failed);
                     });
   }
-  add_ingest_routes(routes, ingest_deps{&holder, recorder->get(), &stats, *scan_options, node,
-                                        options->retry_after_s, upkeep->evidence.get(),
-                                        cfg.get_bool("match.dihedral")});
+  add_ingest_routes(
+      routes, ingest_deps{&holder, recorder->get(), &stats, *scan_options, node,
+                          options->retry_after_s, upkeep->evidence.get(),
+                          cfg.get_bool("match.dihedral"), &suppressions, &suppressed_answers});
   add_admin_routes(routes, admin_deps{db->url(), &refresher});
 
   if (!wire_review(cfg, routes, options->db_threads, db->url())) return exit_usage;

@@ -11,6 +11,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <array>
 #include <memory>
 #include <span>
 #include <vector>
@@ -110,6 +111,38 @@ json::array hits_json(const matcher::snapshot& snap, const std::vector<core::hit
   return out;
 }
 
+/// Whether reviewers suppressed this content (its SHA-256), as far as this node knows yet.
+bool known_suppressed(const ingest_deps& deps, const std::array<std::uint8_t, 32>& sha256) {
+  return deps.suppressions != nullptr && deps.suppressions->contains(sha256);
+}
+
+/// Turns a match answer into the answer for suppressed content: a reviewer dismissed it as a
+/// false positive, so the cache layer must serve it (DESIGN.md section 3); the hits stay in the
+/// recorded event, not in the answer.
+void answer_suppressed(const ingest_deps& deps, json::object& out) {
+  out["verdict"] = core::to_string(core::verdict::no_match);
+  out["action"] = core::to_string(core::action::none);
+  out["hits"] = json::array();
+  out["suppressed"] = true;
+  if (deps.suppressed_answers != nullptr) {
+    deps.suppressed_answers->fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+/// Whether a recorded scan gets the suppressed answer. When the event was committed, the
+/// database's outcome is the freshest word: `suppressed`, or `recorded` meaning not suppressed
+/// now (a confirmation may have lifted a suppression this node's set still holds for up to one
+/// poll interval; answering no_match for confirmed content is the worse mistake). A spooled
+/// event or a repeated request id says nothing about suppression: the set decides.
+bool suppressed_answer(bool in_set, const hashdb::recorded& rec) {
+  if (rec.outcome == hashdb::record_outcome::suppressed) return true;
+  if (rec.outcome == hashdb::record_outcome::recorded &&
+      rec.where == hashdb::durability::committed) {
+    return false;
+  }
+  return in_set;
+}
+
 api::response not_ready() {
   return api::response::error(api::errc::not_ready, "no snapshot yet");
 }
@@ -151,6 +184,7 @@ api::response handle_scan(const ingest_deps& deps, const api::request& req, bool
   out["verdict"] = core::to_string(v);
   out["action"] = core::to_string(act);
   out["hits"] = hits_json(*snap, hits);
+  out["suppressed"] = false;
   out["snapshot_version"] = snap->version();
   out["event_id"] = nullptr;
 
@@ -185,6 +219,10 @@ api::response handle_scan(const ingest_deps& deps, const api::request& req, bool
       }
       e.hits.push_back(eh);
     }
+    // Suppressed content is still recorded: the sighting is provenance (which list entry
+    // keeps matching dismissed content, where, how often), stored marked suppressed with no
+    // case, and recording waits no longer than the commit deadline, as for any match.
+    const bool suppressed = known_suppressed(deps, r.digest.sha256);
     const auto start = std::chrono::steady_clock::now();
     auto rec = deps.recorder->record(std::move(e));
     if (deps.stats) {
@@ -196,6 +234,11 @@ api::response handle_scan(const ingest_deps& deps, const api::request& req, bool
     // match answer would claim a record that does not exist.
     if (!rec) {
       if (rec.error() == hashdb::errc::invalid_argument) return api::response::error(rec.error());
+      // A no_match answer claims no record, so known suppressed content is answered anyway.
+      if (suppressed) {
+        answer_suppressed(deps, out);
+        return api::json_response(200, out);
+      }
       return api::response::error("spool_full",
                                   "the match could not be recorded (database unreachable and the "
                                   "spool cannot be written); retry later",
@@ -203,6 +246,12 @@ api::response handle_scan(const ingest_deps& deps, const api::request& req, bool
     }
     out["event_id"] = rec->event_id;
     out["durability"] = rec->where == hashdb::durability::committed ? "committed" : "spooled";
+    // The database's word counts too: a suppression decided moments ago on another node may
+    // not have reached this node's set yet, nor a confirmation that lifted one.
+    if (suppressed_answer(suppressed, *rec)) {
+      answer_suppressed(deps, out);
+      return api::json_response(200, out);
+    }
     // Evidence preservation: matched content only, sealed off the request path. A repeated
     // request id is the first event (already handed over); suppressed content has no case.
     if (deps.evidence != nullptr && rec->outcome == hashdb::record_outcome::recorded) {
@@ -279,7 +328,11 @@ api::response handle_match(const ingest_deps& deps, const api::request& req) {
   out["action"] =
       core::to_string(hits.empty() ? core::action::none : strictest_action(*snap, hits));
   out["hits"] = hits_json(*snap, hits);
+  out["suppressed"] = false;
   out["snapshot_version"] = snap->version();
+  if (!hits.empty() && q.sha256 && known_suppressed(deps, *q.sha256)) {
+    answer_suppressed(deps, out);
+  }
   return api::json_response(200, out);
 }
 

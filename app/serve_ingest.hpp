@@ -11,9 +11,12 @@
 #include "hashguard/api/metrics.hpp"
 #include "hashguard/api/router.hpp"
 #include "hashguard/hashdb/recorder.hpp"
+#include "hashguard/hashdb/suppressions.hpp"
 #include "hashguard/matcher/snapshot.hpp"
 #include "hashguard/scanner/scan.hpp"
 
+#include <atomic>
+#include <cstdint>
 #include <string>
 
 namespace hashguard::app {
@@ -31,6 +34,12 @@ struct ingest_deps {
   /// Search the 7 rotated/mirrored PDQ variants of a scanned image too (match.dihedral);
   /// false searches the original orientation only (about 8x fewer PDQ probes per scan).
   bool dihedral{true};
+  /// Content reviewers dismissed with suppression (hashdb/suppressions.hpp, kept fresh from the
+  /// decisions feed): a scan or match of it answers no_match, action none, no hits,
+  /// "suppressed": true. Null: only the recorder's `suppressed` outcome says so.
+  const hashdb::suppression_holder* suppressions{nullptr};
+  /// Counts the answers suppression turned into no_match (null: not counted).
+  std::atomic<std::uint64_t>* suppressed_answers{nullptr};
 };
 
 /// Replaces the 501 placeholders of /v1/scan, /v1/hash, /v1/match and /v1/index.

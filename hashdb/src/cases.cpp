@@ -195,6 +195,18 @@ core::result<decision_result> case_store::decide(const decision_input& d, std::s
             "UPDATE cases SET status = 'confirmed', dismissed_at = NULL"
             " WHERE id = $1 AND $2 >= required_confirmations",
             d.case_id, out.confirmations);
+        // A confirmation overrides an earlier suppression of the same content (dismissed in
+        // another case, or this one dismissed before): confirmed content must match again.
+        // Only when the case becomes confirmed now, which is when migration 5's trigger feeds
+        // a `confirmed` item per file, so the suppression table and the feed's "latest item
+        // wins" (what every node's in-memory suppression set follows) agree.
+        if (status != "confirmed") {
+          tx.exec_params0(
+              "DELETE FROM suppressions WHERE content IN"
+              " (SELECT f.content FROM case_files f JOIN cases c ON c.id = f.case_id"
+              "   WHERE f.case_id = $1 AND c.status = 'confirmed')",
+              d.case_id);
+        }
         break;
       case decision_kind::false_positive:
         tx.exec_params0(

@@ -6,7 +6,8 @@
 // else opens a new case. A case's files are the distinct contents seen; sightings counts its
 // events. Content on the suppression list (a reviewer dismissed it as a false positive and
 // asked for suppression) no longer opens or feeds cases: its events are still stored, marked
-// suppressed.
+// suppressed. A case that becomes confirmed takes its contents off the suppression list again
+// (the latest decision wins, as in the decisions feed).
 //
 // Statuses: open -> confirmed (after `required_confirmations` confirmations by distinct
 // reviewers; 1 or 2) | false_positive | escalated; confirmed -> reported when a CyberTipline
