@@ -46,25 +46,23 @@ std::optional<http_response> with_headers(std::uint16_t port, const std::string&
 std::string base64(std::string_view in) {
   static constexpr char table[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const auto byte = [&](std::size_t k) -> unsigned { return static_cast<unsigned char>(in[k]); };
   std::string out;
   std::size_t i = 0;
   for (; i + 2 < in.size(); i += 3) {
-    const unsigned v = (static_cast<unsigned char>(in[i]) << 16U) |
-                       (static_cast<unsigned char>(in[i + 1]) << 8U) |
-                       static_cast<unsigned char>(in[i + 2]);
+    const unsigned v = (byte(i) << 16U) | (byte(i + 1) << 8U) | byte(i + 2);
     out += table[(v >> 18U) & 63U];
     out += table[(v >> 12U) & 63U];
     out += table[(v >> 6U) & 63U];
     out += table[v & 63U];
   }
   if (i + 1 == in.size()) {
-    const unsigned v = static_cast<unsigned char>(in[i]) << 16U;
+    const unsigned v = byte(i) << 16U;
     out += table[(v >> 18U) & 63U];
     out += table[(v >> 12U) & 63U];
     out += "==";
   } else if (i + 2 == in.size()) {
-    const unsigned v =
-        (static_cast<unsigned char>(in[i]) << 16U) | (static_cast<unsigned char>(in[i + 1]) << 8U);
+    const unsigned v = (byte(i) << 16U) | (byte(i + 1) << 8U);
     out += table[(v >> 18U) & 63U];
     out += table[(v >> 12U) & 63U];
     out += table[(v >> 6U) & 63U];
