@@ -388,6 +388,16 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<connection_of<Stream
     res.keep_alive(keep_alive);
     std::size_t bytes_out = r.body.size();
     sys_error ec;
+    // Counted when the answer is ready, before its first byte goes out: a client that has its
+    // answer finds it in the next scrape of /metrics (counted after the write, it could still be
+    // missing there). The histogram is the time to the answer; the log line, written after the
+    // write, has the whole exchange.
+    const std::string_view method = method_label(x.method);
+    const int status = r.status;
+    auto count = [&] {
+      const double to_answer = std::chrono::duration<double>(steady::now() - x.start).count();
+      if (svc.stats != nullptr) svc.stats->count_request(x.route, method, status, to_answer);
+    };
     if (r.file) {
       // A file-backed body (large exports): streamed chunk by chunk, the write timeout
       // measuring progress rather than the whole transfer.
@@ -406,6 +416,7 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<connection_of<Stream
       if (!opened) co_return false;
       bytes_out = static_cast<std::size_t>(fres.body().size());
       fres.prepare_payload();
+      count();
       http::response_serializer<http::file_body> sr{fres};
       while (!ec && !sr.is_done()) {
         arm(base, steady::now() + opt.write_timeout);
@@ -416,6 +427,7 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<connection_of<Stream
     } else {
       res.body() = std::move(r.body);
       res.prepare_payload();
+      count();
       arm(base, steady::now() + opt.write_timeout);
       auto [wec, n] = co_await http::async_write(c->stream, res, use_tuple);
       disarm(base);
@@ -423,8 +435,6 @@ asio::awaitable<void> server::impl::session(std::shared_ptr<connection_of<Stream
     }
 
     const double seconds = std::chrono::duration<double>(steady::now() - x.start).count();
-    const std::string_view method = method_label(x.method);
-    if (svc.stats != nullptr) svc.stats->count_request(x.route, method, r.status, seconds);
     if (opt.log_requests && svc.log) {
       std::string error_code;
       if (r.status >= 400) {

@@ -186,6 +186,7 @@ struct event_recorder::impl {
         auto c = connection::open(options.database_url);
         if (c) {
           conn.emplace(std::move(*c));
+          db_up = true;
         } else {
           db_up = false;
           fail_queue(lane, c.error());
@@ -194,14 +195,18 @@ struct event_recorder::impl {
           continue;
         }
       }
+      // db_up changes only on evidence: a connection opened, a commit or a replay that
+      // succeeded (up), or one that failed (down). A lane holding a connection it has not used
+      // since the database went away knows nothing: were it to claim "up" on every pass, the
+      // flag (and /metrics' hg_database_up) would flap while the database is down.
       case_store cases(*conn, options.cases);
-      db_up = true;
       if (replayer && (spool_file->size() > replay_offset || replay_offset > spool::header_size)) {
         if (!replay(*conn, cases)) {
           conn.reset();
           db_up = false;
           continue;
         }
+        db_up = true;
       }
       drained.notify_all();
 
@@ -224,6 +229,7 @@ struct event_recorder::impl {
       for (const auto& p : batch) events.push_back(p->event);
       auto r = cases.record_batch(events);
       if (r) {
+        db_up = true;
         committed += batch.size();
         ++batches;
         for (std::size_t i = 0; i < batch.size(); ++i) batch[i]->done.set_value((*r)[i]);

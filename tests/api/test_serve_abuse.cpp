@@ -6,25 +6,20 @@
 // the connection cap do not keep a legitimate client out.
 #include "hg_catch.hpp"
 #include "hg_pg.hpp"
+#include "hg_util.hpp"
 #include "http_client.hpp"
+#include "serve_process.hpp"
 
 #include "hashguard/hashdb/keys.hpp"
 
 #include <boost/json/parse.hpp>
 
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <thread>
-
-extern char** environ;  // NOLINT: POSIX
 
 using namespace hg_test;
 using namespace std::chrono_literals;
@@ -33,84 +28,6 @@ namespace fs = std::filesystem;
 namespace {
 
 using steady = std::chrono::steady_clock;
-
-std::string file_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// A `hashguard serve` whose stdout and stderr go to files (a pipe could fill up and block the
-// server while the test is busy sending requests).
-struct serve_process {
-  pid_t pid{-1};
-  fs::path out;
-  fs::path err;
-  std::uint16_t port{0};
-
-  serve_process(const fs::path& dir, const std::vector<std::string>& args,
-                const std::vector<std::string>& extra_env)
-      : out(dir / "stdout"), err(dir / "stderr") {
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    std::vector<std::string> all{HG_HASHGUARD_BIN, "serve"};
-    all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : all) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<std::string> env_strings(extra_env);
-    std::vector<char*> envp;
-    for (char** e = environ; *e != nullptr; ++e) {
-      if (std::string_view(*e).starts_with("HG_")) continue;  // only what this test sets
-      envp.push_back(*e);
-    }
-    for (auto& e : env_strings) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    REQUIRE(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data()) == 0);
-    posix_spawn_file_actions_destroy(&actions);
-    const auto deadline = steady::now() + 60s;
-    std::string text;
-    while (steady::now() < deadline) {
-      text = file_text(out);
-      if (text.find('\n') != std::string::npos) break;
-      int status = 0;
-      if (::waitpid(pid, &status, WNOHANG) == pid) {
-        pid = -1;
-        break;
-      }
-      std::this_thread::sleep_for(20ms);
-    }
-    const auto at = text.find("listening on http://127.0.0.1:");
-    if (at == std::string::npos && pid > 0) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, nullptr, 0);
-      pid = -1;
-    }
-    INFO(text << file_text(err));
-    REQUIRE(at != std::string::npos);
-    port = static_cast<std::uint16_t>(std::stoi(text.substr(at + 30)));
-  }
-  serve_process(const serve_process&) = delete;
-  serve_process& operator=(const serve_process&) = delete;
-  ~serve_process() {
-    if (pid > 0) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, nullptr, 0);
-    }
-  }
-  // SIGTERM, then the exit status.
-  int stop() {
-    REQUIRE(pid > 0);
-    REQUIRE(::kill(pid, SIGTERM) == 0);
-    int status = 0;
-    REQUIRE(::waitpid(pid, &status, 0) == pid);
-    pid = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-};
 
 // One raw exchange on a fresh connection: whatever the server answers (nullopt if nothing).
 std::optional<http_response> raw(std::uint16_t port, const std::string& bytes) {
@@ -129,25 +46,23 @@ std::optional<http_response> with_headers(std::uint16_t port, const std::string&
 std::string base64(std::string_view in) {
   static constexpr char table[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const auto byte = [&](std::size_t k) -> unsigned { return static_cast<unsigned char>(in[k]); };
   std::string out;
   std::size_t i = 0;
   for (; i + 2 < in.size(); i += 3) {
-    const unsigned v = (static_cast<unsigned char>(in[i]) << 16U) |
-                       (static_cast<unsigned char>(in[i + 1]) << 8U) |
-                       static_cast<unsigned char>(in[i + 2]);
+    const unsigned v = (byte(i) << 16U) | (byte(i + 1) << 8U) | byte(i + 2);
     out += table[(v >> 18U) & 63U];
     out += table[(v >> 12U) & 63U];
     out += table[(v >> 6U) & 63U];
     out += table[v & 63U];
   }
   if (i + 1 == in.size()) {
-    const unsigned v = static_cast<unsigned char>(in[i]) << 16U;
+    const unsigned v = byte(i) << 16U;
     out += table[(v >> 18U) & 63U];
     out += table[(v >> 12U) & 63U];
     out += "==";
   } else if (i + 2 == in.size()) {
-    const unsigned v =
-        (static_cast<unsigned char>(in[i]) << 16U) | (static_cast<unsigned char>(in[i + 1]) << 8U);
+    const unsigned v = (byte(i) << 16U) | (byte(i + 1) << 8U);
     out += table[(v >> 18U) & 63U];
     out += table[(v >> 12U) & 63U];
     out += table[(v >> 6U) & 63U];
@@ -160,18 +75,12 @@ std::string base64(std::string_view in) {
 const std::string match_body =
     R"({"pdq":"0000000000000000000000000000000000000000000000000000000000000000","quality":100})";
 
-fs::path temp_dir(const std::string& name) {
-  auto dir = fs::temp_directory_path() / ("hg-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
 }  // namespace
 
 TEST_CASE("serve: no key ever reaches its output, whatever clients do with keys") {
   test_database db;
-  const auto dir = temp_dir("serve-keys");
+  const hg_test::temp_dir tmp("hg-serve-keys");
+  const fs::path& dir = tmp.path;
   // Keys of every kind: the bootstrap admin key (environment, as a Kubernetes Secret gives
   // it), config keys (a config file), a database key (as `hashguard keys create` makes it),
   // and the evidence key (environment).
@@ -197,12 +106,12 @@ TEST_CASE("serve: no key ever reaches its output, whatever clients do with keys"
             "auth.rate_limit_per_s = 2\n"
             "auth.rate_limit_burst = 40\n";
   }
-  serve_process srv(
-      dir, {"--config", (dir / "hashguard.conf").string(), "--http-header-limit-bytes=4096"},
-      {"HG_DATABASE_URL=" + db.url(), "HG_DATA_DIR=" + (dir / "data").string(),
-       "HG_AUTH_BOOTSTRAP_KEY=" + bootstrap, "HG_EVIDENCE_ENABLED=true",
-       "HG_EVIDENCE_KEY=" + evidence_key});
-  const auto port = srv.port;
+  serve_process srv({hashguard_bin(), "serve", "--config", (dir / "hashguard.conf").string(),
+                     "--http-header-limit-bytes=4096"},
+                    {"HG_DATABASE_URL=" + db.url(), "HG_DATA_DIR=" + (dir / "data").string(),
+                     "HG_AUTH_BOOTSTRAP_KEY=" + bootstrap, "HG_EVIDENCE_ENABLED=true",
+                     "HG_EVIDENCE_KEY=" + evidence_key});
+  const auto port = srv.port();
   const std::vector<std::string> keys{bootstrap, ingest, reviewer, compliance, database_key};
 
   // Valid keys on their routes (and one on a route of another role).
@@ -295,9 +204,8 @@ TEST_CASE("serve: no key ever reaches its output, whatever clients do with keys"
     CHECK(other->status == 200);
   }
 
-  CHECK(srv.stop() == 0);
-  const std::string out = file_text(srv.out) + file_text(srv.err);
-  fs::remove_all(dir);
+  CHECK(srv.stop(SIGTERM).code == 0);
+  const std::string out = srv.out_text() + srv.err_text();
   INFO(out.substr(0, 4000));
   // The log has a line per answered request (the check below is not vacuous).
   std::size_t lines = 0;
@@ -323,15 +231,16 @@ TEST_CASE("serve: no key ever reaches its output, whatever clients do with keys"
 
 TEST_CASE("serve: idle, slow and oversized-header clients at the cap do not keep a client out") {
   test_database db;
-  const auto dir = temp_dir("serve-cap");
+  const hg_test::temp_dir tmp("hg-serve-cap");
+  const fs::path& dir = tmp.path;
   const std::string ingest = "ingest-cap-key-0123456789abcdef";
-  serve_process srv(dir,
-                    {"--http-port=0", "--http-max-connections=200", "--http-read-timeout-ms=30000",
+  serve_process srv(
+      serve_command({"--http-max-connections=200", "--http-read-timeout-ms=30000",
                      "--http-idle-timeout-ms=30000", "--http-request-deadline-ms=60000",
                      "--http-header-limit-bytes=4096", "--auth-keys=ingest:" + ingest,
-                     "--http-log-requests=false"},
-                    {"HG_DATABASE_URL=" + db.url(), "HG_DATA_DIR=" + (dir / "data").string()});
-  const auto port = srv.port;
+                     "--http-log-requests=false"}),
+      {"HG_DATABASE_URL=" + db.url(), "HG_DATA_DIR=" + (dir / "data").string()});
+  const auto port = srv.port();
   std::vector<std::unique_ptr<client>> hogs;
   for (int i = 0; i < 150; ++i) hogs.push_back(std::make_unique<client>(port));
   for (int i = 0; i < 50; ++i) {
@@ -369,6 +278,5 @@ TEST_CASE("serve: idle, slow and oversized-header clients at the cap do not keep
   REQUIRE(metrics);
   CHECK(metrics->body.find("hg_http_rejected_total{reason=\"evicted\"}") != std::string::npos);
   hogs.clear();
-  CHECK(srv.stop() == 0);
-  fs::remove_all(dir);
+  CHECK(srv.stop(SIGTERM).code == 0);
 }

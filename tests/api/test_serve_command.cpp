@@ -2,6 +2,7 @@
 // listens on, the routes it answers, and exit status 0 after SIGTERM.
 #include "hg_catch.hpp"
 #include "hg_pg.hpp"
+#include "hg_util.hpp"
 #include "http_client.hpp"
 #include "serve_process.hpp"
 
@@ -31,8 +32,8 @@ std::vector<std::string> db_env(const test_database& db, const std::filesystem::
 TEST_CASE("hashguard serve starts on its config, answers, and exits 0 on SIGTERM") {
   const std::string secret = "serve-test-bootstrap-secret-42";
   test_database db;
-  const auto dir =
-      std::filesystem::temp_directory_path() / ("hg-serve-start-" + std::to_string(::getpid()));
+  const temp_dir tmp("hg-serve-start");
+  const auto dir = tmp.path / "data";
   serve_process srv({HG_HASHGUARD_BIN, "serve", "--http-port=0", "--http.io_threads", "1",
                      "--auth-bootstrap-key=" + secret, "--http-read-timeout-ms=2000"},
                     db_env(db, dir));
@@ -67,7 +68,6 @@ TEST_CASE("hashguard serve starts on its config, answers, and exits 0 on SIGTERM
   CHECK(err.find(R"("route":"/v1/index")") != std::string::npos);
   CHECK(err.find(R"("key_id":"bootstrap")") != std::string::npos);
   CHECK(err.find("hashguard serve: stopped\n") != std::string::npos);
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("hashguard serve rejects bad settings with exit status 2") {
@@ -86,9 +86,8 @@ TEST_CASE("hashguard serve rejects bad settings with exit status 2") {
 }
 
 TEST_CASE("hashguard serve reads a config file and HG_* variables, flags winning") {
-  const auto dir =
-      std::filesystem::temp_directory_path() / ("hg-serve-config-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
+  const temp_dir tmp("hg-serve-config");
+  const auto& dir = tmp.path;
   test_database db;
   const auto file = dir / "hashguard.conf";
   {
@@ -113,7 +112,6 @@ TEST_CASE("hashguard serve reads a config file and HG_* variables, flags winning
   CHECK(exit.exited);
   CHECK(exit.code == 0);
   const std::string err = srv.err_text();
-  std::filesystem::remove_all(dir);
   INFO(err);
   CHECK(err.find("http.io_threads = 2  (env)") != std::string::npos);
   CHECK(err.find("http.keepalive_max_requests = 5  (env)") != std::string::npos);

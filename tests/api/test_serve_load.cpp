@@ -6,14 +6,15 @@
 //   - 200 concurrent connections on real routes are all answered correctly.
 #include "hg_catch.hpp"
 #include "hg_pg.hpp"
+#include "hg_util.hpp"
 #include "http_client.hpp"
+#include "serve_api.hpp"
 #include "serve_process.hpp"
 
 #include <boost/json.hpp>
 #include <pqxx/pqxx>
 
 #include <signal.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
@@ -35,30 +36,14 @@ const std::string image_path =
 const std::string ingest = "ingest-key-for-load";
 const std::string admin = "admin-key-for-load";
 
-// A scratch directory (spool, snapshot cache) that goes away with the test.
-struct scratch_dir {
-  std::filesystem::path path;
-  explicit scratch_dir(const std::string& name)
-      : path(std::filesystem::temp_directory_path() / (name + "-" + std::to_string(::getpid()))) {
-    std::filesystem::remove_all(path);
-    std::filesystem::create_directories(path);
-  }
-  ~scratch_dir() { std::filesystem::remove_all(path); }
-};
-
-std::vector<std::string> serve_args(const test_database& db, const scratch_dir& dir,
+// serve on the fixture's database, with a scratch directory (spool, snapshot cache).
+std::vector<std::string> serve_args(const test_database& db, const temp_dir& dir,
                                     std::vector<std::string> extra = {}) {
-  std::vector<std::string> args{HG_HASHGUARD_BIN,
-                                "serve",
-                                "--http-port=0",
-                                "--database-url=" + db.url(),
-                                "--data-dir=" + dir.path.string(),
-                                "--auth-keys=ingest:" + ingest,
-                                "--auth-bootstrap-key=" + admin,
-                                "--snapshot-poll-ms=50",
-                                "--http-log-requests=false"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  return args;
+  std::vector<std::string> flags{"--database-url=" + db.url(),   "--data-dir=" + dir.path.string(),
+                                 "--auth-keys=ingest:" + ingest, "--auth-bootstrap-key=" + admin,
+                                 "--snapshot-poll-ms=50",        "--http-log-requests=false"};
+  flags.insert(flags.end(), extra.begin(), extra.end());
+  return serve_command(flags);
 }
 
 std::optional<http_response> call(std::uint16_t port, std::string_view method,
@@ -71,29 +56,9 @@ std::optional<http_response> call(std::uint16_t port, std::string_view method,
 /// Creates list "load" (pdq, threshold 31, block) holding the image's PDQ; waits until this
 /// node's snapshot has it. Returns the image's PDQ hex.
 std::string make_list(std::uint16_t port, const std::string& image) {
-  auto hashed = call(port, "POST", "/v1/hash", ingest, image);
-  REQUIRE(hashed);
-  REQUIRE(hashed->status == 200);
-  const auto h = json::parse(hashed->body).at("hashes");
-  REQUIRE(h.at("quality").as_int64() >= 50);
-  const std::string pdq(h.at("pdq").as_string());
-  auto created =
-      call(port, "POST", "/v1/lists", admin,
-           std::string_view(R"({"name":"load","signal":"pdq","threshold":31,"action":"block"})"),
-           {{"Content-Type", "application/json"}});
-  REQUIRE(created);
-  REQUIRE(created->status == 201);
-  auto imported = call(port, "POST", "/v1/lists/load/hashes?format=hex", admin, pdq + "\n");
-  REQUIRE(imported);
-  REQUIRE(imported->status == 200);
-  bool ready = false;
-  for (int i = 0; i < 400 && !ready; ++i) {
-    auto idx = call(port, "GET", "/v1/index", admin);
-    REQUIRE(idx);
-    ready = json::parse(idx->body).at("sizes").at("pdq").to_number<std::uint64_t>() >= 1;
-    if (!ready) std::this_thread::sleep_for(25ms);
-  }
-  REQUIRE(ready);
+  const std::string pdq = pdq_of(port, ingest, image);
+  hg_test::make_list(port, admin, "load", {pdq});
+  REQUIRE(wait_pdq_entries(port, admin, 1));
   return pdq;
 }
 
@@ -122,7 +87,7 @@ std::string filler_pdq(std::uint64_t n) {
 
 TEST_CASE("serve: a snapshot swap during load fails no request") {
   test_database db;
-  scratch_dir dir("hg-load-swap");
+  temp_dir dir("hg-load-swap");
   serve_process srv(serve_args(db, dir));
   const auto port = srv.port();
   const std::string image = file_bytes(image_path);
@@ -182,7 +147,7 @@ TEST_CASE("serve: a snapshot swap during load fails no request") {
   int changes = 0;
   for (int round = 0; round < 6; ++round) {
     // Scans keep going between changes, so some run on each new snapshot.
-    while (answered.load() < (round + 1) * 3 * clients) std::this_thread::sleep_for(5ms);
+    REQUIRE(eventually([&] { return answered.load() >= (round + 1) * 3 * clients; }, 600s, 5ms));
     const std::string body = round % 2 == 0 ? R"({"threshold":24})" : R"({"threshold":31})";
     auto patched = call(port, "PATCH", "/v1/lists/load", admin, std::string_view(body),
                         {{"Content-Type", "application/json"}});
@@ -196,18 +161,11 @@ TEST_CASE("serve: a snapshot swap during load fails no request") {
     CHECK(imported->status == 200);
     changes += 2;
   }
-  // Let the last swap land under load, then stop the clients.
-  for (int i = 0; i < 400; ++i) {
-    auto idx = call(port, "GET", "/v1/index", admin);
-    REQUIRE(idx);
-    if (json::parse(idx->body).at("sizes").at("pdq").to_number<std::uint64_t>() == 1 + 6 * 200) {
-      break;
-    }
-    std::this_thread::sleep_for(25ms);
-  }
+  // Let the last swap land under load (checked below), then stop the clients.
+  (void)wait_pdq_entries(port, admin, 1 + 6 * 200);
   const std::int64_t version_after = snapshot_version(port);
   const int before_stop = answered.load();
-  while (answered.load() < before_stop + clients) std::this_thread::sleep_for(5ms);
+  REQUIRE(eventually([&] { return answered.load() >= before_stop + clients; }, 600s, 5ms));
   stop = true;
   for (auto& t : threads) t.join();
 
@@ -231,7 +189,7 @@ TEST_CASE("serve: a snapshot swap during load fails no request") {
 
 TEST_CASE("serve: SIGTERM during load loses no match and records none twice") {
   test_database db;
-  scratch_dir dir("hg-load-sigterm");
+  temp_dir dir("hg-load-sigterm");
   const std::string image = file_bytes(image_path);
   std::map<std::string, std::string> received;  // request id -> event id
   int cut = 0;                                  // requests that got no answer
@@ -282,7 +240,7 @@ TEST_CASE("serve: SIGTERM during load loses no match and records none twice") {
         }
       });
     }
-    while (answered.load() < 8 * clients) std::this_thread::sleep_for(5ms);
+    REQUIRE(eventually([&] { return answered.load() >= 8 * clients; }, 600s, 5ms));
     srv.signal(SIGTERM);
     for (auto& th : threads) th.join();
     const auto exit = srv.wait();
@@ -297,14 +255,12 @@ TEST_CASE("serve: SIGTERM during load loses no match and records none twice") {
   // start on the same data directory; wait for its spool to empty.
   {
     serve_process again(serve_args(db, dir));
-    bool drained = false;
-    for (int i = 0; i < 400 && !drained; ++i) {
-      auto m = call(again.port(), "GET", "/metrics", "");
-      REQUIRE(m);
-      drained = m->body.find("\nhg_spool_bytes 0\n") != std::string::npos;
-      if (!drained) std::this_thread::sleep_for(25ms);
-    }
-    CHECK(drained);
+    CHECK(eventually(
+        [&] {
+          auto m = call(again.port(), "GET", "/metrics", "");
+          return m && metric_value(m->body, "hg_spool_bytes") == 0.0;
+        },
+        120s, 25ms));
     const auto exit = again.stop(SIGTERM);
     CHECK(exit.exited);
   }
@@ -336,7 +292,7 @@ TEST_CASE("serve: SIGTERM during load loses no match and records none twice") {
 
 TEST_CASE("serve: 200 concurrent connections on real routes are all answered correctly") {
   test_database db;
-  scratch_dir dir("hg-load-conns");
+  temp_dir dir("hg-load-conns");
   serve_process srv(serve_args(db, dir, {"--http-scan-queue=512"}));
   const auto port = srv.port();
   const std::string image = file_bytes(image_path);

@@ -7,7 +7,9 @@
 //    its bytes hash to the custody record's SHA-256.
 #include "hg_catch.hpp"
 #include "hg_pg.hpp"
+#include "hg_util.hpp"
 #include "http_client.hpp"
+#include "serve_api.hpp"
 #include "serve_process.hpp"
 
 #include "hashguard/hashdb/cases.hpp"
@@ -54,36 +56,18 @@ std::string sha256_hex(std::string_view data) {
   return out;
 }
 
-std::optional<http_response> request(std::uint16_t port, std::string_view method,
-                                     std::string_view target, std::string_view key,
-                                     std::optional<std::string_view> body = std::nullopt,
-                                     std::vector<std::pair<std::string, std::string>> headers = {},
-                                     std::chrono::milliseconds timeout = 10000ms) {
-  headers.emplace_back("Authorization", "Bearer " + std::string(key));
-  client c(port);
-  if (!c.send(make_request(method, target, headers, body))) return std::nullopt;
-  return c.read_response(timeout);
+std::optional<http_response> request(
+    std::uint16_t port, std::string_view method, std::string_view target, std::string_view key,
+    std::optional<std::string_view> body = std::nullopt,
+    const std::vector<std::pair<std::string, std::string>>& headers = {},
+    std::chrono::milliseconds timeout = 10000ms) {
+  return exchange(port, method, target, key, body, headers, timeout);
 }
 
 json::value json_of(const http_response& r) {
   INFO(r.body);
   return json::parse(r.body);
 }
-
-// A scratch directory for one serve, removed at the end.
-struct scratch {
-  std::filesystem::path dir;
-  explicit scratch(const std::string& tag)
-      : dir(std::filesystem::temp_directory_path() /
-            ("hg-serve-review-" + tag + "-" + std::to_string(::getpid()))) {
-    std::filesystem::remove_all(dir);
-    std::filesystem::create_directories(dir);
-  }
-  ~scratch() {
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  }
-};
 
 std::vector<std::string> serve_args(const std::string& db_url, const std::filesystem::path& dir,
                                     int purge_interval_s) {
@@ -106,28 +90,8 @@ std::vector<std::string> serve_args(const std::string& db_url, const std::filesy
 // A PDQ list holding the match image's hash, made through the admin API; waits until this
 // node's snapshot has it.
 void make_list(std::uint16_t port, const std::string& image) {
-  auto hashed = request(port, "POST", "/v1/hash", ingest, image);
-  REQUIRE(hashed);
-  REQUIRE(hashed->status == 200);
-  const std::string pdq(json_of(*hashed).at("hashes").at("pdq").as_string());
-  auto created = request(port, "POST", "/v1/lists", admin,
-                         R"({"name":"review-test","signal":"pdq","threshold":31,"action":"block"})",
-                         {{"Content-Type", "application/json"}});
-  REQUIRE(created);
-  REQUIRE(created->status == 201);
-  const auto id = json_of(*created).at("id").as_int64();
-  auto imported = request(port, "POST", "/v1/lists/" + std::to_string(id) + "/hashes?format=hex",
-                          admin, pdq + "\n");
-  REQUIRE(imported);
-  REQUIRE(imported->status == 200);
-  bool ready = false;
-  for (int i = 0; i < 200 && !ready; ++i) {
-    auto idx = request(port, "GET", "/v1/index", admin);
-    REQUIRE(idx);
-    ready = json_of(*idx).at("sizes").at("pdq").to_number<std::uint64_t>() == 1;
-    if (!ready) std::this_thread::sleep_for(50ms);
-  }
-  REQUIRE(ready);
+  hg_test::make_list(port, admin, "review-test", {pdq_of(port, ingest, image)});
+  REQUIRE(wait_pdq_entries(port, admin, 1));
 }
 
 json::value scan(std::uint16_t port, const std::string& image, const std::string& zone,
@@ -158,22 +122,23 @@ void exec(const std::string& url, const std::string& sql) {
 // Waits until the evidence table holds `n` rows for the case (the keeper seals off the
 // request path).
 bool wait_evidence(const std::string& url, std::int64_t case_id, std::int64_t n) {
-  for (int i = 0; i < 300; ++i) {
-    if (count(url, "SELECT count(*) FROM evidence WHERE case_id = " + std::to_string(case_id)) ==
-        n) {
-      return true;
-    }
-    std::this_thread::sleep_for(50ms);
-  }
-  return false;
+  return eventually(
+      [&] {
+        return count(url, "SELECT count(*) FROM evidence WHERE case_id = " +
+                              std::to_string(case_id)) == n;
+      },
+      120s);
 }
 
 std::int64_t case_of_event(const std::string& url, const std::string& event_id) {
   std::int64_t id = 0;
-  for (int i = 0; i < 200 && id == 0; ++i) {
-    id = count(url, "SELECT coalesce(max(case_id), 0) FROM events WHERE id = '" + event_id + "'");
-    if (id == 0) std::this_thread::sleep_for(50ms);
-  }
+  (void)eventually(
+      [&] {
+        id = count(url,
+                   "SELECT coalesce(max(case_id), 0) FROM events WHERE id = '" + event_id + "'");
+        return id > 0;
+      },
+      120s);
   REQUIRE(id > 0);
   return id;
 }
@@ -209,8 +174,8 @@ TEST_CASE(
     "serve: evidence preservation keeps matched content only and sealed and audits reveals and "
     "cases purge deletes expired evidence except on legal hold") {
   test_database db;
-  scratch tmp("evidence");
-  serve_process srv(serve_args(db.url(), tmp.dir, 0));
+  temp_dir tmp("hg-serve-review-evidence");
+  serve_process srv(serve_args(db.url(), tmp.path, 0));
   const auto port = srv.port();
   const std::string image = file_bytes(match_image);
   const std::string other = file_bytes(other_image);
@@ -248,7 +213,7 @@ TEST_CASE(
     CHECK(row[3].as<std::string>() == "k1");
     CHECK(row[4].as<std::string>() == "image/jpeg");
   }
-  CHECK_FALSE(contains_in_tree(tmp.dir / "data", image.substr(image.size() / 2, 64)));
+  CHECK_FALSE(contains_in_tree(tmp.path / "data", image.substr(image.size() / 2, 64)));
 
   // The case says the file is preserved and nobody has viewed it yet.
   auto detail = request(port, "GET", "/v1/cases/" + std::to_string(case_a), reviewer);
@@ -297,7 +262,7 @@ TEST_CASE(
   exec(db.url(), "UPDATE cases SET legal_hold = true WHERE id = " + std::to_string(case_b));
 
   // `hashguard cases purge` (serve's own purge is off here: interval 0).
-  const auto out_file = tmp.dir / "purge.out";
+  const auto out_file = tmp.path / "purge.out";
   const std::string cmd = std::string(HG_HASHGUARD_BIN) + " cases purge --database.url='" +
                           db.url() + "' > " + out_file.string() + " 2>&1";
   REQUIRE(std::system(cmd.c_str()) == 0);  // NOLINT: test-only shell
@@ -323,8 +288,8 @@ TEST_CASE(
 
 TEST_CASE("serve: the periodic purge deletes expired evidence and keeps a held case's") {
   test_database db;
-  scratch tmp("purge");
-  serve_process srv(serve_args(db.url(), tmp.dir, 1));
+  temp_dir tmp("hg-serve-review-purge");
+  serve_process srv(serve_args(db.url(), tmp.path, 1));
   const auto port = srv.port();
   const std::string image = file_bytes(match_image);
   make_list(port, image);
@@ -353,7 +318,7 @@ TEST_CASE("serve: the periodic purge deletes expired evidence and keeps a held c
 
 TEST_CASE("serve: a large export arrives complete and hashes to its custody record") {
   test_database db;
-  scratch tmp("export");
+  temp_dir tmp("hg-serve-review-export");
   // About 9 MB of CSV: 4000 events with long URLs, recorded through the case store.
   constexpr int n = 4000;
   {
@@ -399,7 +364,7 @@ TEST_CASE("serve: a large export arrives complete and hashes to its custody reco
     }
   }
 
-  serve_process srv(serve_args(db.url(), tmp.dir, 0));
+  serve_process srv(serve_args(db.url(), tmp.path, 0));
   const auto port = srv.port();
   auto r = request(port, "GET", "/v1/exports/events?from=2000-01-01&to=2100-01-01&format=csv",
                    compliance, std::nullopt, {}, 60000ms);
@@ -431,6 +396,6 @@ TEST_CASE("serve: a large export arrives complete and hashes to its custody reco
   CHECK(json::parse(j->body).as_array().size() == static_cast<std::size_t>(n));
   CHECK(j->header("x-export-sha256") == sha256_hex(j->body));
   // Nothing is left behind in the spill directory (the files are unlinked).
-  CHECK(std::filesystem::is_empty(tmp.dir / "data" / "exports"));
+  CHECK(std::filesystem::is_empty(tmp.path / "data" / "exports"));
   CHECK(srv.stop(SIGTERM).code == 0);
 }

@@ -17,7 +17,6 @@
 #include <boost/json/value.hpp>
 
 #include <atomic>
-#include <charconv>
 #include <thread>
 
 using namespace hashguard;
@@ -84,13 +83,9 @@ std::optional<http_response> request(std::uint16_t port, const std::string& meth
 long rejected(std::uint16_t port, std::string_view reason) {
   auto m = fetch(port, "GET", "/metrics");
   if (!m) return -1;
-  const std::string needle = "hg_http_rejected_total{reason=\"" + std::string(reason) + "\"} ";
-  const auto at = m->body.find(needle);
-  if (at == std::string::npos) return 0;
-  long v = 0;
-  const char* from = m->body.data() + at + needle.size();
-  std::from_chars(from, m->body.data() + m->body.size(), v);
-  return v;
+  const auto v =
+      metric_value(m->body, "hg_http_rejected_total{reason=\"" + std::string(reason) + "\"}");
+  return v ? static_cast<long>(*v) : 0;
 }
 
 }  // namespace

@@ -3,32 +3,14 @@
 #pragma once
 
 #include "hg_catch.hpp"
+#include "hg_util.hpp"  // temp_dir
 
 #include <pqxx/pqxx>
 
-#include <unistd.h>
-
-#include <filesystem>
 #include <string>
 #include <vector>
 
 namespace hg_test {
-
-/// A fresh directory under /tmp (mode 0700, from mkdtemp), removed with everything in it.
-struct temp_dir {
-  std::filesystem::path path;
-  explicit temp_dir(const std::string& prefix = "hg-test") {
-    std::string tmpl = "/tmp/" + prefix + "-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-};
 
 /// The first column of every row `sql` returns, as text (on a connection of its own).
 inline std::vector<std::string> column_of(const std::string& url, const std::string& sql) {

@@ -3,6 +3,7 @@
 #include "hashguard/hashdb/migrations.hpp"
 
 #include "hg_catch.hpp"
+#include "hg_util.hpp"
 
 #include <pqxx/pqxx>
 
@@ -12,25 +13,8 @@
 using namespace hashguard;
 namespace fs = std::filesystem;
 
-namespace {
-
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string tmpl = "/tmp/hg-embedded-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-}  // namespace
-
 TEST_CASE("embedded server: fresh data directory, then the existing one") {
-  temp_dir dir;
+  hg_test::temp_dir dir("hg-embedded");
   hashdb::server_options options;
   options.data_dir = dir.path;  // mkdtemp makes it 0700: start() lets the server user in
   {

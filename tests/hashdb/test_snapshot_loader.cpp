@@ -13,7 +13,6 @@
 #include <fstream>
 #include <random>
 #include <sstream>
-#include <thread>
 
 using namespace hashguard;
 using namespace std::chrono_literals;
@@ -271,9 +270,10 @@ TEST_CASE("snapshot refresh: poll the catalog version, swap on change") {
   std::istringstream more(pdq_b + "\n");
   REQUIRE(store.import("l", more).has_value());
   refresher.poke();
-  for (int i = 0; i < 200 && holder.load()->size(core::signal::pdq) != 2; ++i) {
-    std::this_thread::sleep_for(50ms);
-  }
+  // The refresher publishes the snapshot, then counts the swap: wait for both (a reader that
+  // sees the new snapshot may be a moment ahead of the count).
+  CHECK(hg_test::eventually(
+      [&] { return holder.load()->size(core::signal::pdq) == 2 && refresher.swaps() >= 1; }, 120s));
   CHECK(holder.load()->size(core::signal::pdq) == 2);
   CHECK(refresher.swaps() >= 1);
   CHECK_FALSE(refresher.last_error());

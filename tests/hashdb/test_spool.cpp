@@ -1,8 +1,7 @@
 #include "hashguard/hashdb/spool.hpp"
 
 #include "hg_catch.hpp"
-
-#include <unistd.h>
+#include "hg_util.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -13,17 +12,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// The spool's file in a scratch directory of its own.
 struct temp_file {
-  fs::path path;
-  temp_file() {
-    std::string tmpl = "/tmp/hg-spool-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = fs::path(tmpl) / "events.spool";
-  }
-  ~temp_file() {
-    std::error_code ec;
-    fs::remove_all(path.parent_path(), ec);
-  }
+  hg_test::temp_dir dir{"hg-spool"};
+  fs::path path = dir.path / "events.spool";
 };
 
 }  // namespace

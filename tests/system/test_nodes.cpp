@@ -26,12 +26,12 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 
 TEST_CASE("nodes: two serve processes on one PostgreSQL share lists, cases and keys") {
   hg_test::test_database db;
-  temp_dir dir("nodes");
+  sys_dir dir("nodes");
   const std::string ingest = "system-ingest-key-nodes";
   const std::string admin = "system-admin-key-nodes";
   auto args = [&](const std::string& name) {
     return std::vector<std::string>{
-        "--database-url=" + db.url(), "--data-dir=" + (dir.path() / name).string(),
+        "--database-url=" + db.url(), "--data-dir=" + (dir.path / name).string(),
         "--node-name=" + name, "--auth-keys=ingest:" + ingest, "--auth-bootstrap-key=" + admin,
         "--snapshot-poll-ms=" + std::to_string(poll_ms),
         "--auth-refresh-ms=" + std::to_string(refresh_ms),
@@ -39,11 +39,11 @@ TEST_CASE("nodes: two serve processes on one PostgreSQL share lists, cases and k
         // check below needs the first event committed, not spooled.
         "--database-commit-deadline-ms=5000", "--http-log-requests=false"};
   };
-  serve_node a(dir.path(), "node-a", args("node-a"));
-  serve_node b(dir.path(), "node-b", args("node-b"));
+  serve_process a(serve_command(args("node-a")));
+  serve_process b(serve_command(args("node-b")));
 
   const std::string image =
-      file_text(test_data + "/pdq-vectors/images/reg-test-input/labelme-subset/q1050.jpg");
+      file_bytes(test_data + "/pdq-vectors/images/reg-test-input/labelme-subset/q1050.jpg");
   const std::string pdq = pdq_of(a.port(), ingest, image);
   const std::string match_body = R"({"pdq":")" + pdq + R"("})";
   auto matches_on = [&](std::uint16_t port) {
@@ -168,6 +168,6 @@ TEST_CASE("nodes: two serve processes on one PostgreSQL share lists, cases and k
       [&] { return status_with(a.port(), secret) == 401 && status_with(b.port(), secret) == 401; },
       60s, 20ms));
 
-  CHECK(WEXITSTATUS(a.stop()) == 0);
-  CHECK(WEXITSTATUS(b.stop()) == 0);
+  CHECK(a.stop(SIGTERM).code == 0);
+  CHECK(b.stop(SIGTERM).code == 0);
 }

@@ -19,33 +19,33 @@ const std::string other_image =
 std::string serve_and_match(const fs::path& dir, const std::string& url, const std::string& tag) {
   const std::string ingest = "system-ingest-key-cache";
   const std::string admin = "system-admin-key-cache";
-  serve_node node(dir, tag,
-                  {"--database-url=" + url, "--data-dir=" + (dir / "node").string(),
-                   "--auth-keys=ingest:" + ingest, "--auth-bootstrap-key=" + admin,
-                   "--snapshot-poll-ms=200", "--http-log-requests=false"});
-  INFO(tag << "\n" << node.log());
+  serve_process node(
+      serve_command({"--database-url=" + url, "--data-dir=" + (dir / "node").string(),
+                     "--auth-keys=ingest:" + ingest, "--auth-bootstrap-key=" + admin,
+                     "--snapshot-poll-ms=200", "--http-log-requests=false"}));
+  INFO(tag << "\n" << node.err_text());
   // Ready at once: the snapshot is loaded before the port opens.
   auto ready = call(node.port(), "GET", "/readyz", {});
   REQUIRE(ready);
   CHECK(ready->status == 200);
-  auto hit = call(node.port(), "POST", "/v1/scan", ingest, file_text(listed_image),
+  auto hit = call(node.port(), "POST", "/v1/scan", ingest, file_bytes(listed_image),
                   {{"X-Request-Id", "cache-" + tag}});
   REQUIRE(hit);
   INFO(hit->body);
   REQUIRE(hit->status == 200);
   CHECK(parse(*hit).at("verdict").as_string() == "match");
   CHECK(parse(*hit).at("hits").as_array().at(0).at("distance").as_int64() == 0);
-  auto miss = call(node.port(), "POST", "/v1/scan", ingest, file_text(other_image));
+  auto miss = call(node.port(), "POST", "/v1/scan", ingest, file_bytes(other_image));
   REQUIRE(miss);
   REQUIRE(miss->status == 200);
   CHECK(parse(*miss).at("verdict").as_string() == "no_match");
   auto idx = call(node.port(), "GET", "/v1/index", admin);
   REQUIRE(idx);
   CHECK(parse(*idx).at("sizes").at("pdq").to_number<std::uint64_t>() == 1);
-  const std::string log = node.log();
-  const int status = node.stop();
-  CHECK(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 0);
+  const std::string log = node.err_text();
+  const auto status = node.stop(SIGTERM);
+  CHECK(status.exited);
+  CHECK(status.code == 0);
   const std::string marker = "entries from ";
   const auto at = log.find(marker);
   REQUIRE(at != std::string::npos);
@@ -62,24 +62,24 @@ void write_bytes(const fs::path& file, const std::string& bytes) {
 
 TEST_CASE("fault: a corrupt snapshot cache is rebuilt from the database and the node serves") {
   hg_test::test_database db;
-  temp_dir dir("cache");
-  const fs::path cache = dir.path() / "node" / "snapshot.cache";
+  sys_dir dir("cache");
+  const fs::path cache = dir.path / "node" / "snapshot.cache";
   {
     const std::string admin = "system-admin-key-cache";
     const std::string ingest = "system-ingest-key-cache";
-    serve_node node(dir.path(), "setup",
-                    {"--database-url=" + db.url(), "--data-dir=" + (dir.path() / "node").string(),
-                     "--auth-keys=ingest:" + ingest, "--auth-bootstrap-key=" + admin,
-                     "--snapshot-poll-ms=200", "--http-log-requests=false"});
-    make_list(node.port(), admin, "cache", {pdq_of(node.port(), ingest, file_text(listed_image))});
+    serve_process node(
+        serve_command({"--database-url=" + db.url(), "--data-dir=" + (dir.path / "node").string(),
+                       "--auth-keys=ingest:" + ingest, "--auth-bootstrap-key=" + admin,
+                       "--snapshot-poll-ms=200", "--http-log-requests=false"}));
+    make_list(node.port(), admin, "cache", {pdq_of(node.port(), ingest, file_bytes(listed_image))});
     REQUIRE(wait_pdq_entries(node.port(), admin, 1));
     // The rebuilt snapshot is written to the cache: wait for the file to settle.
     REQUIRE(eventually([&] { return fs::exists(cache) && fs::file_size(cache) > 16; }, 60s));
-    node.stop();
+    node.stop(SIGTERM);
   }
   // A healthy cache is used as it is.
-  CHECK(serve_and_match(dir.path(), db.url(), "healthy") == "cache");
-  const std::string good = file_text(cache);
+  CHECK(serve_and_match(dir.path, db.url(), "healthy") == "cache");
+  const std::string good = file_bytes(cache);
   REQUIRE(good.size() > 64);
 
   std::string flipped = good;
@@ -102,9 +102,9 @@ TEST_CASE("fault: a corrupt snapshot cache is rebuilt from the database and the 
   for (const auto& [name, bytes] : damage) {
     INFO("damage: " << name);
     write_bytes(cache, bytes);
-    CHECK(serve_and_match(dir.path(), db.url(), name) == "database");
+    CHECK(serve_and_match(dir.path, db.url(), name) == "database");
     // The rebuild rewrote the cache: the next start uses it again.
-    CHECK(file_text(cache) != bytes);
-    CHECK(serve_and_match(dir.path(), db.url(), name + "-after") == "cache");
+    CHECK(file_bytes(cache) != bytes);
+    CHECK(serve_and_match(dir.path, db.url(), name + "-after") == "cache");
   }
 }

@@ -11,18 +11,9 @@
 
 #include <pqxx/pqxx>
 
-#include <sys/resource.h>
-
 using namespace hg_sys;
 
 namespace {
-
-void set_file_limit(pid_t pid, rlim_t soft) {
-  rlimit now{};
-  REQUIRE(::prlimit(pid, RLIMIT_FSIZE, nullptr, &now) == 0);
-  rlimit want{soft, now.rlim_max};
-  REQUIRE(::prlimit(pid, RLIMIT_FSIZE, &want, nullptr) == 0);
-}
 
 int readyz(std::uint16_t port) {
   auto r = call(port, "GET", "/readyz", {});
@@ -32,19 +23,18 @@ int readyz(std::uint16_t port) {
 }  // namespace
 
 TEST_CASE("fault: a full spool with the database down answers 503, never a phantom event") {
-  temp_dir dir("spoolfull");
-  private_pg pg(dir.path() / "pg");
+  sys_dir dir("spoolfull");
+  private_pg pg(dir.path / "pg");
   const std::string ingest = "system-ingest-key-spoolfull";
   const std::string admin = "system-admin-key-spoolfull";
-  serve_node node(
-      dir.path(), "node",
-      {"--database-url=" + pg.url(), "--data-dir=" + (dir.path() / "node").string(),
+  serve_process node(serve_command(
+      {"--database-url=" + pg.url(), "--data-dir=" + (dir.path / "node").string(),
        "--auth-keys=ingest:" + ingest, "--auth-bootstrap-key=" + admin, "--snapshot-poll-ms=200",
-       "--auth-refresh-ms=200", "--database-commit-deadline-ms=200", "--http-retry-after-s=3"});
+       "--auth-refresh-ms=200", "--database-commit-deadline-ms=200", "--http-retry-after-s=3"}));
   REQUIRE(eventually([&] { return readyz(node.port()) == 200; }, 120s));
 
   const std::string image =
-      file_text(test_data + "/pdq-vectors/images/reg-test-input/labelme-subset/q0122.jpg");
+      file_bytes(test_data + "/pdq-vectors/images/reg-test-input/labelme-subset/q0122.jpg");
   make_list(node.port(), admin, "spoolfull", {pdq_of(node.port(), ingest, image)});
   REQUIRE(wait_pdq_entries(node.port(), admin, 1));
 
@@ -64,7 +54,7 @@ TEST_CASE("fault: a full spool with the database down answers 503, never a phant
   const std::string first_id(parse(first).at("event_id").as_string());
 
   // The spool can no longer grow.
-  set_file_limit(node.pid(), 1);
+  REQUIRE(node.limit_file_size(1));
   const auto refused = scan("full-2");
   INFO(refused.body);
   CHECK(refused.status == 503);
@@ -92,7 +82,7 @@ TEST_CASE("fault: a full spool with the database down answers 503, never a phant
   CHECK(hashed->status == 200);
 
   // Space returns: ready again, and the refused request goes through.
-  set_file_limit(node.pid(), RLIM_INFINITY);
+  REQUIRE(node.limit_file_size(std::nullopt));
   CHECK(eventually([&] { return readyz(node.port()) == 200; }, 30s));
   const auto recovered = scan("full-2");
   INFO(recovered.body);
@@ -120,8 +110,8 @@ TEST_CASE("fault: a full spool with the database down answers 503, never a phant
   CHECK(ids_of("full-never").empty());
   tx.commit();
 
-  const int status = node.stop();
-  INFO(node.log());
-  CHECK(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 0);
+  const auto status = node.stop(SIGTERM);
+  INFO(node.err_text());
+  CHECK(status.exited);
+  CHECK(status.code == 0);
 }

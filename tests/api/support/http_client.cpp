@@ -208,11 +208,29 @@ std::optional<http_response> exchange(
     std::optional<std::string_view> body,
     const std::vector<std::pair<std::string, std::string>>& headers,
     std::chrono::milliseconds timeout) {
-  client c(port);
   std::vector<std::pair<std::string, std::string>> all = headers;
   if (!key.empty()) all.emplace_back("Authorization", "Bearer " + std::string(key));
-  if (!c.send(make_request(method, target, all, body))) return std::nullopt;
-  return c.read_response(timeout);
+  try {
+    client c(port);
+    if (!c.send(make_request(method, target, all, body))) return std::nullopt;
+    return c.read_response(timeout);
+  } catch (const std::exception&) {
+    return std::nullopt;  // no connection: no answer
+  }
+}
+
+std::optional<double> metric_value(std::string_view exposition, std::string_view series) {
+  std::size_t at = 0;
+  while (at < exposition.size()) {
+    auto end = exposition.find('\n', at);
+    if (end == std::string_view::npos) end = exposition.size();
+    const std::string_view line = exposition.substr(at, end - at);
+    at = end + 1;
+    if (line.size() > series.size() && line.starts_with(series) && line[series.size()] == ' ') {
+      return std::stod(std::string(line.substr(series.size() + 1)));
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace hg_test

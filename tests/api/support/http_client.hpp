@@ -66,11 +66,17 @@ std::optional<http_response> fetch(std::uint16_t port, std::string_view method,
                                    bool tls = false);
 
 /// One request on a fresh connection with a key (when not empty), extra headers and a body;
-/// waits `timeout` for the answer.
+/// waits `timeout` for the answer. nullopt when there was none (no connection, closed, reset,
+/// timed out).
 std::optional<http_response> exchange(
     std::uint16_t port, std::string_view method, std::string_view target, std::string_view key,
     std::optional<std::string_view> body = std::nullopt,
     const std::vector<std::pair<std::string, std::string>>& headers = {},
     std::chrono::milliseconds timeout = 10000ms);
+
+/// The value of one series in a Prometheus text exposition: `series` is the metric's name with
+/// its labels as the exposition writes them ("hg_spool_bytes",
+/// R"(hg_http_rejected_total{reason="evicted"})"); nullopt when no line holds it.
+std::optional<double> metric_value(std::string_view exposition, std::string_view series);
 
 }  // namespace hg_test

@@ -1,11 +1,14 @@
 #include "serve_process.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -17,10 +20,12 @@ namespace hg_test {
 child_process spawn_process(const std::vector<std::string>& args,
                             const std::vector<std::string>& extra_env) {
   if (args.empty()) throw std::runtime_error("spawn_process: no program");
+  // O_CLOEXEC: no other child (a second node, a PostgreSQL server) inherits these pipes; the
+  // dup2 below gives this child its own copies without the flag.
   int out_pipe[2];
   int err_pipe[2];
-  if (::pipe(out_pipe) != 0) throw std::runtime_error("pipe failed");
-  if (::pipe(err_pipe) != 0) {
+  if (::pipe2(out_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+  if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
     ::close(out_pipe[0]);
     ::close(out_pipe[1]);
     throw std::runtime_error("pipe failed");
@@ -29,13 +34,14 @@ child_process spawn_process(const std::vector<std::string>& args,
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
   posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
-  posix_spawn_file_actions_addclose(&actions, out_pipe[0]);
-  posix_spawn_file_actions_addclose(&actions, err_pipe[0]);
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));  // NOLINT
   argv.push_back(nullptr);
   std::vector<char*> envp;
-  for (char** e = environ; *e != nullptr; ++e) envp.push_back(*e);
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::string_view(*e).starts_with("HG_")) continue;  // only what the test sets
+    envp.push_back(*e);
+  }
   for (const auto& e : extra_env) envp.push_back(const_cast<char*>(e.c_str()));  // NOLINT
   envp.push_back(nullptr);
   child_process c;
@@ -86,57 +92,132 @@ std::string file_bytes(const std::string& path) {
   return s.str();
 }
 
-serve_process::serve_process(const std::vector<std::string>& args,
-                             const std::vector<std::string>& extra_env)
-    : child_(spawn_process(args, extra_env)) {
-  drain_ = std::thread([this] {
-    char buf[4096];
-    ssize_t n = 0;
-    while ((n = ::read(child_.err, buf, sizeof buf)) > 0) {
-      std::lock_guard lock(err_mu_);
-      err_.append(buf, static_cast<std::size_t>(n));
-    }
-  });
+std::string hashguard_bin() {
+  return HG_HASHGUARD_BIN;
+}
+
+std::vector<std::string> serve_command(const std::vector<std::string>& flags) {
+  std::vector<std::string> argv{hashguard_bin(), "serve", "--http-port=0"};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  return argv;
+}
+
+serve_process::serve_process(const std::vector<std::string>& argv,
+                             const std::vector<std::string>& extra_env) {
+  const child_process c = spawn_process(argv, extra_env);
+  pid_ = c.pid;
+  fd_[0] = c.out;
+  fd_[1] = c.err;
+  for (const int fd : fd_) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  reader_ = std::thread([this] { drain(); });
+
+  // The whole "listening on" line, or stdout's end (the process failed to start).
   constexpr std::string_view marker = "listening on http://127.0.0.1:";
-  out_ = read_until(child_.out, "\n", std::chrono::seconds(60));
-  const auto at = out_.find(marker);
-  if (at == std::string::npos) {
-    const std::string why = "hashguard serve did not start: " + out_;
-    (void)stop(SIGKILL);
-    throw std::runtime_error(why + "\n" + err_text());
+  std::string out;
+  {
+    std::unique_lock lock(mu_);
+    changed_.wait_for(lock, std::chrono::seconds(120), [&] {
+      const auto at = text_[0].find(marker);
+      return eof_[0] || (at != std::string::npos && text_[0].find('\n', at) != std::string::npos);
+    });
+    out = text_[0];
   }
-  port_ = static_cast<std::uint16_t>(std::stoi(out_.substr(at + marker.size())));
+  const auto at = out.find(marker);
+  if (at == std::string::npos || out.find('\n', at) == std::string::npos) {
+    (void)stop(SIGKILL);
+    throw std::runtime_error("hashguard serve did not start: " + out + "\n" + err_text());
+  }
+  port_ = static_cast<std::uint16_t>(std::stoi(out.substr(at + marker.size())));
 }
 
 serve_process::~serve_process() {
-  if (!reaped_) (void)stop(SIGKILL);
+  if (!reaped_) {
+    (void)stop(SIGKILL);
+  } else {
+    finish();
+  }
+}
+
+void serve_process::pump_locked(int which) const {
+  if (eof_[which] || fd_[which] < 0) return;
+  char buf[8192];
+  while (true) {
+    const ssize_t n = ::read(fd_[which], buf, sizeof buf);
+    if (n > 0) {
+      text_[which].append(buf, static_cast<std::size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    eof_[which] = true;  // EOF, or the pipe failed: nothing more will come
+    return;
+  }
+}
+
+void serve_process::drain() {
+  while (true) {
+    pollfd p[2];
+    nfds_t n = 0;
+    {
+      std::lock_guard lock(mu_);
+      for (int which = 0; which < 2; ++which) {
+        if (!eof_[which]) p[n++] = pollfd{fd_[which], POLLIN, 0};
+      }
+    }
+    if (n == 0) return;
+    if (::poll(p, n, -1) < 0 && errno != EINTR) return;
+    {
+      std::lock_guard lock(mu_);
+      pump_locked(0);
+      pump_locked(1);
+    }
+    changed_.notify_all();
+  }
+}
+
+void serve_process::finish() {
+  if (reader_.joinable()) reader_.join();  // the pipes close with the process
+  std::lock_guard lock(mu_);
+  for (int& fd : fd_) {
+    if (fd >= 0) ::close(fd);
+    fd = -1;
+  }
+}
+
+bool serve_process::alive() {
+  if (reaped_) return false;
+  int status = 0;
+  if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+    reaped_ = true;
+    wait_status_ = status;
+    return false;
+  }
+  return true;
 }
 
 void serve_process::signal(int sig) const {
-  if (!reaped_) ::kill(child_.pid, sig);
+  if (!reaped_) ::kill(pid_, sig);
 }
 
 serve_process::exit_status serve_process::wait(std::chrono::milliseconds timeout) {
-  exit_status st;
-  if (reaped_) return st;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  int status = 0;
-  pid_t r = 0;
-  while ((r = ::waitpid(child_.pid, &status, WNOHANG)) == 0) {
+  while (alive()) {
     if (std::chrono::steady_clock::now() > deadline) {
-      ::kill(child_.pid, SIGKILL);
-      r = ::waitpid(child_.pid, &status, 0);
+      ::kill(pid_, SIGKILL);
+      int status = 0;
+      if (::waitpid(pid_, &status, 0) == pid_) wait_status_ = status;
+      reaped_ = true;
       break;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  reaped_ = true;
-  if (drain_.joinable()) drain_.join();  // the pipe closes with the process
-  ::close(child_.out);
-  ::close(child_.err);
-  if (r == child_.pid && WIFEXITED(status)) {
+  finish();
+  exit_status st;
+  if (WIFEXITED(wait_status_)) {
     st.exited = true;
-    st.code = WEXITSTATUS(status);
+    st.code = WEXITSTATUS(wait_status_);
+  } else if (WIFSIGNALED(wait_status_)) {
+    st.signal = WTERMSIG(wait_status_);
   }
   return st;
 }
@@ -146,9 +227,24 @@ serve_process::exit_status serve_process::stop(int sig, std::chrono::millisecond
   return wait(timeout);
 }
 
+bool serve_process::limit_file_size(std::optional<std::uint64_t> bytes) const {
+  if (reaped_) return false;
+  rlimit now{};
+  if (::prlimit(pid_, RLIMIT_FSIZE, nullptr, &now) != 0) return false;
+  const rlimit want{bytes ? static_cast<rlim_t>(*bytes) : now.rlim_max, now.rlim_max};
+  return ::prlimit(pid_, RLIMIT_FSIZE, &want, nullptr) == 0;
+}
+
 std::string serve_process::err_text() const {
-  std::lock_guard lock(err_mu_);
-  return err_;
+  std::lock_guard lock(mu_);
+  pump_locked(1);
+  return text_[1];
+}
+
+std::string serve_process::out_text() const {
+  std::lock_guard lock(mu_);
+  pump_locked(0);
+  return text_[0];
 }
 
 }  // namespace hg_test

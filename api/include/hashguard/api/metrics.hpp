@@ -2,7 +2,9 @@
 //
 // What is measured:
 //   hg_http_requests_total{route,method,status}          counter, one per answered request
-//   hg_http_request_duration_seconds{route}              histogram, header read to response
+//   hg_http_request_duration_seconds{route}              histogram, header read to answer
+// (the server counts a request when its answer is ready, before sending it: a client that has
+// its answer finds it counted in its next scrape)
 //   hg_stage_duration_seconds{stage}                     histogram per stage: decode, hash,
 //                                                        match, store (handlers call observe)
 //   hg_snapshot_entries, hg_snapshot_version             gauges the app sets
