@@ -132,6 +132,21 @@ int main(int argc, char** argv) {
   bool quick = false;
   for (int i = 1; i < argc; ++i) {
     if (std::string(argv[i]) == "--quick") quick = true;
+    if (std::string(argv[i]) == "--help") {
+      std::cout
+          << "usage: hashdb_bench [--quick] [--hashes=N] [--events=N] [--threads=N] [--lanes=N]"
+             " [--events-only]\n"
+             "  --quick        10k hashes, 400 events (the test run)\n"
+             "  --hashes=N     PDQ hashes to import (default 1M); the events are recorded beside\n"
+             "                 them\n"
+             "  --events=N     match events to record (default 20,000) from --threads=N callers\n"
+             "                 (default 64) through --lanes=N recorder connections (default 8)\n"
+             "  --events-only  import 1,000 hashes only\n"
+             "The embedded PostgreSQL starts in a temporary directory; HG_BENCH_DATABASE_URL\n"
+             "names another server instead (HG_BENCH_SERVER_DIR: a directory holding its\n"
+             "postmaster.pid, to measure its CPU). The last line is one JSON object.\n";
+      return 0;
+    }
   }
   std::size_t n_hashes = quick ? 10'000 : 1'000'000;
   const std::size_t n_peer_rows = quick ? 2'000 : 100'000;
@@ -153,8 +168,10 @@ int main(int argc, char** argv) {
   std::optional<hashdb::embedded_server> server;
   fs::path tmp;
   std::string url;
+  fs::path server_dir;  // where server_cpu finds postmaster.pid
   if (const char* u = std::getenv("HG_BENCH_DATABASE_URL"); u != nullptr && *u != '\0') {
     url = u;
+    if (const char* d = std::getenv("HG_BENCH_SERVER_DIR"); d != nullptr) server_dir = d;
   } else {
     std::string tmpl = "/tmp/hg-bench-XXXXXX";
     if (::mkdtemp(tmpl.data()) == nullptr) return 1;
@@ -169,6 +186,7 @@ int main(int argc, char** argv) {
     }
     server.emplace(std::move(*s));
     url = server->url();
+    server_dir = tmp;
   }
   auto conn = hashdb::connection::open(url);
   if (!conn || !hashdb::migrate(*conn)) {
@@ -196,11 +214,11 @@ int main(int argc, char** argv) {
   std::istringstream in(text);
   auto t0 = clock_type::now();
   double c0 = cpu_now();
-  double s0 = server_cpu(tmp);
+  double s0 = server_cpu(server_dir);
   auto report = lists.import("bench", in);
   const double import_s = seconds_since(t0);
   const double import_cpu_s = cpu_now() - c0;
-  const double import_server_cpu_s = server_cpu(tmp) - s0;
+  const double import_server_cpu_s = server_cpu(server_dir) - s0;
   if (!report || report->accepted != n_hashes) {
     std::cerr << "hashdb_bench: import failed: " << conn->last_error() << "\n";
     return 1;
@@ -257,11 +275,11 @@ int main(int argc, char** argv) {
   hashdb::snapshot_load_report from_cache;
   t0 = clock_type::now();
   c0 = cpu_now();
-  s0 = server_cpu(tmp);
+  s0 = server_cpu(server_dir);
   auto snap_db = loader.load(&from_db);
   const double snap_db_s = seconds_since(t0);
   const double snap_db_cpu_s = cpu_now() - c0;
-  const double snap_db_server_cpu_s = server_cpu(tmp) - s0;
+  const double snap_db_server_cpu_s = server_cpu(server_dir) - s0;
   snap_db = {};  // freed before the next load, as a restarted node would have it
   t0 = clock_type::now();
   c0 = cpu_now();
@@ -316,7 +334,7 @@ int main(int argc, char** argv) {
     std::vector<std::thread> workers;
     t0 = clock_type::now();
     c0 = cpu_now();
-    s0 = server_cpu(tmp);
+    s0 = server_cpu(server_dir);
     for (int t = 0; t < threads; ++t) {
       workers.emplace_back([&, t] {
         for (const auto& e : per_thread[static_cast<std::size_t>(t)]) {
@@ -327,7 +345,7 @@ int main(int argc, char** argv) {
     for (auto& w : workers) w.join();
     events_per_s = n_events / seconds_since(t0);
     events_cpu_s = cpu_now() - c0;
-    events_server_cpu_s = server_cpu(tmp) - s0;
+    events_server_cpu_s = s0 < 0 ? -1.0 : server_cpu(server_dir) - s0;
     spooled = (*rec)->stats().spooled;
     const auto st = (*rec)->stats();
     std::printf(
@@ -357,9 +375,11 @@ int main(int argc, char** argv) {
   }
   std::printf(
       "record_event, %d threads, group commit, synchronous_commit=%s: %.0f events/s"
-      " (%llu spooled; CPU: this process %.2f s, PostgreSQL %.2f s)\n",
+      " (%llu spooled; CPU: this process %.2f s = %.3f ms/event, PostgreSQL %.2f s = %.3f"
+      " ms/event)\n",
       threads, sync_commit.c_str(), events_per_s, static_cast<unsigned long long>(spooled),
-      events_cpu_s, events_server_cpu_s);
+      events_cpu_s, 1e3 * events_cpu_s / n_events, events_server_cpu_s,
+      events_server_cpu_s < 0 ? -1.0 : 1e3 * events_server_cpu_s / n_events);
   std::printf("  peer, one transaction per event, 1 thread: %.0f events/s\n", peer_events_per_s);
 
   double load[1] = {0};
@@ -372,11 +392,14 @@ int main(int argc, char** argv) {
       "\"snapshot_from_cache_s\":%.3f,\"snapshot_from_db_cpu_s\":%.3f,"
       "\"snapshot_from_cache_cpu_s\":%.3f,\"import_cpu_s\":%.3f,\"record_event_cpu_s\":%.3f,"
       "\"import_server_cpu_s\":%.3f,\"snapshot_from_db_server_cpu_s\":%.3f,"
-      "\"record_event_server_cpu_s\":%.3f,\"load_avg_1m\":%.2f}\n",
+      "\"record_event_server_cpu_s\":%.3f,\"record_event_cpu_ms_per_event\":%.4f,"
+      "\"record_event_server_cpu_ms_per_event\":%.4f,\"load_avg_1m\":%.2f}\n",
       quick ? "true" : "false", n_hashes, import_s, import_rate, reimport_s, peer_rows_per_s,
       threads, events_per_s, peer_events_per_s, static_cast<unsigned long long>(spooled),
       from_db.entries, snap_db_s, snap_cache_s, snap_db_cpu_s, snap_cache_cpu_s, import_cpu_s,
-      events_cpu_s, import_server_cpu_s, snap_db_server_cpu_s, events_server_cpu_s, load[0]);
+      events_cpu_s, import_server_cpu_s, snap_db_server_cpu_s, events_server_cpu_s,
+      1e3 * events_cpu_s / n_events,
+      events_server_cpu_s < 0 ? -1.0 : 1e3 * events_server_cpu_s / n_events, load[0]);
   conn.value() = std::move(*hashdb::connection::open(url));  // release before the server stops
   server.reset();
   if (!tmp.empty()) {
