@@ -101,7 +101,8 @@ core::result<std::vector<record_result>> case_store::record_batch(
         }
         return out;
       } catch (const pqxx::deadlock_detected&) {
-        // Two nodes took the per-zone locks in different orders: PostgreSQL aborted one.
+        // hg_record_events takes its zone locks in one order, so batches do not deadlock each
+        // other; this stays for a cycle with another writer of the same case rows.
         if (attempt >= 3) throw;
       } catch (const pqxx::serialization_failure&) {
         if (attempt >= 3) throw;
