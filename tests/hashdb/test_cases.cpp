@@ -477,6 +477,66 @@ TEST_CASE("a batch: suppressed content is stored without a case, the rest as usu
   CHECK(empty->empty());
 }
 
+TEST_CASE("deleting a case deletes its events, hits, files and entries, never leaving an orphan") {
+  hg_test::test_database db;
+  auto c = db.connect();
+  hashdb::case_store cases(c, {});
+  auto a = cases.record(event("d", 1, 1));
+  auto b = cases.record(event("d", 1, 2));
+  auto other = cases.record(event("d", 2, 3));
+  REQUIRE(a.has_value());
+  REQUIRE(b.has_value());
+  REQUIRE(other.has_value());
+  REQUIRE(a->case_id == b->case_id);
+  const auto gone = *a->case_id;
+  const auto count = [&](const std::string& sql) {
+    pqxx::connection pc(db.url());
+    pqxx::read_transaction tx(pc);
+    return tx.exec1(sql)[0].as<int>();
+  };
+  hg_test::exec_sql(db.url(), "DELETE FROM cases WHERE id = " + std::to_string(gone));
+  CHECK(count("SELECT count(*) FROM events") == 1);
+  CHECK(count("SELECT count(*) FROM event_hits") == 1);
+  CHECK(count("SELECT count(*) FROM case_files") == 1);
+  CHECK(count("SELECT count(*) FROM case_entries") == 1);
+  hg_test::exec_sql(db.url(), "DELETE FROM events");
+  CHECK(count("SELECT count(*) FROM event_hits") == 0);
+  CHECK(count("SELECT count(*) FROM cases") == 1);
+  CHECK_THROWS(hg_test::exec_sql(db.url(), "TRUNCATE events"));
+  CHECK_THROWS(hg_test::exec_sql(db.url(), "TRUNCATE cases CASCADE"));
+
+  // A case deleted (by a purge) after a batch found it but before the batch wrote into it:
+  // the batch is refused, not recorded against a case that no longer exists.
+  auto victim = cases.record(event("d", 7, 70));
+  REQUIRE(victim.has_value());
+  pqxx::connection purger(db.url());
+  pqxx::work purge(purger);
+  purge.exec0("DELETE FROM cases WHERE id = " + std::to_string(*victim->case_id));
+  std::optional<core::result<hashdb::record_result>> late;
+  std::thread writer([&] {
+    auto wc = hashdb::connection::open(db.url());
+    if (!wc) return;
+    hashdb::case_store w(*wc, {});
+    late = w.record(event("d", 7, 71));  // finds the case, then waits for its row lock
+  });
+  // Commit the purge once the writer waits for the case's row lock.
+  for (int i = 0; i < 600 && count("SELECT count(*) FROM pg_stat_activity WHERE datname ="
+                                   " current_database() AND wait_event_type = 'Lock'") == 0;
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  purge.commit();
+  writer.join();
+  REQUIRE(late.has_value());
+  CHECK(hg_test::error_of(*late) == hashdb::errc::query_failed);
+  auto retried = cases.record(event("d", 7, 71));  // as the recorder retries it alone
+  REQUIRE(retried.has_value());
+  CHECK(retried->outcome == record_outcome::recorded);
+  CHECK(retried->case_id != victim->case_id);
+  CHECK(count("SELECT count(*) FROM events e WHERE NOT EXISTS"
+              " (SELECT 1 FROM cases c WHERE c.id = e.case_id)") == 0);
+}
+
 TEST_CASE("two concurrent writers on one zone open one case per item") {
   hg_test::test_database db;
   constexpr int per_writer = 100;
