@@ -28,6 +28,7 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <map>
 #include <random>
 #include <sstream>
 #include <string>
@@ -80,11 +81,8 @@ hashdb::match_event make_event(std::mt19937_64& rng, int i) {
   return e;
 }
 
-// CPU seconds used so far by the PostgreSQL server whose data directory holds postmaster.pid
-// under `dir` (the embedded one): the postmaster's own and reaped children's time, plus its
-// live children's (the backends). -1 when it cannot be read (an external server).
-double server_cpu(const fs::path& dir) {
-  if (dir.empty()) return -1;
+long postmaster_of(const fs::path& dir) {
+  if (dir.empty()) return 0;
   std::error_code ec;
   fs::path pidfile;
   for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
@@ -93,7 +91,68 @@ double server_cpu(const fs::path& dir) {
   }
   std::ifstream pf(pidfile);
   long postmaster = 0;
-  if (!(pf >> postmaster)) return -1;
+  if (!(pf >> postmaster)) return 0;
+  return postmaster;
+}
+
+// CPU seconds used so far by each live child of the PostgreSQL server under `dir`, by pid, with
+// its kind: "backend" (a client connection), "wal" (walwriter, checkpointer, background
+// writer) or "other" (autovacuum workers and launchers...).
+std::map<long, std::pair<std::string, double>> server_children(const fs::path& dir) {
+  std::map<long, std::pair<std::string, double>> out;
+  const long postmaster = postmaster_of(dir);
+  if (postmaster == 0) return out;
+  const double tick = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/proc", ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(e.path() / "stat");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto close = text.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream f(text.substr(close + 2));
+    std::string state;
+    long ppid = 0;
+    f >> state >> ppid;
+    if (ppid != postmaster) continue;
+    double v[13] = {};
+    for (int i = 0; i < 13 && f >> v[i]; ++i) {
+    }
+    std::ifstream cl(e.path() / "cmdline");
+    std::string cmd((std::istreambuf_iterator<char>(cl)), std::istreambuf_iterator<char>());
+    std::string kind = "other";
+    if (cmd.find("walwriter") != std::string::npos ||
+        cmd.find("checkpointer") != std::string::npos ||
+        cmd.find("background writer") != std::string::npos) {
+      kind = "wal";
+    } else if (cmd.find("[local]") != std::string::npos || cmd.find('(') != std::string::npos) {
+      kind = "backend";  // "postgres: user db [local] ..." or "user db host(port) ..."
+    }
+    out[std::stol(name)] = {kind, (v[9] + v[10]) / tick};
+  }
+  return out;
+}
+
+// CPU seconds by kind that live children used between two server_children() snapshots.
+std::map<std::string, double> cpu_by_kind(
+    const std::map<long, std::pair<std::string, double>>& before,
+    const std::map<long, std::pair<std::string, double>>& after) {
+  std::map<std::string, double> out{{"backend", 0.0}, {"wal", 0.0}, {"other", 0.0}};
+  for (const auto& [pid, kc] : after) {
+    const auto it = before.find(pid);
+    out[kc.first] += kc.second - (it == before.end() ? 0.0 : it->second.second);
+  }
+  return out;
+}
+
+// CPU seconds used so far by the PostgreSQL server whose data directory holds postmaster.pid
+// under `dir` (the embedded one): the postmaster's own and reaped children's time, plus its
+// live children's (the backends). -1 when it cannot be read (an external server).
+double server_cpu(const fs::path& dir) {
+  const long postmaster = postmaster_of(dir);
+  if (postmaster == 0) return -1;
+  std::error_code ec;
   const double tick = static_cast<double>(::sysconf(_SC_CLK_TCK));
   // Fields after the command: state ppid ... utime(14) stime(15) cutime(16) cstime(17).
   const auto stat_of = [](const fs::path& p, long& ppid, double& own, double& children) {
@@ -132,6 +191,21 @@ int main(int argc, char** argv) {
   bool quick = false;
   for (int i = 1; i < argc; ++i) {
     if (std::string(argv[i]) == "--quick") quick = true;
+    if (std::string(argv[i]) == "--help") {
+      std::cout
+          << "usage: hashdb_bench [--quick] [--hashes=N] [--events=N] [--threads=N] [--lanes=N]"
+             " [--events-only]\n"
+             "  --quick        10k hashes, 400 events (the test run)\n"
+             "  --hashes=N     PDQ hashes to import (default 1M); the events are recorded beside\n"
+             "                 them\n"
+             "  --events=N     match events to record (default 20,000) from --threads=N callers\n"
+             "                 (default 64) through --lanes=N recorder connections (default 8)\n"
+             "  --events-only  import 1,000 hashes only\n"
+             "The embedded PostgreSQL starts in a temporary directory; HG_BENCH_DATABASE_URL\n"
+             "names another server instead (HG_BENCH_SERVER_DIR: a directory holding its\n"
+             "postmaster.pid, to measure its CPU). The last line is one JSON object.\n";
+      return 0;
+    }
   }
   std::size_t n_hashes = quick ? 10'000 : 1'000'000;
   const std::size_t n_peer_rows = quick ? 2'000 : 100'000;
@@ -153,8 +227,10 @@ int main(int argc, char** argv) {
   std::optional<hashdb::embedded_server> server;
   fs::path tmp;
   std::string url;
+  fs::path server_dir;  // where server_cpu finds postmaster.pid
   if (const char* u = std::getenv("HG_BENCH_DATABASE_URL"); u != nullptr && *u != '\0') {
     url = u;
+    if (const char* d = std::getenv("HG_BENCH_SERVER_DIR"); d != nullptr) server_dir = d;
   } else {
     std::string tmpl = "/tmp/hg-bench-XXXXXX";
     if (::mkdtemp(tmpl.data()) == nullptr) return 1;
@@ -169,6 +245,7 @@ int main(int argc, char** argv) {
     }
     server.emplace(std::move(*s));
     url = server->url();
+    server_dir = tmp;
   }
   auto conn = hashdb::connection::open(url);
   if (!conn || !hashdb::migrate(*conn)) {
@@ -196,11 +273,11 @@ int main(int argc, char** argv) {
   std::istringstream in(text);
   auto t0 = clock_type::now();
   double c0 = cpu_now();
-  double s0 = server_cpu(tmp);
+  double s0 = server_cpu(server_dir);
   auto report = lists.import("bench", in);
   const double import_s = seconds_since(t0);
   const double import_cpu_s = cpu_now() - c0;
-  const double import_server_cpu_s = server_cpu(tmp) - s0;
+  const double import_server_cpu_s = server_cpu(server_dir) - s0;
   if (!report || report->accepted != n_hashes) {
     std::cerr << "hashdb_bench: import failed: " << conn->last_error() << "\n";
     return 1;
@@ -257,11 +334,11 @@ int main(int argc, char** argv) {
   hashdb::snapshot_load_report from_cache;
   t0 = clock_type::now();
   c0 = cpu_now();
-  s0 = server_cpu(tmp);
+  s0 = server_cpu(server_dir);
   auto snap_db = loader.load(&from_db);
   const double snap_db_s = seconds_since(t0);
   const double snap_db_cpu_s = cpu_now() - c0;
-  const double snap_db_server_cpu_s = server_cpu(tmp) - s0;
+  const double snap_db_server_cpu_s = server_cpu(server_dir) - s0;
   snap_db = {};  // freed before the next load, as a restarted node would have it
   t0 = clock_type::now();
   c0 = cpu_now();
@@ -293,6 +370,21 @@ int main(int argc, char** argv) {
   }
 
   // --- events -------------------------------------------------------------------------------
+  // The import left up to gigabytes of dirty pages (10M hashes: ~2 GB of table and indexes):
+  // a checkpoint first, so that the events are not measured beside the writeback of the import
+  // (a checkpoint spread over the events phase and the full-page images after it) but beside
+  // the table, as a node records events between list imports.
+  double checkpoint_s = -1;
+  try {
+    pqxx::connection pc(url);
+    pqxx::nontransaction tx(pc);
+    t0 = clock_type::now();
+    tx.exec0("CHECKPOINT");
+    checkpoint_s = seconds_since(t0);
+  } catch (const std::exception&) {
+    // Not a superuser on an external server: measured without it.
+  }
+  std::printf("checkpoint before the events: %.2f s\n", checkpoint_s);
   std::vector<std::vector<hashdb::match_event>> per_thread(static_cast<std::size_t>(threads));
   for (int i = 0; i < n_events; ++i) {
     per_thread[static_cast<std::size_t>(i % threads)].push_back(make_event(rng, i));
@@ -308,6 +400,7 @@ int main(int argc, char** argv) {
   double events_per_s = 0;
   double events_cpu_s = 0;
   double events_server_cpu_s = 0;
+  std::map<std::string, double> by_kind{{"backend", 0.0}, {"wal", 0.0}, {"other", 0.0}};
   std::uint64_t spooled = 0;
   {
     auto rec = hashdb::event_recorder::start(ro);
@@ -316,7 +409,8 @@ int main(int argc, char** argv) {
     std::vector<std::thread> workers;
     t0 = clock_type::now();
     c0 = cpu_now();
-    s0 = server_cpu(tmp);
+    s0 = server_cpu(server_dir);
+    const auto children0 = server_children(server_dir);
     for (int t = 0; t < threads; ++t) {
       workers.emplace_back([&, t] {
         for (const auto& e : per_thread[static_cast<std::size_t>(t)]) {
@@ -327,7 +421,8 @@ int main(int argc, char** argv) {
     for (auto& w : workers) w.join();
     events_per_s = n_events / seconds_since(t0);
     events_cpu_s = cpu_now() - c0;
-    events_server_cpu_s = server_cpu(tmp) - s0;
+    events_server_cpu_s = s0 < 0 ? -1.0 : server_cpu(server_dir) - s0;
+    by_kind = cpu_by_kind(children0, server_children(server_dir));
     spooled = (*rec)->stats().spooled;
     const auto st = (*rec)->stats();
     std::printf(
@@ -357,9 +452,19 @@ int main(int argc, char** argv) {
   }
   std::printf(
       "record_event, %d threads, group commit, synchronous_commit=%s: %.0f events/s"
-      " (%llu spooled; CPU: this process %.2f s, PostgreSQL %.2f s)\n",
+      " (%llu spooled; CPU: this process %.2f s = %.3f ms/event, PostgreSQL %.2f s = %.3f"
+      " ms/event)\n",
       threads, sync_commit.c_str(), events_per_s, static_cast<unsigned long long>(spooled),
-      events_cpu_s, events_server_cpu_s);
+      events_cpu_s, 1e3 * events_cpu_s / n_events, events_server_cpu_s,
+      events_server_cpu_s < 0 ? -1.0 : 1e3 * events_server_cpu_s / n_events);
+  const auto per_event_ms = [&](double cpu_s) { return 1e3 * cpu_s / n_events; };
+  const double backend_ms = per_event_ms(by_kind["backend"]);
+  const double wal_ms = per_event_ms(by_kind["wal"]);
+  std::printf(
+      "  PostgreSQL CPU per event: client backends %.3f ms, WAL writer + checkpointer +"
+      " background writer %.3f ms, the rest (autovacuum, exited processes) %.3f ms\n",
+      backend_ms, wal_ms,
+      events_server_cpu_s < 0 ? -1.0 : per_event_ms(events_server_cpu_s) - backend_ms - wal_ms);
   std::printf("  peer, one transaction per event, 1 thread: %.0f events/s\n", peer_events_per_s);
 
   double load[1] = {0};
@@ -372,11 +477,17 @@ int main(int argc, char** argv) {
       "\"snapshot_from_cache_s\":%.3f,\"snapshot_from_db_cpu_s\":%.3f,"
       "\"snapshot_from_cache_cpu_s\":%.3f,\"import_cpu_s\":%.3f,\"record_event_cpu_s\":%.3f,"
       "\"import_server_cpu_s\":%.3f,\"snapshot_from_db_server_cpu_s\":%.3f,"
-      "\"record_event_server_cpu_s\":%.3f,\"load_avg_1m\":%.2f}\n",
+      "\"record_event_server_cpu_s\":%.3f,\"record_event_cpu_ms_per_event\":%.4f,"
+      "\"record_event_server_cpu_ms_per_event\":%.4f,"
+      "\"record_event_backend_cpu_ms_per_event\":%.4f,\"checkpoint_before_events_s\":%.3f,"
+      "\"load_avg_1m\":%.2f}\n",
       quick ? "true" : "false", n_hashes, import_s, import_rate, reimport_s, peer_rows_per_s,
       threads, events_per_s, peer_events_per_s, static_cast<unsigned long long>(spooled),
       from_db.entries, snap_db_s, snap_cache_s, snap_db_cpu_s, snap_cache_cpu_s, import_cpu_s,
-      events_cpu_s, import_server_cpu_s, snap_db_server_cpu_s, events_server_cpu_s, load[0]);
+      events_cpu_s, import_server_cpu_s, snap_db_server_cpu_s, events_server_cpu_s,
+      1e3 * events_cpu_s / n_events,
+      events_server_cpu_s < 0 ? -1.0 : 1e3 * events_server_cpu_s / n_events, backend_ms,
+      checkpoint_s, load[0]);
   conn.value() = std::move(*hashdb::connection::open(url));  // release before the server stops
   server.reset();
   if (!tmp.empty()) {

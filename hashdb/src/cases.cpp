@@ -23,8 +23,7 @@ bool valid_classification(const std::optional<std::string>& c) {
 void prepare_all(detail::connection_impl& c) {
   c.prepare("cases_record",
             "SELECT r.event_id::text, r.case_id, r.outcome"
-            "  FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(j, n)"
-            "  CROSS JOIN LATERAL hg_record_event(e.j, $2, $3) r ORDER BY e.n");
+            "  FROM hg_record_events($1::jsonb, $2, $3) r ORDER BY r.ord");
   c.prepare("cases_get",
             ("SELECT " + detail::case_select_columns() + " FROM cases c WHERE c.id = $1").c_str());
   c.prepare("cases_list", ("SELECT " + detail::case_select_columns() +
@@ -102,7 +101,8 @@ core::result<std::vector<record_result>> case_store::record_batch(
         }
         return out;
       } catch (const pqxx::deadlock_detected&) {
-        // Two nodes took the per-zone locks in different orders: PostgreSQL aborted one.
+        // hg_record_events takes its zone locks in one order, so batches do not deadlock each
+        // other; this stays for a cycle with another writer of the same case rows.
         if (attempt >= 3) throw;
       } catch (const pqxx::serialization_failure&) {
         if (attempt >= 3) throw;

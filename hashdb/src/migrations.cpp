@@ -7,16 +7,17 @@
 namespace hashguard::hashdb {
 namespace {
 
-constexpr std::array<std::string_view, 5> migration_sql{
+constexpr std::array<std::string_view, 6> migration_sql{
 #include "schema.sql.inc"
 };
 
-constexpr std::array<migration, 5> table{{
+constexpr std::array<migration, 6> table{{
     {1, "lists_keys_audit", migration_sql[0]},
     {2, "case_store", migration_sql[1]},
     {3, "review_evidence", migration_sql[2]},
     {4, "statement_level_list_check", migration_sql[3]},
     {5, "decision_feed", migration_sql[4]},
+    {6, "set_based_record_events", migration_sql[5]},
 }};
 
 // Any constant shared by every hashguard process: pg_advisory_xact_lock(key).

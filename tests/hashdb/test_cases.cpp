@@ -7,6 +7,7 @@
 
 #include <pqxx/pqxx>
 
+#include <map>
 #include <thread>
 
 using namespace hashguard;
@@ -291,6 +292,249 @@ TEST_CASE("reports start the preservation clock: purge honours holds and deadlin
   CHECK(cases.get(*open->case_id).has_value());
   hashdb::audit_log log(c);
   CHECK(log.verify()->ok);
+}
+
+TEST_CASE("a batch: two events of one new case, a repeated request, a replayed id") {
+  hg_test::test_database db;
+  auto c = db.connect();
+  hashdb::case_store cases(c, {});
+  auto committed = event("b", 9, 900, "done");
+  committed.id = hashdb::new_uuid();
+  REQUIRE(cases.record(committed).has_value());
+
+  auto first = event("b", 1, 100, "r1");
+  first.id = hashdb::new_uuid();
+  auto same_item = event("b", 1, 101, "r2");  // same entry, other content: the same new case
+  auto same_content = event("b", 2, 101);     // other entry, content of the one before
+  auto repeated = event("b", 3, 102, "r1");   // the request of `first`: one event
+  auto replayed = first;                      // `first` again, in the same batch
+  auto replay_old = committed;                // an id committed by an earlier batch
+  auto late = event("b", 4, 103, "r1");       // the same request outside the window: new
+  late.occurred_us = hashdb::now_us() + 2LL * 3600 * 1'000'000;
+  auto elsewhere = event("b2", 1, 100);  // the same item in another zone: another case
+  std::vector<hashdb::match_event> batch{first,    same_item,  same_content, repeated,
+                                         replayed, replay_old, late,         elsewhere};
+  auto r = cases.record_batch(batch);
+  INFO(c.last_error());
+  REQUIRE(r.has_value());
+  REQUIRE(r->size() == batch.size());
+  const auto& out = *r;
+  CHECK(out[0].outcome == record_outcome::recorded);
+  CHECK(out[0].event_id == first.id);
+  REQUIRE(out[0].case_id.has_value());
+  const auto case_1 = *out[0].case_id;
+  CHECK(out[1].outcome == record_outcome::recorded);
+  CHECK(out[1].case_id == case_1);
+  CHECK(out[2].outcome == record_outcome::recorded);
+  CHECK(out[2].case_id == case_1);
+  CHECK(out[3].outcome == record_outcome::duplicate_request);
+  CHECK(out[3].event_id == first.id);
+  CHECK(out[3].case_id == case_1);
+  CHECK(out[4].outcome == record_outcome::duplicate_id);
+  CHECK(out[4].event_id == first.id);
+  CHECK(out[4].case_id == case_1);
+  CHECK(out[5].outcome == record_outcome::duplicate_id);
+  CHECK(out[5].event_id == committed.id);
+  CHECK(out[6].outcome == record_outcome::recorded);
+  CHECK(out[6].case_id != case_1);
+  CHECK(out[7].outcome == record_outcome::recorded);
+  CHECK(out[7].case_id != case_1);
+
+  auto s = cases.get(case_1);
+  REQUIRE(s.has_value());
+  CHECK(s->sightings == 3);  // first, same_item, same_content
+  CHECK(s->files == 2);      // contents 100 and 101
+  CHECK(cases.event_ids(case_1)->size() == 3);
+  pqxx::connection pc(db.url());
+  pqxx::read_transaction tx(pc);
+  CHECK(tx.exec1("SELECT count(*) FROM events")[0].as<int>() == 6);
+  CHECK(tx.exec1("SELECT count(*) FROM event_hits")[0].as<int>() == 6);
+  CHECK(tx.exec_params1("SELECT count(*) FROM case_entries WHERE case_id = $1", case_1)[0]
+            .as<int>() == 2);
+  CHECK(tx.exec_params1("SELECT sightings FROM case_files WHERE case_id = $1"
+                        " AND content = decode($2, 'hex')",
+                        case_1, hex_n(101, 64))[0]
+            .as<int>() == 2);
+  CHECK(tx.exec1("SELECT count(*) FROM cases")[0].as<int>() == 4);
+}
+
+TEST_CASE("a batch records exactly what one event after another records") {
+  // The same sequence, with the same pattern of repeated entries, contents, requests and ids,
+  // recorded one by one in zone "one" and as one batch in zone "all".
+  hg_test::test_database db;
+  auto c = db.connect();
+  hashdb::case_store cases(c, {});
+  struct step {
+    std::int64_t entry;
+    std::uint64_t content;
+    int request;     // 0: none
+    int same_id_as;  // -1: a fresh id, else the position whose id it repeats
+  };
+  std::vector<step> steps;
+  for (int i = 0; i < 60; ++i) {
+    const auto u = static_cast<std::uint64_t>(i);
+    steps.push_back({static_cast<std::int64_t>((u * 7) % 5), (u * 11) % 9 + 1,
+                     i % 4 == 0 ? 0 : static_cast<int>((u * 5) % 7) + 1,
+                     i % 13 == 12 ? i - 5 : -1});
+  }
+  const auto build = [&](const std::string& zone, std::uint64_t content_base) {
+    std::vector<hashdb::match_event> out;
+    for (const step& st : steps) {
+      auto e = event(zone, st.entry, content_base + st.content,
+                     st.request == 0 ? "" : "req-" + std::to_string(st.request));
+      e.id =
+          st.same_id_as >= 0 ? out[static_cast<std::size_t>(st.same_id_as)].id : hashdb::new_uuid();
+      e.occurred_us = 1'800'000'000'000'000 + static_cast<std::int64_t>(out.size()) * 1'000;
+      out.push_back(std::move(e));
+    }
+    return out;
+  };
+  const auto one_by_one = build("one", 1000);
+  const auto all = build("all", 2000);
+  std::vector<hashdb::record_result> seq;
+  for (const auto& e : one_by_one) {
+    auto r = cases.record(e);
+    REQUIRE(r.has_value());
+    seq.push_back(*r);
+  }
+  auto batch = cases.record_batch(all);
+  INFO(c.last_error());
+  REQUIRE(batch.has_value());
+  REQUIRE(batch->size() == seq.size());
+  // Case ids differ; their pattern (which positions share a case) must not.
+  std::map<std::int64_t, std::size_t> first_seq;
+  std::map<std::int64_t, std::size_t> first_all;
+  for (std::size_t i = 0; i < seq.size(); ++i) {
+    INFO("position " << i);
+    const auto& a = seq[i];
+    const auto& b = (*batch)[i];
+    CHECK(a.outcome == b.outcome);
+    REQUIRE(a.case_id.has_value() == b.case_id.has_value());
+    if (a.case_id) {
+      first_seq.emplace(*a.case_id, i);
+      first_all.emplace(*b.case_id, i);
+      CHECK(first_seq[*a.case_id] == first_all[*b.case_id]);
+      const auto ca = cases.get(*a.case_id);
+      const auto cb = cases.get(*b.case_id);
+      REQUIRE(ca.has_value());
+      REQUIRE(cb.has_value());
+      CHECK(ca->sightings == cb->sightings);
+      CHECK(ca->files == cb->files);
+    }
+    // The id answered is the same position's id in both runs.
+    const auto pos = [](const std::vector<hashdb::match_event>& es, const std::string& id) {
+      for (std::size_t k = 0; k < es.size(); ++k) {
+        if (es[k].id == id) return k;
+      }
+      return es.size();
+    };
+    CHECK(pos(one_by_one, a.event_id) == pos(all, b.event_id));
+  }
+  CHECK(first_seq.size() > 3);  // the sequence opens several cases and joins them
+  pqxx::connection pc(db.url());
+  pqxx::read_transaction tx(pc);
+  const auto count = [&](const std::string& sql) {
+    return std::make_pair(tx.exec_params1(sql, "one")[0].as<std::int64_t>(),
+                          tx.exec_params1(sql, "all")[0].as<std::int64_t>());
+  };
+  const auto events = count("SELECT count(*) FROM events WHERE zone = $1");
+  CHECK(events.first == events.second);
+  const auto hits = count(
+      "SELECT count(*) FROM event_hits h JOIN events e ON e.id = h.event_id WHERE e.zone = $1");
+  CHECK(hits.first == hits.second);
+  const auto entries = count(
+      "SELECT count(*) FROM case_entries ce JOIN cases c ON c.id = ce.case_id WHERE c.zone = $1");
+  CHECK(entries.first == entries.second);
+  const auto files = count(
+      "SELECT sum(f.sightings) FROM case_files f JOIN cases c ON c.id = f.case_id"
+      " WHERE c.zone = $1");
+  CHECK(files.first == files.second);
+}
+
+TEST_CASE("a batch: suppressed content is stored without a case, the rest as usual") {
+  hg_test::test_database db;
+  auto c = db.connect();
+  hashdb::case_store cases(c, {});
+  {
+    pqxx::connection pc(db.url());
+    pqxx::work tx(pc);
+    tx.exec_params0("INSERT INTO suppressions (content) VALUES (decode($1, 'hex'))", hex_n(77, 64));
+    tx.commit();
+  }
+  std::vector<hashdb::match_event> batch{event("s", 1, 77), event("s", 1, 78), event("s", 2, 77)};
+  auto r = cases.record_batch(batch);
+  REQUIRE(r.has_value());
+  REQUIRE(r->size() == 3);
+  CHECK((*r)[0].outcome == record_outcome::suppressed);
+  CHECK_FALSE((*r)[0].case_id.has_value());
+  CHECK((*r)[1].outcome == record_outcome::recorded);
+  REQUIRE((*r)[1].case_id.has_value());
+  CHECK((*r)[2].outcome == record_outcome::suppressed);
+  CHECK(cases.get(*(*r)[1].case_id)->sightings == 1);
+  CHECK(cases.get(*(*r)[1].case_id)->files == 1);
+  auto empty = cases.record_batch({});
+  REQUIRE(empty.has_value());
+  CHECK(empty->empty());
+}
+
+TEST_CASE("deleting a case deletes its events, hits, files and entries, never leaving an orphan") {
+  hg_test::test_database db;
+  auto c = db.connect();
+  hashdb::case_store cases(c, {});
+  auto a = cases.record(event("d", 1, 1));
+  auto b = cases.record(event("d", 1, 2));
+  auto other = cases.record(event("d", 2, 3));
+  REQUIRE(a.has_value());
+  REQUIRE(b.has_value());
+  REQUIRE(other.has_value());
+  REQUIRE(a->case_id == b->case_id);
+  const auto gone = *a->case_id;
+  const auto count = [&](const std::string& sql) {
+    pqxx::connection pc(db.url());
+    pqxx::read_transaction tx(pc);
+    return tx.exec1(sql)[0].as<int>();
+  };
+  hg_test::exec_sql(db.url(), "DELETE FROM cases WHERE id = " + std::to_string(gone));
+  CHECK(count("SELECT count(*) FROM events") == 1);
+  CHECK(count("SELECT count(*) FROM event_hits") == 1);
+  CHECK(count("SELECT count(*) FROM case_files") == 1);
+  CHECK(count("SELECT count(*) FROM case_entries") == 1);
+  hg_test::exec_sql(db.url(), "DELETE FROM events");
+  CHECK(count("SELECT count(*) FROM event_hits") == 0);
+  CHECK(count("SELECT count(*) FROM cases") == 1);
+  CHECK_THROWS(hg_test::exec_sql(db.url(), "TRUNCATE events"));
+  CHECK_THROWS(hg_test::exec_sql(db.url(), "TRUNCATE cases CASCADE"));
+
+  // A case deleted (by a purge) after a batch found it but before the batch wrote into it:
+  // the batch is refused, not recorded against a case that no longer exists.
+  auto victim = cases.record(event("d", 7, 70));
+  REQUIRE(victim.has_value());
+  pqxx::connection purger(db.url());
+  pqxx::work purge(purger);
+  purge.exec0("DELETE FROM cases WHERE id = " + std::to_string(*victim->case_id));
+  std::optional<core::result<hashdb::record_result>> late;
+  std::thread writer([&] {
+    auto wc = hashdb::connection::open(db.url());
+    if (!wc) return;
+    hashdb::case_store w(*wc, {});
+    late = w.record(event("d", 7, 71));  // finds the case, then waits for its row lock
+  });
+  // Commit the purge once the writer waits for the case's row lock.
+  for (int i = 0; i < 600 && count("SELECT count(*) FROM pg_stat_activity WHERE datname ="
+                                   " current_database() AND wait_event_type = 'Lock'") == 0;
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  purge.commit();
+  writer.join();
+  REQUIRE(late.has_value());
+  CHECK(hg_test::error_of(*late) == hashdb::errc::query_failed);
+  auto retried = cases.record(event("d", 7, 71));  // as the recorder retries it alone
+  REQUIRE(retried.has_value());
+  CHECK(retried->outcome == record_outcome::recorded);
+  CHECK(retried->case_id != victim->case_id);
+  CHECK(count("SELECT count(*) FROM events e WHERE NOT EXISTS"
+              " (SELECT 1 FROM cases c WHERE c.id = e.case_id)") == 0);
 }
 
 TEST_CASE("two concurrent writers on one zone open one case per item") {

@@ -5,6 +5,7 @@
 #include <pqxx/pqxx>
 
 #include <thread>
+#include <tuple>
 
 using namespace hashguard;
 
@@ -95,4 +96,58 @@ TEST_CASE("a schema newer than the binary is refused") {
   auto r = hashdb::migrate(c);
   REQUIRE_FALSE(r.has_value());
   CHECK(r.error() == hashdb::errc::schema_too_new);
+}
+
+TEST_CASE("migration 6 upgrades a case store that has cases, entries and events") {
+  hg_test::test_database db(false);
+  const auto all = hashdb::migrations();
+  REQUIRE(all.size() >= 6);
+  const std::string hit =
+      R"({"list_id":1,"entry_id":42,"signal":"pdq","distance":1,"threshold":31,)"
+      R"("list_version":1,"action":"block","variant":"original"})";
+  const auto event_json = [&](const std::string& id, const std::string& zone, char content) {
+    return R"({"id":")" + id + R"(","occurred_us":1800000000000000,"zone":")" + zone +
+           R"(","request_id":"","source_url":"u","node":"n","md5":"","sha1":"","sha256":")" +
+           std::string(64, content) +
+           R"(","pdq":"","pdq_quality":null,"phash":"","action":"block","hits":[)" + hit + "]}";
+  };
+  {
+    // Version 5, as a node of the previous release left it, with two cases recorded.
+    pqxx::connection pc(db.url());
+    pqxx::work tx(pc);
+    tx.exec0(
+        "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
+        " applied_at timestamptz NOT NULL DEFAULT now())");
+    for (std::size_t i = 0; i < 5; ++i) {
+      tx.exec(std::string(all[i].sql));
+      tx.exec_params0("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                      all[i].version, std::string(all[i].name));
+    }
+    for (const auto& [id, zone, content] :
+         {std::tuple{"00000000-0000-4000-8000-000000000001", "za", 'a'},
+          std::tuple{"00000000-0000-4000-8000-000000000002", "zb", 'b'}}) {
+      tx.exec_params("SELECT * FROM hg_record_event($1::jsonb, 3600, 1)",
+                     event_json(id, zone, content));
+    }
+    tx.commit();
+  }
+  auto c = db.connect();
+  auto r = hashdb::migrate(c);
+  INFO(c.last_error());
+  REQUIRE(r.has_value());
+  CHECK(r->from_version == 5);
+  CHECK(r->applied == std::vector<int>{6});
+  pqxx::connection pc(db.url());
+  pqxx::work tx(pc);
+  CHECK(tx.exec1("SELECT count(*) FROM case_entries ce JOIN cases c ON c.id = ce.case_id"
+                 " WHERE ce.zone = c.zone")[0]
+            .as<int>() == 2);
+  // The same entry in zone "za" again joins the case recorded before the upgrade.
+  const auto before = tx.exec1("SELECT id FROM cases WHERE zone = 'za'")[0].as<std::int64_t>();
+  auto row = tx.exec_params1("SELECT case_id, outcome FROM hg_record_event($1::jsonb, 3600, 1)",
+                             event_json("00000000-0000-4000-8000-000000000003", "za", 'c'));
+  CHECK(row[0].as<std::int64_t>() == before);
+  CHECK(row[1].as<std::string>() == "recorded");
+  CHECK(tx.exec1("SELECT sightings FROM cases WHERE zone = 'za'")[0].as<int>() == 2);
+  tx.commit();
 }

@@ -105,7 +105,10 @@ class case_store {
 
   /// Records one event in its own transaction (idempotent by event id).
   [[nodiscard]] core::result<record_result> record(const match_event& e);
-  /// Records events in order in one transaction (group commit). All or nothing.
+  /// Records events in one transaction (group commit), all or nothing, with the outcome of
+  /// recording them one after another in order: a later event of the batch sees the cases,
+  /// requests and ids of the earlier ones. One call of hg_record_events (migration 6), which
+  /// records the batch set-based in a few statements.
   [[nodiscard]] core::result<std::vector<record_result>> record_batch(
       std::span<const match_event> events);
 
