@@ -3,8 +3,10 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <ctime>
 
 namespace hashguard::api {
@@ -43,13 +45,19 @@ std::string to_json_line(const request_log_entry& e) {
   o["status"] = e.status;
   o["bytes_in"] = e.bytes_in;
   o["bytes_out"] = e.bytes_out;
-  o["duration_ms"] = std::round(e.duration_ms * 1000.0) / 1000.0;
   o["request_id"] = e.request_id;
   if (!e.key_id.empty()) o["key_id"] = e.key_id;
   if (!e.role.empty()) o["role"] = e.role;
   if (!e.remote.empty()) o["remote"] = e.remote;
   if (!e.error.empty()) o["error"] = e.error;
-  return boost::json::serialize(o);
+  // duration_ms as a plain decimal with microsecond precision ("45.732"): Boost.JSON writes
+  // doubles in exponent form ("4.5732E1"), valid JSON but awkward to read in a log.
+  std::string line = boost::json::serialize(o);
+  const double ms = std::isfinite(e.duration_ms) ? std::max(0.0, e.duration_ms) : 0.0;
+  char number[48];
+  const int n = std::snprintf(number, sizeof number, ",\"duration_ms\":%.3f", ms);
+  line.insert(line.size() - 1, number, static_cast<std::size_t>(std::max(0, n)));
+  return line;
 }
 
 }  // namespace hashguard::api

@@ -28,6 +28,7 @@ TEST_CASE("a request log line is one JSON object with the documented fields") {
   CHECK(v.at("bytes_in").to_number<std::uint64_t>() == 1000);
   CHECK(v.at("bytes_out").to_number<std::uint64_t>() == 321);
   CHECK(v.at("duration_ms").as_double() == Approx(1.235));
+  CHECK(line.find("\"duration_ms\":1.235") != std::string::npos);  // a plain decimal, no exponent
   CHECK(v.at("request_id").as_string() == "req-\"1\"");
   CHECK(v.at("key_id").as_string() == "k_0011aabbccdd");
   CHECK(v.at("role").as_string() == "ingest");
