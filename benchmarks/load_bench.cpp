@@ -198,13 +198,8 @@ bool parse_args(int argc, char** argv, config& cfg) {
       } else if (a == "--reuse") {
         cfg.reuse = true;
         cfg.keep = true;
-      } else if (auto v = value("--hashes")) {
-        cfg.setup.pdq_count = std::stoul(*v);
-      } else if (auto v2 = value("--md5")) {
-        cfg.setup.md5_count = std::stoul(*v2);
-        md5_given = true;
-      } else if (auto v3 = value("--images")) {
-        cfg.setup.image_count = std::stoul(*v3);
+      } else if (parse_setup_flag(argc, argv, i, cfg.setup, md5_given)) {
+        continue;
       } else if (auto v4 = value("--seconds")) {
         cfg.seconds = std::stod(*v4);
       } else if (auto v5 = value("--connections")) {
@@ -213,8 +208,6 @@ bool parse_args(int argc, char** argv, config& cfg) {
         cfg.match_connections = static_cast<unsigned>(std::stoul(*v6));
       } else if (auto v7 = value("--client-threads")) {
         cfg.client_threads = static_cast<unsigned>(std::stoul(*v7));
-      } else if (auto v8 = value("--dir")) {
-        cfg.setup.dir = *v8;
       } else if (auto v9 = value("--serve-flag")) {
         cfg.serve_flags.push_back(*v9);
       } else if (auto v10 = value("--phases")) {
@@ -231,7 +224,7 @@ bool parse_args(int argc, char** argv, config& cfg) {
       return false;
     }
   }
-  if (!md5_given) cfg.setup.md5_count = std::max<std::size_t>(1000, cfg.setup.pdq_count / 10);
+  default_md5_count(cfg.setup, md5_given);
   return cfg.setup.pdq_count >= 1000 && cfg.setup.image_count >= 1 && cfg.seconds > 0 &&
          cfg.connections >= 1 && cfg.match_connections >= 1 && cfg.client_threads >= 1 &&
          !cfg.phases.empty();

@@ -469,6 +469,26 @@ void close_work_dir(const fs::path& dir, bool keep) {
   fs::remove_all(dir, ec);
 }
 
+bool parse_setup_flag(int argc, char** argv, int& i, bench_setup& setup, bool& md5_given) {
+  if (auto v = flag_value(argc, argv, i, "--hashes")) {
+    setup.pdq_count = std::stoul(*v);
+  } else if (auto v2 = flag_value(argc, argv, i, "--md5")) {
+    setup.md5_count = std::stoul(*v2);
+    md5_given = true;
+  } else if (auto v3 = flag_value(argc, argv, i, "--images")) {
+    setup.image_count = std::stoul(*v3);
+  } else if (auto v4 = flag_value(argc, argv, i, "--dir")) {
+    setup.dir = *v4;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+void default_md5_count(bench_setup& setup, bool md5_given) {
+  if (!md5_given) setup.md5_count = std::max<std::size_t>(1000, setup.pdq_count / 10);
+}
+
 std::optional<std::string> flag_value(int argc, char** argv, int& i, std::string_view name) {
   const std::string_view a = argv[i];
   if (a.size() > name.size() && a.substr(0, name.size()) == name && a[name.size()] == '=') {

@@ -84,13 +84,8 @@ bool parse_args(int argc, char** argv, config& cfg) {
         cfg.minutes = std::stod(*v);
       } else if (auto v1 = value("--load")) {
         cfg.load = std::stod(*v1);
-      } else if (auto v2 = value("--hashes")) {
-        cfg.setup.pdq_count = std::stoul(*v2);
-      } else if (auto v3 = value("--md5")) {
-        cfg.setup.md5_count = std::stoul(*v3);
-        md5_given = true;
-      } else if (auto v4 = value("--images")) {
-        cfg.setup.image_count = std::stoul(*v4);
+      } else if (parse_setup_flag(argc, argv, i, cfg.setup, md5_given)) {
+        continue;
       } else if (auto v5 = value("--connections")) {
         cfg.connections = static_cast<unsigned>(std::stoul(*v5));
       } else if (auto v6 = value("--calibrate-seconds")) {
@@ -101,8 +96,6 @@ bool parse_args(int argc, char** argv, config& cfg) {
         cfg.rss_tolerance_pct = std::stod(*v8);
       } else if (auto v9 = value("--fd-tolerance")) {
         cfg.fd_tolerance = std::stoul(*v9);
-      } else if (auto v10 = value("--dir")) {
-        cfg.setup.dir = *v10;
       } else {
         return false;
       }
@@ -110,7 +103,7 @@ bool parse_args(int argc, char** argv, config& cfg) {
       return false;
     }
   }
-  if (!md5_given) cfg.setup.md5_count = std::max<std::size_t>(1000, cfg.setup.pdq_count / 10);
+  default_md5_count(cfg.setup, md5_given);
   return cfg.minutes > 0 && cfg.load > 0 && cfg.load <= 1 && cfg.calibrate_s > 0 &&
          cfg.connections >= 1 && cfg.setup.pdq_count >= 1000 && cfg.setup.image_count >= 1;
 }

@@ -5,6 +5,7 @@
 #include "hg_pg.hpp"
 #include "http_client.hpp"
 #include "openapi_check.hpp"
+#include "serve_api.hpp"
 #include "serve_process.hpp"
 
 #include "hashguard/hashdb/keys.hpp"
@@ -35,14 +36,6 @@ std::optional<http_response> post(std::uint16_t port, std::string_view target, s
 std::string error_code_of(const http_response& r) {
   auto v = json::parse(r.body);
   return std::string(v.at("error").at("code").as_string());
-}
-
-void require_schema(std::string_view schema, const json::value& v) {
-  const auto problems = openapi_violations(schema, v);
-  std::string all;
-  for (const auto& p : problems) all += p + "\n";
-  INFO(schema << ": " << all << json::serialize(v));
-  CHECK(problems.empty());
 }
 
 const std::string data_dir = HG_TEST_DATA;

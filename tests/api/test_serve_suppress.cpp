@@ -11,6 +11,7 @@
 #include "hg_pg.hpp"
 #include "http_client.hpp"
 #include "openapi_check.hpp"
+#include "serve_api.hpp"
 #include "serve_process.hpp"
 
 #include <boost/json.hpp>
@@ -38,14 +39,6 @@ const std::string other_image =
 const std::string ingest = "ingest-key-for-suppress";
 const std::string reviewer = "reviewer-key-for-suppress";
 const std::string admin = "admin-key-for-suppress";
-
-void require_schema(std::string_view schema, const json::value& v) {
-  const auto problems = openapi_violations(schema, v);
-  std::string all;
-  for (const auto& p : problems) all += p + "\n";
-  INFO(schema << ": " << all << json::serialize(v));
-  CHECK(problems.empty());
-}
 
 json::value call_json(std::uint16_t port, std::string_view method, const std::string& target,
                       const std::string& key, std::optional<std::string_view> body,

@@ -4,6 +4,7 @@
 
 #include "hashguard/hashdb/cases.hpp"
 
+#include "hg_catch.hpp"
 #include "hg_pg.hpp"
 
 #include <pqxx/pqxx>
@@ -86,6 +87,33 @@ inline hashguard::hashdb::match_event make_event(std::string zone, std::int64_t 
   h.variant = core::dihedral::rot90;
   e.hits.push_back(h);
   return e;
+}
+
+/// A reviewer's decision on `case_id` (note "checked"; classification A1 when confirming).
+inline hashguard::hashdb::decision_input make_decision(std::int64_t case_id, std::int64_t reviewer,
+                                                       hashguard::hashdb::decision_kind kind,
+                                                       bool suppress = false) {
+  using namespace hashguard;
+  hashdb::decision_input d;
+  d.case_id = case_id;
+  d.reviewer_key_id = reviewer;
+  d.kind = kind;
+  d.note = "checked";
+  if (kind == hashdb::decision_kind::confirmed) d.classification = "A1";
+  d.suppress = suppress;
+  return d;
+}
+
+/// Records one event of content number `content` in `zone` (list_a, entry_a1) and returns the
+/// case it opened or joined (REQUIREs one).
+inline std::int64_t open_case(hashguard::hashdb::case_store& cases, const review_lists& l,
+                              const std::string& zone, std::uint64_t content,
+                              std::int64_t at_us = 1'780'000'000'000'000) {
+  auto r =
+      cases.record(make_event(zone, l.list_a, l.entry_a1, content, at_us, "https://a.test/x.jpg"));
+  REQUIRE(r.has_value());
+  REQUIRE(r->case_id.has_value());
+  return *r->case_id;
 }
 
 }  // namespace hg_test

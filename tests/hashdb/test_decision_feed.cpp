@@ -14,32 +14,6 @@
 using namespace hashguard;
 using namespace std::chrono_literals;
 
-namespace {
-
-// A case in `zone` with one event of content number `content` (hashes from review_fixture).
-std::int64_t open_case(hashdb::case_store& cases, const hg_test::review_lists& l,
-                       const std::string& zone, std::uint64_t content) {
-  auto r = cases.record(hg_test::make_event(zone, l.list_a, l.entry_a1, content,
-                                            1'780'000'000'000'000, "https://a.test/x.jpg"));
-  REQUIRE(r.has_value());
-  REQUIRE(r->case_id.has_value());
-  return *r->case_id;
-}
-
-hashdb::decision_input decision(std::int64_t case_id, std::int64_t reviewer,
-                                hashdb::decision_kind kind, bool suppress = false) {
-  hashdb::decision_input d;
-  d.case_id = case_id;
-  d.reviewer_key_id = reviewer;
-  d.kind = kind;
-  d.note = "checked";
-  if (kind == hashdb::decision_kind::confirmed) d.classification = "A1";
-  d.suppress = suppress;
-  return d;
-}
-
-}  // namespace
-
 TEST_CASE("decision feed: confirmed content, then suppressed content, paged by cursor") {
   hg_test::test_database db;
   const auto lists = hg_test::make_lists(db.url());
@@ -53,27 +27,31 @@ TEST_CASE("decision feed: confirmed content, then suppressed content, paged by c
   CHECK_FALSE(empty->more);
   const std::string start = empty->next;
 
-  const auto confirmed_case = open_case(cases, lists, "zone-a", 42);
+  const auto confirmed_case = hg_test::open_case(cases, lists, "zone-a", 42);
   // A second content joins the same case (same entry).
   REQUIRE(cases
               .record(hg_test::make_event("zone-a", lists.list_a, lists.entry_a1, 43,
                                           1'780'000'000'500'000, "https://a.test/y.jpg"))
               .has_value());
-  const auto dismissed_case = open_case(cases, lists, "zone-b", 77);
-  const auto kept_case = open_case(cases, lists, "zone-c", 99);
+  const auto dismissed_case = hg_test::open_case(cases, lists, "zone-b", 77);
+  const auto kept_case = hg_test::open_case(cases, lists, "zone-c", 99);
 
   // Open cases and escalations feed nothing.
-  REQUIRE(cases.decide(decision(kept_case, 1, hashdb::decision_kind::escalated), "k_1"));
+  REQUIRE(
+      cases.decide(hg_test::make_decision(kept_case, 1, hashdb::decision_kind::escalated), "k_1"));
   auto none = feed.since(start, 10);
   REQUIRE(none.has_value());
   CHECK(none->items.empty());
   CHECK(none->next == start);
 
-  REQUIRE(cases.decide(decision(confirmed_case, 1, hashdb::decision_kind::confirmed), "k_1"));
+  REQUIRE(cases.decide(hg_test::make_decision(confirmed_case, 1, hashdb::decision_kind::confirmed),
+                       "k_1"));
   // A dismissal without suppression keeps the content matching: nothing for the cache layer.
-  REQUIRE(cases.decide(decision(kept_case, 2, hashdb::decision_kind::false_positive), "k_2"));
-  REQUIRE(cases.decide(decision(dismissed_case, 2, hashdb::decision_kind::false_positive, true),
+  REQUIRE(cases.decide(hg_test::make_decision(kept_case, 2, hashdb::decision_kind::false_positive),
                        "k_2"));
+  REQUIRE(cases.decide(
+      hg_test::make_decision(dismissed_case, 2, hashdb::decision_kind::false_positive, true),
+      "k_2"));
 
   auto all = feed.since(start, 10);
   INFO(c.last_error());
@@ -115,9 +93,11 @@ TEST_CASE("decision feed: confirmed content, then suppressed content, paged by c
 
   // A second confirmation of an already confirmed case adds nothing; a new one appears after
   // the cursor.
-  REQUIRE(cases.decide(decision(confirmed_case, 3, hashdb::decision_kind::confirmed), "k_3"));
-  const auto late_case = open_case(cases, lists, "zone-d", 500);
-  REQUIRE(cases.decide(decision(late_case, 3, hashdb::decision_kind::confirmed), "k_3"));
+  REQUIRE(cases.decide(hg_test::make_decision(confirmed_case, 3, hashdb::decision_kind::confirmed),
+                       "k_3"));
+  const auto late_case = hg_test::open_case(cases, lists, "zone-d", 500);
+  REQUIRE(
+      cases.decide(hg_test::make_decision(late_case, 3, hashdb::decision_kind::confirmed), "k_3"));
   auto later = feed.since(cursor, 10);
   REQUIRE(later.has_value());
   REQUIRE(later->items.size() == 1);
@@ -133,12 +113,12 @@ TEST_CASE("decision feed: the two-person rule feeds on the second confirmation o
   options.required_confirmations = 2;
   hashdb::case_store cases(c, options);
   hashdb::decision_feed feed(c);
-  const auto id = open_case(cases, lists, "zone-a", 7);
-  REQUIRE(cases.decide(decision(id, 1, hashdb::decision_kind::confirmed), "k_1"));
+  const auto id = hg_test::open_case(cases, lists, "zone-a", 7);
+  REQUIRE(cases.decide(hg_test::make_decision(id, 1, hashdb::decision_kind::confirmed), "k_1"));
   auto one = feed.since("", 10);
   REQUIRE(one.has_value());
   CHECK(one->items.empty());
-  REQUIRE(cases.decide(decision(id, 2, hashdb::decision_kind::confirmed), "k_2"));
+  REQUIRE(cases.decide(hg_test::make_decision(id, 2, hashdb::decision_kind::confirmed), "k_2"));
   auto two = feed.since("", 10);
   REQUIRE(two.has_value());
   REQUIRE(two->items.size() == 1);
@@ -150,8 +130,8 @@ TEST_CASE("decision feed: a decision that commits late never hides behind a read
   const auto lists = hg_test::make_lists(db.url());
   auto c = db.connect();
   hashdb::case_store cases(c, {});
-  const auto first = open_case(cases, lists, "zone-a", 1);
-  const auto second = open_case(cases, lists, "zone-b", 2);
+  const auto first = hg_test::open_case(cases, lists, "zone-a", 1);
+  const auto second = hg_test::open_case(cases, lists, "zone-b", 2);
 
   // A transaction confirms the first case and stays open.
   pqxx::connection slow(db.url());
@@ -163,7 +143,8 @@ TEST_CASE("decision feed: a decision that commits late never hides behind a read
   std::thread reviewer([&] {
     auto rc = db.connect();
     hashdb::case_store other(rc, {});
-    auto r = other.decide(decision(second, 9, hashdb::decision_kind::confirmed), "k_9");
+    auto r =
+        other.decide(hg_test::make_decision(second, 9, hashdb::decision_kind::confirmed), "k_9");
     decided = r.has_value();
   });
   std::this_thread::sleep_for(300ms);

@@ -32,27 +32,6 @@ hashdb::content_key key(std::uint64_t content) {
   return k;
 }
 
-hashdb::decision_input decision(std::int64_t case_id, std::int64_t reviewer,
-                                hashdb::decision_kind kind, bool suppress = false) {
-  hashdb::decision_input d;
-  d.case_id = case_id;
-  d.reviewer_key_id = reviewer;
-  d.kind = kind;
-  d.note = "checked";
-  if (kind == hashdb::decision_kind::confirmed) d.classification = "A1";
-  d.suppress = suppress;
-  return d;
-}
-
-std::int64_t open_case(hashdb::case_store& cases, const hg_test::review_lists& l,
-                       const std::string& zone, std::uint64_t content, std::int64_t at_us) {
-  auto r = cases.record(
-      hg_test::make_event(zone, l.list_a, l.entry_a1, content, at_us, "https://a.test/x.jpg"));
-  REQUIRE(r.has_value());
-  REQUIRE(r->case_id.has_value());
-  return *r->case_id;
-}
-
 template <class Pred>
 bool eventually(Pred p, std::chrono::milliseconds limit) {
   const auto end = std::chrono::steady_clock::now() + limit;
@@ -170,11 +149,13 @@ TEST_CASE("refresh_suppressions: follows reviewers' decisions through the feed")
   CHECK(holder.load()->empty());
 
   // Content 77 is seen in two zones; one case is dismissed with suppression.
-  const auto dismissed = open_case(cases, lists, "zone-b", 77, 1'780'000'000'000'000);
-  const auto other_zone = open_case(cases, lists, "zone-c", 77, 1'780'000'000'100'000);
-  const auto confirmed = open_case(cases, lists, "zone-a", 42, 1'780'000'000'200'000);
-  REQUIRE(cases.decide(decision(confirmed, 1, hashdb::decision_kind::confirmed), "k_1"));
-  REQUIRE(cases.decide(decision(dismissed, 2, hashdb::decision_kind::false_positive, true), "k_2"));
+  const auto dismissed = hg_test::open_case(cases, lists, "zone-b", 77, 1'780'000'000'000'000);
+  const auto other_zone = hg_test::open_case(cases, lists, "zone-c", 77, 1'780'000'000'100'000);
+  const auto confirmed = hg_test::open_case(cases, lists, "zone-a", 42, 1'780'000'000'200'000);
+  REQUIRE(
+      cases.decide(hg_test::make_decision(confirmed, 1, hashdb::decision_kind::confirmed), "k_1"));
+  REQUIRE(cases.decide(
+      hg_test::make_decision(dismissed, 2, hashdb::decision_kind::false_positive, true), "k_2"));
   auto read = hashdb::refresh_suppressions(c, holder);
   REQUIRE(read.has_value());
   CHECK(*read == 2);  // the confirmation and the suppression
@@ -199,7 +180,8 @@ TEST_CASE("refresh_suppressions: follows reviewers' decisions through the feed")
 
   // The other zone's case holding the same content is confirmed: the confirmation wins, in
   // the feed, in the suppression table and so in the set.
-  REQUIRE(cases.decide(decision(other_zone, 3, hashdb::decision_kind::confirmed), "k_3"));
+  REQUIRE(
+      cases.decide(hg_test::make_decision(other_zone, 3, hashdb::decision_kind::confirmed), "k_3"));
   auto lifted = hashdb::refresh_suppressions(c, holder);
   REQUIRE(lifted.has_value());
   CHECK(*lifted == 1);
@@ -223,13 +205,16 @@ TEST_CASE("refresh_suppressions: a second confirmation does not lift a later sup
   hashdb::case_store strict(c, two_person);
   // Zone a's case is confirmed (one reviewer suffices); zone b's case of the same content is
   // then dismissed with suppression: the content is suppressed (latest decision).
-  const auto confirmed = open_case(cases, lists, "zone-a", 5, 1'780'000'000'000'000);
-  const auto dismissed = open_case(cases, lists, "zone-b", 5, 1'780'000'000'100'000);
-  REQUIRE(cases.decide(decision(confirmed, 1, hashdb::decision_kind::confirmed), "k_1"));
-  REQUIRE(cases.decide(decision(dismissed, 2, hashdb::decision_kind::false_positive, true), "k_2"));
+  const auto confirmed = hg_test::open_case(cases, lists, "zone-a", 5, 1'780'000'000'000'000);
+  const auto dismissed = hg_test::open_case(cases, lists, "zone-b", 5, 1'780'000'000'100'000);
+  REQUIRE(
+      cases.decide(hg_test::make_decision(confirmed, 1, hashdb::decision_kind::confirmed), "k_1"));
+  REQUIRE(cases.decide(
+      hg_test::make_decision(dismissed, 2, hashdb::decision_kind::false_positive, true), "k_2"));
   // Another reviewer confirms the already confirmed case: no new feed item, so the
   // suppression stays, in the table and in the set.
-  REQUIRE(cases.decide(decision(confirmed, 3, hashdb::decision_kind::confirmed), "k_3"));
+  REQUIRE(
+      cases.decide(hg_test::make_decision(confirmed, 3, hashdb::decision_kind::confirmed), "k_3"));
   hashdb::suppression_holder holder;
   REQUIRE(hashdb::refresh_suppressions(c, holder).has_value());
   CHECK(holder.contains(key(5)));
@@ -239,16 +224,19 @@ TEST_CASE("refresh_suppressions: a second confirmation does not lift a later sup
 
   // Under the two-person rule, the first confirmation leaves the case open: still suppressed;
   // the second makes it confirmed and lifts the suppression.
-  const auto pending = open_case(strict, lists, "zone-c", 6, 1'780'000'000'200'000);
-  const auto gone = open_case(strict, lists, "zone-d", 6, 1'780'000'000'300'000);
-  REQUIRE(strict.decide(decision(gone, 1, hashdb::decision_kind::false_positive, true), "k_1"));
-  REQUIRE(strict.decide(decision(pending, 1, hashdb::decision_kind::confirmed), "k_1"));
+  const auto pending = hg_test::open_case(strict, lists, "zone-c", 6, 1'780'000'000'200'000);
+  const auto gone = hg_test::open_case(strict, lists, "zone-d", 6, 1'780'000'000'300'000);
+  REQUIRE(strict.decide(
+      hg_test::make_decision(gone, 1, hashdb::decision_kind::false_positive, true), "k_1"));
+  REQUIRE(
+      strict.decide(hg_test::make_decision(pending, 1, hashdb::decision_kind::confirmed), "k_1"));
   REQUIRE(hashdb::refresh_suppressions(c, holder).has_value());
   CHECK(holder.contains(key(6)));
   auto still = cases.is_suppressed(hg_test::hex_n(6, 64));
   REQUIRE(still.has_value());
   CHECK(*still);
-  REQUIRE(strict.decide(decision(pending, 2, hashdb::decision_kind::confirmed), "k_2"));
+  REQUIRE(
+      strict.decide(hg_test::make_decision(pending, 2, hashdb::decision_kind::confirmed), "k_2"));
   REQUIRE(hashdb::refresh_suppressions(c, holder).has_value());
   CHECK_FALSE(holder.contains(key(6)));
   auto lifted = cases.is_suppressed(hg_test::hex_n(6, 64));
@@ -286,8 +274,9 @@ TEST_CASE("suppression refresher: loads at start, follows decisions, survives no
   const auto lists = hg_test::make_lists(db.url());
   auto c = db.connect();
   hashdb::case_store cases(c, {});
-  const auto early = open_case(cases, lists, "zone-a", 300, 1'780'000'000'000'000);
-  REQUIRE(cases.decide(decision(early, 1, hashdb::decision_kind::false_positive, true), "k_1"));
+  const auto early = hg_test::open_case(cases, lists, "zone-a", 300, 1'780'000'000'000'000);
+  REQUIRE(cases.decide(
+      hg_test::make_decision(early, 1, hashdb::decision_kind::false_positive, true), "k_1"));
 
   hashdb::suppression_holder holder;
   {
@@ -297,16 +286,18 @@ TEST_CASE("suppression refresher: loads at start, follows decisions, survives no
     CHECK_FALSE(refresher.last_error());
     CHECK(holder.contains(key(300)));
 
-    const auto late = open_case(cases, lists, "zone-b", 301, 1'780'000'000'100'000);
-    REQUIRE(cases.decide(decision(late, 1, hashdb::decision_kind::false_positive, true), "k_1"));
+    const auto late = hg_test::open_case(cases, lists, "zone-b", 301, 1'780'000'000'100'000);
+    REQUIRE(cases.decide(
+        hg_test::make_decision(late, 1, hashdb::decision_kind::false_positive, true), "k_1"));
     CHECK(eventually([&] { return holder.contains(key(301)); }, 10s));
 
     // poke() polls now, whatever the interval.
     hashdb::suppression_holder slow_holder;
     hashdb::suppression_refresher slow(db.url(), slow_holder, 1h);
     const auto polls = slow.polls();
-    const auto third = open_case(cases, lists, "zone-c", 302, 1'780'000'000'200'000);
-    REQUIRE(cases.decide(decision(third, 1, hashdb::decision_kind::false_positive, true), "k_1"));
+    const auto third = hg_test::open_case(cases, lists, "zone-c", 302, 1'780'000'000'200'000);
+    REQUIRE(cases.decide(
+        hg_test::make_decision(third, 1, hashdb::decision_kind::false_positive, true), "k_1"));
     slow.poke();
     CHECK(eventually([&] { return slow_holder.contains(key(302)); }, 10s));
     CHECK(slow.polls() > polls);

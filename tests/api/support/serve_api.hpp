@@ -1,11 +1,13 @@
 // Steps many tests of a running `hashguard serve` take through its API (tests/api, tests/system):
-// an image's PDQ, a PDQ list holding given hashes, waiting for a node's snapshot to hold them.
+// an image's PDQ, a PDQ list holding given hashes, waiting for a node's snapshot to hold them,
+// checking an answer against the OpenAPI document.
 // Header-only: the steps REQUIRE what they rely on, so the test fails where the step did.
 #pragma once
 
 #include "hg_catch.hpp"
 #include "hg_util.hpp"
 #include "http_client.hpp"
+#include "openapi_check.hpp"
 
 #include <boost/json.hpp>
 
@@ -67,6 +69,16 @@ inline bool wait_pdq_entries(std::uint16_t port, std::string_view admin_key,
                    pdq_entries;
       },
       limit);
+}
+
+/// CHECKs that `v` fits the OpenAPI document's schema `schema` (e.g. "ScanResult"), listing
+/// every violation when it does not.
+inline void require_schema(std::string_view schema, const boost::json::value& v) {
+  const auto problems = openapi_violations(schema, v);
+  std::string all;
+  for (const auto& p : problems) all += p + "\n";
+  INFO(schema << ": " << all << boost::json::serialize(v));
+  CHECK(problems.empty());
 }
 
 }  // namespace hg_test
