@@ -291,6 +291,19 @@ struct answer_target {
   asio::any_io_executor ex;
 };
 
+// Runs a handler; an exception it lets out is answered 500 `internal` through `answer` (a
+// handler's bug must not take a pool or I/O thread down, nor leave the request unanswered).
+template <class Call, class Answer>
+void run_guarded(Call&& call, Answer&& answer) {
+  try {
+    call();
+  } catch (const std::exception& e) {
+    answer(response::error(errc::internal, std::string("handler failed: ") + e.what()));
+  } catch (...) {
+    answer(response::error(errc::internal, "handler failed"));
+  }
+}
+
 template <class Token>
 auto async_invoke(std::shared_ptr<asio::io_context> context, work_pool* pool, const route* r,
                   const request& req, const auth_context& auth, int retry_after_s, Token&& token) {
@@ -308,13 +321,7 @@ auto async_invoke(std::shared_ptr<asio::io_context> context, work_pool* pool, co
           });
         });
         auto job = [r, &req, &auth, done]() {
-          try {
-            r->handler(req, auth, done);
-          } catch (const std::exception& e) {
-            done(response::error(errc::internal, std::string("handler failed: ") + e.what()));
-          } catch (...) {
-            done(response::error(errc::internal, "handler failed"));
-          }
+          run_guarded([&] { r->handler(req, auth, done); }, done);
         };
         if (pool == nullptr) {
           job();
@@ -327,13 +334,9 @@ auto async_invoke(std::shared_ptr<asio::io_context> context, work_pool* pool, co
 }
 
 response invoke_inline(const route& r, const request& req, const auth_context& auth) {
-  try {
-    return r.sync(req, auth);
-  } catch (const std::exception& e) {
-    return response::error(errc::internal, std::string("handler failed: ") + e.what());
-  } catch (...) {
-    return response::error(errc::internal, "handler failed");
-  }
+  response out;
+  run_guarded([&] { out = r.sync(req, auth); }, [&](response failed) { out = std::move(failed); });
+  return out;
 }
 
 // One step of reading a message: feed what is buffered to the parser; when it needs more, read
