@@ -4,7 +4,7 @@
 
 #include "hashguard/core/config.hpp"
 #include "hashguard/hashdb/database.hpp"
-#include "hashguard/hashdb/server.hpp"
+#include "hashguard/hashdb/embedded_postgres.hpp"
 #include "hashguard/hashdb/settings.hpp"
 
 #include <map>

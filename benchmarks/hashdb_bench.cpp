@@ -12,7 +12,7 @@
 #include "hashguard/hashdb/lists.hpp"
 #include "hashguard/hashdb/migrations.hpp"
 #include "hashguard/hashdb/recorder.hpp"
-#include "hashguard/hashdb/server.hpp"
+#include "hashguard/hashdb/embedded_postgres.hpp"
 #include "hashguard/hashdb/snapshot_loader.hpp"
 
 #include <pqxx/pqxx>

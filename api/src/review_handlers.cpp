@@ -2,7 +2,7 @@
 
 #include "hashguard/hashdb/audit.hpp"
 #include "hashguard/hashdb/cases.hpp"
-#include "hashguard/hashdb/review.hpp"
+#include "hashguard/hashdb/case_queries.hpp"
 
 #include <boost/json.hpp>
 

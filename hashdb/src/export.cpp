@@ -5,7 +5,7 @@
 #include "crypto.hpp"
 #include "hashguard/hashdb/event.hpp"
 #include "pg.hpp"
-#include "review_internal.hpp"
+#include "case_queries_internal.hpp"
 
 #include <openssl/evp.h>
 #include <boost/json.hpp>

@@ -3,7 +3,7 @@
 #include "pg.hpp"
 
 #include "hashguard/core/checksum.hpp"
-#include "hashguard/matcher/image.hpp"
+#include "hashguard/matcher/snapshot_file.hpp"
 
 #include <fcntl.h>
 #include <sys/mman.h>

@@ -1,7 +1,7 @@
 #include "hashguard/hashdb/evidence.hpp"
 
 #include "hashguard/hashdb/audit.hpp"
-#include "hashguard/hashdb/review.hpp"
+#include "hashguard/hashdb/case_queries.hpp"
 
 #include "hg_pg.hpp"
 #include "review_fixture.hpp"

@@ -12,7 +12,7 @@
 #include "serve_api.hpp"
 #include "serve_process.hpp"
 
-#include "hashguard/hashdb/server.hpp"
+#include "hashguard/hashdb/embedded_postgres.hpp"
 
 #include <boost/json.hpp>
 

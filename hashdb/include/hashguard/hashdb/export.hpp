@@ -22,7 +22,7 @@
 #pragma once
 
 #include "hashguard/hashdb/database.hpp"
-#include "hashguard/hashdb/review.hpp"
+#include "hashguard/hashdb/case_queries.hpp"
 
 #include <cstdint>
 #include <functional>

@@ -17,7 +17,7 @@
 #include "hashguard/core/config.hpp"
 #include "hashguard/hashdb/cases.hpp"
 #include "hashguard/hashdb/recorder.hpp"
-#include "hashguard/hashdb/server.hpp"
+#include "hashguard/hashdb/embedded_postgres.hpp"
 
 #include <filesystem>
 #include <string>

@@ -10,7 +10,7 @@
 // count, i64 catalog version, u64 file size, u64 zero, u64 checksum of the section table, u64
 // checksum of the header's first 48 bytes), the section table (per section: u64 offset, u64
 // size, u64 checksum), then the sections, each at a multiple of 4096: the matcher's image
-// (matcher/image.hpp: a descriptor with the lists and counts, then the PDQ hashes, entry
+// (matcher/snapshot_file.hpp: a descriptor with the lists and counts, then the PDQ hashes, entry
 // positions and ids, the MIH tables, pHash, digests). Checksums are core::checksum64 (CRC-32C
 // lanes, a few GB/s per core; sections are checked in parallel). Loading maps the file
 // read-only and the snapshot's tables live in that mapping (no copy, no allocation); every

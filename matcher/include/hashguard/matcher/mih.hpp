@@ -22,7 +22,7 @@
 //
 // Serialisation: table_sections() views the slot tables as flat byte arrays and adopt() makes an
 // index of such arrays again (e.g. views of a read-only file mapping) after checking their
-// structure, without rebuilding: what an on-disk snapshot cache needs (image.hpp).
+// structure, without rebuilding: what an on-disk snapshot cache needs (snapshot_file.hpp).
 //
 // Thread-safety: immutable after construction; any number of threads may search at once.
 #pragma once

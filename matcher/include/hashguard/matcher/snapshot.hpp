@@ -12,7 +12,7 @@
 // until it is done, so it finishes on the snapshot it started with even if a newer one is
 // published meanwhile; the old snapshot is freed when its last reader lets go.
 //
-// Images: image.hpp turns a snapshot into flat byte sections and back without rebuilding (the
+// Images: snapshot_file.hpp turns a snapshot into flat byte sections and back without rebuilding (the
 // on-disk snapshot cache).
 //
 // Thread-safety: snapshot is immutable (every member function is const and thread-safe);

@@ -2,7 +2,7 @@
 #pragma once
 
 #include "case_rows.hpp"
-#include "hashguard/hashdb/review.hpp"
+#include "hashguard/hashdb/case_queries.hpp"
 
 #include <pqxx/pqxx>
 

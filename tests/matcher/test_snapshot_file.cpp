@@ -1,4 +1,4 @@
-#include "hashguard/matcher/image.hpp"
+#include "hashguard/matcher/snapshot_file.hpp"
 
 #include "test_support.hpp"
 

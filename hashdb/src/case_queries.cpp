@@ -1,7 +1,7 @@
-#include "hashguard/hashdb/review.hpp"
+#include "hashguard/hashdb/case_queries.hpp"
 
 #include "pg.hpp"
-#include "review_internal.hpp"
+#include "case_queries_internal.hpp"
 
 namespace hashguard::hashdb {
 namespace detail {

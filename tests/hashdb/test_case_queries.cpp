@@ -1,4 +1,4 @@
-#include "hashguard/hashdb/review.hpp"
+#include "hashguard/hashdb/case_queries.hpp"
 
 #include "hg_pg.hpp"
 #include "review_fixture.hpp"

@@ -1,4 +1,4 @@
-#include "hashguard/hashdb/server.hpp"
+#include "hashguard/hashdb/embedded_postgres.hpp"
 
 #include "hashguard/hashdb/database.hpp"
 
