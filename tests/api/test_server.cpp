@@ -684,6 +684,39 @@ TEST_CASE("one JSON log line per request, with key id and role, never the key") 
   CHECK(fourth.at("error").as_string() == "not_found");
 }
 
+TEST_CASE("the log line's error is the answer's error code, never read back from its body") {
+  test_server s;
+  // An error answer whose body is not the JSON error shape (a page for browsers), and a success
+  // whose body looks like one: the log follows the response's error_code, not the bytes.
+  s.routes.add(make_spec("GET", "/page-error", std::nullopt),
+               api::sync_handler([](const api::request&, const api::auth_context&) {
+                 auto r = api::response::error(api::errc::unprocessable, "bad picture");
+                 r.body = "<p>that picture could not be read</p>";
+                 r.content_type = "text/html";
+                 return r;
+               }));
+  s.routes.add(make_spec("GET", "/looks-like-error", std::nullopt),
+               api::sync_handler([](const api::request&, const api::auth_context&) {
+                 return api::response::json(200, api::error_json("not_found", "a quoted error"));
+               }));
+  s.start();
+  REQUIRE(fetch(s.port(), "GET", "/page-error")->status == 422);
+  REQUIRE(fetch(s.port(), "GET", "/looks-like-error")->status == 200);
+  s.stop();
+  const auto lines = s.log();
+  REQUIRE(lines.size() == 2);
+  for (const auto& line : lines) {
+    INFO(line);
+    const auto v = boost::json::parse(line).as_object();
+    if (v.at("status").as_int64() == 422) {
+      REQUIRE(v.contains("error"));
+      CHECK(v.at("error").as_string() == "unprocessable");
+    } else {
+      CHECK_FALSE(v.contains("error"));
+    }
+  }
+}
+
 TEST_CASE("SIGTERM drains: in-flight requests complete, idle ones close, new ones are refused") {
   test_server s;
   s.options.drain_timeout = 3000ms;
