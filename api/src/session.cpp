@@ -1,12 +1,11 @@
-// The session steps (session.hpp). With server.cpp, the only file that includes Beast's HTTP
-// parser and serializer (compile time).
+// The session steps (session.hpp). The only file that includes Beast's HTTP parser and
+// serializer (compile time).
 #include "session.hpp"
 
 #include "hashguard/api/request_log.hpp"
+#include "invoke.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/async_result.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/file.hpp>
@@ -123,65 +122,6 @@ sys_error after_read(std::tuple<sys_error, std::size_t> read, beast::flat_buffer
   }
   parser.put_eof(eof_ec);
   return eof_ec ? eof_ec : sys_error(http::error::partial_message);
-}
-
-// ---- invoking the handler ---------------------------------------------------------------------
-
-// Where an answer goes: the session's executor, plus a reference that keeps the io_context
-// alive. A handler's thread may still hold (and then destroy) this after the server answered
-// and was torn down; destroying an executor needs its io_context, so the context is declared
-// first and goes last.
-struct answer_target {
-  std::shared_ptr<asio::io_context> context;
-  asio::any_io_executor ex;
-};
-
-// Runs a handler; an exception it lets out is answered 500 `internal` through `answer` (a
-// handler's bug must not take a pool or I/O thread down, nor leave the request unanswered).
-template <class Call, class Answer>
-void run_guarded(Call&& call, Answer&& answer) {
-  try {
-    call();
-  } catch (const std::exception& e) {
-    answer(response::error(errc::internal, std::string("handler failed: ") + e.what()));
-  } catch (...) {
-    answer(response::error(errc::internal, "handler failed"));
-  }
-}
-
-template <class Token>
-auto async_invoke(std::shared_ptr<asio::io_context> context, work_pool* pool, const route* r,
-                  const request& req, const auth_context& auth, int retry_after_s, Token&& token) {
-  return asio::async_initiate<Token, void(response)>(
-      [context = std::move(context), pool, r, &req, &auth, retry_after_s](auto handler) {
-        auto target = std::make_shared<answer_target>(
-            answer_target{context, asio::get_associated_executor(handler)});
-        auto h = std::make_shared<decltype(handler)>(std::move(handler));
-        // The answer always travels back to the session's strand, whichever thread made it.
-        // The handler moves into the posted operation, so nothing of the session stays behind
-        // in the responder.
-        responder done([h, target](response res) {
-          asio::post(target->ex, [handler = std::move(*h), res = std::move(res)]() mutable {
-            std::move(handler)(std::move(res));
-          });
-        });
-        auto job = [r, &req, &auth, done]() {
-          run_guarded([&] { r->handler(req, auth, done); }, done);
-        };
-        if (pool == nullptr) {
-          job();
-        } else if (!pool->try_post(job)) {
-          done(response::error(errc::overloaded, "the " + pool->name() + " queue is full",
-                               retry_after_s));
-        }
-      },
-      token);
-}
-
-response invoke_inline(const route& r, const request& req, const auth_context& auth) {
-  response out;
-  run_guarded([&] { out = r.sync(req, auth); }, [&](response failed) { out = std::move(failed); });
-  return out;
 }
 
 // The request a handler sees. The body moves out of the parser; the rest is copied.

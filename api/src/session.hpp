@@ -2,10 +2,10 @@
 // one at a time, in order, until the connection closes. Each request goes through the same
 // steps (session.cpp): read the header (idle wait, then per-read timeouts within the
 // whole-request deadline), admit it (admission.hpp: route, key, role, rate, size), read the
-// body, invoke the handler where its route says, write the answer and its log line. When the
-// session ends it closes the connection, lingering first when the client may still be sending
-// (so it reads the answer instead of a reset). server.hpp states the behaviour; this is how.
-// Private to the transport.
+// body, invoke the handler where its route says (invoke.hpp), write the answer and its log line.
+// When the session ends it closes the connection, lingering first when the client may still be
+// sending (so it reads the answer instead of a reset). server.hpp states the behaviour; this is
+// how. Private to the transport.
 #pragma once
 
 #include "connection.hpp"
