@@ -68,7 +68,42 @@ void raise_descriptor_limit(unsigned max_connections) {
   }
 }
 
-void print_usage(const core::config& cfg) {
+// `--help` prints every declared setting for people; `--help=markdown` prints the same
+// declarations as a markdown table, from which scripts/gen-config-doc writes
+// docs/configuration.md (and a test checks that page against it), so the page cannot drift
+// from the settings the binary accepts.
+void print_usage(const core::config& cfg, bool markdown) {
+  if (markdown) {
+    const auto cell = [](std::string_view text) {  // a '|' would end the table cell
+      std::string out;
+      for (const char c : text) out += c == '|' ? std::string("\\|") : std::string(1, c);
+      return out;
+    };
+    const auto type_name = [](core::config_type t) {
+      switch (t) {
+        case core::config_type::integer: return "integer";
+        case core::config_type::boolean: return "boolean";
+        case core::config_type::secret: return "secret";
+        case core::config_type::string: break;
+      }
+      return "string";
+    };
+    std::cout << "| setting | type | default | environment | description |\n"
+                 "|---|---|---|---|---|\n";
+    for (const auto& e : cfg.entries()) {
+      std::string env = "HG_" + core::normalize_config_key(e.key);
+      for (char& c : env) c = c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
+      std::string default_cell = "(empty)";
+      if (e.type == core::config_type::secret) {
+        default_cell = "`<secret>`";
+      } else if (!e.value.empty()) {
+        default_cell = "`" + cell(e.value) + "`";
+      }
+      std::cout << "| `" << e.key << "` | " << type_name(e.type) << " | " << default_cell << " | `"
+                << env << "` | " << cell(e.help) << " |\n";
+    }
+    return;
+  }
   std::cout << "usage: hashguard serve [--config FILE] [--KEY=VALUE...]\n\n"
                "Starts the HTTP service. Settings (flag, HG_* variable, default):\n";
   for (const auto& e : cfg.entries()) {
@@ -106,8 +141,8 @@ int run_serve(const std::vector<std::string>& args) {
   std::vector<std::string> rest;
   std::string config_file;
   for (std::size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--help" || args[i] == "-h") {
-      print_usage(cfg);
+    if (args[i] == "--help" || args[i] == "-h" || args[i] == "--help=markdown") {
+      print_usage(cfg, args[i] == "--help=markdown");
       return exit_ok;
     }
     if (args[i] == "--config" && i + 1 < args.size()) {
