@@ -9,10 +9,10 @@
 // The server is the embedded one in a temporary directory (HG_BENCH_DATABASE_URL overrides).
 // The last line is one JSON object (DESIGN.md section 9).
 #include "hashguard/hashdb/cases.hpp"
+#include "hashguard/hashdb/embedded_postgres.hpp"
 #include "hashguard/hashdb/lists.hpp"
 #include "hashguard/hashdb/migrations.hpp"
 #include "hashguard/hashdb/recorder.hpp"
-#include "hashguard/hashdb/embedded_postgres.hpp"
 #include "hashguard/hashdb/snapshot_loader.hpp"
 
 #include <pqxx/pqxx>

@@ -2,10 +2,10 @@
 // hashes the stream as it goes and writes the custody record.
 #include "hashguard/hashdb/export.hpp"
 #include "audit_internal.hpp"
+#include "case_queries_internal.hpp"
 #include "crypto.hpp"
 #include "hashguard/hashdb/event.hpp"
 #include "pg.hpp"
-#include "case_queries_internal.hpp"
 
 #include <openssl/evp.h>
 #include <boost/json.hpp>
@@ -239,6 +239,30 @@ core::result<export_receipt> exporter::cybertipline(std::int64_t case_id, const 
     return record_custody(pc, actor, "cybertipline", "case:" + std::to_string(case_id),
                           std::move(detail_json), hs, items);
   });
+}
+
+void declare_report_config(core::config& cfg) {
+  using core::config_type;
+  cfg.declare("report.person.first_name", config_type::string, "Trust",
+              "report.xml reportingPerson firstName");
+  cfg.declare("report.person.last_name", config_type::string, "Safety",
+              "report.xml reportingPerson lastName");
+  cfg.declare("report.person.email", config_type::string, "",
+              "report.xml reportingPerson email (left out when empty)");
+  cfg.declare("report.person.phone", config_type::string, "",
+              "report.xml reportingPerson phone (left out when empty)");
+  cfg.declare("report.publicly_available", config_type::boolean, "true",
+              "fileDetails publiclyAvailable: content was served from public URLs");
+}
+
+hashdb::package_options package_options_from(const core::config& cfg) {
+  hashdb::package_options o;
+  o.person.first_name = cfg.get_string("report.person.first_name");
+  o.person.last_name = cfg.get_string("report.person.last_name");
+  o.person.email = cfg.get_string("report.person.email");
+  o.person.phone = cfg.get_string("report.person.phone");
+  o.publicly_available = cfg.get_bool("report.publicly_available");
+  return o;
 }
 
 }  // namespace hashguard::hashdb
