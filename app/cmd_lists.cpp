@@ -79,7 +79,7 @@ int lists_create(db_session& db, const cli_options& o) {
     return exit_usage;
   }
   spec.sig = *sig;
-  spec.threshold = core::is_perceptual(*sig) ? (*sig == core::signal::pdq ? 31 : 10) : 0;
+  spec.threshold = core::default_threshold(*sig);
   if (auto t = o.value("threshold")) {
     auto v = to_int(*t);
     if (!v) {

@@ -19,6 +19,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <optional>
 #include <sstream>
@@ -63,35 +64,47 @@ api::response bad(std::string_view message) {
   return api::response::error(api::errc::malformed, message);
 }
 
-template <class Enum, class Parse>
-std::optional<Enum> enum_field(const json::object& o, std::string_view key, bool& bad_value,
-                               Parse parse) {
+// The typed fields of list bodies. A bad value sets `problem` (the first one only) to a message
+// that names the field and what it accepts, and the field reads as absent.
+void note(std::string& problem, std::string message) {
+  if (problem.empty()) problem = std::move(message);
+}
+
+template <class Enum, std::size_t N>
+std::optional<Enum> enum_field(const json::object& o, std::string_view key,
+                               const std::array<std::string_view, N>& names, std::string& problem) {
   const auto* v = o.if_contains(key);
   if (v == nullptr) return std::nullopt;
-  if (!v->is_string()) {
-    bad_value = true;
-    return std::nullopt;
+  std::optional<Enum> e;
+  if (v->is_string()) e = core::parse_name<Enum>(std::string_view(v->as_string()), names);
+  if (!e) {
+    std::string accepted;
+    for (std::size_t i = 0; i < N; ++i) {
+      accepted += (i == 0 ? "" : i + 1 == N ? " or " : ", ") + std::string(names[i]);
+    }
+    note(problem, std::string(key) + " must be " + accepted);
   }
-  std::optional<Enum> e = parse(std::string_view(v->as_string()));
-  if (!e) bad_value = true;
   return e;
 }
 
-std::optional<bool> bool_field(const json::object& o, std::string_view key, bool& bad_value) {
+std::optional<bool> bool_field(const json::object& o, std::string_view key, std::string& problem) {
   const auto* v = o.if_contains(key);
   if (v == nullptr) return std::nullopt;
   if (!v->is_bool()) {
-    bad_value = true;
+    note(problem, std::string(key) + " must be true or false");
     return std::nullopt;
   }
   return v->as_bool();
 }
 
-std::optional<int> int_field(const json::object& o, std::string_view key, bool& bad_value) {
-  const auto* v = o.if_contains(key);
+/// A threshold: an integer in 0..max_threshold(sig).
+std::optional<int> threshold_field(const json::object& o, core::signal sig, std::string& problem) {
+  const auto* v = o.if_contains("threshold");
   if (v == nullptr) return std::nullopt;
-  if (!v->is_int64() || v->as_int64() < 0 || v->as_int64() > 256) {
-    bad_value = true;
+  const int max = core::max_threshold(sig);
+  if (!v->is_int64() || v->as_int64() < 0 || v->as_int64() > max) {
+    note(problem, "threshold must be 0.." + std::to_string(max) + " for a " +
+                      std::string(core::to_string(sig)) + " list");
     return std::nullopt;
   }
   return static_cast<int>(v->as_int64());
@@ -133,18 +146,22 @@ api::response create_list(const services& deps, hashdb::connection& conn, const 
   const auto* name = body->if_contains("name");
   if (name == nullptr || !name->is_string()) return bad("name (string) is required");
   spec.name = std::string(name->as_string());
-  bool bad_value = false;
-  if (auto s = enum_field<core::signal>(*body, "signal", bad_value, core::parse_signal))
+  std::string problem;
+  if (auto s = enum_field<core::signal>(*body, "signal", core::signal_names, problem)) {
     spec.sig = *s;
-  if (auto a = enum_field<core::action>(*body, "action", bad_value, core::parse_action))
+  }
+  if (auto a = enum_field<core::action>(*body, "action", core::action_names, problem)) {
     spec.act = *a;
-  if (auto t = int_field(*body, "threshold", bad_value)) spec.threshold = *t;
-  if (auto d = bool_field(*body, "dihedral", bad_value)) spec.dihedral = *d;
-  if (auto e = bool_field(*body, "enabled", bad_value)) spec.enabled = *e;
+  }
+  // No threshold named: the signal's documented default, never 0 (exact only) by accident.
+  spec.threshold =
+      threshold_field(*body, spec.sig, problem).value_or(core::default_threshold(spec.sig));
+  if (auto d = bool_field(*body, "dihedral", problem)) spec.dihedral = *d;
+  if (auto e = bool_field(*body, "enabled", problem)) spec.enabled = *e;
   if (const auto* src = body->if_contains("source"); src != nullptr && src->is_string()) {
     spec.source = std::string(src->as_string());
   }
-  if (bad_value) return bad("signal, action, threshold, dihedral or enabled has a bad value");
+  if (!problem.empty()) return bad(problem);
   auto created = lists.create(spec);
   if (!created) return api::response::error(created.error());
   if (deps.lists_changed) deps.lists_changed();
@@ -164,12 +181,14 @@ api::response patch_list(const services& deps, hashdb::connection& conn, const a
   auto name = list_name(lists, req.param("id"));
   if (!name) return api::response::error(name.error());
   hashdb::list_changes changes;
-  bool bad_value = false;
-  changes.enabled = bool_field(*body, "enabled", bad_value);
-  changes.dihedral = bool_field(*body, "dihedral", bad_value);
-  changes.threshold = int_field(*body, "threshold", bad_value);
-  changes.act = enum_field<core::action>(*body, "action", bad_value, core::parse_action);
-  if (bad_value) return bad("enabled, dihedral, threshold or action has a bad value");
+  auto current = lists.get(std::string_view(*name));
+  if (!current) return api::response::error(current.error());
+  std::string problem;
+  changes.enabled = bool_field(*body, "enabled", problem);
+  changes.dihedral = bool_field(*body, "dihedral", problem);
+  changes.threshold = threshold_field(*body, current->sig, problem);
+  changes.act = enum_field<core::action>(*body, "action", core::action_names, problem);
+  if (!problem.empty()) return bad(problem);
   auto updated = lists.update(*name, changes);
   if (!updated) return api::response::error(updated.error());
   if (deps.lists_changed) deps.lists_changed();

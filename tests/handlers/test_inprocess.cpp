@@ -165,3 +165,37 @@ TEST_CASE("in process: an error answer carries only its own request's text") {
   CHECK(second.status >= 400);
   CHECK(second.body.find("secret-name") == std::string::npos);
 }
+
+TEST_CASE("in process: a list gets its signal's default threshold, a bad field is named") {
+  in_process_node node;
+  auto pdq = node.call("POST", "/v1/lists", R"({"name":"p","signal":"pdq"})");
+  REQUIRE(pdq.status == 201);
+  CHECK(hg_test::json_of(pdq).at("threshold").as_int64() == 31);
+  auto phash = node.call("POST", "/v1/lists", R"({"name":"h","signal":"phash"})");
+  REQUIRE(phash.status == 201);
+  CHECK(hg_test::json_of(phash).at("threshold").as_int64() == 10);
+  auto md5 = node.call("POST", "/v1/lists", R"({"name":"m","signal":"md5"})");
+  REQUIRE(md5.status == 201);
+  CHECK(hg_test::json_of(md5).at("threshold").as_int64() == 0);
+  auto exact = node.call("POST", "/v1/lists", R"({"name":"e","signal":"pdq","threshold":0})");
+  REQUIRE(exact.status == 201);
+  CHECK(hg_test::json_of(exact).at("threshold").as_int64() == 0);
+
+  auto message = [](const api::response& r) {
+    return std::string(hg_test::json_of(r).at("error").at("message").as_string());
+  };
+  auto over = node.call("POST", "/v1/lists", R"({"name":"x","signal":"phash","threshold":65})");
+  CHECK(over.status == 400);
+  CHECK(message(over) == "threshold must be 0..64 for a phash list");
+  auto sig = node.call("POST", "/v1/lists", R"({"name":"x","signal":"tmk"})");
+  CHECK(sig.status == 400);
+  CHECK(message(sig) == "signal must be pdq, phash, md5, sha1 or sha256");
+  auto flag = node.call("PATCH", "/v1/lists/p", R"({"enabled":"yes"})");
+  CHECK(flag.status == 400);
+  CHECK(message(flag) == "enabled must be true or false");
+  auto patch = node.call("PATCH", "/v1/lists/p", R"({"threshold":257})");
+  CHECK(patch.status == 400);
+  CHECK(message(patch) == "threshold must be 0..256 for a pdq list");
+  auto action = node.call("PATCH", "/v1/lists/p", R"({"action":"delete"})");
+  CHECK(message(action) == "action must be block, report, review or none");
+}

@@ -23,6 +23,16 @@ inline constexpr std::array<std::string_view, 5> signal_names{"pdq", "phash", "m
   return s == signal::pdq || s == signal::phash;
 }
 
+/// The match threshold a list of this signal gets when its creator names none: 31 bits for PDQ
+/// (the reference's recommended radius), 10 for pHash, 0 (exact) for the digests.
+[[nodiscard]] constexpr int default_threshold(signal s) noexcept {
+  return s == signal::pdq ? 31 : s == signal::phash ? 10 : 0;
+}
+/// The largest threshold a list of this signal accepts (its hash's bit count; 0 for digests).
+[[nodiscard]] constexpr int max_threshold(signal s) noexcept {
+  return s == signal::pdq ? 256 : s == signal::phash ? 64 : 0;
+}
+
 /// Strictest first: block > report > review > none (the enum order is the severity order).
 enum class action : std::uint8_t { block, report, review, none };
 inline constexpr std::array<std::string_view, 4> action_names{"block", "report", "review", "none"};
