@@ -1,5 +1,6 @@
 #include "hashguard/api/metrics.hpp"
 
+#include "exposition_parser.hpp"
 #include "hg_catch.hpp"
 
 #include <thread>
@@ -151,4 +152,30 @@ TEST_CASE("stage_timer records once and concurrent observers lose nothing") {
   for (auto& t : threads) t.join();
   CHECK(m.stage_count(api::stage::match) == 4000);
   CHECK(m.requests("/r", 200) == 4000);
+}
+
+TEST_CASE("every family renders once, HELP and TYPE first, as a strict scraper reads it") {
+  api::metrics m;
+  m.count_request("/v1/scan", "POST", 200, 0.004);
+  m.count_request("/v1/scan", "POST", 200, 30.0);
+  m.count_request("/a\"b\\c\nd", "GET", 404, 0.0001);
+  m.observe_stage(api::stage::hash, 0.02);
+  m.count_rejected("timeout");
+  REQUIRE(m.add_gauge("hg_queue_depth", "jobs\\waiting\nnow", [] { return 2.0; }));
+  REQUIRE(m.add_family("hg_entries", "entries by signal", api::metric_kind::gauge, [] {
+    return std::vector<api::metric_sample>{{{{"signal", "pdq"}}, 40}, {{{"signal", "md5"}}, 3}};
+  }));
+  const auto doc = hg_test::parse_exposition(m.render());
+  for (const auto* name :
+       {"hg_http_requests_total", "hg_http_request_duration_seconds", "hg_stage_duration_seconds",
+        "hg_http_rejected_total", "hg_http_connections_open", "hg_queue_depth", "hg_entries"}) {
+    INFO(name);
+    CHECK(doc.find(name) != nullptr);
+  }
+  const auto* requests = doc.find("hg_http_requests_total");
+  REQUIRE(requests != nullptr);
+  CHECK(requests->samples.size() == 2);
+  CHECK(requests->samples[0].labels.at("route") == "/a\"b\\c\nd");
+  CHECK(doc.find("hg_queue_depth")->help == "jobs\\waiting\nnow");
+  CHECK(doc.find("hg_entries")->samples.size() == 2);
 }
