@@ -24,10 +24,6 @@ namespace json = boost::json;
 
 namespace {
 
-const std::string data_dir = HG_TEST_DATA;
-const std::string match_image =
-    data_dir + "/pdq-vectors/images/reg-test-input/dih/bridge-1-original.jpg";
-
 const std::string ingest = "ingest-key-for-openapi-test";
 const std::string reviewer = "reviewer-key-for-openapi-test";
 const std::string compliance = "compliance-key-for-openapi-test";
@@ -127,7 +123,8 @@ TEST_CASE("serve: every route's real answers fit api/openapi.json") {
   api.call("GET", "/v1/index", "/v1/index", {}, 401);
 
   // Lists: create, import, list, patch, export; the snapshot then holds the image's PDQ.
-  const std::string image = file_bytes(match_image);
+  const std::string image = file_bytes(
+      std::string(HG_TEST_DATA) + "/pdq-vectors/images/reg-test-input/dih/bridge-1-original.jpg");
   const auto hashed = json::parse(
       api.call("POST", "/v1/hash", "/v1/hash", ingest, 200, image, "application/octet-stream")
           .body);
