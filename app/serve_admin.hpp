@@ -8,11 +8,11 @@
 // caller's key id as actor, as `hashguard lists` does with the CLI user.
 //
 // They run on the database pool; each pool thread keeps its own connection (thread_local,
-// reopened after a failure). A change pokes the snapshot refresher so this node rebuilds at
-// once; other nodes see it at their next poll.
+// reopened after a failure). A change pokes the snapshot task (serve_tasks.hpp) so this node
+// rebuilds at once; other nodes see it at their next poll.
 #pragma once
 #include "hashguard/api/router.hpp"
-#include "hashguard/hashdb/snapshot_loader.hpp"
+#include "hashguard/core/periodic_task.hpp"
 
 #include <string>
 
@@ -20,7 +20,8 @@ namespace hashguard::app {
 
 struct admin_deps {
   std::string database_url;
-  hashdb::snapshot_refresher* refresher{nullptr};  ///< poked after each change; may be null
+  core::periodic_task* refresher{
+      nullptr};  ///< the snapshot task, poked after each change; may be null
 };
 
 /// Replaces the 501 placeholders of the /v1/lists routes and GET /v1/decisions.

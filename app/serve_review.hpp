@@ -2,6 +2,7 @@
 // review_handlers.hpp) on the case store.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,14 +25,14 @@ void declare_review_config(core::config& cfg);
                                unsigned db_threads, const std::string& database_url);
 
 /// The review side's background work (serve_evidence.hpp): the evidence keeper when
-/// evidence.enabled (null otherwise) and the periodic purge. Prints and returns nullopt when
+/// evidence.enabled (null otherwise), started, and the purge's interval
+/// (retention.purge_interval_s; serve_tasks starts the purge). Prints and returns nullopt when
 /// the evidence settings are unusable.
 struct review_upkeep {
   std::unique_ptr<evidence_keeper> evidence;
-  std::unique_ptr<purge_loop> purge;
+  std::chrono::seconds purge_interval{0};  ///< 0: never (also when there is no database)
 };
 [[nodiscard]] std::optional<review_upkeep> start_review_upkeep(const core::config& cfg,
-                                                               const std::string& database_url,
-                                                               const hashdb::case_options& cases);
+                                                               const std::string& database_url);
 
 }  // namespace hashguard::app
