@@ -94,7 +94,7 @@ TEST_CASE("periodic task: a synchronous first run happens in start(), on the cal
   CHECK(failing.status().failures == 1);
 }
 
-TEST_CASE("periodic task: after_interval does not run in start(); poke() runs it at once") {
+TEST_CASE("periodic task: after_interval does not run in start(), poke() runs it at once") {
   std::atomic<int> calls{0};
   core::periodic_task task(named("poked", never), [&]() -> core::result<void> {
     ++calls;
