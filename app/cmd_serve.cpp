@@ -14,6 +14,7 @@
 #include "serve_ingest.hpp"
 #include "serve_review.hpp"
 #include "serve_tasks.hpp"
+#include "snapshot_metrics.hpp"
 #include "spool_probe.hpp"
 
 #include "hashguard/api/auth.hpp"
@@ -76,6 +77,12 @@ void print_usage(const core::config& cfg) {
               << "  (default: " << (e.type == core::config_type::secret ? "<secret>" : e.value)
               << ")\n";
   }
+}
+
+// A metric family registered twice would make every scrape fail: refuse to start instead.
+[[nodiscard]] bool registered(const core::result<void>& added) {
+  if (!added) print_error("serve", "metrics", added.error());
+  return added.has_value();
 }
 
 }  // namespace
@@ -193,10 +200,13 @@ int run_serve(const std::vector<std::string>& args) {
   api::metrics stats;
   api::work_pool scan_pool("scan", options->scan_threads, options->scan_queue);
   api::work_pool db_pool("db", options->db_threads, options->db_queue);
-  stats.add_gauge("hg_scan_queue_depth", "scan jobs waiting",
-                  [&scan_pool] { return static_cast<double>(scan_pool.queued()); });
-  stats.add_gauge("hg_db_queue_depth", "database jobs waiting",
-                  [&db_pool] { return static_cast<double>(db_pool.queued()); });
+  if (!registered(
+          stats.add_gauge("hg_scan_queue_depth", "scan jobs waiting",
+                          [&scan_pool] { return static_cast<double>(scan_pool.queued()); })) ||
+      !registered(stats.add_gauge("hg_db_queue_depth", "database jobs waiting",
+                                  [&db_pool] { return static_cast<double>(db_pool.queued()); }))) {
+    return exit_failure;
+  }
 
   // The snapshot: one synchronous load so the node is ready as soon as it listens (when the
   // database or the cache allows), then the task polls for list changes.
@@ -212,30 +222,24 @@ int run_serve(const std::vector<std::string>& args) {
   tasks.start_suppressions(db->url(), suppressions,
                            std::chrono::milliseconds(suppressions_poll_ms));
   std::atomic<std::uint64_t> suppressed_answers{0};
-  stats.add_gauge("hg_suppressed_contents", "contents in this node's suppression set",
-                  [&suppressions] { return static_cast<double>(suppressions.load()->size()); });
-  stats.add_gauge("hg_suppressed_answers_total",
-                  "scan and match answers turned into no_match by a suppression",
-                  [&suppressed_answers] {
-                    return static_cast<double>(suppressed_answers.load(std::memory_order_relaxed));
-                  });
-
-  stats.add_gauge("hg_snapshot_version", "catalog version of the published snapshot", [&holder] {
-    auto s = holder.load();
-    return s ? static_cast<double>(s->version()) : -1.0;
-  });
-  for (auto sig : {core::signal::pdq, core::signal::phash, core::signal::md5, core::signal::sha1,
-                   core::signal::sha256}) {
-    stats.add_gauge("hg_snapshot_entries_" + std::string(core::to_string(sig)),
-                    "entries of this signal in the published snapshot", [&holder, sig] {
-                      auto s = holder.load();
-                      return s ? static_cast<double>(s->size(sig)) : 0.0;
-                    });
+  if (!registered(stats.add_gauge(
+          "hg_suppressed_contents", "contents in this node's suppression set",
+          [&suppressions] { return static_cast<double>(suppressions.load()->size()); })) ||
+      !registered(stats.add_gauge("hg_suppressed_answers_total",
+                                  "scan and match answers turned into no_match by a suppression",
+                                  [&suppressed_answers] {
+                                    return static_cast<double>(
+                                        suppressed_answers.load(std::memory_order_relaxed));
+                                  })) ||
+      !registered(add_snapshot_metrics(stats, holder)) ||
+      !registered(stats.add_gauge(
+          "hg_spool_bytes", "bytes waiting in the event spool",
+          [&recorder] { return static_cast<double>((*recorder)->stats().spool_bytes); })) ||
+      !registered(
+          stats.add_gauge("hg_database_up", "1 when the recorder reaches PostgreSQL",
+                          [&recorder] { return (*recorder)->stats().database_up ? 1.0 : 0.0; }))) {
+    return exit_failure;
   }
-  stats.add_gauge("hg_spool_bytes", "bytes waiting in the event spool",
-                  [&recorder] { return static_cast<double>((*recorder)->stats().spool_bytes); });
-  stats.add_gauge("hg_database_up", "1 when the recorder reaches PostgreSQL",
-                  [&recorder] { return (*recorder)->stats().database_up ? 1.0 : 0.0; });
 
   api::route_table routes;
   api::add_design_routes(routes);
@@ -266,13 +270,16 @@ int run_serve(const std::vector<std::string>& args) {
   tasks.start_purge(db->url(), db->settings().cases, upkeep->purge_interval);
   if (auto* keeper = upkeep->evidence.get()) {
     tasks.watch(keeper->task());
-    stats.add_gauge("hg_evidence_pending_bytes", "matched content waiting to be preserved",
-                    [keeper] { return static_cast<double>(keeper->pending_bytes()); });
-    stats.add_gauge("hg_evidence_lost_total", "matched content not preserved (budget, errors)",
-                    [keeper] {
-                      const auto c = keeper->stats();
-                      return static_cast<double>(c.dropped + c.failed);
-                    });
+    if (!registered(
+            stats.add_gauge("hg_evidence_pending_bytes", "matched content waiting to be preserved",
+                            [keeper] { return static_cast<double>(keeper->pending_bytes()); })) ||
+        !registered(stats.add_gauge("hg_evidence_lost_total",
+                                    "matched content not preserved (budget, errors)", [keeper] {
+                                      const auto c = keeper->stats();
+                                      return static_cast<double>(c.dropped + c.failed);
+                                    }))) {
+      return exit_failure;
+    }
   }
   add_ingest_routes(
       routes, ingest_deps{&holder, recorder->get(), &stats, *scan_options, node,

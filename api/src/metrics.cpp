@@ -2,16 +2,54 @@
 
 #include <cmath>
 #include <sstream>
+#include <utility>
 
 namespace hashguard::api {
 namespace {
 
-// Prometheus label values escape backslash, double quote and newline.
-std::string escape_label(std::string_view v) {
+class metrics_category_impl final : public core::named_category {
+ public:
+  const char* name() const noexcept override { return "hashguard.metrics"; }
+  std::string message(int code) const override {
+    switch (static_cast<metrics_errc>(code)) {
+      case metrics_errc::invalid_name: return "not a valid metric family name";
+      case metrics_errc::duplicate_family: return "metric family registered twice";
+    }
+    return "unknown metrics error";
+  }
+  const char* code_name(int code) const noexcept override {
+    switch (static_cast<metrics_errc>(code)) {
+      case metrics_errc::invalid_name: return "invalid_metric_name";
+      case metrics_errc::duplicate_family: return "duplicate_metric_family";
+    }
+    return "unknown";
+  }
+};
+
+bool name_start(char c, bool colon_ok) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (colon_ok && c == ':');
+}
+
+// [a-zA-Z_:][a-zA-Z0-9_:]* for families, [a-zA-Z_][a-zA-Z0-9_]* for labels.
+bool valid_name(std::string_view n, bool colon_ok) {
+  if (n.empty() || !name_start(n.front(), colon_ok)) return false;
+  for (char c : n) {
+    if (!name_start(c, colon_ok) && !(c >= '0' && c <= '9')) return false;
+  }
+  return true;
+}
+
+// "le" belongs to histograms and "__" names are reserved for Prometheus itself.
+bool valid_label_name(std::string_view n) {
+  return valid_name(n, false) && n != "le" && !n.starts_with("__");
+}
+
+// Label values escape backslash, double quote and newline; HELP text backslash and newline.
+std::string escape(std::string_view v, bool quote) {
   std::string out;
   out.reserve(v.size());
   for (char c : v) {
-    if (c == '\\' || c == '"') {
+    if (c == '\\' || (quote && c == '"')) {
       out.push_back('\\');
       out.push_back(c);
     } else if (c == '\n') {
@@ -23,30 +61,57 @@ std::string escape_label(std::string_view v) {
   return out;
 }
 
-// Numbers as Prometheus reads them; %g keeps bucket bounds short ("0.0005", "10").
+std::string escape_label(std::string_view v) {
+  return escape(v, true);
+}
+
+// Numbers as Prometheus reads them: 12 significant digits keep bucket bounds short ("0.0005",
+// "10"); infinities and NaN have their own spellings.
 std::string number(double v) {
   if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
   std::ostringstream s;
   s.precision(12);
   s << v;
   return s.str();
 }
 
-void render_histogram(std::ostringstream& out, std::string_view name, std::string_view labels,
+void render_histogram(std::string& out, std::string_view name, std::string_view labels,
                       const histogram& h) {
   const auto counts = h.cumulative();
   const std::string sep = labels.empty() ? "" : ",";
   for (std::size_t i = 0; i < latency_buckets.size(); ++i) {
-    out << name << "_bucket{" << labels << sep << "le=\"" << number(latency_buckets[i]) << "\"} "
-        << counts[i] << "\n";
+    out.append(name).append("_bucket{").append(labels).append(sep).append("le=\"");
+    out.append(number(latency_buckets[i])).append("\"} ");
+    out.append(std::to_string(counts[i])).append("\n");
   }
-  out << name << "_bucket{" << labels << sep << "le=\"+Inf\"} " << counts.back() << "\n";
+  out.append(name).append("_bucket{").append(labels).append(sep).append("le=\"+Inf\"} ");
+  out.append(std::to_string(counts.back())).append("\n");
   const std::string braces = labels.empty() ? "" : "{" + std::string(labels) + "}";
-  out << name << "_sum" << braces << " " << number(h.sum()) << "\n";
-  out << name << "_count" << braces << " " << h.count() << "\n";
+  out.append(name).append("_sum").append(braces).append(" ").append(number(h.sum())).append("\n");
+  out.append(name).append("_count").append(braces).append(" ");
+  out.append(std::to_string(h.count())).append("\n");
+}
+
+// One sample line of an added family; false (nothing written) for an invalid label name.
+bool write_sample(std::string& out, std::string_view name, const metric_sample& s) {
+  std::string labels;
+  for (const auto& [label, value] : s.labels) {
+    if (!valid_label_name(label)) return false;
+    labels.append(labels.empty() ? "{" : ",").append(label).append("=\"");
+    labels.append(escape_label(value)).append("\"");
+  }
+  if (!labels.empty()) labels.push_back('}');
+  out.append(name).append(labels).append(" ").append(number(s.value)).append("\n");
+  return true;
 }
 
 }  // namespace
+
+const core::named_category& metrics_category() noexcept {
+  static const metrics_category_impl category;
+  return category;
+}
 
 void histogram::observe(double seconds) noexcept {
   if (!(seconds >= 0)) seconds = 0;
@@ -103,23 +168,31 @@ void metrics::count_rejected(std::string_view reason) {
   ++it->second;
 }
 
-void metrics::set_snapshot(std::uint64_t entries, std::uint64_t version) noexcept {
-  snapshot_entries_ = entries;
-  snapshot_version_ = version;
+core::result<void> metrics::add(family f) {
+  if (!valid_name(f.name, true)) return metrics_errc::invalid_name;
+  std::lock_guard lock(registry_mu_);
+  for (const auto& known : families_) {
+    if (known.name == f.name) return metrics_errc::duplicate_family;
+  }
+  families_.push_back(std::move(f));
+  return {};
 }
 
-void metrics::set_active_kernel(std::string_view kernel) {
-  std::lock_guard lock(mu_);
-  kernel_ = std::string(kernel);
+core::result<void> metrics::add_family(std::string name, std::string help, metric_kind kind,
+                                       std::function<std::vector<metric_sample>()> collect) {
+  std::string_view type = kind == metric_kind::counter ? "counter" : "gauge";
+  auto write = [name, collect = std::move(collect)](std::string& out) {
+    if (!collect) return;
+    for (const auto& sample : collect()) write_sample(out, name, sample);
+  };
+  return add({std::move(name), std::move(help), type, std::move(write)});
 }
 
-void metrics::set_spool_depth(std::uint64_t events) noexcept {
-  spool_depth_ = events;
-}
-
-void metrics::add_gauge(std::string name, std::string help, std::function<double()> read) {
-  std::lock_guard lock(mu_);
-  gauges_.push_back({std::move(name), std::move(help), std::move(read)});
+core::result<void> metrics::add_gauge(std::string name, std::string help,
+                                      std::function<double()> read) {
+  return add_family(std::move(name), std::move(help), metric_kind::gauge, [read = std::move(read)] {
+    return std::vector<metric_sample>{{{}, read ? read() : 0.0}};
+  });
 }
 
 std::uint64_t metrics::requests(std::string_view route, int status) const {
@@ -135,59 +208,67 @@ std::uint64_t metrics::stage_count(stage s) const noexcept {
   return stages_[static_cast<std::size_t>(s)].count();
 }
 
+metrics::metrics() {
+  // The built-in names are distinct constants: these registrations cannot fail.
+  (void)add({"hg_http_requests_total",
+             "HTTP requests answered, by route pattern, method and status.", "counter",
+             [this](std::string& out) {
+               std::lock_guard lock(mu_);
+               for (const auto& [k, v] : requests_) {
+                 out.append("hg_http_requests_total{route=\"")
+                     .append(escape_label(std::get<0>(k)))
+                     .append("\",method=\"")
+                     .append(escape_label(std::get<1>(k)))
+                     .append("\",status=\"")
+                     .append(std::to_string(std::get<2>(k)))
+                     .append("\"} ")
+                     .append(std::to_string(v))
+                     .append("\n");
+               }
+             }});
+  (void)add({"hg_http_request_duration_seconds", "Time from the request header to the answer.",
+             "histogram", [this](std::string& out) {
+               std::lock_guard lock(mu_);
+               for (const auto& [route, h] : durations_) {
+                 render_histogram(out, "hg_http_request_duration_seconds",
+                                  "route=\"" + escape_label(route) + "\"", h);
+               }
+             }});
+  (void)add({"hg_stage_duration_seconds", "Time per request stage (decode, hash, match, store).",
+             "histogram", [this](std::string& out) {
+               for (std::size_t i = 0; i < stage_names.size(); ++i) {
+                 render_histogram(out, "hg_stage_duration_seconds",
+                                  "stage=\"" + std::string(stage_names[i]) + "\"", stages_[i]);
+               }
+             }});
+  (void)add({"hg_http_rejected_total", "Connections or requests the server refused or cut.",
+             "counter", [this](std::string& out) {
+               std::lock_guard lock(mu_);
+               for (const auto& [reason, n] : rejected_) {
+                 out.append("hg_http_rejected_total{reason=\"")
+                     .append(escape_label(reason))
+                     .append("\"} ")
+                     .append(std::to_string(n))
+                     .append("\n");
+               }
+             }});
+  (void)add(
+      {"hg_http_connections_open", "Connections open now.", "gauge", [this](std::string& out) {
+         out.append("hg_http_connections_open ")
+             .append(std::to_string(open_connections_.load()))
+             .append("\n");
+       }});
+}
+
 std::string metrics::render() const {
-  std::ostringstream out;
-  std::lock_guard lock(mu_);
-
-  out << "# HELP hg_http_requests_total HTTP requests answered, by route pattern, method and "
-         "status.\n# TYPE hg_http_requests_total counter\n";
-  for (const auto& [k, v] : requests_) {
-    out << "hg_http_requests_total{route=\"" << escape_label(std::get<0>(k)) << "\",method=\""
-        << escape_label(std::get<1>(k)) << "\",status=\"" << std::get<2>(k) << "\"} " << v << "\n";
+  std::string out;
+  std::lock_guard lock(registry_mu_);
+  for (const auto& f : families_) {
+    out.append("# HELP ").append(f.name).append(" ").append(escape(f.help, false)).append("\n");
+    out.append("# TYPE ").append(f.name).append(" ").append(f.type).append("\n");
+    f.write_samples(out);
   }
-
-  out << "# HELP hg_http_request_duration_seconds Time from the request header to the answer.\n"
-         "# TYPE hg_http_request_duration_seconds histogram\n";
-  for (const auto& [route, h] : durations_) {
-    render_histogram(out, "hg_http_request_duration_seconds",
-                     "route=\"" + escape_label(route) + "\"", h);
-  }
-
-  out << "# HELP hg_stage_duration_seconds Time per request stage (decode, hash, match, "
-         "store).\n# TYPE hg_stage_duration_seconds histogram\n";
-  for (std::size_t i = 0; i < stage_names.size(); ++i) {
-    render_histogram(out, "hg_stage_duration_seconds",
-                     "stage=\"" + std::string(stage_names[i]) + "\"", stages_[i]);
-  }
-
-  out << "# HELP hg_http_rejected_total Connections or requests the server refused or cut.\n"
-         "# TYPE hg_http_rejected_total counter\n";
-  for (const auto& [reason, n] : rejected_) {
-    out << "hg_http_rejected_total{reason=\"" << escape_label(reason) << "\"} " << n << "\n";
-  }
-
-  out << "# HELP hg_http_connections_open Connections open now.\n"
-         "# TYPE hg_http_connections_open gauge\nhg_http_connections_open "
-      << open_connections_.load() << "\n";
-  out << "# HELP hg_snapshot_entries Hashes in the index snapshot in use.\n"
-         "# TYPE hg_snapshot_entries gauge\nhg_snapshot_entries "
-      << snapshot_entries_.load() << "\n";
-  out << "# HELP hg_snapshot_version Version of the index snapshot in use.\n"
-         "# TYPE hg_snapshot_version gauge\nhg_snapshot_version "
-      << snapshot_version_.load() << "\n";
-  out << "# HELP hg_spool_depth_events Match events waiting in the local spool.\n"
-         "# TYPE hg_spool_depth_events gauge\nhg_spool_depth_events "
-      << spool_depth_.load() << "\n";
-  out << "# HELP hg_active_kernel The Hamming kernel in use (value 1).\n"
-         "# TYPE hg_active_kernel gauge\n";
-  if (!kernel_.empty()) {
-    out << "hg_active_kernel{kernel=\"" << escape_label(kernel_) << "\"} 1\n";
-  }
-  for (const auto& g : gauges_) {
-    out << "# HELP " << g.name << " " << g.help << "\n# TYPE " << g.name << " gauge\n"
-        << g.name << " " << number(g.read ? g.read() : 0.0) << "\n";
-  }
-  return out.str();
+  return out;
 }
 
 void stage_timer::stop() noexcept {

@@ -1,5 +1,6 @@
 #include "hashguard/api/metrics.hpp"
 
+#include "exposition_parser.hpp"
 #include "hg_catch.hpp"
 
 #include <thread>
@@ -35,12 +36,12 @@ TEST_CASE("the exposition has requests by route and status, stage histograms and
   m.count_request("unmatched", "GET", 404, 0.0001);
   m.observe_stage(api::stage::decode, 0.002);
   m.observe_stage(api::stage::store, 0.3);
-  m.set_snapshot(1234, 7);
-  m.set_active_kernel("avx2");
-  m.set_spool_depth(5);
   m.count_rejected("max_connections");
   m.connection_opened();
-  m.add_gauge("hg_scan_queue_depth", "jobs waiting", [] { return 3.0; });
+  REQUIRE(m.add_gauge("hg_scan_queue_depth", "jobs waiting", [] { return 3.0; }));
+  REQUIRE(m.add_family("hg_active_kernel", "kernel in use", api::metric_kind::gauge, [] {
+    return std::vector<api::metric_sample>{{{{"kernel", "avx2"}}, 1.0}};
+  }));
 
   const std::string text = m.render();
   CHECK(has_line(text, R"(hg_http_requests_total{route="/v1/scan",method="POST",status="200"} 2)"));
@@ -54,9 +55,6 @@ TEST_CASE("the exposition has requests by route and status, stage histograms and
   CHECK(has_line(text, R"(hg_stage_duration_seconds_bucket{stage="store",le="0.5"} 1)"));
   CHECK(has_line(text, R"(hg_stage_duration_seconds_count{stage="hash"} 0)"));
   CHECK(has_line(text, R"(hg_stage_duration_seconds_bucket{stage="match",le="+Inf"} 0)"));
-  CHECK(has_line(text, "hg_snapshot_entries 1234"));
-  CHECK(has_line(text, "hg_snapshot_version 7"));
-  CHECK(has_line(text, "hg_spool_depth_events 5"));
   CHECK(has_line(text, R"(hg_active_kernel{kernel="avx2"} 1)"));
   CHECK(has_line(text, R"(hg_http_rejected_total{reason="max_connections"} 1)"));
   CHECK(has_line(text, "hg_http_connections_open 1"));
@@ -81,7 +79,58 @@ TEST_CASE("the exposition has requests by route and status, stage histograms and
 TEST_CASE("label values are escaped") {
   api::metrics m;
   m.count_request("/a\"b\\c", "GET", 200, 0.001);
-  CHECK(m.render().find(R"(route="/a\"b\\c")") != std::string::npos);
+  REQUIRE(m.add_family("hg_names", "one\\two\nthree", api::metric_kind::gauge, [] {
+    return std::vector<api::metric_sample>{{{{"name", "a\"b\\c\nd"}}, 2.5}};
+  }));
+  const std::string text = m.render();
+  CHECK(text.find(R"(route="/a\"b\\c")") != std::string::npos);
+  CHECK(has_line(text, R"(hg_names{name="a\"b\\c\nd"} 2.5)"));
+  CHECK(has_line(text, R"(# HELP hg_names one\\two\nthree)"));
+}
+
+TEST_CASE("a family name is registered once, built-in or added") {
+  api::metrics m;
+  REQUIRE(m.add_gauge("hg_queue", "jobs", [] { return 1.0; }));
+  auto again = m.add_family("hg_queue", "jobs", api::metric_kind::counter,
+                            [] { return std::vector<api::metric_sample>{}; });
+  REQUIRE_FALSE(again);
+  CHECK(again.error() == api::metrics_errc::duplicate_family);
+  auto builtin = m.add_gauge("hg_http_requests_total", "clash", [] { return 0.0; });
+  REQUIRE_FALSE(builtin);
+  CHECK(builtin.error() == api::metrics_errc::duplicate_family);
+  auto bad = m.add_gauge("hg-bad name", "invalid", [] { return 0.0; });
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error() == api::metrics_errc::invalid_name);
+  const std::string text = m.render();
+  CHECK(text.find("# TYPE hg_queue gauge\nhg_queue 1\n") != std::string::npos);
+  // Each family's TYPE line appears once.
+  std::size_t types = 0;
+  for (auto pos = text.find("# TYPE hg_queue "); pos != std::string::npos;
+       pos = text.find("# TYPE hg_queue ", pos + 1)) {
+    ++types;
+  }
+  CHECK(types == 1);
+}
+
+TEST_CASE("added families: counters, no samples, several samples, invalid label names left out") {
+  api::metrics m;
+  REQUIRE(m.add_family("hg_things_total", "things", api::metric_kind::counter, [] {
+    return std::vector<api::metric_sample>{{{{"kind", "a"}}, 3}, {{{"kind", "b"}}, 4}};
+  }));
+  REQUIRE(m.add_family("hg_nothing", "no samples yet", api::metric_kind::gauge,
+                       [] { return std::vector<api::metric_sample>{}; }));
+  REQUIRE(m.add_family("hg_odd", "bad label", api::metric_kind::gauge, [] {
+    return std::vector<api::metric_sample>{
+        {{{"bad-label", "x"}}, 1}, {{{"le", "1"}}, 1}, {{{"ok", "y"}}, 2}};
+  }));
+  const std::string text = m.render();
+  CHECK(has_line(text, "# TYPE hg_things_total counter"));
+  CHECK(has_line(text, R"(hg_things_total{kind="a"} 3)"));
+  CHECK(has_line(text, R"(hg_things_total{kind="b"} 4)"));
+  CHECK(text.find("# TYPE hg_nothing gauge\n# HELP") != std::string::npos);
+  CHECK(text.find("bad-label") == std::string::npos);
+  CHECK(text.find(R"(hg_odd{le=)") == std::string::npos);
+  CHECK(has_line(text, R"(hg_odd{ok="y"} 2)"));
 }
 
 TEST_CASE("stage_timer records once and concurrent observers lose nothing") {
@@ -103,4 +152,30 @@ TEST_CASE("stage_timer records once and concurrent observers lose nothing") {
   for (auto& t : threads) t.join();
   CHECK(m.stage_count(api::stage::match) == 4000);
   CHECK(m.requests("/r", 200) == 4000);
+}
+
+TEST_CASE("every family renders once, HELP and TYPE first, as a strict scraper reads it") {
+  api::metrics m;
+  m.count_request("/v1/scan", "POST", 200, 0.004);
+  m.count_request("/v1/scan", "POST", 200, 30.0);
+  m.count_request("/a\"b\\c\nd", "GET", 404, 0.0001);
+  m.observe_stage(api::stage::hash, 0.02);
+  m.count_rejected("timeout");
+  REQUIRE(m.add_gauge("hg_queue_depth", "jobs\\waiting\nnow", [] { return 2.0; }));
+  REQUIRE(m.add_family("hg_entries", "entries by signal", api::metric_kind::gauge, [] {
+    return std::vector<api::metric_sample>{{{{"signal", "pdq"}}, 40}, {{{"signal", "md5"}}, 3}};
+  }));
+  const auto doc = hg_test::parse_exposition(m.render());
+  for (const auto* name :
+       {"hg_http_requests_total", "hg_http_request_duration_seconds", "hg_stage_duration_seconds",
+        "hg_http_rejected_total", "hg_http_connections_open", "hg_queue_depth", "hg_entries"}) {
+    INFO(name);
+    CHECK(doc.find(name) != nullptr);
+  }
+  const auto* requests = doc.find("hg_http_requests_total");
+  REQUIRE(requests != nullptr);
+  CHECK(requests->samples.size() == 2);
+  CHECK(requests->samples[0].labels.at("route") == "/a\"b\\c\nd");
+  CHECK(doc.find("hg_queue_depth")->help == "jobs\\waiting\nnow");
+  CHECK(doc.find("hg_entries")->samples.size() == 2);
 }

@@ -104,7 +104,7 @@ TEST_CASE("placeholders answer 501 until a real handler replaces them") {
 
 TEST_CASE("built-in routes: healthz, readyz both ways, metrics, openapi") {
   api::metrics stats;
-  stats.set_snapshot(10, 2);
+  REQUIRE(stats.add_gauge("hg_snapshot_version", "version", [] { return 2.0; }));
   bool ready = false;
   api::route_table t;
   api::add_design_routes(t);
@@ -131,7 +131,7 @@ TEST_CASE("built-in routes: healthz, readyz both ways, metrics, openapi") {
   auto m = call(t, "GET", "/metrics");
   CHECK(m.status == 200);
   CHECK(m.content_type.starts_with("text/plain; version=0.0.4"));
-  CHECK(m.body.find("hg_snapshot_entries 10\n") != std::string::npos);
+  CHECK(m.body.find("hg_snapshot_version 2\n") != std::string::npos);
 
   auto o = call(t, "GET", "/v1/openapi.json");
   CHECK(o.status == 200);
