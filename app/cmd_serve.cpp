@@ -204,7 +204,8 @@ int run_serve(const std::vector<std::string>& args) {
           stats.add_gauge("hg_scan_queue_depth", "scan jobs waiting",
                           [&scan_pool] { return static_cast<double>(scan_pool.queued()); })) ||
       !registered(stats.add_gauge("hg_db_queue_depth", "database jobs waiting",
-                                  [&db_pool] { return static_cast<double>(db_pool.queued()); }))) {
+                                  [&db_pool] { return static_cast<double>(db_pool.queued()); })) ||
+      !registered(tasks.export_metrics(stats))) {
     return exit_failure;
   }
 

@@ -44,6 +44,38 @@ void serve_tasks::watch(const core::periodic_task& task) {
   all_.push_back(&task);
 }
 
+core::result<void> serve_tasks::export_metrics(api::metrics& metrics) const {
+  // One sample per task: the tasks are copied out under the lock, their status read outside it.
+  const auto per_task = [this](auto value_of) {
+    return [this, value_of]() {
+      std::vector<const core::periodic_task*> tasks;
+      {
+        const std::lock_guard lock(mutex_);
+        tasks = all_;
+      }
+      std::vector<api::metric_sample> samples;
+      samples.reserve(tasks.size());
+      for (const auto* task : tasks) {
+        samples.push_back({{{"task", task->name()}}, value_of(task->status())});
+      }
+      return samples;
+    };
+  };
+  if (auto added = metrics.add_family(
+          "hg_task_last_success_timestamp_seconds",
+          "Unix time of the task's last successful run (0: none yet)", api::metric_kind::gauge,
+          per_task([](const core::task_status& s) {
+            if (!s.last_success) return 0.0;
+            return std::chrono::duration<double>(s.last_success->time_since_epoch()).count();
+          }));
+      !added) {
+    return added;
+  }
+  return metrics.add_family(
+      "hg_task_failures_total", "failed runs of the task", api::metric_kind::counter,
+      per_task([](const core::task_status& s) { return static_cast<double>(s.failures); }));
+}
+
 core::periodic_task& serve_tasks::start_keys(api::key_registry& registry,
                                              std::vector<api::key_record> config_keys,
                                              const std::string& database_url,

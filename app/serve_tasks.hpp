@@ -25,6 +25,7 @@
 #pragma once
 
 #include "hashguard/api/auth.hpp"
+#include "hashguard/api/metrics.hpp"
 #include "hashguard/core/error.hpp"
 #include "hashguard/core/periodic_task.hpp"
 #include "hashguard/hashdb/cases.hpp"
@@ -70,6 +71,10 @@ class serve_tasks {
                    std::chrono::seconds interval);
   /// A task owned elsewhere, shown in /metrics.
   void watch(const core::periodic_task& task);
+
+  /// Registers the two metric families above, over every task started or watched (also those
+  /// added later). Errors: api::metrics::add_family's (a family registered twice...).
+  [[nodiscard]] core::result<void> export_metrics(api::metrics& metrics) const;
 
  private:
   core::periodic_task& start(std::string name, std::chrono::milliseconds interval,
