@@ -4,6 +4,7 @@
 #include "exposition_parser.hpp"
 #include "hg_catch.hpp"
 #include "hg_pg.hpp"
+#include "hg_util.hpp"
 #include "http_client.hpp"
 #include "serve_api.hpp"
 #include "serve_process.hpp"
@@ -128,12 +129,9 @@ TEST_CASE("serve: /metrics parses strictly and its snapshot families match what 
 
 TEST_CASE("serve: /metrics shows every periodic task's last success and failures") {
   test_database db;
-  const auto dir =
-      std::filesystem::temp_directory_path() / ("hg-serve-tasks-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
+  const temp_dir dir("hg-serve-tasks");
   serve_process srv({HG_HASHGUARD_BIN, "serve", "--http-port=0", "--database-url=" + db.url(),
-                     "--data-dir=" + dir.string(), "--auth-bootstrap-key=admin-key-for-tasks",
+                     "--data-dir=" + dir.path.string(), "--auth-bootstrap-key=admin-key-for-tasks",
                      "--evidence.enabled=true", "--evidence.key=" + std::string(64, 'a'),
                      "--evidence.retry_ms=50", "--retention.purge_interval_s=1",
                      "--http.log_requests=true"});
