@@ -226,12 +226,13 @@ int run_serve(const std::vector<std::string>& args) {
   if (!registered(stats.add_gauge(
           "hg_suppressed_contents", "contents in this node's suppression set",
           [&suppressions] { return static_cast<double>(suppressions.load()->size()); })) ||
-      !registered(stats.add_gauge("hg_suppressed_answers_total",
-                                  "scan and match answers turned into no_match by a suppression",
-                                  [&suppressed_answers] {
-                                    return static_cast<double>(
-                                        suppressed_answers.load(std::memory_order_relaxed));
-                                  })) ||
+      !registered(stats.add_family(
+          "hg_suppressed_answers_total",
+          "scan and match answers turned into no_match by a suppression", api::metric_kind::counter,
+          [&suppressed_answers] {
+            return std::vector<api::metric_sample>{
+                {{}, static_cast<double>(suppressed_answers.load(std::memory_order_relaxed))}};
+          })) ||
       !registered(add_snapshot_metrics(stats, holder)) ||
       !registered(stats.add_gauge(
           "hg_spool_bytes", "bytes waiting in the event spool",
@@ -274,11 +275,13 @@ int run_serve(const std::vector<std::string>& args) {
     if (!registered(
             stats.add_gauge("hg_evidence_pending_bytes", "matched content waiting to be preserved",
                             [keeper] { return static_cast<double>(keeper->pending_bytes()); })) ||
-        !registered(stats.add_gauge("hg_evidence_lost_total",
-                                    "matched content not preserved (budget, errors)", [keeper] {
-                                      const auto c = keeper->stats();
-                                      return static_cast<double>(c.dropped + c.failed);
-                                    }))) {
+        !registered(stats.add_family("hg_evidence_lost_total",
+                                     "matched content not preserved (budget, errors)",
+                                     api::metric_kind::counter, [keeper] {
+                                       const auto c = keeper->stats();
+                                       return std::vector<api::metric_sample>{
+                                           {{}, static_cast<double>(c.dropped + c.failed)}};
+                                     }))) {
       return exit_failure;
     }
   }

@@ -268,7 +268,7 @@ TEST_CASE("serve: a list made from an image's PDQ matches that image and records
 
   auto metrics = fetch(srv.port(), "GET", "/metrics");
   REQUIRE(metrics);
-  CHECK(metrics->body.find("hg_snapshot_entries_pdq 0") != std::string::npos);
+  CHECK(metrics->body.find(R"(hg_snapshot_entries{signal="pdq"} 0)") != std::string::npos);
   CHECK(metrics->body.find("hg_stage_duration_seconds") != std::string::npos);
 
   const auto exit = srv.stop(SIGTERM);

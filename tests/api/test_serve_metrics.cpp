@@ -125,6 +125,11 @@ TEST_CASE("serve: /metrics parses strictly and its snapshot families match what 
   }
   CHECK(scan_counted);
   CHECK_FALSE(doc.find("hg_stage_duration_seconds")->samples.empty());
+  // A name ending in _total is a counter (Prometheus's naming rule; rate() needs counters).
+  for (const auto& f : doc.families) {
+    INFO(f.name);
+    if (f.name.ends_with("_total")) CHECK(f.type == "counter");
+  }
 }
 
 TEST_CASE("serve: /metrics shows every periodic task's last success and failures") {

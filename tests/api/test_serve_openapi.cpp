@@ -1,0 +1,229 @@
+// api/openapi.json against a real `hashguard serve` (real PostgreSQL, real sockets): every route
+// of the design table is called at least once (with a success answer, and some with errors),
+// every request body sent is checked against the documented request schema, and every answer
+// against the documented response of its status and media type. A route the document lacks,
+// a status or media type it does not list, or a body that does not fit fails the test.
+#include "hg_catch.hpp"
+#include "hg_pg.hpp"
+#include "hg_util.hpp"
+#include "http_client.hpp"
+#include "openapi_check.hpp"
+#include "serve_api.hpp"
+#include "serve_process.hpp"
+
+#include "hashguard/api/routes.hpp"
+
+#include <boost/json.hpp>
+
+#include <set>
+#include <utility>
+
+using namespace hg_test;
+using namespace std::chrono_literals;
+namespace json = boost::json;
+
+namespace {
+
+const std::string ingest = "ingest-key-for-openapi-test";
+const std::string reviewer = "reviewer-key-for-openapi-test";
+const std::string compliance = "compliance-key-for-openapi-test";
+const std::string admin = "admin-key-for-openapi-test";
+
+std::string lines_of(const std::vector<std::string>& problems) {
+  std::string all;
+  for (const auto& p : problems) all += p + "\n";
+  return all;
+}
+
+// Calls routes of one serve and checks each exchange against the document; remembers which
+// (method, pattern) answered with a 2xx.
+class route_caller {
+ public:
+  explicit route_caller(std::uint16_t port) : port_(port) {}
+
+  /// Sends `target` (a concrete path of `pattern`), REQUIREs `expected` status, checks the
+  /// request body (when given and `expected` is a success) and the answer against the
+  /// document; returns the answer.
+  http_response call(std::string_view method, std::string_view pattern, const std::string& target,
+                     std::string_view key, int expected,
+                     std::optional<std::string_view> body = std::nullopt,
+                     std::string_view content_type = {}) {
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (!content_type.empty()) headers.emplace_back("Content-Type", std::string(content_type));
+    INFO(method << " " << target);
+    // A request meant to be refused need not fit; one meant to succeed must. Query parameters
+    // must be documented either way (a refused one still has to exist).
+    {
+      const auto problems = openapi_query_violations(method, pattern, target, expected < 300);
+      INFO(lines_of(problems));
+      std::size_t undocumented = 0;
+      for (const auto& p : problems) undocumented += p.find("not documented") != std::string::npos;
+      CHECK((expected < 300 ? problems.size() : undocumented) == 0);
+    }
+    if (body && expected < 300) {
+      const auto problems = openapi_request_violations(method, pattern, content_type, *body);
+      INFO(lines_of(problems));
+      CHECK(problems.empty());
+    }
+    auto r = exchange(port_, method, target, key, body, headers, 60000ms);
+    REQUIRE(r);
+    INFO(r->body.substr(0, 2000));
+    REQUIRE(r->status == expected);
+    const auto problems =
+        openapi_answer_violations(method, pattern, r->status, r->header("content-type"), r->body);
+    INFO(lines_of(problems));
+    CHECK(problems.empty());
+    if (r->status >= 200 && r->status < 300)
+      succeeded_.insert({std::string(method), std::string(pattern)});
+    return *r;
+  }
+
+  [[nodiscard]] bool succeeded(const std::string& method, const std::string& pattern) const {
+    return succeeded_.contains({method, pattern});
+  }
+
+ private:
+  std::uint16_t port_;
+  std::set<std::pair<std::string, std::string>> succeeded_;
+};
+
+}  // namespace
+
+TEST_CASE("every design route has an operation in the OpenAPI document with its answers") {
+  for (const auto& s : hashguard::api::design_routes()) {
+    INFO(s.method << " " << s.pattern);
+    const int success =
+        s.method == "POST" && (s.pattern == "/v1/lists" || s.pattern == "/v1/cases/{id}/report")
+            ? 201
+            : 200;
+    CHECK(openapi_lists_status(s.method, s.pattern, success));
+    // Errors share one shape; every route can be refused by a full server.
+    CHECK(openapi_lists_status(s.method, s.pattern, 503));
+  }
+}
+
+TEST_CASE("serve: every route's real answers fit api/openapi.json") {
+  test_database db;
+  temp_dir tmp("hg-serve-openapi");
+  serve_process srv(
+      {HG_HASHGUARD_BIN, "serve", "--http.port=0", "--http.address=127.0.0.1",
+       "--database.url=" + db.url(), "--data.dir=" + (tmp.path / "data").string(),
+       "--auth.keys=ingest:" + ingest + ",reviewer:" + reviewer + ",compliance:" + compliance,
+       "--auth.bootstrap_key=" + admin, "--snapshot.poll_ms=50", "--evidence.enabled=true",
+       "--evidence.key=" + std::string(64, 'a'), "--evidence.retry_ms=50",
+       "--http.log_requests=false"});
+  route_caller api(srv.port());
+  const auto json_type = std::string_view("application/json");
+
+  // Public routes.
+  api.call("GET", "/healthz", "/healthz", {}, 200);
+  api.call("GET", "/readyz", "/readyz", {}, 200);
+  api.call("GET", "/metrics", "/metrics", {}, 200);
+  api.call("GET", "/v1/openapi.json", "/v1/openapi.json", {}, 200);
+  api.call("GET", "/v1/index", "/v1/index", {}, 401);
+
+  // Lists: create, import, list, patch, export; the snapshot then holds the image's PDQ.
+  const std::string image = file_bytes(
+      std::string(HG_TEST_DATA) + "/pdq-vectors/images/reg-test-input/dih/bridge-1-original.jpg");
+  const auto hashed = json::parse(
+      api.call("POST", "/v1/hash", "/v1/hash", ingest, 200, image, "application/octet-stream")
+          .body);
+  const std::string pdq(hashed.at("hashes").at("pdq").as_string());
+  const auto created = json::parse(
+      api.call("POST", "/v1/lists", "/v1/lists", admin, 201,
+               R"({"name":"openapi-test","signal":"pdq","threshold":31,"action":"review"})",
+               json_type)
+          .body);
+  const std::string list = std::to_string(created.at("id").as_int64());
+  api.call("POST", "/v1/lists", "/v1/lists", admin, 409, R"({"name":"openapi-test"})", json_type);
+  api.call("POST", "/v1/lists/{id}/hashes", "/v1/lists/" + list + "/hashes?format=hex", admin, 200,
+           pdq + "\nnot-a-hash\n", "text/plain");
+  api.call("GET", "/v1/lists", "/v1/lists?include_retired=true", admin, 200);
+  api.call("PATCH", "/v1/lists/{id}", "/v1/lists/" + list, admin, 200,
+           R"({"threshold":31,"action":"block","dihedral":true,"enabled":true})", json_type);
+  api.call("GET", "/v1/lists/{id}/export", "/v1/lists/" + list + "/export?format=hex", admin, 200);
+  api.call("GET", "/v1/lists/{id}/export", "/v1/lists/999999/export", admin, 404);
+  REQUIRE(wait_pdq_entries(srv.port(), admin, 1));
+  api.call("GET", "/v1/index", "/v1/index", admin, 200);
+
+  // Matching: hashes as hex strings (arrays are not the documented form, and answer 400).
+  api.call("POST", "/v1/match", "/v1/match", ingest, 200, R"({"pdq":")" + pdq + R"("})", json_type);
+  const std::string array_body = R"({"pdq":[")" + pdq + R"("]})";
+  CHECK_FALSE(openapi_request_violations("POST", "/v1/match", json_type, array_body).empty());
+  CHECK(exchange(srv.port(), "POST", "/v1/match", ingest, array_body,
+                 {{"Content-Type", "application/json"}})
+            ->status == 400);
+
+  // A scan that matches opens a case; its evidence is preserved off the request path.
+  const auto scanned = json::parse(
+      api.call("POST", "/v1/scan", "/v1/scan", ingest, 200, image, "application/octet-stream")
+          .body);
+  REQUIRE(scanned.at("verdict").as_string() == "match");
+  const auto queue =
+      json::parse(api.call("GET", "/v1/cases", "/v1/cases?limit=10&offset=0", reviewer, 200).body);
+  REQUIRE(queue.at("cases").as_array().size() == 1);
+  const std::string case_id = std::to_string(queue.at("cases").at(0).at("id").as_int64());
+  api.call("GET", "/v1/cases", "/v1/cases?limit=0", reviewer, 400);
+  std::string content;
+  REQUIRE(eventually(
+      [&] {
+        const auto detail = json::parse(
+            api.call("GET", "/v1/cases/{id}", "/v1/cases/" + case_id, reviewer, 200).body);
+        const auto& file = detail.at("files").at(0);
+        content = std::string(file.at("content").as_string());
+        return file.at("evidence_preserved").as_bool();
+      },
+      30s, 100ms));
+  api.call("GET", "/v1/cases/{id}", "/v1/cases/999999", reviewer, 404);
+  api.call("POST", "/v1/cases/{id}/files/{content}/reveal",
+           "/v1/cases/" + case_id + "/files/" + content + "/reveal", reviewer, 200,
+           R"({"purpose":"openapi test"})", json_type);
+  api.call("POST", "/v1/cases/{id}/decision", "/v1/cases/" + case_id + "/decision", reviewer, 422,
+           R"({"decision":"confirmed","note":" "})", json_type);
+  api.call("POST", "/v1/cases/{id}/decision", "/v1/cases/" + case_id + "/decision", reviewer, 200,
+           R"({"decision":"confirmed","note":"known image","classification":"A1"})", json_type);
+  api.call("POST", "/v1/cases/{id}/report", "/v1/cases/" + case_id + "/report", compliance, 201,
+           R"({"report_id":"R-1","file_ids":["F-1"],"submitted_at":"2026-01-02T03:04:05Z",)"
+           R"("environment":"test","responses":{"ok":true}})",
+           json_type);
+  api.call("POST", "/v1/cases/{id}/report", "/v1/cases/" + case_id + "/report", compliance, 422,
+           R"({"file_ids":["F-1"]})", json_type);
+  api.call("GET", "/v1/decisions", "/v1/decisions?limit=10", ingest, 200);
+  api.call("GET", "/v1/decisions", "/v1/decisions?limit=0", ingest, 400);
+
+  // Compliance: exports in both formats, the package, the audit trail paged with before.
+  const std::string range = "from=2000-01-01&to=2100-01-01";
+  for (const std::string what : {"cases", "events", "aggregate"}) {
+    const std::string pattern = "/v1/exports/" + what;
+    api.call("GET", pattern, pattern + "?" + range, compliance, 200);
+    const auto as_json =
+        api.call("GET", pattern, pattern + "?format=json&" + range, compliance, 200);
+    CHECK_FALSE(json::parse(as_json.body).as_array().empty());
+    api.call("GET", pattern, pattern, compliance, 400);
+  }
+  api.call("GET", "/v1/exports/cases/{id}/cybertipline",
+           "/v1/exports/cases/" + case_id + "/cybertipline", compliance, 200);
+  api.call("GET", "/v1/exports/cases/{id}/cybertipline",
+           "/v1/exports/cases/" + case_id + "/cybertipline?part=report.xml", compliance, 200);
+  const auto page =
+      json::parse(api.call("GET", "/v1/audit", "/v1/audit?limit=2", compliance, 200).body);
+  REQUIRE(page.at("entries").as_array().size() == 2);
+  const auto last = page.at("entries").at(1).at("id").as_int64();
+  const auto older =
+      json::parse(api.call("GET", "/v1/audit", "/v1/audit?limit=2&before=" + std::to_string(last),
+                           compliance, 200)
+                      .body);
+  for (const auto& e : older.at("entries").as_array()) CHECK(e.at("id").as_int64() < last);
+  api.call("GET", "/v1/audit", "/v1/audit?before=x", compliance, 400);
+  api.call("GET", "/v1/audit/verify", "/v1/audit/verify", compliance, 200);
+
+  // Errors keep their shape too: wrong role, and retiring the list last.
+  api.call("GET", "/v1/audit", "/v1/audit", reviewer, 403);
+  api.call("DELETE", "/v1/lists/{id}", "/v1/lists/" + list, admin, 200);
+  api.call("DELETE", "/v1/lists/{id}", "/v1/lists/999999", admin, 404);
+
+  for (const auto& s : hashguard::api::design_routes()) {
+    INFO("no success answer checked for " << s.method << " " << s.pattern);
+    CHECK(api.succeeded(s.method, s.pattern));
+  }
+}
