@@ -4,14 +4,14 @@
 //
 // Start-up order: configuration, the database (embedded PostgreSQL in data.dir or
 // database.url, migrated), the event recorder (commit deadline + spool), the API keys, the
-// snapshot (loaded once, then polled by a snapshot_refresher that swaps on a catalog version
+// snapshot (loaded once, then polled by a periodic task that swaps on a catalog version
 // change), the suppression set (loaded once, then polled from the decisions feed), then the
 // routes (handlers::register_routes: every route of the design table, or serve refuses to
-// start) and the server.
+// start) and the server. The periodic tasks are serve_tasks.hpp's.
 #include "commands.hpp"
 #include "db_common.hpp"
-#include "serve_keys.hpp"
 #include "serve_review.hpp"
+#include "serve_tasks.hpp"
 #include "snapshot_metrics.hpp"
 #include "spool_probe.hpp"
 
@@ -224,11 +224,13 @@ int run_serve(const std::vector<std::string>& args) {
     return exit_failure;
   }
 
+  // What the periodic tasks fill, then the tasks (declared after it: they stop first).
   api::key_registry keys;
-  key_refresher key_loader(keys, std::move(*config_keys), db->url(),
-                           std::chrono::milliseconds(cfg.get_int("auth.refresh_ms")));
-  std::cerr << "hashguard serve: " << keys.size() << " API keys (" << key_loader.database_keys()
-            << " from the database)\n";
+  matcher::snapshot_holder holder;
+  hashdb::suppression_holder suppressions;
+  serve_tasks tasks;
+  tasks.start_keys(keys, std::move(*config_keys), db->url(),
+                   std::chrono::milliseconds(cfg.get_int("auth.refresh_ms")));
   api::rate_limiter limiter(options->rate_limit_per_s, options->rate_limit_burst);
   api::metrics stats;
   api::work_pool scan_pool("scan", options->scan_threads, options->scan_queue);
@@ -237,41 +239,24 @@ int run_serve(const std::vector<std::string>& args) {
           stats.add_gauge("hg_scan_queue_depth", "scan jobs waiting",
                           [&scan_pool] { return static_cast<double>(scan_pool.queued()); })) ||
       !registered(stats.add_gauge("hg_db_queue_depth", "database jobs waiting",
-                                  [&db_pool] { return static_cast<double>(db_pool.queued()); }))) {
+                                  [&db_pool] { return static_cast<double>(db_pool.queued()); })) ||
+      !registered(tasks.export_metrics(stats))) {
     return exit_failure;
   }
 
   // The snapshot: one synchronous load so the node is ready as soon as it listens (when the
-  // database or the cache allows), then the refresher polls for list changes.
-  matcher::snapshot_holder holder;
+  // database or the cache allows), then the task polls for list changes.
   hashdb::snapshot_load_options load_options;
   load_options.database_url = db->url();
   const std::string cache = cfg.get_string("snapshot.cache");
   load_options.cache_file =
       cache.empty() ? db->settings().data_dir / "snapshot.cache" : std::filesystem::path(cache);
-  {
-    hashdb::snapshot_loader loader(load_options);
-    hashdb::snapshot_load_report report;
-    auto first = loader.refresh(holder, &report);
-    if (first) {
-      std::cerr << "hashguard serve: snapshot version " << report.catalog_version << ": "
-                << report.lists << " lists, " << report.entries << " entries from "
-                << hashdb::to_string(report.source) << "\n";
-    } else {
-      print_error("serve", "snapshot (will retry)", first.error());
-    }
-  }
-  hashdb::snapshot_refresher refresher(load_options, holder, std::chrono::milliseconds(poll_ms));
+  auto& snapshot_task =
+      tasks.start_snapshot(load_options, holder, std::chrono::milliseconds(poll_ms));
   // Suppressed content (answers no_match): loaded with the snapshot, then polled from the
   // decisions feed, so another node's decision arrives within one suppressions.poll_ms.
-  hashdb::suppression_holder suppressions;
-  hashdb::suppression_refresher suppression_loader(db->url(), suppressions,
-                                                   std::chrono::milliseconds(suppressions_poll_ms));
-  if (auto e = suppression_loader.last_error()) {
-    std::cerr << "hashguard serve: suppressions (will retry): " << e.message() << "\n";
-  } else {
-    std::cerr << "hashguard serve: " << suppressions.load()->size() << " suppressed contents\n";
-  }
+  tasks.start_suppressions(db->url(), suppressions,
+                           std::chrono::milliseconds(suppressions_poll_ms));
   std::atomic<std::uint64_t> suppressed_answers{0};
   if (!registered(stats.add_gauge(
           "hg_suppressed_contents", "contents in this node's suppression set",
@@ -304,9 +289,11 @@ int run_serve(const std::vector<std::string>& args) {
     std::array<char, 256> host{};
     if (::gethostname(host.data(), host.size() - 1) == 0) node = host.data();
   }
-  auto upkeep = start_review_upkeep(cfg, db->url(), db->settings().cases);
+  auto upkeep = start_review_upkeep(cfg, db->url());
   if (!upkeep) return exit_usage;
+  tasks.start_purge(db->url(), db->settings().cases, upkeep->purge_interval);
   if (auto* keeper = upkeep->evidence.get()) {
+    tasks.watch(keeper->task());
     if (!registered(
             stats.add_gauge("hg_evidence_pending_bytes", "matched content waiting to be preserved",
                             [keeper] { return static_cast<double>(keeper->pending_bytes()); })) ||
@@ -337,7 +324,7 @@ int run_serve(const std::vector<std::string>& args) {
   deps.suppressions = &suppressions;
   deps.suppressed_answers = &suppressed_answers;
   deps.db = &db_connections;
-  deps.lists_changed = [&refresher] { refresher.poke(); };
+  deps.lists_changed = [&snapshot_task] { snapshot_task.poke(); };
   if (!review_services(cfg, db->settings(), deps)) return exit_usage;
   deps.stats = &stats;
   deps.ready = [&holder, &spool_check] {
@@ -356,7 +343,11 @@ int run_serve(const std::vector<std::string>& args) {
 
   // The request log, batched: a write(2) per flush interval rather than per request.
   std::optional<api::batched_log_writer> request_log;
-  if (options->log_requests) request_log.emplace(api::batched_log_writer::options{});
+  if (options->log_requests) {
+    api::batched_log_writer::options log_options;
+    log_options.on_failure = log_task_failure();
+    tasks.watch(request_log.emplace(std::move(log_options)).task());
+  }
 
   api::services svc;
   svc.routes = &routes;

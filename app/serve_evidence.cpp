@@ -22,17 +22,16 @@ void declare_upkeep_config(core::config& cfg) {
               "how often serve purges expired evidence and cases (0 = never; see cases purge)");
 }
 
-evidence_keeper::evidence_keeper(options o) : options_(std::move(o)) {
-  thread_ = std::thread([this] { run(); });
+evidence_keeper::evidence_keeper(options o)
+    : options_(std::move(o)),
+      task_({"evidence", options_.retry, core::periodic_task::first_run::after_interval,
+             options_.on_failure},
+            [this] { return run_due(); }) {
+  (void)task_.start();  // no synchronous run: cannot fail
 }
 
 evidence_keeper::~evidence_keeper() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  thread_.join();
+  task_.stop();
   if (!queue_.empty()) {
     std::cerr << "hashguard serve: evidence: " << queue_.size()
               << " files not preserved at shutdown (their events were not in the database)\n";
@@ -42,7 +41,7 @@ evidence_keeper::~evidence_keeper() {
 bool evidence_keeper::submit(std::string event_id, std::string bytes, std::string media_type) {
   {
     std::lock_guard lock(mutex_);
-    if (stopping_ || pending_bytes_ + bytes.size() > options_.max_pending_bytes) {
+    if (task_.stop_requested() || pending_bytes_ + bytes.size() > options_.max_pending_bytes) {
       ++dropped_;
       return false;
     }
@@ -50,7 +49,7 @@ bool evidence_keeper::submit(std::string event_id, std::string bytes, std::strin
     const auto now = std::chrono::steady_clock::now();
     queue_.push_back({std::move(event_id), std::move(bytes), std::move(media_type), now, now});
   }
-  wake_.notify_all();
+  task_.poke();
   return true;
 }
 
@@ -63,117 +62,100 @@ std::size_t evidence_keeper::pending_bytes() const {
   return pending_bytes_;
 }
 
-void evidence_keeper::run() {
-  std::optional<hashdb::connection> conn;
+// One run: every item due when it began, once each, in arrival order (an item retried in this
+// run is due again one retry interval later, in a later run).
+core::result<void> evidence_keeper::run_due() {
+  const auto began = std::chrono::steady_clock::now();
+  core::error_code first_error;
   std::unique_lock lock(mutex_);
-  while (!stopping_) {
-    // The next item that is due; items are retried in arrival order.
-    const auto now = std::chrono::steady_clock::now();
+  while (!task_.stop_requested()) {
     auto due =
-        std::find_if(queue_.begin(), queue_.end(), [&](const item& i) { return i.due <= now; });
-    if (due == queue_.end()) {
-      auto next = now + std::chrono::seconds(1);
-      for (const auto& i : queue_) next = std::min(next, i.due);
-      wake_.wait_until(lock, next);
-      continue;
-    }
+        std::find_if(queue_.begin(), queue_.end(), [&](const item& i) { return i.due <= began; });
+    if (due == queue_.end()) break;
     item it = std::move(*due);
     queue_.erase(due);
     lock.unlock();
 
-    bool retry = false;
-    if (!conn) {
-      std::string why;
-      auto c = hashdb::connection::open(options_.database_url, &why);
-      if (c) {
-        conn.emplace(std::move(*c));
-      } else {
-        retry = true;
-      }
-    }
-    if (conn) {
-      hashdb::evidence_store store(*conn, options_.key);
-      auto r = store.preserve_event(it.event_id, it.bytes, it.media_type, options_.actor);
-      if (r) {
-        (*r == hashdb::preserve_outcome::stored ? stored_ : no_case_)++;
-      } else if (r.error() == hashdb::errc::not_found || r.error() == hashdb::errc::unavailable ||
-                 r.error() == hashdb::errc::in_doubt || r.error() == hashdb::errc::deadline) {
-        // Spooled and not replayed yet, or the database is away: later.
-        retry = true;
-        if (r.error() != hashdb::errc::not_found) conn.reset();
-      } else {
-        ++failed_;
-        std::cerr << "hashguard serve: evidence for event " << it.event_id
-                  << " not preserved: " << r.error().message() << "\n";
-      }
-    }
-    const auto now2 = std::chrono::steady_clock::now();
-    if (retry && now2 - it.first > options_.give_up) {
+    core::error_code error;
+    bool retry = !attempt(it, error);
+    const auto now = std::chrono::steady_clock::now();
+    if (retry && now - it.first > options_.give_up) {
       retry = false;
       ++failed_;
+      error = hashdb::errc::not_found;
       std::cerr << "hashguard serve: evidence for event " << it.event_id
                 << " not preserved: the event did not reach the database in time\n";
     }
+    if (error && !first_error) first_error = error;
     lock.lock();
     if (retry) {
-      it.due = now2 + options_.retry;
+      it.due = now + options_.retry;
       queue_.push_back(std::move(it));
     } else {
       pending_bytes_ -= it.bytes.size();
     }
   }
+  if (first_error) return first_error;
+  return {};
 }
 
-purge_loop::purge_loop(std::string database_url, hashdb::case_options cases,
-                       std::chrono::seconds interval, std::string actor)
-    : url_(std::move(database_url)), cases_(cases), interval_(interval), actor_(std::move(actor)) {
-  if (interval_.count() > 0) thread_ = std::thread([this] { run(); });
-}
-
-purge_loop::~purge_loop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
+// One attempt at one item: true when it is done with (preserved, no case, or failed for good),
+// false to retry it later. `error` is set when the attempt failed (an event still in the spool
+// is not a failure).
+bool evidence_keeper::attempt(const item& it, core::error_code& error) {
+  if (!conn_) {
+    auto c = hashdb::connection::open(options_.database_url);
+    if (!c) {
+      error = c.error();
+      return false;
+    }
+    conn_.emplace(std::move(*c));
   }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  hashdb::evidence_store store(*conn_, options_.key);
+  auto r = store.preserve_event(it.event_id, it.bytes, it.media_type, options_.actor);
+  if (r) {
+    (*r == hashdb::preserve_outcome::stored ? stored_ : no_case_)++;
+    return true;
+  }
+  if (r.error() == hashdb::errc::not_found) return false;  // spooled, not replayed yet
+  if (r.error() == hashdb::errc::unavailable || r.error() == hashdb::errc::in_doubt ||
+      r.error() == hashdb::errc::deadline) {
+    // The database is away: reconnect next time.
+    error = r.error();
+    conn_.reset();
+    return false;
+  }
+  error = r.error();
+  ++failed_;
+  std::cerr << "hashguard serve: evidence for event " << it.event_id
+            << " not preserved: " << r.error().message() << "\n";
+  return true;
 }
 
-void purge_loop::run() {
-  std::unique_lock lock(mutex_);
-  while (!stopping_) {
-    wake_.wait_for(lock, interval_, [this] { return stopping_; });
-    if (stopping_) break;
-    lock.unlock();
-    once();
-    lock.lock();
-  }
-}
-
-void purge_loop::once() {
-  std::string why;
-  auto conn = hashdb::connection::open(url_, &why);
-  if (!conn) {
-    std::cerr << "hashguard serve: purge skipped: " << why << "\n";
-    return;
-  }
+core::result<void> purge_expired(const std::string& database_url, const hashdb::case_options& cases,
+                                 const std::string& actor) {
+  auto conn = hashdb::connection::open(database_url);
+  if (!conn) return conn.error();
+  core::error_code first_error;
   // Evidence first: deleting an expired case would take its evidence with it unaudited.
-  auto ev = hashdb::purge_evidence(*conn, actor_);
+  auto ev = hashdb::purge_evidence(*conn, actor);
   if (!ev) {
-    std::cerr << "hashguard serve: evidence purge failed: " << ev.error().message() << "\n";
+    first_error = ev.error();
   } else if (!ev->purged.empty() || !ev->held.empty()) {
     std::cerr << "hashguard serve: evidence purge: " << ev->purged.size() << " files purged, "
               << ev->held.size() << " cases held\n";
   }
-  hashdb::case_store store(*conn, cases_);
-  auto cs = store.purge(std::nullopt, actor_);
+  hashdb::case_store store(*conn, cases);
+  auto cs = store.purge(std::nullopt, actor);
   if (!cs) {
-    std::cerr << "hashguard serve: case purge failed: " << cs.error().message() << "\n";
+    if (!first_error) first_error = cs.error();
   } else if (!cs->deleted.empty() || !cs->reduced.empty()) {
     std::cerr << "hashguard serve: case purge: " << cs->deleted.size() << " deleted, "
               << cs->reduced.size() << " reduced to hashes, " << cs->held_skipped.size()
               << " held\n";
   }
+  if (first_error) return first_error;
+  return {};
 }
 
 }  // namespace hashguard::app

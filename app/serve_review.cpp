@@ -1,5 +1,7 @@
 #include "serve_review.hpp"
 
+#include "serve_tasks.hpp"
+
 #include "hashguard/handlers/ui.hpp"
 #include "hashguard/hashdb/evidence.hpp"
 #include "hashguard/hashdb/export.hpp"
@@ -18,8 +20,7 @@ void declare_review_config(core::config& cfg) {
 }
 
 std::optional<review_upkeep> start_review_upkeep(const core::config& cfg,
-                                                 const std::string& database_url,
-                                                 const hashdb::case_options& cases) {
+                                                 const std::string& database_url) {
   review_upkeep out;
   auto evidence = hashdb::read_evidence_config(cfg);
   if (!evidence) {
@@ -42,11 +43,10 @@ std::optional<review_upkeep> start_review_upkeep(const core::config& cfg,
     o.max_pending_bytes = static_cast<std::size_t>(pending);
     o.give_up = std::chrono::seconds(pending_s);
     o.retry = std::chrono::milliseconds(retry_ms);
+    o.on_failure = log_task_failure();
     out.evidence = std::make_unique<evidence_keeper>(std::move(o));
   }
-  if (!database_url.empty()) {
-    out.purge = std::make_unique<purge_loop>(database_url, cases, std::chrono::seconds(interval));
-  }
+  if (!database_url.empty()) out.purge_interval = std::chrono::seconds(interval);
   return out;
 }
 

@@ -6,9 +6,9 @@
 
 #include "hashguard/core/config.hpp"
 #include "hashguard/handlers/services.hpp"
-#include "hashguard/hashdb/cases.hpp"
 #include "hashguard/hashdb/settings.hpp"
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,15 +25,15 @@ void declare_review_config(core::config& cfg);
 [[nodiscard]] bool review_services(const core::config& cfg, const hashdb::settings& settings,
                                    handlers::services& out);
 
-/// The review side's background work: the evidence keeper when evidence.enabled (null
-/// otherwise) and the periodic purge. Prints and returns nullopt when the evidence settings
-/// are unusable.
+/// The review side's background work (serve_evidence.hpp): the evidence keeper when
+/// evidence.enabled (null otherwise), started, and the purge's interval
+/// (retention.purge_interval_s; serve_tasks starts the purge). Prints and returns nullopt when
+/// the evidence settings are unusable.
 struct review_upkeep {
   std::unique_ptr<evidence_keeper> evidence;
-  std::unique_ptr<purge_loop> purge;
+  std::chrono::seconds purge_interval{0};  ///< 0: never (also when there is no database)
 };
 [[nodiscard]] std::optional<review_upkeep> start_review_upkeep(const core::config& cfg,
-                                                               const std::string& database_url,
-                                                               const hashdb::case_options& cases);
+                                                               const std::string& database_url);
 
 }  // namespace hashguard::app

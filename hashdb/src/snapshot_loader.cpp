@@ -525,47 +525,4 @@ core::result<bool> snapshot_loader::refresh(matcher::snapshot_holder& holder,
   return true;
 }
 
-snapshot_refresher::snapshot_refresher(snapshot_load_options options,
-                                       matcher::snapshot_holder& holder,
-                                       std::chrono::milliseconds interval)
-    : loader_(std::move(options)), holder_(holder), interval_(interval) {
-  thread_ = std::thread([this] { run(); });
-}
-
-snapshot_refresher::~snapshot_refresher() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  thread_.join();
-}
-
-core::error_code snapshot_refresher::last_error() const {
-  std::lock_guard lock(mutex_);
-  return last_error_;
-}
-
-void snapshot_refresher::poke() {
-  {
-    std::lock_guard lock(mutex_);
-    poked_ = true;
-  }
-  wake_.notify_all();
-}
-
-void snapshot_refresher::run() {
-  while (true) {
-    auto r = loader_.refresh(holder_);
-    {
-      std::unique_lock lock(mutex_);
-      last_error_ = r ? core::error_code{} : r.error();
-      if (r && *r) ++swaps_;
-      wake_.wait_for(lock, interval_, [this] { return stopping_ || poked_; });
-      poked_ = false;
-      if (stopping_) return;
-    }
-  }
-}
-
 }  // namespace hashguard::hashdb

@@ -81,69 +81,17 @@ core::result<std::size_t> refresh_suppressions(connection& conn, suppression_hol
   return items.size();
 }
 
-suppression_refresher::suppression_refresher(std::string database_url, suppression_holder& holder,
-                                             std::chrono::milliseconds interval)
-    : url_(std::move(database_url)), holder_(holder), interval_(interval) {
-  poll_once();
-  thread_ = std::thread([this] { run(); });
-}
-
-suppression_refresher::~suppression_refresher() {
-  {
-    const std::lock_guard<std::mutex> lock(mutex_);
-    stopping_ = true;
+core::result<std::size_t> refresh_suppressions(std::optional<connection>& conn,
+                                               const std::string& database_url,
+                                               suppression_holder& holder) {
+  // A poller keeps one connection (a poll every few seconds; reopening would cost a server
+  // backend each time). Only a database that was down at the last try needs opening again.
+  if (!conn) {
+    auto c = connection::open(database_url);
+    if (!c) return core::result<std::size_t>(boost::system::in_place_error, c.error());
+    conn.emplace(std::move(*c));
   }
-  wake_.notify_all();
-  thread_.join();
-}
-
-core::error_code suppression_refresher::last_error() const {
-  const std::lock_guard<std::mutex> lock(mutex_);
-  return last_error_;
-}
-
-void suppression_refresher::poke() {
-  {
-    const std::lock_guard<std::mutex> lock(mutex_);
-    poked_ = true;
-  }
-  wake_.notify_all();
-}
-
-void suppression_refresher::poll_once() {
-  // One connection kept between polls (a poll every few seconds; reopening would cost a
-  // server backend each time). Once opened, guarded() reconnects it after a break; only a
-  // database that was down when we first tried needs opening here again.
-  core::error_code error;
-  if (!conn_) {
-    auto c = connection::open(url_);
-    if (c) {
-      conn_.emplace(std::move(*c));
-    } else {
-      error = c.error();
-    }
-  }
-  if (conn_) {
-    auto r = refresh_suppressions(*conn_, holder_);
-    if (!r) error = r.error();
-  }
-  {
-    const std::lock_guard<std::mutex> lock(mutex_);
-    last_error_ = error;
-  }
-  ++polls_;
-}
-
-void suppression_refresher::run() {
-  while (true) {
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait_for(lock, interval_, [this] { return stopping_ || poked_; });
-      poked_ = false;
-      if (stopping_) return;
-    }
-    poll_once();
-  }
+  return refresh_suppressions(*conn, holder);
 }
 
 }  // namespace hashguard::hashdb

@@ -68,7 +68,7 @@ TEST_CASE("error responses carry the shape, the mapped status and Retry-After wh
   CHECK(boost::json::parse(mod.body).at("error").at("code").as_string() == "not_hex");
 }
 
-TEST_CASE("an error response carries its code beside the body; other answers carry none") {
+TEST_CASE("an error response carries its code beside the body and other answers carry none") {
   CHECK(api::response::error(api::errc::overloaded, "queue full").error_code == "overloaded");
   CHECK(api::response::error("database_unavailable", "down").error_code == "database_unavailable");
   CHECK(api::response::error(core::error_code(core::errc::not_hex)).error_code == "not_hex");

@@ -9,9 +9,11 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 using namespace hashguard;
@@ -42,6 +44,17 @@ struct temp_log {
   }
 };
 
+api::batched_log_writer::options writing_to(int fd, std::chrono::milliseconds interval,
+                                            std::size_t flush_bytes = std::size_t{1} << 20,
+                                            std::size_t max_buffered_bytes = std::size_t{4} << 20) {
+  api::batched_log_writer::options o;
+  o.fd = fd;
+  o.flush_interval = interval;
+  o.flush_bytes = flush_bytes;
+  o.max_buffered_bytes = max_buffered_bytes;
+  return o;
+}
+
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;
   std::istringstream in(text);
@@ -57,7 +70,7 @@ TEST_CASE("batched log writer: every line from several threads, whole and in eac
   constexpr int threads = 4;
   constexpr int per_thread = 2000;
   {
-    api::batched_log_writer w({log.fd, 5ms, 4096});  // small: both write paths run
+    api::batched_log_writer w(writing_to(log.fd, 5ms, 1024, 4096));  // small: every write path runs
     auto sink = w.sink();
     std::vector<std::thread> pool;
     for (int t = 0; t < threads; ++t) {
@@ -85,7 +98,7 @@ TEST_CASE("batched log writer: every line from several threads, whole and in eac
 TEST_CASE("batched log writer: a line reaches the file within the flush interval") {
   temp_log log;
   REQUIRE(log.fd >= 0);
-  api::batched_log_writer w({log.fd, 20ms, 1 << 20});
+  api::batched_log_writer w(writing_to(log.fd, 20ms));
   w.append("first");
   // Not a timing assertion: wait (up to a generous bound) for the flushing thread.
   const auto give_up = std::chrono::steady_clock::now() + 10s;
@@ -98,15 +111,58 @@ TEST_CASE("batched log writer: a line reaches the file within the flush interval
 TEST_CASE("batched log writer: a full buffer is written by the appender, flush() writes now") {
   temp_log log;
   REQUIRE(log.fd >= 0);
-  // The flushing thread would wait an hour: what reaches the file was written by append() or
-  // flush() on this thread.
-  api::batched_log_writer w({log.fd, std::chrono::hours(1), 64});
+  // The flushing task would wait an hour and is never poked (flush_bytes is out of reach):
+  // what reaches the file was written by append() or flush() on this thread.
+  api::batched_log_writer w(writing_to(log.fd, std::chrono::hours(1), 1 << 20, 64));
   w.append("short");
   CHECK(log.text().empty());  // under the bound: buffered
   const std::string long_line(100, 'x');
   w.append(long_line);  // over it: written at once, with what was buffered before
   CHECK(log.text() == "short\n" + long_line + "\n");
   w.append("tail");
-  w.flush();
+  CHECK(w.flush().has_value());
   CHECK(log.text() == "short\n" + long_line + "\ntail\n");
+  CHECK(w.task().status().runs == 0);
+}
+
+TEST_CASE("batched log writer: flush_bytes pokes the flushing task, whatever the interval") {
+  temp_log log;
+  REQUIRE(log.fd >= 0);
+  api::batched_log_writer w(writing_to(log.fd, std::chrono::hours(1), 64, 1 << 20));
+  w.append("short");
+  CHECK(log.text().empty());  // under flush_bytes: waits for the (hour-long) interval
+  const std::string long_line(100, 'x');
+  w.append(long_line);  // past it: the task writes the batch now, not this thread
+  const auto give_up = std::chrono::steady_clock::now() + 30s;
+  while (log.text().empty() && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(5ms);
+  }
+  CHECK(log.text() == "short\n" + long_line + "\n");
+  CHECK(w.task().status().successes >= 1);
+}
+
+TEST_CASE("batched log writer: a failed write is the flushing task's failure, reported") {
+  std::mutex mu;
+  std::vector<std::pair<std::string, core::error_code>> reported;
+  api::batched_log_writer::options o;
+  o.fd = -1;  // every write fails (EBADF)
+  o.flush_interval = std::chrono::hours(1);
+  o.flush_bytes = 1;  // every line pokes the task
+  o.on_failure = [&](std::string_view task, const core::error_code& e) {
+    const std::lock_guard lock(mu);
+    reported.emplace_back(std::string(task), e);
+  };
+  api::batched_log_writer w(o);
+  w.append("lost");
+  const auto give_up = std::chrono::steady_clock::now() + 30s;
+  while (w.task().status().failures == 0 && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(5ms);
+  }
+  const auto s = w.task().status();
+  CHECK(s.failures == 1);
+  CHECK(s.last_error == boost::system::errc::bad_file_descriptor);
+  const std::lock_guard lock(mu);
+  REQUIRE(reported.size() == 1);
+  CHECK(reported[0].first == "log_flush");
+  CHECK(reported[0].second == boost::system::errc::bad_file_descriptor);
 }

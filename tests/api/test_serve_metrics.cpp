@@ -4,6 +4,7 @@
 #include "exposition_parser.hpp"
 #include "hg_catch.hpp"
 #include "hg_pg.hpp"
+#include "hg_util.hpp"
 #include "http_client.hpp"
 #include "serve_api.hpp"
 #include "serve_process.hpp"
@@ -13,7 +14,10 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
+#include <set>
+#include <string>
 
 using namespace hg_test;
 using namespace std::chrono_literals;
@@ -126,4 +130,51 @@ TEST_CASE("serve: /metrics parses strictly and its snapshot families match what 
     INFO(f.name);
     if (f.name.ends_with("_total")) CHECK(f.type == "counter");
   }
+}
+
+TEST_CASE("serve: /metrics shows every periodic task's last success and failures") {
+  test_database db;
+  const temp_dir dir("hg-serve-tasks");
+  serve_process srv({HG_HASHGUARD_BIN, "serve", "--http-port=0", "--database-url=" + db.url(),
+                     "--data-dir=" + dir.path.string(), "--auth-bootstrap-key=admin-key-for-tasks",
+                     "--evidence.enabled=true", "--evidence.key=" + std::string(64, 'a'),
+                     "--evidence.retry_ms=50", "--retention.purge_interval_s=1",
+                     "--http.log_requests=true"});
+  const std::set<std::string> tasks{"keys",  "snapshot", "suppressions",
+                                    "purge", "evidence", "log_flush"};
+
+  // Every task succeeds with the database up: keys, snapshot and suppressions before serve
+  // listens, the others at their first interval (the purge's is a second).
+  exposition doc;
+  const auto all_succeeded = [&] {
+    doc = scrape(srv.port());
+    const auto* last = doc.find("hg_task_last_success_timestamp_seconds");
+    if (last == nullptr) return false;
+    std::set<std::string> succeeded;
+    for (const auto& s : last->samples) {
+      if (s.value > 0) succeeded.insert(s.labels.at("task"));
+    }
+    return succeeded == tasks;
+  };
+  CHECK(eventually(all_succeeded, 60s));
+
+  const auto* last = doc.find("hg_task_last_success_timestamp_seconds");
+  REQUIRE(last != nullptr);
+  CHECK(last->type == "gauge");
+  const double now = static_cast<double>(std::time(nullptr));
+  for (const auto& s : last->samples) {
+    INFO(s.labels.at("task"));
+    CHECK(s.value > now - 600);  // Unix seconds, recent
+    CHECK(s.value < now + 600);
+  }
+  const auto* failures = doc.find("hg_task_failures_total");
+  REQUIRE(failures != nullptr);
+  CHECK(failures->type == "counter");
+  std::set<std::string> counted;
+  for (const auto& s : failures->samples) {
+    counted.insert(s.labels.at("task"));
+    INFO(s.labels.at("task"));
+    CHECK(s.value == 0);
+  }
+  CHECK(counted == tasks);
 }

@@ -4,10 +4,12 @@
 #include "hashguard/hashdb/lists.hpp"
 
 #include "hashguard/core/checksum.hpp"
+#include "hashguard/core/periodic_task.hpp"
 
 #include "hashdb_test_support.hpp"
 #include "hg_pg.hpp"
 
+#include <atomic>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -265,18 +267,27 @@ TEST_CASE("snapshot refresh: poll the catalog version, swap on change") {
   // The old snapshot is still whole for whoever holds it.
   CHECK(first->lists()[0].threshold == 31);
 
-  // The refresher thread does the same on its own.
-  hashdb::snapshot_refresher refresher(o, holder, 50ms);
+  // One refresh is one poll: a periodic task (serve's, app/serve_tasks.cpp) polls with it and
+  // a poke (serve's, after a list change) makes it poll now.
+  std::atomic<int> swaps{0};
+  core::periodic_task::options every_hour;
+  every_hour.name = "snapshot";
+  every_hour.interval = std::chrono::hours(1);
+  core::periodic_task poller(every_hour, [&]() -> core::result<void> {
+    auto swapped = loader.refresh(holder);
+    if (!swapped) return swapped.error();
+    if (*swapped) ++swaps;
+    return {};
+  });
+  REQUIRE(poller.start().has_value());
   std::istringstream more(pdq_b + "\n");
   REQUIRE(store.import("l", more).has_value());
-  refresher.poke();
-  // The refresher publishes the snapshot, then counts the swap: wait for both (a reader that
-  // sees the new snapshot may be a moment ahead of the count).
-  CHECK(hg_test::eventually(
-      [&] { return holder.load()->size(core::signal::pdq) == 2 && refresher.swaps() >= 1; }, 120s));
+  poller.poke();
+  CHECK(hg_test::eventually([&] { return poller.status().runs >= 1; }, 120s));
+  poller.stop();
   CHECK(holder.load()->size(core::signal::pdq) == 2);
-  CHECK(refresher.swaps() >= 1);
-  CHECK_FALSE(refresher.last_error());
+  CHECK(swaps == 1);
+  CHECK(poller.status().failures == 0);
 }
 
 TEST_CASE("snapshot cache: the snapshot read back answers as the one built from PostgreSQL") {

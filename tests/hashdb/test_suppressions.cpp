@@ -7,12 +7,11 @@
 
 #include <pqxx/pqxx>
 
+#include <optional>
 #include <random>
 #include <set>
-#include <thread>
 
 using namespace hashguard;
-using namespace std::chrono_literals;
 
 namespace {
 
@@ -30,16 +29,6 @@ hashdb::content_key key(std::uint64_t content) {
     k[31 - i] = static_cast<std::uint8_t>(content >> (8 * i));
   }
   return k;
-}
-
-template <class Pred>
-bool eventually(Pred p, std::chrono::milliseconds limit) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (p()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return p();
 }
 
 }  // namespace
@@ -269,7 +258,9 @@ TEST_CASE("refresh_suppressions: a long feed is read page by page and applied on
   CHECK_FALSE(set->contains(key(2001)));
 }
 
-TEST_CASE("suppression refresher: loads at start, follows decisions, survives no database") {
+TEST_CASE(
+    "refresh_suppressions on a kept connection: opens it, follows decisions, survives no "
+    "database") {
   hg_test::test_database db;
   const auto lists = hg_test::make_lists(db.url());
   auto c = db.connect();
@@ -278,37 +269,37 @@ TEST_CASE("suppression refresher: loads at start, follows decisions, survives no
   REQUIRE(cases.decide(
       hg_test::make_decision(early, 1, hashdb::decision_kind::false_positive, true), "k_1"));
 
+  // The first call opens the connection and catches up.
   hashdb::suppression_holder holder;
-  {
-    hashdb::suppression_refresher refresher(db.url(), holder, 50ms);
-    // Loaded before the constructor returns.
-    CHECK(refresher.polls() >= 1);
-    CHECK_FALSE(refresher.last_error());
-    CHECK(holder.contains(key(300)));
+  std::optional<hashdb::connection> kept;
+  auto first = hashdb::refresh_suppressions(kept, db.url(), holder);
+  REQUIRE(first.has_value());
+  CHECK(*first == 1);
+  REQUIRE(kept.has_value());
+  CHECK(holder.contains(key(300)));
 
-    const auto late = hg_test::open_case(cases, lists, "zone-b", 301, 1'780'000'000'100'000);
-    REQUIRE(cases.decide(
-        hg_test::make_decision(late, 1, hashdb::decision_kind::false_positive, true), "k_1"));
-    CHECK(eventually([&] { return holder.contains(key(301)); }, 10s));
+  // Later calls reuse it (the same connection object) and read only what is new.
+  const auto* same = &*kept;
+  const auto late = hg_test::open_case(cases, lists, "zone-b", 301, 1'780'000'000'100'000);
+  REQUIRE(cases.decide(hg_test::make_decision(late, 1, hashdb::decision_kind::false_positive, true),
+                       "k_1"));
+  auto second = hashdb::refresh_suppressions(kept, db.url(), holder);
+  REQUIRE(second.has_value());
+  CHECK(*second == 1);
+  CHECK(&*kept == same);
+  CHECK(holder.contains(key(300)));
+  CHECK(holder.contains(key(301)));
 
-    // poke() polls now, whatever the interval.
-    hashdb::suppression_holder slow_holder;
-    hashdb::suppression_refresher slow(db.url(), slow_holder, 1h);
-    const auto polls = slow.polls();
-    const auto third = hg_test::open_case(cases, lists, "zone-c", 302, 1'780'000'000'200'000);
-    REQUIRE(cases.decide(
-        hg_test::make_decision(third, 1, hashdb::decision_kind::false_positive, true), "k_1"));
-    slow.poke();
-    CHECK(eventually([&] { return slow_holder.contains(key(302)); }, 10s));
-    CHECK(slow.polls() > polls);
-  }
-
-  // No server behind the URL: the set stays empty, the error is kept, polling goes on.
+  // No server behind the URL: unavailable, no connection kept, the set unchanged (and the
+  // next call tries again).
   hashdb::suppression_holder lonely;
+  std::optional<hashdb::connection> none;
   const std::string nowhere = "postgresql:///hashguard?host=/nonexistent-hg-socket-dir";
-  hashdb::suppression_refresher down(nowhere, lonely, 20ms);
-  CHECK(down.last_error() == hashdb::errc::unavailable);
-  CHECK(lonely.load()->empty());
-  CHECK(eventually([&] { return down.polls() >= 3; }, 10s));
-  CHECK(down.last_error() == hashdb::errc::unavailable);
+  for (int i = 0; i < 2; ++i) {
+    auto down = hashdb::refresh_suppressions(none, nowhere, lonely);
+    REQUIRE_FALSE(down.has_value());
+    CHECK(down.error() == hashdb::errc::unavailable);
+    CHECK_FALSE(none.has_value());
+    CHECK(lonely.load()->empty());
+  }
 }

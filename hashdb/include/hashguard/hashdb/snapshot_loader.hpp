@@ -26,24 +26,21 @@
 // pressure the kernel may drop and re-read them rather than fail.
 //
 // refresh() polls the catalog version and, when it changed, loads and publishes a new
-// snapshot with one swap; snapshot_refresher does that on its own thread.
+// snapshot with one swap. One call is one poll: serve runs it as a periodic task (app/
+// serve_tasks.cpp), once before it listens, then every interval and after each list change.
 //
-// Not thread-safe (one loader per loader thread); snapshot_refresher is.
+// Not thread-safe (one loader per thread).
 #pragma once
 
 #include "hashguard/hashdb/errc.hpp"
 #include "hashguard/matcher/snapshot.hpp"
 
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 
 namespace hashguard::hashdb {
 
@@ -91,35 +88,6 @@ class snapshot_loader {
 
  private:
   snapshot_load_options options_;
-};
-
-/// Polls every `interval` on its own thread and refreshes `holder` (which must outlive it).
-/// The last error and the number of swaps are readable from any thread.
-class snapshot_refresher {
- public:
-  snapshot_refresher(snapshot_load_options options, matcher::snapshot_holder& holder,
-                     std::chrono::milliseconds interval);
-  ~snapshot_refresher();
-  snapshot_refresher(const snapshot_refresher&) = delete;
-  snapshot_refresher& operator=(const snapshot_refresher&) = delete;
-
-  [[nodiscard]] std::uint64_t swaps() const noexcept { return swaps_; }
-  [[nodiscard]] core::error_code last_error() const;
-  /// Wakes the poller now (e.g. after an admin changed a list through this node).
-  void poke();
-
- private:
-  void run();
-  snapshot_loader loader_;
-  matcher::snapshot_holder& holder_;
-  std::chrono::milliseconds interval_;
-  mutable std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_{false};
-  bool poked_{false};
-  core::error_code last_error_;
-  std::atomic<std::uint64_t> swaps_{0};
-  std::thread thread_;
 };
 
 }  // namespace hashguard::hashdb

@@ -22,13 +22,13 @@
 //                          (the snapshot_holder pattern and its reason: a mutex, not
 //                          std::atomic<std::shared_ptr>, so that every tool sees the edge).
 //                          Any number of readers; publishers must be serialised by the caller
-//                          (in serve: one refresher).
+//                          (in serve: one periodic task).
 //   refresh_suppressions   reads the feed from the published set's cursor up to its end and
-//                          publishes the result (one swap, only when something changed).
-//   suppression_refresher  catches up once in its constructor (serve start), then polls on its
-//                          own thread every interval; while the database is unreachable the
-//                          last published set stays in force (empty if it never loaded) and it
-//                          retries every interval.
+//                          publishes the result (one swap, only when something changed). One
+//                          call is one poll: serve runs it as a periodic task (app/
+//                          serve_tasks.cpp), once before it listens, then every interval; while
+//                          the database is unreachable the last published set stays in force
+//                          (empty if it never loaded).
 #pragma once
 
 #include "hashguard/hashdb/database.hpp"
@@ -36,9 +36,6 @@
 #include "hashguard/hashdb/errc.hpp"
 
 #include <array>
-#include <atomic>
-#include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -46,7 +43,6 @@
 #include <optional>
 #include <span>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace hashguard::hashdb {
@@ -110,40 +106,11 @@ class suppression_holder {
 [[nodiscard]] core::result<std::size_t> refresh_suppressions(connection& conn,
                                                              suppression_holder& holder);
 
-/// Keeps a holder in step with the feed of the database at `database_url` (see above).
-/// The holder must outlive it. Every member may be called from any thread.
-class suppression_refresher {
- public:
-  /// Connects and catches up once before returning (a failure is kept in last_error()), then
-  /// polls every `interval` on its own thread.
-  suppression_refresher(std::string database_url, suppression_holder& holder,
-                        std::chrono::milliseconds interval);
-  ~suppression_refresher();
-  suppression_refresher(const suppression_refresher&) = delete;
-  suppression_refresher& operator=(const suppression_refresher&) = delete;
-
-  /// The error of the last poll (empty after a successful one).
-  [[nodiscard]] core::error_code last_error() const;
-  /// Polls that completed (successfully or not), the constructor's included.
-  [[nodiscard]] std::uint64_t polls() const noexcept { return polls_; }
-  /// Wakes the poller now.
-  void poke();
-
- private:
-  void poll_once();
-  void run();
-
-  std::string url_;
-  suppression_holder& holder_;
-  std::chrono::milliseconds interval_;
-  std::optional<connection> conn_;  // the poller's (the constructor's, then the thread's)
-  mutable std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_{false};
-  bool poked_{false};
-  core::error_code last_error_;
-  std::atomic<std::uint64_t> polls_{0};
-  std::thread thread_;
-};
+/// The same on a connection a poller keeps between polls: opens `conn` from `database_url` first
+/// when it is empty (a database that was down at the last try); an open one is reused
+/// (guarded() reconnects it after a break). Errors: connection::open's, then as above.
+[[nodiscard]] core::result<std::size_t> refresh_suppressions(std::optional<connection>& conn,
+                                                             const std::string& database_url,
+                                                             suppression_holder& holder);
 
 }  // namespace hashguard::hashdb

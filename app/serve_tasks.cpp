@@ -1,0 +1,143 @@
+#include "serve_tasks.hpp"
+
+#include "serve_evidence.hpp"
+#include "serve_keys.hpp"
+
+#include "hashguard/hashdb/database.hpp"
+
+#include <atomic>
+#include <iostream>
+#include <optional>
+#include <utility>
+
+namespace hashguard::app {
+
+using first_run = core::periodic_task::first_run;
+
+core::periodic_task::failure_hook log_task_failure() {
+  return [](std::string_view task, const core::error_code& error) {
+    std::cerr << "hashguard serve: task " << task << " failed: " << core::error_message(error)
+              << "\n";
+  };
+}
+
+serve_tasks::~serve_tasks() {
+  for (auto it = owned_.rbegin(); it != owned_.rend(); ++it) (*it)->stop();
+}
+
+core::periodic_task& serve_tasks::start(std::string name, std::chrono::milliseconds interval,
+                                        first_run first, core::periodic_task::function function) {
+  core::periodic_task::options options;
+  options.name = std::move(name);
+  options.interval = interval;
+  options.first = first;
+  options.on_failure = log_task_failure();
+  auto& task = *owned_.emplace_back(
+      std::make_unique<core::periodic_task>(std::move(options), std::move(function)));
+  watch(task);
+  (void)task.start();  // a failed first run is logged by the hook and retried
+  return task;
+}
+
+void serve_tasks::watch(const core::periodic_task& task) {
+  const std::lock_guard lock(mutex_);
+  all_.push_back(&task);
+}
+
+core::result<void> serve_tasks::export_metrics(api::metrics& metrics) const {
+  // One sample per task: the tasks are copied out under the lock, their status read outside it.
+  const auto per_task = [this](auto value_of) {
+    return [this, value_of]() {
+      std::vector<const core::periodic_task*> tasks;
+      {
+        const std::lock_guard lock(mutex_);
+        tasks = all_;
+      }
+      std::vector<api::metric_sample> samples;
+      samples.reserve(tasks.size());
+      for (const auto* task : tasks) {
+        samples.push_back({{{"task", task->name()}}, value_of(task->status())});
+      }
+      return samples;
+    };
+  };
+  if (auto added = metrics.add_family(
+          "hg_task_last_success_timestamp_seconds",
+          "Unix time of the task's last successful run (0: none yet)", api::metric_kind::gauge,
+          per_task([](const core::task_status& s) {
+            if (!s.last_success) return 0.0;
+            return std::chrono::duration<double>(s.last_success->time_since_epoch()).count();
+          }));
+      !added) {
+    return added;
+  }
+  return metrics.add_family(
+      "hg_task_failures_total", "failed runs of the task", api::metric_kind::counter,
+      per_task([](const core::task_status& s) { return static_cast<double>(s.failures); }));
+}
+
+core::periodic_task& serve_tasks::start_keys(api::key_registry& registry,
+                                             std::vector<api::key_record> config_keys,
+                                             const std::string& database_url,
+                                             std::chrono::milliseconds interval) {
+  auto from_database = std::make_shared<std::atomic<std::size_t>>(0);
+  auto& task = start("keys", interval, first_run::synchronous,
+                     [&registry, from_database, keys = std::move(config_keys),
+                      url = database_url]() -> core::result<void> {
+                       auto loaded = load_keys(registry, keys, url);
+                       if (!loaded) return loaded.error();
+                       from_database->store(*loaded);
+                       return {};
+                     });
+  std::cerr << "hashguard serve: " << registry.size() << " API keys (" << from_database->load()
+            << " from the database)\n";
+  return task;
+}
+
+core::periodic_task& serve_tasks::start_snapshot(hashdb::snapshot_load_options options,
+                                                 matcher::snapshot_holder& holder,
+                                                 std::chrono::milliseconds interval) {
+  // The first run (synchronous, in start) says what the node starts with; later swaps are
+  // silent, as before.
+  auto loader = std::make_shared<hashdb::snapshot_loader>(std::move(options));
+  auto& task = start("snapshot", interval, first_run::synchronous,
+                     [&holder, loader, first = true]() mutable -> core::result<void> {
+                       hashdb::snapshot_load_report report;
+                       auto swapped = loader->refresh(holder, &report);
+                       const bool announce = std::exchange(first, false);
+                       if (!swapped) return swapped.error();
+                       if (announce) {
+                         std::cerr << "hashguard serve: snapshot version " << report.catalog_version
+                                   << ": " << report.lists << " lists, " << report.entries
+                                   << " entries from " << hashdb::to_string(report.source) << "\n";
+                       }
+                       return {};
+                     });
+  return task;
+}
+
+core::periodic_task& serve_tasks::start_suppressions(const std::string& database_url,
+                                                     hashdb::suppression_holder& holder,
+                                                     std::chrono::milliseconds interval) {
+  // Kept between polls, on the task's thread only.
+  auto conn = std::make_shared<std::optional<hashdb::connection>>();
+  auto& task = start("suppressions", interval, first_run::synchronous,
+                     [&holder, conn, url = database_url]() -> core::result<void> {
+                       auto read = hashdb::refresh_suppressions(*conn, url, holder);
+                       if (!read) return read.error();
+                       return {};
+                     });
+  if (task.status().successes > 0) {
+    std::cerr << "hashguard serve: " << holder.load()->size() << " suppressed contents\n";
+  }
+  return task;
+}
+
+void serve_tasks::start_purge(const std::string& database_url, const hashdb::case_options& cases,
+                              std::chrono::seconds interval) {
+  if (interval.count() <= 0) return;
+  (void)start("purge", interval, first_run::after_interval,
+              [url = database_url, cases]() { return purge_expired(url, cases); });
+}
+
+}  // namespace hashguard::app
