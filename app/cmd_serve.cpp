@@ -10,9 +10,10 @@
 // start) and the server. The periodic tasks are serve_tasks.hpp's.
 #include "commands.hpp"
 #include "db_common.hpp"
+#include "serve_config.hpp"
+#include "serve_metrics.hpp"
 #include "serve_review.hpp"
 #include "serve_tasks.hpp"
-#include "snapshot_metrics.hpp"
 #include "spool_probe.hpp"
 
 #include "hashguard/api/auth.hpp"
@@ -43,8 +44,6 @@
 
 #include <iostream>
 
-extern char** environ;  // NOLINT: POSIX
-
 namespace hashguard::app {
 namespace {
 
@@ -69,51 +68,6 @@ void raise_descriptor_limit(unsigned max_connections) {
   }
 }
 
-// `--help` prints every declared setting for people; `--help=markdown` prints the same
-// declarations as a markdown table, from which scripts/gen-config-doc writes
-// docs/configuration.md (and a test checks that page against it), so the page cannot drift
-// from the settings the binary accepts.
-void print_usage(const core::config& cfg, bool markdown) {
-  if (markdown) {
-    const auto cell = [](std::string_view text) {  // a '|' would end the table cell
-      std::string out;
-      for (const char c : text) out += c == '|' ? std::string("\\|") : std::string(1, c);
-      return out;
-    };
-    const auto type_name = [](core::config_type t) {
-      switch (t) {
-        case core::config_type::integer: return "integer";
-        case core::config_type::boolean: return "boolean";
-        case core::config_type::secret: return "secret";
-        case core::config_type::string: break;
-      }
-      return "string";
-    };
-    std::cout << "| setting | type | default | environment | description |\n"
-                 "|---|---|---|---|---|\n";
-    for (const auto& e : cfg.entries()) {
-      std::string env = "HG_" + core::normalize_config_key(e.key);
-      for (char& c : env) c = c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
-      std::string default_cell = "(empty)";
-      if (e.type == core::config_type::secret) {
-        default_cell = "`<secret>`";
-      } else if (!e.value.empty()) {
-        default_cell = "`" + cell(e.value) + "`";
-      }
-      std::cout << "| `" << e.key << "` | " << type_name(e.type) << " | " << default_cell << " | `"
-                << env << "` | " << cell(e.help) << " |\n";
-    }
-    return;
-  }
-  std::cout << "usage: hashguard serve [--config FILE] [--KEY=VALUE...]\n\n"
-               "Starts the HTTP service. Settings (flag, HG_* variable, default):\n";
-  for (const auto& e : cfg.entries()) {
-    std::cout << "  --" << e.key << "  " << e.help
-              << "  (default: " << (e.type == core::config_type::secret ? "<secret>" : e.value)
-              << ")\n";
-  }
-}
-
 // A metric family registered twice would make every scrape fail: refuse to start instead.
 [[nodiscard]] bool registered(const core::result<void>& added) {
   if (!added) print_error("serve", "metrics", added.error());
@@ -127,60 +81,8 @@ int run_serve(const std::vector<std::string>& args) {
   // answers 503, /readyz turns unready), not kill the service with SIGXFSZ.
   ::signal(SIGXFSZ, SIG_IGN);
   core::config cfg;
-  api::declare_config(cfg);
-  declare_review_config(cfg);
-  hashdb::declare_config(cfg);
-  scanner::declare_config(cfg);
-  cfg.declare("snapshot.poll_ms", core::config_type::integer, "2000",
-              "how often the catalog version is polled for list changes (ms)");
-  cfg.declare("suppressions.poll_ms", core::config_type::integer, "2000",
-              "how often the decisions feed is polled for suppressed content (ms)");
-  cfg.declare("snapshot.cache", core::config_type::string, "",
-              "snapshot cache file; empty = DATA_DIR/snapshot.cache");
-  cfg.declare("auth.refresh_ms", core::config_type::integer, "5000",
-              "how often API keys are reloaded from the database (ms)");
-  cfg.declare("node.name", core::config_type::string, "",
-              "this node's name in match events; empty = the host name");
-  cfg.declare("match.dihedral", core::config_type::boolean, "true",
-              "search the 7 rotated/mirrored PDQ variants of scanned images too (false: the "
-              "original orientation only, whatever the lists' dihedral setting)");
-
-  std::vector<std::string> rest;
-  std::string config_file;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--help" || args[i] == "-h" || args[i] == "--help=markdown") {
-      print_usage(cfg, args[i] == "--help=markdown");
-      return exit_ok;
-    }
-    if (args[i] == "--config" && i + 1 < args.size()) {
-      config_file = args[++i];
-    } else if (args[i].starts_with("--config=")) {
-      config_file = args[i].substr(9);
-    } else {
-      rest.push_back(args[i]);
-    }
-  }
-  if (!config_file.empty()) {
-    if (auto r = cfg.load_file(config_file); !r) {
-      std::cerr << "hashguard serve: config file " << config_file << ": " << r.error().message()
-                << "\n";
-      return exit_usage;
-    }
-  }
-  if (auto r = cfg.load_environment(environ); !r) {
-    std::cerr << "hashguard serve: environment: " << r.error().message() << "\n";
-    return exit_usage;
-  }
-  auto leftover = cfg.apply_flags(rest);
-  if (!leftover) {
-    std::cerr << "hashguard serve: " << leftover.error().message()
-              << " (run `hashguard serve --help` for the settings)\n";
-    return exit_usage;
-  }
-  if (!leftover->empty()) {
-    std::cerr << "hashguard serve: unexpected argument '" << leftover->front() << "'\n";
-    return exit_usage;
-  }
+  declare_serve_config(cfg);
+  if (auto done = load_serve_config(cfg, args)) return *done;
   auto options = api::options_from(cfg);
   if (!options) {
     std::cerr << "hashguard serve: invalid setting: " << options.error().message() << "\n";
@@ -235,14 +137,6 @@ int run_serve(const std::vector<std::string>& args) {
   api::metrics stats;
   api::work_pool scan_pool("scan", options->scan_threads, options->scan_queue);
   api::work_pool db_pool("db", options->db_threads, options->db_queue);
-  if (!registered(
-          stats.add_gauge("hg_scan_queue_depth", "scan jobs waiting",
-                          [&scan_pool] { return static_cast<double>(scan_pool.queued()); })) ||
-      !registered(stats.add_gauge("hg_db_queue_depth", "database jobs waiting",
-                                  [&db_pool] { return static_cast<double>(db_pool.queued()); })) ||
-      !registered(tasks.export_metrics(stats))) {
-    return exit_failure;
-  }
 
   // The snapshot: one synchronous load so the node is ready as soon as it listens (when the
   // database or the cache allows), then the task polls for list changes.
@@ -258,25 +152,6 @@ int run_serve(const std::vector<std::string>& args) {
   tasks.start_suppressions(db->url(), suppressions,
                            std::chrono::milliseconds(suppressions_poll_ms));
   std::atomic<std::uint64_t> suppressed_answers{0};
-  if (!registered(stats.add_gauge(
-          "hg_suppressed_contents", "contents in this node's suppression set",
-          [&suppressions] { return static_cast<double>(suppressions.load()->size()); })) ||
-      !registered(stats.add_family(
-          "hg_suppressed_answers_total",
-          "scan and match answers turned into no_match by a suppression", api::metric_kind::counter,
-          [&suppressed_answers] {
-            return std::vector<api::metric_sample>{
-                {{}, static_cast<double>(suppressed_answers.load(std::memory_order_relaxed))}};
-          })) ||
-      !registered(add_snapshot_metrics(stats, holder)) ||
-      !registered(stats.add_gauge(
-          "hg_spool_bytes", "bytes waiting in the event spool",
-          [&recorder] { return static_cast<double>((*recorder)->stats().spool_bytes); })) ||
-      !registered(
-          stats.add_gauge("hg_database_up", "1 when the recorder reaches PostgreSQL",
-                          [&recorder] { return (*recorder)->stats().database_up ? 1.0 : 0.0; }))) {
-    return exit_failure;
-  }
 
   // Readiness: snapshot loaded and spool writable; a database outage does not make the node
   // unready (the spool takes the events, the cached snapshot keeps matching). Writable means
@@ -292,20 +167,13 @@ int run_serve(const std::vector<std::string>& args) {
   auto upkeep = start_review_upkeep(cfg, db->url());
   if (!upkeep) return exit_usage;
   tasks.start_purge(db->url(), db->settings().cases, upkeep->purge_interval);
-  if (auto* keeper = upkeep->evidence.get()) {
-    tasks.watch(keeper->task());
-    if (!registered(
-            stats.add_gauge("hg_evidence_pending_bytes", "matched content waiting to be preserved",
-                            [keeper] { return static_cast<double>(keeper->pending_bytes()); })) ||
-        !registered(stats.add_family("hg_evidence_lost_total",
-                                     "matched content not preserved (budget, errors)",
-                                     api::metric_kind::counter, [keeper] {
-                                       const auto c = keeper->stats();
-                                       return std::vector<api::metric_sample>{
-                                           {{}, static_cast<double>(c.dropped + c.failed)}};
-                                     }))) {
-      return exit_failure;
-    }
+  if (auto* keeper = upkeep->evidence.get()) tasks.watch(keeper->task());
+  // Every metric family (a name registered twice would make every scrape fail: refuse to start).
+  const serve_metric_sources sources{&scan_pool,          &db_pool,        &suppressions,
+                                     &suppressed_answers, recorder->get(), upkeep->evidence.get()};
+  if (!registered(add_serve_metrics(stats, holder, sources)) ||
+      !registered(tasks.export_metrics(stats))) {
+    return exit_failure;
   }
 
   // Every database route shares one bounded pool: one connection per database-pool thread.

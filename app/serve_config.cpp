@@ -1,0 +1,121 @@
+#include "serve_config.hpp"
+
+#include "commands.hpp"
+#include "serve_review.hpp"
+
+#include "hashguard/api/options.hpp"
+#include "hashguard/hashdb/settings.hpp"
+#include "hashguard/scanner/scan.hpp"
+
+#include <iostream>
+
+extern char** environ;  // NOLINT: POSIX
+
+namespace hashguard::app {
+
+void declare_serve_config(core::config& cfg) {
+  api::declare_config(cfg);
+  declare_review_config(cfg);
+  hashdb::declare_config(cfg);
+  scanner::declare_config(cfg);
+  cfg.declare("snapshot.poll_ms", core::config_type::integer, "2000",
+              "how often the catalog version is polled for list changes (ms)");
+  cfg.declare("suppressions.poll_ms", core::config_type::integer, "2000",
+              "how often the decisions feed is polled for suppressed content (ms)");
+  cfg.declare("snapshot.cache", core::config_type::string, "",
+              "snapshot cache file; empty = DATA_DIR/snapshot.cache");
+  cfg.declare("auth.refresh_ms", core::config_type::integer, "5000",
+              "how often API keys are reloaded from the database (ms)");
+  cfg.declare("node.name", core::config_type::string, "",
+              "this node's name in match events; empty = the host name");
+  cfg.declare("match.dihedral", core::config_type::boolean, "true",
+              "search the 7 rotated/mirrored PDQ variants of scanned images too (false: the "
+              "original orientation only, whatever the lists' dihedral setting)");
+}
+
+std::optional<int> load_serve_config(core::config& cfg, const std::vector<std::string>& args) {
+  std::vector<std::string> rest;
+  std::string config_file;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--help" || args[i] == "-h" || args[i] == "--help=markdown") {
+      print_serve_usage(cfg, args[i] == "--help=markdown");
+      return exit_ok;
+    }
+    if (args[i] == "--config" && i + 1 < args.size()) {
+      config_file = args[++i];
+    } else if (args[i].starts_with("--config=")) {
+      config_file = args[i].substr(9);
+    } else {
+      rest.push_back(args[i]);
+    }
+  }
+  if (!config_file.empty()) {
+    if (auto r = cfg.load_file(config_file); !r) {
+      std::cerr << "hashguard serve: config file " << config_file << ": " << r.error().message()
+                << "\n";
+      return exit_usage;
+    }
+  }
+  if (auto r = cfg.load_environment(environ); !r) {
+    std::cerr << "hashguard serve: environment: " << r.error().message() << "\n";
+    return exit_usage;
+  }
+  auto leftover = cfg.apply_flags(rest);
+  if (!leftover) {
+    std::cerr << "hashguard serve: " << leftover.error().message()
+              << " (run `hashguard serve --help` for the settings)\n";
+    return exit_usage;
+  }
+  if (!leftover->empty()) {
+    std::cerr << "hashguard serve: unexpected argument '" << leftover->front() << "'\n";
+    return exit_usage;
+  }
+  return std::nullopt;
+}
+
+// `--help` prints every declared setting for people; `--help=markdown` prints the same
+// declarations as a markdown table, from which scripts/gen-config-doc writes
+// docs/configuration.md (and a test checks that page against it), so the page cannot drift
+// from the settings the binary accepts.
+void print_serve_usage(const core::config& cfg, bool markdown) {
+  if (markdown) {
+    const auto cell = [](std::string_view text) {  // a '|' would end the table cell
+      std::string out;
+      for (const char c : text) out += c == '|' ? std::string("\\|") : std::string(1, c);
+      return out;
+    };
+    const auto type_name = [](core::config_type t) {
+      switch (t) {
+        case core::config_type::integer: return "integer";
+        case core::config_type::boolean: return "boolean";
+        case core::config_type::secret: return "secret";
+        case core::config_type::string: break;
+      }
+      return "string";
+    };
+    std::cout << "| setting | type | default | environment | description |\n"
+                 "|---|---|---|---|---|\n";
+    for (const auto& e : cfg.entries()) {
+      std::string env = "HG_" + core::normalize_config_key(e.key);
+      for (char& c : env) c = c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
+      std::string default_cell = "(empty)";
+      if (e.type == core::config_type::secret) {
+        default_cell = "`<secret>`";
+      } else if (!e.value.empty()) {
+        default_cell = "`" + cell(e.value) + "`";
+      }
+      std::cout << "| `" << e.key << "` | " << type_name(e.type) << " | " << default_cell << " | `"
+                << env << "` | " << cell(e.help) << " |\n";
+    }
+    return;
+  }
+  std::cout << "usage: hashguard serve [--config FILE] [--KEY=VALUE...]\n\n"
+               "Starts the HTTP service. Settings (flag, HG_* variable, default):\n";
+  for (const auto& e : cfg.entries()) {
+    std::cout << "  --" << e.key << "  " << e.help
+              << "  (default: " << (e.type == core::config_type::secret ? "<secret>" : e.value)
+              << ")\n";
+  }
+}
+
+}  // namespace hashguard::app
