@@ -33,6 +33,7 @@
 // --serve-flag passes a setting to both serve runs (e.g. --serve-flag=--http-io-threads=2).
 // --quick: 20k PDQ + 2k MD5, 8 images, ~1 s per phase. The last line is one JSON object
 // (DESIGN.md section 9); its "ok" is false when any request failed.
+#include "bench_args.hpp"
 #include "load_client.hpp"
 #include "load_fixture.hpp"
 
@@ -203,11 +204,11 @@ bool parse_args(int argc, char** argv, config& cfg) {
       } else if (auto v4 = value("--seconds")) {
         cfg.seconds = std::stod(*v4);
       } else if (auto v5 = value("--connections")) {
-        cfg.connections = static_cast<unsigned>(std::stoul(*v5));
+        cfg.connections = int_arg<unsigned>(*v5);
       } else if (auto v6 = value("--match-connections")) {
-        cfg.match_connections = static_cast<unsigned>(std::stoul(*v6));
+        cfg.match_connections = int_arg<unsigned>(*v6);
       } else if (auto v7 = value("--client-threads")) {
-        cfg.client_threads = static_cast<unsigned>(std::stoul(*v7));
+        cfg.client_threads = int_arg<unsigned>(*v7);
       } else if (auto v9 = value("--serve-flag")) {
         cfg.serve_flags.push_back(*v9);
       } else if (auto v10 = value("--phases")) {

@@ -1,5 +1,6 @@
 #include "load_fixture.hpp"
 
+#include "bench_args.hpp"
 #include "load_client.hpp"
 
 #include "hashguard/core/hex.hpp"
@@ -471,12 +472,12 @@ void close_work_dir(const fs::path& dir, bool keep) {
 
 bool parse_setup_flag(int argc, char** argv, int& i, bench_setup& setup, bool& md5_given) {
   if (auto v = flag_value(argc, argv, i, "--hashes")) {
-    setup.pdq_count = std::stoul(*v);
+    setup.pdq_count = int_arg<std::size_t>(*v);
   } else if (auto v2 = flag_value(argc, argv, i, "--md5")) {
-    setup.md5_count = std::stoul(*v2);
+    setup.md5_count = int_arg<std::size_t>(*v2);
     md5_given = true;
   } else if (auto v3 = flag_value(argc, argv, i, "--images")) {
-    setup.image_count = std::stoul(*v3);
+    setup.image_count = int_arg<std::size_t>(*v3);
   } else if (auto v4 = flag_value(argc, argv, i, "--dir")) {
     setup.dir = *v4;
   } else {

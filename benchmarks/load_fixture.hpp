@@ -135,7 +135,7 @@ void close_work_dir(const std::filesystem::path& dir, bool keep);
 
 /// The data arguments both load benchmarks take, at argv[i]: --hashes=N, --md5=N, --images=N,
 /// --dir=PATH. True when argv[i] was one of them (i moves past a separate value); a bad number
-/// throws std::invalid_argument or std::out_of_range, as std::stoul does. `md5_given` records
+/// throws std::invalid_argument (bench_args.hpp). `md5_given` records
 /// whether --md5 came, for default_md5_count().
 bool parse_setup_flag(int argc, char** argv, int& i, bench_setup& setup, bool& md5_given);
 /// After the arguments: without --md5, the MD5 list is a tenth of the PDQ list (at least 1,000).

@@ -22,6 +22,7 @@
 //                   [--rss-tolerance-pct=P] [--fd-tolerance=K] [--dir=PATH] [--keep]
 // --quick: 20k hashes, 8 images, four 2.5 s segments (~10 s of soak). The last line is one
 // JSON object (DESIGN.md section 9).
+#include "bench_args.hpp"
 #include "load_client.hpp"
 #include "load_fixture.hpp"
 
@@ -87,7 +88,7 @@ bool parse_args(int argc, char** argv, config& cfg) {
       } else if (parse_setup_flag(argc, argv, i, cfg.setup, md5_given)) {
         continue;
       } else if (auto v5 = value("--connections")) {
-        cfg.connections = static_cast<unsigned>(std::stoul(*v5));
+        cfg.connections = int_arg<unsigned>(*v5);
       } else if (auto v6 = value("--calibrate-seconds")) {
         cfg.calibrate_s = std::stod(*v6);
       } else if (auto v7 = value("--rss-tolerance-mb")) {
@@ -95,7 +96,7 @@ bool parse_args(int argc, char** argv, config& cfg) {
       } else if (auto v8 = value("--rss-tolerance-pct")) {
         cfg.rss_tolerance_pct = std::stod(*v8);
       } else if (auto v9 = value("--fd-tolerance")) {
-        cfg.fd_tolerance = std::stoul(*v9);
+        cfg.fd_tolerance = int_arg<decltype(cfg.fd_tolerance)>(*v9);
       } else {
         return false;
       }

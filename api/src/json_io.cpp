@@ -1,9 +1,9 @@
 #include "hashguard/api/json_io.hpp"
 
+#include "hashguard/core/parse.hpp"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-
-#include <charconv>
 
 namespace hashguard::api {
 namespace {
@@ -46,13 +46,9 @@ core::result<std::int64_t> int_query(const request& req, std::string_view name,
                                      std::int64_t fallback, std::int64_t min, std::int64_t max) {
   const auto text = req.query_param(name);
   if (!text) return fallback;
-  std::int64_t v = 0;
-  const char* end = text->data() + text->size();
-  const auto [ptr, ec] = std::from_chars(text->data(), end, v);
-  if (text->empty() || ec != std::errc{} || ptr != end || v < min || v > max) {
-    return errc::malformed;
-  }
-  return v;
+  const auto v = core::parse_int(*text, min, max);
+  if (!v) return errc::malformed;
+  return *v;
 }
 
 }  // namespace hashguard::api

@@ -2,10 +2,11 @@
 // hashes the stream as it goes and writes the custody record.
 #include "hashguard/hashdb/export.hpp"
 #include "audit_internal.hpp"
+#include "case_queries_internal.hpp"
 #include "crypto.hpp"
+#include "hashguard/core/hex.hpp"
 #include "hashguard/hashdb/event.hpp"
 #include "pg.hpp"
-#include "case_queries_internal.hpp"
 
 #include <openssl/evp.h>
 #include <boost/json.hpp>
@@ -44,7 +45,7 @@ class hashing_sink {
     detail::digest256 d{};
     unsigned int len = 0;
     EVP_DigestFinal_ex(ctx_.get(), d.data(), &len);
-    return detail::to_hex(d);
+    return core::to_hex(d);
   }
   [[nodiscard]] std::uint64_t bytes() const noexcept { return bytes_; }
 

@@ -1,5 +1,7 @@
 #include "hashguard/hashdb/migrations.hpp"
 
+#include "hashguard/core/parse.hpp"
+
 #include "hg_pg.hpp"
 
 #include <pqxx/pqxx>
@@ -55,7 +57,7 @@ TEST_CASE("the embedded migrations are the files of hashdb/sql, byte for byte") 
     const std::string stem = files[i].stem().string();  // NNNN_name
     INFO(files[i]);
     REQUIRE(stem.size() > 5);
-    CHECK(std::stoi(stem.substr(0, 4)) == all[i].version);
+    CHECK(core::parse_int<int>(stem.substr(0, 4)) == all[i].version);
     CHECK(stem.substr(5) == all[i].name);
     CHECK(read_file(files[i]) == all[i].sql);
   }

@@ -1,5 +1,7 @@
 #include "serve_process.hpp"
 
+#include "hashguard/core/parse.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -127,7 +129,11 @@ serve_process::serve_process(const std::vector<std::string>& argv,
     (void)stop(SIGKILL);
     throw std::runtime_error("hashguard serve did not start: " + out + "\n" + err_text());
   }
-  port_ = static_cast<std::uint16_t>(std::stoi(out.substr(at + marker.size())));
+  const auto start = at + marker.size();
+  const auto port = hashguard::core::parse_int<std::uint16_t>(
+      std::string_view(out).substr(start, out.find('\n', start) - start), 1);
+  if (!port) throw std::runtime_error("hashguard serve printed no port: " + out);
+  port_ = *port;
 }
 
 serve_process::~serve_process() {
