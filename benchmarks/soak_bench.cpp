@@ -154,12 +154,13 @@ int main(int argc, char** argv) {
                      R"({"md5":")" + data.md5_queries[i % data.md5_queries.size()] + R"("})"));
   }
 
-  serve_process srv;
-  if (!srv.start(serve_argv(cfg.setup, std::string(ingest_key), {}), cfg.setup.dir / "serve.log",
-                 std::chrono::seconds(600), why)) {
+  const auto srv_child = start_serve(serve_argv(cfg.setup, std::string(ingest_key), {}),
+                                     cfg.setup.dir / "serve.log", std::chrono::seconds(600), why);
+  if (!srv_child) {
     std::cerr << "soak_bench: serve: " << why << "\n";
     return 1;
   }
+  hg_test::serve_process& srv = *srv_child;
   const auto settle = [] { std::this_thread::sleep_for(std::chrono::milliseconds(300)); };
   const auto loaded = sample_process(srv.pid());
   if (loaded) {
@@ -239,7 +240,7 @@ int main(int argc, char** argv) {
   const bool rss_ok = rss_growth <= rss_allowed;
   const double achieved = soaked_s > 0 ? static_cast<double>(completed) / soaked_s : 0;
   const bool fd_ok = fd_growth <= static_cast<double>(cfg.fd_tolerance);
-  const int exit_code = srv.stop();
+  const int exit_code = stop_serve(srv);
   const bool ok = rss_ok && fd_ok && errors == 0 && exit_code == 0;
   const std::string load_end = load_average();
   std::cout << std::setprecision(1) << "\n  start: rss " << start->rss_mb << " MB, fds "
