@@ -4,7 +4,6 @@
 #include "commands.hpp"
 #include "db_common.hpp"
 
-#include "hashguard/api/review_handlers.hpp"
 #include "hashguard/core/parse.hpp"
 #include "hashguard/hashdb/export.hpp"
 
@@ -29,7 +28,7 @@ constexpr const char* usage =
 
 int run_export(const std::vector<std::string>& args) {
   core::config config;
-  api::declare_review_config(config);
+  hashdb::declare_report_config(config);
   auto rest = load_config(config, args);
   if (!rest) return exit_usage;
   const cli_options o =
@@ -91,7 +90,7 @@ int run_export(const std::vector<std::string>& args) {
   } else if (what == "aggregate") {
     r = ex.aggregate(range, o.value("period").value_or("month"), *format, sink, db->actor());
   } else {
-    r = ex.cybertipline(case_id, api::package_options_from(config), sink, db->actor(),
+    r = ex.cybertipline(case_id, hashdb::package_options_from(config), sink, db->actor(),
                         o.value("part"));
   }
   out->flush();

@@ -6,11 +6,10 @@
 // database.url, migrated), the event recorder (commit deadline + spool), the API keys, the
 // snapshot (loaded once, then polled by a snapshot_refresher that swaps on a catalog version
 // change), the suppression set (loaded once, then polled from the decisions feed), then the
-// routes and the server. Routes not wired here answer 501 not_implemented.
+// routes (handlers::register_routes: every route of the design table, or serve refuses to
+// start) and the server.
 #include "commands.hpp"
 #include "db_common.hpp"
-#include "serve_admin.hpp"
-#include "serve_ingest.hpp"
 #include "serve_keys.hpp"
 #include "serve_review.hpp"
 #include "spool_probe.hpp"
@@ -19,10 +18,12 @@
 #include "hashguard/api/log_writer.hpp"
 #include "hashguard/api/metrics.hpp"
 #include "hashguard/api/options.hpp"
-#include "hashguard/api/routes.hpp"
 #include "hashguard/api/server.hpp"
 #include "hashguard/api/work_pool.hpp"
 #include "hashguard/core/config.hpp"
+#include "hashguard/handlers/db_pool.hpp"
+#include "hashguard/handlers/routes.hpp"
+#include "hashguard/handlers/services.hpp"
 #include "hashguard/hashdb/recorder.hpp"
 #include "hashguard/hashdb/settings.hpp"
 #include "hashguard/hashdb/snapshot_loader.hpp"
@@ -67,7 +68,42 @@ void raise_descriptor_limit(unsigned max_connections) {
   }
 }
 
-void print_usage(const core::config& cfg) {
+// `--help` prints every declared setting for people; `--help=markdown` prints the same
+// declarations as a markdown table, from which scripts/gen-config-doc writes
+// docs/configuration.md (and a test checks that page against it), so the page cannot drift
+// from the settings the binary accepts.
+void print_usage(const core::config& cfg, bool markdown) {
+  if (markdown) {
+    const auto cell = [](std::string_view text) {  // a '|' would end the table cell
+      std::string out;
+      for (const char c : text) out += c == '|' ? std::string("\\|") : std::string(1, c);
+      return out;
+    };
+    const auto type_name = [](core::config_type t) {
+      switch (t) {
+        case core::config_type::integer: return "integer";
+        case core::config_type::boolean: return "boolean";
+        case core::config_type::secret: return "secret";
+        case core::config_type::string: break;
+      }
+      return "string";
+    };
+    std::cout << "| setting | type | default | environment | description |\n"
+                 "|---|---|---|---|---|\n";
+    for (const auto& e : cfg.entries()) {
+      std::string env = "HG_" + core::normalize_config_key(e.key);
+      for (char& c : env) c = c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
+      std::string default_cell = "(empty)";
+      if (e.type == core::config_type::secret) {
+        default_cell = "`<secret>`";
+      } else if (!e.value.empty()) {
+        default_cell = "`" + cell(e.value) + "`";
+      }
+      std::cout << "| `" << e.key << "` | " << type_name(e.type) << " | " << default_cell << " | `"
+                << env << "` | " << cell(e.help) << " |\n";
+    }
+    return;
+  }
   std::cout << "usage: hashguard serve [--config FILE] [--KEY=VALUE...]\n\n"
                "Starts the HTTP service. Settings (flag, HG_* variable, default):\n";
   for (const auto& e : cfg.entries()) {
@@ -105,8 +141,8 @@ int run_serve(const std::vector<std::string>& args) {
   std::vector<std::string> rest;
   std::string config_file;
   for (std::size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--help" || args[i] == "-h") {
-      print_usage(cfg);
+    if (args[i] == "--help" || args[i] == "-h" || args[i] == "--help=markdown") {
+      print_usage(cfg, args[i] == "--help=markdown");
       return exit_ok;
     }
     if (args[i] == "--config" && i + 1 < args.size()) {
@@ -252,24 +288,11 @@ int run_serve(const std::vector<std::string>& args) {
   stats.add_gauge("hg_database_up", "1 when the recorder reaches PostgreSQL",
                   [&recorder] { return (*recorder)->stats().database_up ? 1.0 : 0.0; });
 
-  api::route_table routes;
-  api::add_design_routes(routes);
   // Readiness: snapshot loaded and spool writable; a database outage does not make the node
   // unready (the spool takes the events, the cached snapshot keeps matching). Writable means
   // it can take records now: a full disk is caught by the probe, not only the permissions.
   spool_probe spool_check(rec_options.spool_path.parent_path(), 16 * 1024,
                           std::chrono::milliseconds(1000));
-  api::add_builtin_routes(routes, {&stats,
-                                   [&holder, &spool_check] {
-                                     if (!holder.load()) {
-                                       return api::readiness{false, "snapshot not loaded"};
-                                     }
-                                     if (!spool_check.writable()) {
-                                       return api::readiness{false, "spool not writable"};
-                                     }
-                                     return api::readiness{true, ""};
-                                   },
-                                   options->retry_after_s});
 
   std::string node = cfg.get_string("node.name");
   if (node.empty()) {
@@ -287,13 +310,39 @@ int run_serve(const std::vector<std::string>& args) {
                       return static_cast<double>(c.dropped + c.failed);
                     });
   }
-  add_ingest_routes(
-      routes, ingest_deps{&holder, recorder->get(), &stats, *scan_options, node,
-                          options->retry_after_s, upkeep->evidence.get(),
-                          cfg.get_bool("match.dihedral"), &suppressions, &suppressed_answers});
-  add_admin_routes(routes, admin_deps{db->url(), &refresher});
 
-  if (!wire_review(cfg, routes, options->db_threads, db->url())) return exit_usage;
+  // Every database route shares one bounded pool: one connection per database-pool thread.
+  handlers::db_pool db_connections(db->url(), options->db_threads);
+  handlers::services deps;
+  deps.snapshot = &holder;
+  deps.recorder = recorder->get();
+  deps.scan = *scan_options;
+  deps.node = node;
+  deps.dihedral = cfg.get_bool("match.dihedral");
+  if (auto* keeper = upkeep->evidence.get()) {
+    deps.preserve = [keeper](std::string event_id, std::string bytes, std::string media_type) {
+      return keeper->submit(std::move(event_id), std::move(bytes), std::move(media_type));
+    };
+  }
+  deps.suppressions = &suppressions;
+  deps.suppressed_answers = &suppressed_answers;
+  deps.db = &db_connections;
+  deps.lists_changed = [&refresher] { refresher.poke(); };
+  if (!review_services(cfg, db->settings(), deps)) return exit_usage;
+  deps.stats = &stats;
+  deps.ready = [&holder, &spool_check] {
+    if (!holder.load()) return handlers::readiness{false, "snapshot not loaded"};
+    if (!spool_check.writable()) return handlers::readiness{false, "spool not writable"};
+    return handlers::readiness{true, ""};
+  };
+  deps.retry_after_s = options->retry_after_s;
+
+  api::route_table routes;
+  std::string unrouted;
+  if (auto wired = handlers::register_routes(routes, deps, &unrouted); !wired) {
+    std::cerr << "hashguard serve: " << wired.error().message() << ": " << unrouted << "\n";
+    return exit_failure;
+  }
 
   // The request log, batched: a write(2) per flush interval rather than per request.
   std::optional<api::batched_log_writer> request_log;

@@ -1,10 +1,8 @@
 #include "serve_review.hpp"
 
-#include "hashguard/api/review_handlers.hpp"
-#include "hashguard/api/static_files.hpp"
+#include "hashguard/handlers/ui.hpp"
 #include "hashguard/hashdb/evidence.hpp"
-#include "hashguard/hashdb/migrations.hpp"
-#include "hashguard/hashdb/settings.hpp"
+#include "hashguard/hashdb/export.hpp"
 
 #include <filesystem>
 #include <iostream>
@@ -14,8 +12,8 @@ namespace hashguard::app {
 void declare_review_config(core::config& cfg) {
   hashdb::declare_config(cfg);
   hashdb::declare_evidence_config(cfg);
-  api::declare_review_config(cfg);
-  api::declare_ui_config(cfg);
+  hashdb::declare_report_config(cfg);
+  handlers::declare_ui_config(cfg);
   declare_upkeep_config(cfg);
 }
 
@@ -52,51 +50,27 @@ std::optional<review_upkeep> start_review_upkeep(const core::config& cfg,
   return out;
 }
 
-bool wire_review(const core::config& cfg, api::route_table& routes, unsigned db_threads,
-                 const std::string& database_url) {
-  api::add_ui_routes(routes, cfg.get_string("http.ui_dir"));
-  auto settings = hashdb::read_settings(cfg);
-  if (!settings) {
-    std::cerr << "hashguard serve: invalid database setting: " << settings.error().message()
-              << "\n";
-    return false;
-  }
-  // serve has opened (and migrated) the database already: embedded or database.url.
-  if (!database_url.empty()) settings->database_url = database_url;
-  if (settings->database_url.empty()) return true;
+bool review_services(const core::config& cfg, const hashdb::settings& settings,
+                     handlers::services& out) {
   auto evidence = hashdb::read_evidence_config(cfg);
   if (!evidence) {
     std::cerr << "hashguard serve: evidence.enabled needs evidence.key (64 hex characters)\n";
     return false;
   }
-  std::string why;
-  auto conn = hashdb::connection::open(settings->database_url, &why);
-  if (!conn) {
-    std::cerr << "hashguard serve: cannot connect to the database: " << why << "\n";
-    return false;
-  }
-  if (auto m = hashdb::migrate(*conn); !m) {
-    std::cerr << "hashguard serve: migrating the database failed: " << conn->last_error() << "\n";
-    return false;
-  }
-  api::review_deps deps;
-  deps.database_url = settings->database_url;
-  deps.required_confirmations = settings->cases.required_confirmations;
-  deps.package = api::package_options_from(cfg);
-  deps.evidence = std::move(*evidence);
-  deps.connections = db_threads == 0 ? 1 : db_threads;
+  out.required_confirmations = settings.cases.required_confirmations;
+  out.package = hashdb::package_options_from(cfg);
+  out.evidence = std::move(*evidence);
+  out.ui_dir = cfg.get_string("http.ui_dir");
   // Exports are generated into unlinked files here before they are sent (case data: 0700).
-  deps.spill_dir = settings->data_dir / "exports";
+  out.spill_dir = settings.data_dir / "exports";
   std::error_code ec;
-  std::filesystem::create_directories(deps.spill_dir, ec);
-  std::filesystem::permissions(deps.spill_dir, std::filesystem::perms::owner_all,
+  std::filesystem::create_directories(out.spill_dir, ec);
+  std::filesystem::permissions(out.spill_dir, std::filesystem::perms::owner_all,
                                std::filesystem::perm_options::replace, ec);
   if (ec) {
-    std::cerr << "hashguard serve: cannot create " << deps.spill_dir << ": " << ec.message()
-              << "\n";
+    std::cerr << "hashguard serve: cannot create " << out.spill_dir << ": " << ec.message() << "\n";
     return false;
   }
-  api::add_review_routes(routes, std::move(deps));
   return true;
 }
 

@@ -1,31 +1,33 @@
-// hashguard serve: the reviewer UI (/ui/) and the review and compliance routes (api/
-// review_handlers.hpp) on the case store.
+// hashguard serve: the settings of the review side (case store, evidence, the report.xml
+// reporter block, the UI directory) and its background work (serve_evidence.hpp).
 #pragma once
+
+#include "serve_evidence.hpp"
+
+#include "hashguard/core/config.hpp"
+#include "hashguard/handlers/services.hpp"
+#include "hashguard/hashdb/cases.hpp"
+#include "hashguard/hashdb/settings.hpp"
 
 #include <memory>
 #include <optional>
 #include <string>
 
-#include "hashguard/api/router.hpp"
-#include "hashguard/core/config.hpp"
-#include "hashguard/hashdb/cases.hpp"
-#include "serve_evidence.hpp"
-
 namespace hashguard::app {
 
 /// Declares the keys the review side reads: hashdb's (database.url...), evidence.*, report.*,
-/// http.ui_dir, retention.purge_interval_s.
+/// http.ui_dir, retention.purge_interval_s and the evidence keeper's budget.
 void declare_review_config(core::config& cfg);
 
-/// Adds /ui/ (always) and, when database.url is set, the review routes on that database
-/// (migrated first). With no URL they keep answering 501 until the embedded server is wired
-/// into serve. Prints and returns false when the configuration or the database is unusable.
-[[nodiscard]] bool wire_review(const core::config& cfg, api::route_table& routes,
-                               unsigned db_threads, const std::string& database_url);
+/// Fills the review side of `out` (required confirmations, the reporter block, the evidence
+/// key, the export spill directory under the data directory, created 0700, the UI directory).
+/// Prints and returns false when a setting is unusable.
+[[nodiscard]] bool review_services(const core::config& cfg, const hashdb::settings& settings,
+                                   handlers::services& out);
 
-/// The review side's background work (serve_evidence.hpp): the evidence keeper when
-/// evidence.enabled (null otherwise) and the periodic purge. Prints and returns nullopt when
-/// the evidence settings are unusable.
+/// The review side's background work: the evidence keeper when evidence.enabled (null
+/// otherwise) and the periodic purge. Prints and returns nullopt when the evidence settings
+/// are unusable.
 struct review_upkeep {
   std::unique_ptr<evidence_keeper> evidence;
   std::unique_ptr<purge_loop> purge;

@@ -14,9 +14,9 @@
 
 #include "hashguard/api/auth.hpp"
 #include "hashguard/api/metrics.hpp"
-#include "hashguard/api/routes.hpp"
 #include "hashguard/api/server.hpp"
 #include "hashguard/api/work_pool.hpp"
+#include "hashguard/handlers/routes.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -222,10 +222,10 @@ int main(int argc, char** argv) {
   opt.io_threads = io_threads;
   api::route_table routes;
   api::metrics stats;
-  api::add_design_routes(routes);
-  api::add_builtin_routes(routes, {&stats, [] { return api::readiness{true, ""}; }, 1});
+  handlers::add_placeholder_routes(routes);
+  handlers::add_builtin_routes(routes, {&stats, [] { return handlers::readiness{true, ""}; }, 1});
   api::route_spec match_spec;
-  for (const auto& s : api::design_routes()) {
+  for (const auto& s : handlers::design_routes()) {
     if (s.pattern == "/v1/match") match_spec = s;
   }
   routes.add(match_spec, api::sync_handler([](const api::request& req, const api::auth_context&) {

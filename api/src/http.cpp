@@ -66,6 +66,7 @@ response response::text(int status, std::string body, std::string content_type) 
 
 response response::error(std::string_view code_name, std::string_view message, int retry_after_s) {
   response r = json(status_for_name(code_name), error_json(code_name, message));
+  r.error_code = code_name;
   if (wants_retry_after(r.status) && retry_after_s > 0) {
     r.headers.push_back({"Retry-After", std::to_string(retry_after_s)});
   }

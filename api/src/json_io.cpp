@@ -38,6 +38,12 @@ core::result<boost::json::object> parse_json_object(const request& req) {
   return std::move(v->as_object());
 }
 
+std::optional<std::string> string_field(const boost::json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  if (v == nullptr || !v->is_string()) return std::nullopt;
+  return std::string(v->as_string());
+}
+
 response json_response(int status, const boost::json::value& v) {
   return response::json(status, boost::json::serialize(v));
 }
@@ -49,6 +55,20 @@ core::result<std::int64_t> int_query(const request& req, std::string_view name,
   const auto v = core::parse_int(*text, min, max);
   if (!v) return errc::malformed;
   return *v;
+}
+
+std::optional<std::int64_t> parse_time(std::string_view s) {
+  const auto us = core::parse_utc_time_us(s);
+  if (!us) return std::nullopt;
+  return *us;
+}
+
+core::result<std::optional<std::int64_t>> time_query(const request& req, std::string_view name) {
+  const auto text = req.query_param(name);
+  if (!text || text->empty()) return std::optional<std::int64_t>{};
+  auto us = parse_time(*text);
+  if (!us) return errc::malformed;
+  return us;
 }
 
 }  // namespace hashguard::api

@@ -1,7 +1,7 @@
 #include "hashguard/hashdb/case_queries.hpp"
 
-#include "pg.hpp"
 #include "case_queries_internal.hpp"
+#include "pg.hpp"
 
 namespace hashguard::hashdb {
 namespace detail {

@@ -10,7 +10,7 @@ struct entry {
 };
 
 constexpr entry entries[] = {
-    {errc::unavailable, "db_unavailable", "the database is unreachable"},
+    {errc::unavailable, "database_unavailable", "the database is unreachable"},
     {errc::query_failed, "db_query_failed", "the database rejected a statement"},
     {errc::not_found, "not_found", "no such object"},
     {errc::already_exists, "already_exists", "the name or value is already taken"},

@@ -242,4 +242,28 @@ core::result<export_receipt> exporter::cybertipline(std::int64_t case_id, const 
   });
 }
 
+void declare_report_config(core::config& cfg) {
+  using core::config_type;
+  cfg.declare("report.person.first_name", config_type::string, "Trust",
+              "report.xml reportingPerson firstName");
+  cfg.declare("report.person.last_name", config_type::string, "Safety",
+              "report.xml reportingPerson lastName");
+  cfg.declare("report.person.email", config_type::string, "",
+              "report.xml reportingPerson email (left out when empty)");
+  cfg.declare("report.person.phone", config_type::string, "",
+              "report.xml reportingPerson phone (left out when empty)");
+  cfg.declare("report.publicly_available", config_type::boolean, "true",
+              "fileDetails publiclyAvailable: content was served from public URLs");
+}
+
+hashdb::package_options package_options_from(const core::config& cfg) {
+  hashdb::package_options o;
+  o.person.first_name = cfg.get_string("report.person.first_name");
+  o.person.last_name = cfg.get_string("report.person.last_name");
+  o.person.email = cfg.get_string("report.person.email");
+  o.person.phone = cfg.get_string("report.person.phone");
+  o.publicly_available = cfg.get_bool("report.publicly_available");
+  return o;
+}
+
 }  // namespace hashguard::hashdb

@@ -48,7 +48,7 @@ TEST_CASE("other modules' errors map by their code names - unknown ones are 500"
   CHECK(api::status_for(core::errc::config_file) == 500);
   CHECK(api::status_for_name("unsupported_format") == 415);
   CHECK(api::status_for_name("too_many_pixels") == 413);
-  CHECK(api::status_for_name("undecodable") == 422);
+  CHECK(api::status_for_name("corrupt") == 422);
   CHECK(api::status_for_name("no_such_code_anywhere") == 500);
   CHECK(api::status_for(boost::system::errc::make_error_code(boost::system::errc::io_error)) ==
         500);

@@ -68,6 +68,18 @@ TEST_CASE("error responses carry the shape, the mapped status and Retry-After wh
   CHECK(boost::json::parse(mod.body).at("error").at("code").as_string() == "not_hex");
 }
 
+TEST_CASE("an error response carries its code beside the body; other answers carry none") {
+  CHECK(api::response::error(api::errc::overloaded, "queue full").error_code == "overloaded");
+  CHECK(api::response::error("database_unavailable", "down").error_code == "database_unavailable");
+  CHECK(api::response::error(core::error_code(core::errc::not_hex)).error_code == "not_hex");
+  // An unmapped name answers 500 and still names itself, as its body does.
+  const auto odd = api::response::error("no_such_code_anywhere", "?");
+  CHECK(odd.status == 500);
+  CHECK(odd.error_code == "no_such_code_anywhere");
+  CHECK(api::response::json(200, "{}").error_code.empty());
+  CHECK(api::response::text(200, "ok", "text/plain").error_code.empty());
+}
+
 TEST_CASE("a responder answers once - a dropped one answers 500") {
   std::vector<api::response> got;
   {

@@ -38,8 +38,12 @@ api::sync_handler echo(std::string name) {
 }
 
 void add_echo_routes(test_server& s) {
-  for (const auto& spec : api::design_routes()) s.routes.add(spec, echo(spec.pattern));
-  api::add_builtin_routes(s.routes, {&s.stats, [] { return api::readiness{true, ""}; }, 1});
+  for (const auto& spec : handlers::design_routes()) s.routes.add(spec, echo(spec.pattern));
+  handlers::add_builtin_routes(s.routes, {&s.stats,
+                                          [] {
+                                            return handlers::readiness{true, ""};
+                                          },
+                                          1});
 }
 
 // Long timeouts: nothing in these tests is freed by the clock unless the test says so.
@@ -265,7 +269,7 @@ TEST_CASE("rate limits apply per key on every authenticated route: 429, Retry-Af
   add_echo_routes(s);
   s.start();
   int n = 0;
-  for (const auto& spec : api::design_routes()) {
+  for (const auto& spec : handlers::design_routes()) {
     if (!spec.role) continue;
     ++n;
     const std::string target = path_of(spec.pattern);

@@ -16,12 +16,12 @@
 #include "hashguard/api/metrics.hpp"
 #include "hashguard/api/options.hpp"
 #include "hashguard/api/router.hpp"
-#include "hashguard/api/routes.hpp"
 #include "hashguard/api/server.hpp"
-#include "hashguard/api/static_files.hpp"
 #include "hashguard/api/work_pool.hpp"
 #include "hashguard/core/hex.hpp"
 #include "hashguard/core/parse.hpp"
+#include "hashguard/handlers/routes.hpp"
+#include "hashguard/handlers/ui.hpp"
 #include "hashguard/matcher/snapshot.hpp"
 #include "serve_ingest.hpp"
 
@@ -42,6 +42,7 @@
 namespace {
 
 namespace api = hashguard::api;
+namespace handlers = hashguard::handlers;
 namespace core = hashguard::core;
 namespace matcher = hashguard::matcher;
 
@@ -95,9 +96,8 @@ struct fixture {
   std::unique_ptr<api::server> server;
 
   fixture() {
-    api::add_design_routes(routes);
-    api::add_builtin_routes(routes, {&stats, [] { return api::readiness{true, ""}; }, 1});
-    api::add_ui_routes(routes);
+    handlers::add_placeholder_routes(routes);
+    handlers::add_builtin_routes(routes, {&stats, [] { return handlers::readiness{true, ""}; }, 1});
     hashguard::scanner::scan_options scan;
     scan.limits = hg_fuzz::fuzz_limits();
     hashguard::app::add_ingest_routes(

@@ -18,7 +18,7 @@ TEST_CASE("an unreachable server is errc::unavailable with a message") {
   auto c = hashdb::connection::open("postgresql://postgres@/x?host=/nonexistent-hg-dir", &why);
   REQUIRE_FALSE(c.has_value());
   CHECK(c.error() == hashdb::errc::unavailable);
-  CHECK(core::error_name(c.error()) == "db_unavailable");
+  CHECK(core::error_name(c.error()) == "database_unavailable");
   CHECK_FALSE(why.empty());
 }
 

@@ -1,7 +1,7 @@
 #include "hashguard/hashdb/recorder.hpp"
 
-#include "hashguard/hashdb/migrations.hpp"
 #include "hashguard/hashdb/embedded_postgres.hpp"
+#include "hashguard/hashdb/migrations.hpp"
 #include "hashguard/hashdb/spool.hpp"
 
 #include "hashdb_test_support.hpp"

@@ -1,6 +1,6 @@
 #include "openapi_check.hpp"
 
-#include "hashguard/api/routes.hpp"
+#include "hashguard/handlers/routes.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -11,7 +11,7 @@ namespace {
 namespace json = boost::json;
 
 const json::value& document() {
-  static const json::value doc = json::parse(hashguard::api::openapi_document());
+  static const json::value doc = json::parse(hashguard::handlers::openapi_document());
   return doc;
 }
 

@@ -6,9 +6,9 @@
 #include "hashguard/api/metrics.hpp"
 #include "hashguard/api/options.hpp"
 #include "hashguard/api/router.hpp"
-#include "hashguard/api/routes.hpp"
 #include "hashguard/api/server.hpp"
 #include "hashguard/api/work_pool.hpp"
+#include "hashguard/handlers/routes.hpp"
 
 #include <memory>
 #include <mutex>

@@ -42,6 +42,11 @@ HG_DECLARE_ERRC(errc, api_category)
 /// The HTTP status of an error code name (api's own names and every module's named_category
 /// names that can reach a client). Unknown names: 500.
 [[nodiscard]] int status_for_name(std::string_view code_name) noexcept;
+/// Whether the status table has a row for `code_name`.
+[[nodiscard]] bool has_status_row(std::string_view code_name) noexcept;
+/// Whether `code_name` is on the list of codes that answer 500 on purpose (faults a client
+/// cannot cause: configuration, storage, programming).
+[[nodiscard]] bool answers_500_on_purpose(std::string_view code_name) noexcept;
 /// status_for_name(core::error_name(ec)); a foreign category (system errors): 500.
 [[nodiscard]] int status_for(const core::error_code& ec) noexcept;
 /// True for the statuses that carry Retry-After (429, 503).

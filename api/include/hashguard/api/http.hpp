@@ -75,13 +75,16 @@ struct response {
   std::string body;
   std::vector<header_field> headers;  ///< extra fields (Retry-After, Allow, Location...)
   std::shared_ptr<body_file> file;    ///< when set, the body comes from it and `body` is unused
+  /// The stable error code of an error answer ("not_found"), as the error() helpers set it with
+  /// the body; empty for other answers. The request log reads it (never the body).
+  std::string error_code;
 
   /// A JSON answer.
   [[nodiscard]] static response json(int status, std::string body);
   /// A text answer with the given content type.
   [[nodiscard]] static response text(int status, std::string body, std::string content_type);
-  /// The error shape with the status of `code_name` (errors.hpp). Adds Retry-After (seconds)
-  /// for 429/503 when retry_after_s > 0.
+  /// The error shape with the status of `code_name` (errors.hpp), and error_code set to it.
+  /// Adds Retry-After (seconds) for 429/503 when retry_after_s > 0.
   [[nodiscard]] static response error(std::string_view code_name, std::string_view message,
                                       int retry_after_s = 1);
   [[nodiscard]] static response error(errc code, std::string_view message, int retry_after_s = 1);

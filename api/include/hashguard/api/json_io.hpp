@@ -13,6 +13,8 @@
 #include <boost/json/value.hpp>
 
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <string_view>
 
 namespace hashguard::api {
@@ -22,6 +24,10 @@ namespace hashguard::api {
 /// Like parse_json_body, and the value must be an object. Errors: as above.
 [[nodiscard]] core::result<boost::json::object> parse_json_object(const request& req);
 
+/// The string member `key` of `o`; nullopt when absent or not a string.
+[[nodiscard]] std::optional<std::string> string_field(const boost::json::object& o,
+                                                      std::string_view key);
+
 /// A JSON answer from a value.
 [[nodiscard]] response json_response(int status, const boost::json::value& v);
 
@@ -30,5 +36,14 @@ namespace hashguard::api {
 [[nodiscard]] core::result<std::int64_t> int_query(const request& req, std::string_view name,
                                                    std::int64_t fallback, std::int64_t min,
                                                    std::int64_t max);
+
+/// A UTC time as text, "YYYY-MM-DD" (midnight) or "YYYY-MM-DDTHH:MM:SS[.fraction]Z", in
+/// microseconds since the Unix epoch; nullopt when it is neither (core::parse_utc_time_us).
+[[nodiscard]] std::optional<std::int64_t> parse_time(std::string_view text);
+
+/// The time query parameter `name` (parse_time's forms); nullopt when absent or empty.
+/// Errors: malformed when it is present and not such a time.
+[[nodiscard]] core::result<std::optional<std::int64_t>> time_query(const request& req,
+                                                                   std::string_view name);
 
 }  // namespace hashguard::api

@@ -20,7 +20,7 @@ struct request_log_entry {
   std::string_view key_id;  ///< empty for public routes and unauthenticated requests
   std::string_view role;    ///< empty likewise
   std::string_view remote;  ///< peer address
-  std::string_view error;   ///< the error code name for error answers, else empty
+  std::string_view error;   ///< the answer's response::error_code ("" for other answers)
 };
 
 /// {"ts":"2026-...Z","method":...,"route":...,...} without a newline.

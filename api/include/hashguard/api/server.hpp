@@ -1,5 +1,7 @@
 // The HTTP server (Boost.Beast/Asio, as Beast's advanced and awaitable servers do it). Beast
-// itself stays inside server.cpp; this header is light.
+// and Asio stay inside api/src (server.cpp: lifecycle, accept loop, eviction; session.cpp: one
+// connection's requests; watchdog.cpp: its timeouts); this header is light. The checks made on
+// a header before its body is read are admission.hpp, testable without a socket.
 //
 // Per connection: one session coroutine on its own strand. Per request: a fresh parser with
 // the header limit (431) and no body limit; the header is read first, then the route is found

@@ -21,8 +21,10 @@
 // io_error, nothing is recorded in the audit log).
 #pragma once
 
-#include "hashguard/hashdb/database.hpp"
+#include "hashguard/core/config.hpp"
+
 #include "hashguard/hashdb/case_queries.hpp"
+#include "hashguard/hashdb/database.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -120,10 +122,16 @@ struct package_options {
   reporting_person person;
   /// incidentSummary/incidentType (the schema's enumeration).
   std::string incident_type{"Child Pornography (possession, manufacture, and distribution)"};
+
   /// fileDetails/publiclyAvailable: content reaching hashguard was served from a public URL
   /// through the caching layer, so true unless the deployment says otherwise.
   bool publicly_available{true};
 };
+
+/// report.person.first_name / last_name / email / phone, report.publicly_available: the
+/// reporter block of report.xml, for `hashguard serve` and `hashguard export` alike.
+void declare_report_config(core::config& cfg);
+[[nodiscard]] package_options package_options_from(const core::config& cfg);
 
 /// One named document of a package.
 struct package_document {

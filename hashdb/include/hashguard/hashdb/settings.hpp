@@ -16,8 +16,8 @@
 
 #include "hashguard/core/config.hpp"
 #include "hashguard/hashdb/cases.hpp"
-#include "hashguard/hashdb/recorder.hpp"
 #include "hashguard/hashdb/embedded_postgres.hpp"
+#include "hashguard/hashdb/recorder.hpp"
 
 #include <filesystem>
 #include <string>

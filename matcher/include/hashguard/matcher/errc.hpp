@@ -13,7 +13,7 @@ enum class errc {
   wrong_signal,        ///< an entry's value does not fit its list's signal
   bad_threshold,       ///< a threshold outside 0..256 (pdq) / 0..64 (phash)
   bad_radius,          ///< a search radius below 0
-  bad_image,           ///< a snapshot image (snapshot_file.hpp) that is inconsistent or was made otherwise
+  bad_image,  ///< a snapshot image (snapshot_file.hpp) that is inconsistent or was made otherwise
 };
 
 const core::named_category& matcher_category() noexcept;

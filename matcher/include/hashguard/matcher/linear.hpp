@@ -44,8 +44,8 @@ void free_table(void* p) noexcept;
 
 /// An aligned array of trivially copyable T: either owned (allocated uninitialised, see
 /// detail::allocate_table) or a read-only view of memory that `owner` keeps alive (a table of a
-/// snapshot image, e.g. a read-only file mapping: see snapshot_file.hpp). Move-only. Writing through
-/// data() or operator[] is only allowed on an owned buffer (a view's memory may be mapped
+/// snapshot image, e.g. a read-only file mapping: see snapshot_file.hpp). Move-only. Writing
+/// through data() or operator[] is only allowed on an owned buffer (a view's memory may be mapped
 /// read-only).
 template <class T>
 class table_buffer {

@@ -12,8 +12,8 @@
 // until it is done, so it finishes on the snapshot it started with even if a newer one is
 // published meanwhile; the old snapshot is freed when its last reader lets go.
 //
-// Images: snapshot_file.hpp turns a snapshot into flat byte sections and back without rebuilding (the
-// on-disk snapshot cache).
+// Images: snapshot_file.hpp turns a snapshot into flat byte sections and back without rebuilding
+// (the on-disk snapshot cache).
 //
 // Thread-safety: snapshot is immutable (every member function is const and thread-safe);
 // snapshot_builder is not thread-safe; snapshot_holder's functions are all thread-safe.

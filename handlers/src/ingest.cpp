@@ -1,8 +1,9 @@
 // The ingest handlers. Why thread_local scanners: image_scanner keeps its decode buffers
 // between calls and is not thread-safe, and the scan pool's threads live as long as the
 // server, so one scanner per pool thread allocates nothing on the steady path.
-#include "serve_ingest.hpp"
+#include "area.hpp"
 
+#include "hashguard/api/errors.hpp"
 #include "hashguard/api/http.hpp"
 #include "hashguard/api/json_io.hpp"
 #include "hashguard/core/hex.hpp"
@@ -16,7 +17,7 @@
 #include <span>
 #include <vector>
 
-namespace hashguard::app {
+namespace hashguard::handlers::detail {
 namespace {
 
 namespace json = boost::json;
@@ -92,6 +93,32 @@ core::action strictest_action(const matcher::snapshot& snap, const std::vector<c
   return a;
 }
 
+/// The hit's optional `detail` object: only the parts that are set.
+json::object hit_detail_json(const core::hit_detail& d) {
+  json::object o;
+  if (d.orientation) o["orientation"] = core::to_string(*d.orientation);
+  if (d.trim) {
+    o["trim"] = json::object{{"top", d.trim->top},
+                             {"bottom", d.trim->bottom},
+                             {"left", d.trim->left},
+                             {"right", d.trim->right}};
+  }
+  if (d.video) {
+    json::array segments;
+    for (const auto& seg : d.video->segments) {
+      segments.push_back(json::object{{"start_s", seg.start_s}, {"end_s", seg.end_s}});
+    }
+    o["video"] = json::object{{"query_match_percent", d.video->query_match_percent},
+                              {"compared_match_percent", d.video->compared_match_percent},
+                              {"segments", std::move(segments)}};
+  }
+  if (d.source) {
+    o["source"] =
+        json::object{{"exchange", d.source->exchange}, {"external_id", d.source->external_id}};
+  }
+  return o;
+}
+
 json::array hits_json(const matcher::snapshot& snap, const std::vector<core::hit>& hits) {
   json::array out;
   for (const auto& h : hits) {
@@ -106,20 +133,21 @@ json::array hits_json(const matcher::snapshot& snap, const std::vector<core::hit
     o["distance"] = h.distance;
     o["variant"] = core::to_string(h.variant);
     o["frame"] = h.query;
+    if (h.detail) o["detail"] = hit_detail_json(*h.detail);
     out.push_back(std::move(o));
   }
   return out;
 }
 
 /// Whether reviewers suppressed this content (its SHA-256), as far as this node knows yet.
-bool known_suppressed(const ingest_deps& deps, const std::array<std::uint8_t, 32>& sha256) {
+bool known_suppressed(const services& deps, const std::array<std::uint8_t, 32>& sha256) {
   return deps.suppressions != nullptr && deps.suppressions->contains(sha256);
 }
 
 /// Turns a match answer into the answer for suppressed content: a reviewer dismissed it as a
 /// false positive, so the cache layer must serve it (DESIGN.md section 3); the hits stay in the
 /// recorded event, not in the answer.
-void answer_suppressed(const ingest_deps& deps, json::object& out) {
+void answer_suppressed(const services& deps, json::object& out) {
   out["verdict"] = core::to_string(core::verdict::no_match);
   out["action"] = core::to_string(core::action::none);
   out["hits"] = json::array();
@@ -147,8 +175,8 @@ api::response not_ready() {
   return api::response::error(api::errc::not_ready, "no snapshot yet");
 }
 
-api::response handle_scan(const ingest_deps& deps, const api::request& req, bool record) {
-  auto snap = deps.holder->load();
+api::response handle_scan(const services& deps, const api::request& req, bool record) {
+  auto snap = deps.snapshot->load();
   if (!snap) return not_ready();
   auto& sc = thread_scanner(deps.scan);
   const auto* data = reinterpret_cast<const std::uint8_t*>(req.body.data());  // NOLINT
@@ -254,18 +282,18 @@ api::response handle_scan(const ingest_deps& deps, const api::request& req, bool
     }
     // Evidence preservation: matched content only, sealed off the request path. A repeated
     // request id is the first event (already handed over); suppressed content has no case.
-    if (deps.evidence != nullptr && rec->outcome == hashdb::record_outcome::recorded) {
-      (void)deps.evidence->submit(rec->event_id, req.body,
-                                  "image/" + std::string(scanner::to_string(r.format)));
+    if (deps.preserve && rec->outcome == hashdb::record_outcome::recorded) {
+      (void)deps.preserve(rec->event_id, req.body,
+                          "image/" + std::string(scanner::to_string(r.format)));
     }
   }
   return api::json_response(200, out);
 }
 
-api::response handle_match(const ingest_deps& deps, const api::request& req) {
+api::response handle_match(const services& deps, const api::request& req) {
   auto body = api::parse_json_object(req);
   if (!body) return api::response::error(body.error());
-  auto snap = deps.holder->load();
+  auto snap = deps.snapshot->load();
   if (!snap) return not_ready();
   matcher::scan_query q;
   auto str = [&](std::string_view key) -> std::optional<std::string> {
@@ -336,8 +364,8 @@ api::response handle_match(const ingest_deps& deps, const api::request& req) {
   return api::json_response(200, out);
 }
 
-api::response handle_index(const ingest_deps& deps) {
-  auto snap = deps.holder->load();
+api::response handle_index(const services& deps) {
+  auto snap = deps.snapshot->load();
   if (!snap) return not_ready();
   json::object out;
   out["version"] = snap->version();
@@ -353,36 +381,23 @@ api::response handle_index(const ingest_deps& deps) {
   return api::json_response(200, out);
 }
 
-api::route_spec spec_of(const api::route_table& table, std::string_view method,
-                        std::string_view pattern) {
-  if (const auto* r = table.find(method, pattern)) return r->spec;
-  api::route_spec s;
-  s.method = std::string(method);
-  s.pattern = std::string(pattern);
-  s.role = core::role::ingest;
-  s.where = api::run_on::scan;
-  return s;
-}
-
 }  // namespace
 
-void add_ingest_routes(api::route_table& table, const ingest_deps& deps) {
-  table.add(spec_of(table, "POST", "/v1/scan"),
-            api::sync_handler([deps](const api::request& req, const api::auth_context&) {
-              return handle_scan(deps, req, true);
-            }));
-  table.add(spec_of(table, "POST", "/v1/hash"),
-            api::sync_handler([deps](const api::request& req, const api::auth_context&) {
-              return handle_scan(deps, req, false);
-            }));
-  table.add(spec_of(table, "POST", "/v1/match"),
-            api::sync_handler([deps](const api::request& req, const api::auth_context&) {
-              return handle_match(deps, req);
-            }));
-  table.add(spec_of(table, "GET", "/v1/index"),
-            api::sync_handler([deps](const api::request&, const api::auth_context&) {
-              return handle_index(deps);
-            }));
+handler_list ingest_handlers(const services& deps) {
+  handler_list out;
+  out.push_back({"POST", "/v1/scan", [&deps](const api::request& req, const api::auth_context&) {
+                   return handle_scan(deps, req, true);
+                 }});
+  out.push_back({"POST", "/v1/hash", [&deps](const api::request& req, const api::auth_context&) {
+                   return handle_scan(deps, req, false);
+                 }});
+  out.push_back({"POST", "/v1/match", [&deps](const api::request& req, const api::auth_context&) {
+                   return handle_match(deps, req);
+                 }});
+  out.push_back({"GET", "/v1/index", [&deps](const api::request&, const api::auth_context&) {
+                   return handle_index(deps);
+                 }});
+  return out;
 }
 
-}  // namespace hashguard::app
+}  // namespace hashguard::handlers::detail

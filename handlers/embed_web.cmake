@@ -1,5 +1,5 @@
 # Writes OUT, a C++ source holding every file of WEB_DIR (flat) as bytes, for
-# api::embedded_ui_files() (static_files.hpp). Run at build time by api/CMakeLists.txt.
+# handlers::embedded_ui_files() (ui.hpp). Run at build time by handlers/CMakeLists.txt.
 file(GLOB files LIST_DIRECTORIES false RELATIVE ${WEB_DIR} ${WEB_DIR}/*)
 list(SORT files)
 set(arrays "")
@@ -17,10 +17,10 @@ foreach(name IN LISTS files)
   string(APPEND entries "      {\"${name}\", std::string_view(file_${n}, ${size})},\n")
   math(EXPR n "${n} + 1")
 endforeach()
-file(WRITE ${OUT}.tmp "// Generated from web/ by api/embed_web.cmake; edit web/, not this file.
-#include \"hashguard/api/static_files.hpp\"
+file(WRITE ${OUT}.tmp "// Generated from web/ by handlers/embed_web.cmake; edit web/, not this file.
+#include \"hashguard/handlers/ui.hpp\"
 
-namespace hashguard::api {
+namespace hashguard::handlers {
 namespace {
 ${arrays}}  // namespace
 
@@ -30,6 +30,6 @@ ${entries}  };
   return files;
 }
 
-}  // namespace hashguard::api
+}  // namespace hashguard::handlers
 ")
 file(COPY_FILE ${OUT}.tmp ${OUT} ONLY_IF_DIFFERENT)

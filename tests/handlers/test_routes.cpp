@@ -1,4 +1,5 @@
-#include "hashguard/api/routes.hpp"
+#include "hashguard/handlers/routes.hpp"
+#include "hashguard/matcher/snapshot.hpp"
 
 #include "hg_catch.hpp"
 
@@ -26,7 +27,7 @@ api::response call(const api::route_table& t, std::string_view method, std::stri
 
 TEST_CASE("the design table has every route of DESIGN.md section 5 once, roles as written") {
   std::set<std::pair<std::string, std::string>> seen;
-  for (const auto& s : api::design_routes()) {
+  for (const auto& s : handlers::design_routes()) {
     INFO(s.method << " " << s.pattern);
     CHECK(seen.insert({s.method, s.pattern}).second);
     CHECK(s.pattern.starts_with("/"));
@@ -57,11 +58,12 @@ TEST_CASE("the design table has every route of DESIGN.md section 5 once, roles a
   CHECK(seen.contains({"POST", "/v1/cases/{id}/report"}));
   CHECK(seen.contains({"GET", "/v1/decisions"}));
   CHECK(seen.contains({"GET", "/v1/audit/verify"}));
-  CHECK(seen.size() == 26);  // with POST /v1/cases/{id}/files/{content}/reveal
+  CHECK(seen.contains({"GET", "/ui/{file}"}));
+  CHECK(seen.size() == 29);  // with POST /v1/cases/{id}/files/{content}/reveal and the 3 /ui rows
 }
 
 TEST_CASE("the OpenAPI document and the route table agree, both ways, roles included") {
-  const auto doc = boost::json::parse(api::openapi_document());
+  const auto doc = boost::json::parse(handlers::openapi_document());
   CHECK(std::string(doc.at("openapi").as_string()).starts_with("3."));
   std::set<std::tuple<std::string, std::string, std::string>> in_doc;
   for (const auto& [path, item] : doc.at("paths").as_object()) {
@@ -76,7 +78,8 @@ TEST_CASE("the OpenAPI document and the route table agree, both ways, roles incl
     }
   }
   std::set<std::tuple<std::string, std::string, std::string>> in_table;
-  for (const auto& s : api::design_routes()) {
+  for (const auto& s : handlers::design_routes()) {
+    if (s.pattern.starts_with("/ui")) continue;  // the UI's static files are not the JSON API
     in_table.insert({s.method, s.pattern,
                      s.role ? std::string(core::to_string(*s.role)) : std::string("none")});
   }
@@ -93,10 +96,55 @@ TEST_CASE("the OpenAPI document and the route table agree, both ways, roles incl
   CHECK(doc.at("components").at("schemas").as_object().contains("Error"));
 }
 
+TEST_CASE(
+    "every design row gets exactly one handler, with the row's spec, and no handler lacks a row") {
+  // The services are never called here: registration only wires.
+  matcher::snapshot_holder holder;
+  handlers::db_pool pool("postgresql://nobody@/none?host=/nonexistent", 1);
+  handlers::services deps;
+  deps.snapshot = &holder;
+  deps.db = &pool;
+  api::route_table t;
+  std::string problem;
+  const auto wired = handlers::register_routes(t, deps, &problem);
+  INFO(problem);
+  REQUIRE(wired);
+  CHECK(problem.empty());
+  REQUIRE(t.routes().size() == handlers::design_routes().size());
+  for (const auto& row : handlers::design_routes()) {
+    INFO(row.method << " " << row.pattern);
+    const auto* r = t.find(row.method, row.pattern);
+    REQUIRE(r != nullptr);
+    CHECK(r->spec.role == row.role);
+    CHECK(r->spec.where == row.where);
+    CHECK(r->spec.body == row.body);
+    CHECK(r->spec.summary == row.summary);
+    CHECK(handlers::design_row(row.method, row.pattern) == &row);
+  }
+  CHECK(handlers::design_row("GET", "/v1/no-such-route") == nullptr);
+  // The role of a route is written once: a wired route never answers 501.
+  api::request req;
+  req.method = "GET";
+  req.path = "/healthz";
+  const auto m = t.match("GET", "/healthz");
+  REQUIRE(m.matched != nullptr);
+  api::response out;
+  m.matched->handler(req, {}, api::responder([&](api::response r) { out = std::move(r); }));
+  CHECK(out.status == 200);
+}
+
+TEST_CASE("the start-up errors of the registration have names and messages") {
+  const core::error_code a = handlers::errc::unrouted_handler;
+  const core::error_code b = handlers::errc::unhandled_route;
+  CHECK(core::error_name(a) == "unrouted_handler");
+  CHECK(core::error_name(b) == "unhandled_route");
+  CHECK(a.message() != b.message());
+}
+
 TEST_CASE("placeholders answer 501 until a real handler replaces them") {
   api::route_table t;
-  api::add_design_routes(t);
-  CHECK(t.routes().size() == api::design_routes().size());
+  handlers::add_placeholder_routes(t);
+  CHECK(t.routes().size() == handlers::design_routes().size());
   const auto r = call(t, "GET", "/v1/cases/9");
   CHECK(r.status == 501);
   CHECK(boost::json::parse(r.body).at("error").at("code").as_string() == "not_implemented");
@@ -107,14 +155,15 @@ TEST_CASE("built-in routes: healthz, readyz both ways, metrics, openapi") {
   stats.set_snapshot(10, 2);
   bool ready = false;
   api::route_table t;
-  api::add_design_routes(t);
-  api::add_builtin_routes(
-      t, {&stats,
-          [&] {
-            return ready ? api::readiness{true, ""} : api::readiness{false, "snapshot not loaded"};
-          },
-          7});
-  CHECK(t.routes().size() == api::design_routes().size());
+  handlers::add_placeholder_routes(t);
+  handlers::add_builtin_routes(t, {&stats,
+                                   [&] {
+                                     return ready
+                                                ? handlers::readiness{true, ""}
+                                                : handlers::readiness{false, "snapshot not loaded"};
+                                   },
+                                   7});
+  CHECK(t.routes().size() == handlers::design_routes().size());
 
   auto h = call(t, "GET", "/healthz");
   CHECK(h.status == 200);
@@ -135,5 +184,5 @@ TEST_CASE("built-in routes: healthz, readyz both ways, metrics, openapi") {
 
   auto o = call(t, "GET", "/v1/openapi.json");
   CHECK(o.status == 200);
-  CHECK(o.body == api::openapi_document());
+  CHECK(o.body == handlers::openapi_document());
 }

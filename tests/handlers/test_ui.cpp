@@ -1,4 +1,5 @@
-#include "hashguard/api/static_files.hpp"
+#include "hashguard/handlers/routes.hpp"
+#include "hashguard/handlers/ui.hpp"
 
 #include "hg_catch.hpp"
 
@@ -27,32 +28,32 @@ api::response get(const api::route_table& t, const std::string& path) {
 }  // namespace
 
 TEST_CASE("ui file names: flat, no dot files, no traversal") {
-  CHECK(api::safe_ui_name("app.js"));
-  CHECK(api::safe_ui_name("index.html"));
-  CHECK_FALSE(api::safe_ui_name(""));
-  CHECK_FALSE(api::safe_ui_name(".."));
-  CHECK_FALSE(api::safe_ui_name("../CMakeLists.txt"));
-  CHECK_FALSE(api::safe_ui_name("a/b.js"));
-  CHECK_FALSE(api::safe_ui_name(".gitignore"));
-  CHECK_FALSE(api::safe_ui_name("a..b"));
-  CHECK_FALSE(api::safe_ui_name("a\\b"));
-  CHECK_FALSE(api::safe_ui_name("%2e%2e"));
-  CHECK(api::content_type_for("app.js") == "text/javascript; charset=utf-8");
-  CHECK(api::content_type_for("index.html") == "text/html; charset=utf-8");
-  CHECK(api::content_type_for("style.css") == "text/css; charset=utf-8");
-  CHECK(api::content_type_for("x.bin") == "application/octet-stream");
+  CHECK(handlers::safe_ui_name("app.js"));
+  CHECK(handlers::safe_ui_name("index.html"));
+  CHECK_FALSE(handlers::safe_ui_name(""));
+  CHECK_FALSE(handlers::safe_ui_name(".."));
+  CHECK_FALSE(handlers::safe_ui_name("../CMakeLists.txt"));
+  CHECK_FALSE(handlers::safe_ui_name("a/b.js"));
+  CHECK_FALSE(handlers::safe_ui_name(".gitignore"));
+  CHECK_FALSE(handlers::safe_ui_name("a..b"));
+  CHECK_FALSE(handlers::safe_ui_name("a\\b"));
+  CHECK_FALSE(handlers::safe_ui_name("%2e%2e"));
+  CHECK(handlers::content_type_for("app.js") == "text/javascript; charset=utf-8");
+  CHECK(handlers::content_type_for("index.html") == "text/html; charset=utf-8");
+  CHECK(handlers::content_type_for("style.css") == "text/css; charset=utf-8");
+  CHECK(handlers::content_type_for("x.bin") == "application/octet-stream");
 }
 
 TEST_CASE("ui routes serve the embedded web/ with security headers") {
-  const auto& files = api::embedded_ui_files();
+  const auto& files = handlers::embedded_ui_files();
   REQUIRE(files.contains("index.html"));
   REQUIRE(files.contains("app.js"));
   for (const auto& [name, bytes] : files) {
-    CHECK(api::safe_ui_name(name));
+    CHECK(handlers::safe_ui_name(name));
     CHECK_FALSE(bytes.empty());
   }
   api::route_table t;
-  api::add_ui_routes(t);
+  handlers::add_builtin_routes(t, {});
   auto index = get(t, "/ui/");
   CHECK(index.status == 200);
   CHECK(index.content_type == "text/html; charset=utf-8");
@@ -76,7 +77,7 @@ TEST_CASE("ui routes serve the embedded web/ with security headers") {
 
   // A configured directory is confined the same way.
   api::route_table d;
-  api::add_ui_routes(d, std::string(HG_SOURCE_DIR) + "/web");
+  handlers::add_builtin_routes(d, {nullptr, {}, 1, std::string(HG_SOURCE_DIR) + "/web"});
   CHECK(get(d, "/ui/style.css").status == 200);
   CHECK(get(d, "/ui/..%2fREADME.md").status == 404);
 }

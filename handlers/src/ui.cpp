@@ -1,9 +1,13 @@
-#include "hashguard/api/static_files.hpp"
+#include "hashguard/handlers/ui.hpp"
+
+#include "area.hpp"
+
+#include "hashguard/api/errors.hpp"
 
 #include <fstream>
 #include <sstream>
 
-namespace hashguard::api {
+namespace hashguard::handlers {
 namespace {
 
 constexpr std::string_view csp =
@@ -11,8 +15,8 @@ constexpr std::string_view csp =
     "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'";
 
-response not_found() {
-  auto r = response::error(errc::not_found, "no such file");
+api::response not_found() {
+  auto r = api::response::error(api::errc::not_found, "no such file");
   add_ui_security_headers(r);
   return r;
 }
@@ -51,7 +55,7 @@ bool safe_ui_name(std::string_view name) noexcept {
   return name.find("..") == std::string_view::npos;
 }
 
-void add_ui_security_headers(response& r) {
+void add_ui_security_headers(api::response& r) {
   r.headers.push_back({"Content-Security-Policy", std::string(csp)});
   r.headers.push_back({"X-Content-Type-Options", "nosniff"});
   r.headers.push_back({"Referrer-Policy", "no-referrer"});
@@ -64,8 +68,10 @@ void declare_ui_config(core::config& cfg) {
               "serve the web UI from this directory instead of the copy built in");
 }
 
-void add_ui_routes(route_table& table, std::string directory) {
-  auto serve = [directory](std::string_view name) -> response {
+namespace detail {
+
+handler_list ui_handlers(const services& deps) {
+  auto serve = [directory = deps.ui_dir](std::string_view name) -> api::response {
     if (!safe_ui_name(name)) return not_found();
     std::string body;
     if (directory.empty()) {
@@ -78,25 +84,25 @@ void add_ui_routes(route_table& table, std::string directory) {
       if (!text) return not_found();
       body = std::move(*text);
     }
-    auto r = response::text(200, std::move(body), std::string(content_type_for(name)));
+    auto r = api::response::text(200, std::move(body), std::string(content_type_for(name)));
     add_ui_security_headers(r);
     return r;
   };
-  route_spec base{"GET", "/ui", std::nullopt, run_on::io, body_class::none, "the web UI"};
-  table.add(base, sync_handler([](const request&, const auth_context&) {
-              auto r = response::text(308, "", "text/plain; charset=utf-8");
-              r.headers.push_back({"Location", "/ui/"});
-              add_ui_security_headers(r);
-              return r;
-            }));
-  base.pattern = "/ui/";
-  table.add(base, sync_handler([serve](const request&, const auth_context&) {
-              return serve("index.html");
-            }));
-  base.pattern = "/ui/{file}";
-  table.add(base, sync_handler([serve](const request& req, const auth_context&) {
-              return serve(req.param("file"));
-            }));
+  handler_list out;
+  out.push_back({"GET", "/ui", [](const api::request&, const api::auth_context&) {
+                   auto r = api::response::text(308, "", "text/plain; charset=utf-8");
+                   r.headers.push_back({"Location", "/ui/"});
+                   add_ui_security_headers(r);
+                   return r;
+                 }});
+  out.push_back({"GET", "/ui/", [serve](const api::request&, const api::auth_context&) {
+                   return serve("index.html");
+                 }});
+  out.push_back({"GET", "/ui/{file}", [serve](const api::request& req, const api::auth_context&) {
+                   return serve(req.param("file"));
+                 }});
+  return out;
 }
 
-}  // namespace hashguard::api
+}  // namespace detail
+}  // namespace hashguard::handlers

@@ -23,7 +23,7 @@
 #include <string>
 #include <string_view>
 
-namespace hashguard::api {
+namespace hashguard::handlers {
 
 /// The files of web/ embedded at build time: name -> bytes.
 [[nodiscard]] const std::map<std::string, std::string_view, std::less<>>& embedded_ui_files();
@@ -36,12 +36,9 @@ namespace hashguard::api {
 [[nodiscard]] bool safe_ui_name(std::string_view name) noexcept;
 
 /// The security headers every UI answer carries.
-void add_ui_security_headers(response& r);
+void add_ui_security_headers(api::response& r);
 
 /// http.ui_dir: empty serves the embedded copy.
 void declare_ui_config(core::config& cfg);
 
-/// Adds GET /ui, /ui/ and /ui/{file}. `directory` empty: the embedded files.
-void add_ui_routes(route_table& table, std::string directory = {});
-
-}  // namespace hashguard::api
+}  // namespace hashguard::handlers

@@ -1,6 +1,9 @@
-// The admin list handlers. Why a thread_local connection: the database pool's threads live as
-// long as the server, and a libpq connection is not thread-safe, so one per thread needs no lock.
-#include "serve_admin.hpp"
+// The admin list routes: GET/POST /v1/lists, PATCH and DELETE /v1/lists/{id}, POST
+// /v1/lists/{id}/hashes (import with its line report) and GET /v1/lists/{id}/export ({id} is a
+// list's numeric id or its name). Every change and export writes an audit row with the
+// caller's key id as actor, as `hashguard lists` does with the CLI user, and a change asks for
+// this node's snapshot to be rebuilt at once (other nodes see it at their next poll).
+#include "area.hpp"
 
 #include "hashguard/api/errors.hpp"
 #include "hashguard/api/http.hpp"
@@ -20,23 +23,10 @@
 #include <optional>
 #include <sstream>
 
-namespace hashguard::app {
+namespace hashguard::handlers::detail {
 namespace {
 
 namespace json = boost::json;
-
-core::result<hashdb::connection*> thread_connection(const std::string& url) {
-  thread_local std::optional<hashdb::connection> conn;
-  thread_local std::string conn_url;
-  // ping() reconnects a broken connection; admin requests are rare enough for the round trip.
-  if (conn && conn_url == url && conn->ping()) return &*conn;
-  conn.reset();
-  auto c = hashdb::connection::open(url);
-  if (!c) return c.error();
-  conn.emplace(std::move(*c));
-  conn_url = url;
-  return &*conn;
-}
 
 json::object list_json(const hashdb::hash_list& l) {
   json::object o;
@@ -107,10 +97,6 @@ std::optional<int> int_field(const json::object& o, std::string_view key, bool& 
   return static_cast<int>(v->as_int64());
 }
 
-// A handler on the thread's connection; `who` is the caller (its key id is the audit actor).
-using db_handler = api::response (*)(const admin_deps&, hashdb::connection&, const api::request&,
-                                     const api::auth_context& who);
-
 /// The audit row of a list change made over HTTP. The change has committed already (list_store
 /// runs its own transaction), so a failure here cannot undo it: the caller hears 500 so that it
 /// knows the trail lacks the row, and the message says the change itself was made.
@@ -125,7 +111,7 @@ std::optional<api::response> audit_change(hashdb::connection& conn, const api::a
                                                        std::string(a.error().message()));
 }
 
-api::response get_lists(const admin_deps&, hashdb::connection& conn, const api::request& req,
+api::response get_lists(const services&, hashdb::connection& conn, const api::request& req,
                         const api::auth_context&) {
   hashdb::list_store lists(conn);
   const bool retired = req.query_param("include_retired").value_or("") == "true";
@@ -138,7 +124,7 @@ api::response get_lists(const admin_deps&, hashdb::connection& conn, const api::
   return api::json_response(200, out);
 }
 
-api::response create_list(const admin_deps& deps, hashdb::connection& conn, const api::request& req,
+api::response create_list(const services& deps, hashdb::connection& conn, const api::request& req,
                           const api::auth_context& who) {
   hashdb::list_store lists(conn);
   auto body = api::parse_json_object(req);
@@ -161,7 +147,7 @@ api::response create_list(const admin_deps& deps, hashdb::connection& conn, cons
   if (bad_value) return bad("signal, action, threshold, dihedral or enabled has a bad value");
   auto created = lists.create(spec);
   if (!created) return api::response::error(created.error());
-  if (deps.refresher) deps.refresher->poke();
+  if (deps.lists_changed) deps.lists_changed();
   if (auto failed = audit_change(conn, who, "list.create", created->name, list_json(*created))) {
     return *failed;
   }
@@ -170,7 +156,7 @@ api::response create_list(const admin_deps& deps, hashdb::connection& conn, cons
   return r;
 }
 
-api::response patch_list(const admin_deps& deps, hashdb::connection& conn, const api::request& req,
+api::response patch_list(const services& deps, hashdb::connection& conn, const api::request& req,
                          const api::auth_context& who) {
   hashdb::list_store lists(conn);
   auto body = api::parse_json_object(req);
@@ -186,29 +172,29 @@ api::response patch_list(const admin_deps& deps, hashdb::connection& conn, const
   if (bad_value) return bad("enabled, dihedral, threshold or action has a bad value");
   auto updated = lists.update(*name, changes);
   if (!updated) return api::response::error(updated.error());
-  if (deps.refresher) deps.refresher->poke();
+  if (deps.lists_changed) deps.lists_changed();
   json::object detail = list_json(*updated);
   detail["changes"] = *body;
   if (auto failed = audit_change(conn, who, "list.update", *name, detail)) return *failed;
   return api::json_response(200, list_json(*updated));
 }
 
-api::response retire_list(const admin_deps& deps, hashdb::connection& conn, const api::request& req,
+api::response retire_list(const services& deps, hashdb::connection& conn, const api::request& req,
                           const api::auth_context& who) {
   hashdb::list_store lists(conn);
   auto name = list_name(lists, req.param("id"));
   if (!name) return api::response::error(name.error());
   auto retired = lists.retire(*name);
   if (!retired) return api::response::error(retired.error());
-  if (deps.refresher) deps.refresher->poke();
+  if (deps.lists_changed) deps.lists_changed();
   if (auto failed = audit_change(conn, who, "list.retire", *name, list_json(*retired))) {
     return *failed;
   }
   return api::json_response(200, list_json(*retired));
 }
 
-api::response import_hashes(const admin_deps& deps, hashdb::connection& conn,
-                            const api::request& req, const api::auth_context& who) {
+api::response import_hashes(const services& deps, hashdb::connection& conn, const api::request& req,
+                            const api::auth_context& who) {
   hashdb::list_store lists(conn);
   auto name = list_name(lists, req.param("id"));
   if (!name) return api::response::error(name.error());
@@ -220,7 +206,7 @@ api::response import_hashes(const admin_deps& deps, hashdb::connection& conn,
   std::istringstream in(req.body);
   auto report = lists.import(*name, in, options);
   if (!report) return api::response::error(report.error());
-  if (deps.refresher) deps.refresher->poke();
+  if (deps.lists_changed) deps.lists_changed();
   json::object out;
   out["list"] = *name;
   out["format"] = hashdb::to_string(report->format);
@@ -247,7 +233,7 @@ api::response import_hashes(const admin_deps& deps, hashdb::connection& conn,
   return api::json_response(200, out);
 }
 
-api::response export_list(const admin_deps&, hashdb::connection& conn, const api::request& req,
+api::response export_list(const services&, hashdb::connection& conn, const api::request& req,
                           const api::auth_context& who) {
   hashdb::list_store lists(conn);
   auto name = list_name(lists, req.param("id"));
@@ -271,80 +257,17 @@ api::response export_list(const admin_deps&, hashdb::connection& conn, const api
   return r;
 }
 
-json::value hex_or_null(const std::string& hex) {
-  return hex.empty() ? json::value(nullptr) : json::value(hex);
-}
-
-// GET /v1/decisions?since=&limit= (role ingest): the cache layer's feed (decision_feed.hpp).
-api::response get_decisions(const admin_deps&, hashdb::connection& conn, const api::request& req,
-                            const api::auth_context&) {
-  std::size_t limit = 100;
-  if (auto v = req.query_param("limit")) {
-    std::size_t n = 0;
-    const auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
-    if (ec != std::errc{} || p != v->data() + v->size() || n < 1 || n > 1000) {
-      return bad("limit must be 1..1000");
-    }
-    limit = n;
-  }
-  const std::string since = req.query_param("since").value_or("");
-  hashdb::decision_feed feed(conn);
-  auto page = feed.since(since, limit);
-  if (!page) {
-    if (page.error() == hashdb::errc::invalid_argument) {
-      return bad("since must be empty or the `next` of an earlier answer");
-    }
-    return api::response::error(page.error());
-  }
-  json::array items;
-  for (const auto& d : page->items) {
-    const bool confirmed = d.decision == "confirmed";
-    items.push_back(json::object{
-        {"case_id", d.case_id ? json::value(*d.case_id) : json::value(nullptr)},
-        {"decision", d.decision},
-        {"verdict", core::to_string(confirmed ? core::verdict::match : core::verdict::no_match)},
-        {"action", core::to_string(d.act)},
-        {"sha256", hex_or_null(d.sha256)},
-        {"md5", hex_or_null(d.md5)},
-        {"sha1", hex_or_null(d.sha1)},
-        {"pdq", hex_or_null(d.pdq)},
-        {"phash", hex_or_null(d.phash)},
-        {"decided_at", d.decided_at}});
-  }
-  json::object out{{"items", std::move(items)}, {"next", page->next}, {"more", page->more}};
-  return api::json_response(200, out);
-}
-
-void add(api::route_table& table, const admin_deps& deps, std::string_view method,
-         std::string_view pattern, db_handler h) {
-  const auto* existing = table.find(method, pattern);
-  api::route_spec spec;
-  if (existing != nullptr) {
-    spec = existing->spec;
-  } else {
-    spec.method = std::string(method);
-    spec.pattern = std::string(pattern);
-    spec.role = core::role::admin;
-    spec.where = api::run_on::db;
-  }
-  table.add(std::move(spec),
-            api::sync_handler([deps, h](const api::request& req, const api::auth_context& who) {
-              auto conn = thread_connection(deps.database_url);
-              if (!conn) return api::response::error(conn.error());
-              return h(deps, **conn, req, who);
-            }));
-}
-
 }  // namespace
 
-void add_admin_routes(api::route_table& table, const admin_deps& deps) {
-  add(table, deps, "GET", "/v1/lists", get_lists);
-  add(table, deps, "POST", "/v1/lists", create_list);
-  add(table, deps, "PATCH", "/v1/lists/{id}", patch_list);
-  add(table, deps, "DELETE", "/v1/lists/{id}", retire_list);
-  add(table, deps, "POST", "/v1/lists/{id}/hashes", import_hashes);
-  add(table, deps, "GET", "/v1/lists/{id}/export", export_list);
-  add(table, deps, "GET", "/v1/decisions", get_decisions);
+handler_list list_handlers(const services& deps) {
+  handler_list out;
+  out.push_back({"GET", "/v1/lists", db_route(deps, get_lists)});
+  out.push_back({"POST", "/v1/lists", db_route(deps, create_list)});
+  out.push_back({"PATCH", "/v1/lists/{id}", db_route(deps, patch_list)});
+  out.push_back({"DELETE", "/v1/lists/{id}", db_route(deps, retire_list)});
+  out.push_back({"POST", "/v1/lists/{id}/hashes", db_route(deps, import_hashes)});
+  out.push_back({"GET", "/v1/lists/{id}/export", db_route(deps, export_list)});
+  return out;
 }
 
-}  // namespace hashguard::app
+}  // namespace hashguard::handlers::detail

@@ -1,0 +1,68 @@
+// What the handlers work with: the objects `hashguard serve` (app/, the composition root)
+// owns and hands to register_routes(). Every pointer must outlive the route table; null
+// pointers are allowed where a field says so.
+#pragma once
+
+#include "hashguard/api/metrics.hpp"
+#include "hashguard/handlers/db_pool.hpp"
+#include "hashguard/hashdb/evidence.hpp"
+#include "hashguard/hashdb/export.hpp"
+#include "hashguard/hashdb/recorder.hpp"
+#include "hashguard/hashdb/suppressions.hpp"
+#include "hashguard/matcher/snapshot.hpp"
+#include "hashguard/scanner/scan.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace hashguard::handlers {
+
+/// Readiness: snapshot loaded and spool writable (a database outage does not make a node
+/// unready). `reason` says what is missing when not ready.
+struct readiness {
+  bool ready{false};
+  std::string reason;
+};
+
+/// Hands the bytes of a recorded match event to evidence preservation (off the request path);
+/// false when they were not taken (its budget is full).
+using evidence_sink =
+    std::function<bool(std::string event_id, std::string bytes, std::string media_type)>;
+
+struct services {
+  // --- ingest (/v1/scan, /v1/hash, /v1/match, /v1/index) ---
+  matcher::snapshot_holder* snapshot{nullptr};  ///< required
+  hashdb::event_recorder* recorder{nullptr};    ///< null: a match cannot be recorded (500)
+  scanner::scan_options scan;
+  std::string node;  ///< this node's name, stored with each event
+  /// Search the 7 rotated/mirrored PDQ variants of a scanned image too (match.dihedral).
+  bool dihedral{true};
+  /// Evidence preservation of matched content; empty when off.
+  evidence_sink preserve;
+  /// Content reviewers dismissed with suppression: a scan or match of it answers no_match
+  /// with "suppressed": true. Null: only the recorder's `suppressed` outcome says so.
+  const hashdb::suppression_holder* suppressions{nullptr};
+  /// Counts the answers suppression turned into no_match (null: not counted).
+  std::atomic<std::uint64_t>* suppressed_answers{nullptr};
+
+  // --- every route that touches PostgreSQL ---
+  db_pool* db{nullptr};                 ///< required
+  std::function<void()> lists_changed;  ///< after a list change: rebuild this node's snapshot
+  int required_confirmations{2};        ///< for decisions on new cases
+  hashdb::package_options package;      ///< reporter block of report.xml
+  std::optional<hashdb::evidence_key> evidence;  ///< set when preservation is enabled
+  /// Where exports are generated before they are sent (unlinked temporary files, 0600).
+  std::filesystem::path spill_dir{std::filesystem::temp_directory_path()};
+
+  // --- built-in routes and the UI ---
+  api::metrics* stats{nullptr};      ///< /metrics and the stage timings; may be null
+  std::function<readiness()> ready;  ///< /readyz; empty: never ready
+  int retry_after_s{1};              ///< Retry-After of every 503 the handlers send
+  std::string ui_dir;                ///< http.ui_dir; empty: the embedded web/ files
+};
+
+}  // namespace hashguard::handlers

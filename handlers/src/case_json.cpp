@@ -1,0 +1,146 @@
+// The JSON shapes of cases (case_json.hpp).
+#include "case_json.hpp"
+
+#include <boost/json.hpp>
+
+namespace hashguard::handlers::detail {
+namespace {
+
+namespace json = boost::json;
+
+json::value opt(const std::optional<std::string>& v) {
+  return v ? json::value(*v) : json::value(nullptr);
+}
+
+}  // namespace
+
+json::object summary_json(const hashdb::case_summary& c) {
+  return json::object{{"id", c.id},
+                      {"zone", c.zone},
+                      {"status", c.status},
+                      {"opened_at", c.opened_at},
+                      {"first_seen", c.first_seen},
+                      {"last_seen", c.last_seen},
+                      {"sightings", c.sightings},
+                      {"files", c.files},
+                      {"required_confirmations", c.required_confirmations},
+                      {"classification", opt(c.classification)},
+                      {"dismissed_at", opt(c.dismissed_at)},
+                      {"reported_at", opt(c.reported_at)},
+                      {"preserve_until", opt(c.preserve_until)},
+                      {"legal_hold", c.legal_hold},
+                      {"details_purged", c.details_purged}};
+}
+
+std::string reviewer_label(std::int64_t id) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out = "k_";
+  for (int shift = 44; shift >= 0; shift -= 4) {
+    out += digits[(static_cast<std::uint64_t>(id) >> shift) & 15];
+  }
+  return out;
+}
+
+json::object detail_json(const hashdb::case_detail& d) {
+  json::object o;
+  o["case"] = summary_json(d.summary);
+  o["confirmations"] = d.confirmations;
+  json::array files;
+  for (const auto& f : d.files) {
+    json::array urls;
+    for (const auto& u : f.urls) urls.emplace_back(u);
+    files.push_back(json::object{{"content", f.content},
+                                 {"md5", f.md5},
+                                 {"sha1", f.sha1},
+                                 {"sha256", f.sha256},
+                                 {"pdq", f.pdq},
+                                 {"phash", f.phash},
+                                 {"first_seen", f.first_seen},
+                                 {"last_seen", f.last_seen},
+                                 {"sightings", f.sightings},
+                                 {"urls", std::move(urls)},
+                                 {"viewed_by_esp", f.viewed_by_esp},
+                                 {"viewed_by", f.viewed_by},
+                                 {"viewed_at", f.viewed_at},
+                                 {"evidence_preserved", f.evidence_preserved}});
+  }
+  o["files"] = std::move(files);
+  json::array events;
+  for (const auto& e : d.events) {
+    json::array hits;
+    for (const auto& h : e.hits) {
+      hits.push_back(json::object{{"list_id", h.list_id},
+                                  {"list_name", h.list_name},
+                                  {"entry_id", h.entry_id},
+                                  {"external_id", h.external_id},
+                                  {"signal", h.signal},
+                                  {"distance", h.distance},
+                                  {"threshold", h.threshold},
+                                  {"list_version", h.list_version},
+                                  {"action", h.action},
+                                  {"variant", h.variant}});
+    }
+    events.push_back(json::object{
+        {"id", e.id},
+        {"occurred_at", e.occurred_at},
+        {"zone", e.zone},
+        {"source_url", e.source_url},
+        {"request_id", e.request_id},
+        {"node", e.node},
+        {"sha256", e.sha256},
+        {"md5", e.md5},
+        {"sha1", e.sha1},
+        {"pdq", e.pdq},
+        {"pdq_quality", e.pdq_quality ? json::value(*e.pdq_quality) : json::value(nullptr)},
+        {"phash", e.phash},
+        {"action", e.action},
+        {"hits", std::move(hits)}});
+  }
+  o["events"] = std::move(events);
+  json::array decisions;
+  for (const auto& x : d.decisions) {
+    decisions.push_back(json::object{{"id", x.id},
+                                     {"reviewer", reviewer_label(x.reviewer_key_id)},
+                                     {"decision", x.decision},
+                                     {"classification", opt(x.classification)},
+                                     {"note", x.note},
+                                     {"decided_at", x.decided_at}});
+  }
+  o["decisions"] = std::move(decisions);
+  json::array reports;
+  for (const auto& r : d.reports) {
+    json::array ids;
+    for (const auto& f : r.file_ids) ids.emplace_back(f);
+    reports.push_back(json::object{{"report_id", r.report_id},
+                                   {"file_ids", std::move(ids)},
+                                   {"submitted_at", r.submitted_at},
+                                   {"finished_at", opt(r.finished_at)},
+                                   {"environment", r.environment},
+                                   {"recorded_at", r.recorded_at}});
+  }
+  o["reports"] = std::move(reports);
+  return o;
+}
+
+std::int64_t reviewer_id_of(std::string_view key_id) noexcept {
+  // "k_" + 12 hex digits (api::key_id_of): those 48 bits. Other ids (the bootstrap key, test
+  // keys): FNV-1a folded to 47 bits, kept apart from the hex ids by the top bit.
+  if (key_id.size() == 14 && key_id.starts_with("k_")) {
+    std::int64_t v = 0;
+    bool ok = true;
+    for (char ch : key_id.substr(2)) {
+      int d = (ch >= '0' && ch <= '9') ? ch - '0' : (ch >= 'a' && ch <= 'f') ? ch - 'a' + 10 : -1;
+      if (d < 0) ok = false;
+      v = v * 16 + (d < 0 ? 0 : d);
+    }
+    if (ok) return v;
+  }
+  std::uint64_t h = 1469598103934665603ULL;
+  for (char ch : key_id) {
+    h ^= static_cast<unsigned char>(ch);
+    h *= 1099511628211ULL;
+  }
+  return static_cast<std::int64_t>((h & 0x7FFFFFFFFFFFULL) | 0x800000000000ULL);
+}
+
+}  // namespace hashguard::handlers::detail

@@ -1,0 +1,189 @@
+// The review routes on the case store (role reviewer, compliance for reports):
+//   GET  /v1/cases?status=&zone=&list=&from=&to=&limit=&offset=   the queue
+//   GET  /v1/cases/{id}                   one case in full (audited: case.view)
+//   POST /v1/cases/{id}/decision          {decision, note, classification?, suppress?}
+//   POST /v1/cases/{id}/report            record a CyberTipline submission
+// Dates in queries: YYYY-MM-DD (midnight UTC) or YYYY-MM-DDTHH:MM:SSZ; `to` is exclusive. A
+// decision needs a non-empty note, and a classification (A1, A2, B1, B2) when it confirms.
+#include "area.hpp"
+#include "case_json.hpp"
+
+#include "hashguard/api/json_io.hpp"
+#include "hashguard/hashdb/audit.hpp"
+#include "hashguard/hashdb/case_queries.hpp"
+#include "hashguard/hashdb/cases.hpp"
+
+#include <boost/json.hpp>
+
+namespace hashguard::handlers::detail {
+namespace {
+
+namespace json = boost::json;
+
+/// The case id and JSON object body of a POST on /v1/cases/{id}/...; the answer refusing them
+/// otherwise (404 for an id that names no case, the JSON rule's 415 or 400).
+std::optional<api::response> read_case_post(const api::request& req, std::int64_t& id,
+                                            json::object& body) {
+  auto parsed_id = id_param(req);
+  if (!parsed_id) return api::response::error(api::errc::not_found, "no such case");
+  auto parsed = api::parse_json_object(req);
+  if (!parsed) return api::response::error(parsed.error());
+  id = *parsed_id;
+  body = std::move(*parsed);
+  return std::nullopt;
+}
+
+// GET /v1/cases
+api::response get_queue(const services& deps, hashdb::connection& c, const api::request& req,
+                        const api::auth_context&) {
+  hashdb::queue_filter f;
+  if (auto s = req.query_param("status"); s && !s->empty()) f.status = *s;
+  if (auto z = req.query_param("zone"); z && !z->empty()) f.zone = *z;
+  if (auto l = req.query_param("list"); l && !l->empty()) {
+    auto id = api::int_query(req, "list", 0, 1, INT64_MAX);
+    if (!id) return malformed("list must be a list id");
+    f.list_id = *id;
+  }
+  auto from = api::time_query(req, "from");
+  if (!from) return malformed("from must be YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ");
+  f.from_us = *from;
+  auto to = api::time_query(req, "to");
+  if (!to) return malformed("to must be YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ");
+  f.to_us = *to;
+  auto limit = api::int_query(req, "limit", 50, 1, 500);
+  if (!limit) return malformed("limit must be 1..500");
+  f.limit = static_cast<std::size_t>(*limit);
+  auto offset = api::int_query(req, "offset", 0, 0, INT32_MAX);
+  if (!offset) return malformed("offset must be 0 or more");
+  f.offset = static_cast<std::size_t>(*offset);
+  hashdb::review_store review(c);
+  auto page = review.queue(f);
+  if (!page) return error_answer(page.error(), deps.retry_after_s);
+  json::array cases;
+  for (const auto& s : page->cases) cases.push_back(summary_json(s));
+  json::object counts;
+  for (const auto& [k, v] : page->by_status) counts[k] = v;
+  return api::response::json(200, json::serialize(json::object{{"cases", std::move(cases)},
+                                                               {"total", page->total},
+                                                               {"by_status", std::move(counts)},
+                                                               {"limit", f.limit},
+                                                               {"offset", f.offset}}));
+}
+
+// GET /v1/cases/{id}
+api::response get_case(const services& deps, hashdb::connection& c, const api::request& req,
+                       const api::auth_context& who) {
+  auto id = id_param(req);
+  if (!id) return api::response::error(api::errc::not_found, "no such case");
+  hashdb::review_store review(c);
+  auto d = review.detail(*id);
+  if (!d) return error_answer(d.error(), deps.retry_after_s);
+  // Every read of a case is an audit entry (DESIGN.md section 3).
+  hashdb::audit_log audit(c);
+  if (auto a = audit.append(who.key_id, "case.view", "case:" + std::to_string(*id), "{}"); !a) {
+    return error_answer(a.error(), deps.retry_after_s);
+  }
+  return api::response::json(200, json::serialize(detail_json(*d)));
+}
+
+// POST /v1/cases/{id}/decision
+api::response post_decision(const services& deps, hashdb::connection& c, const api::request& req,
+                            const api::auth_context& who) {
+  std::int64_t id = 0;
+  json::object body;
+  if (auto refused = read_case_post(req, id, body)) return *refused;
+  auto decision = api::string_field(body, "decision");
+  auto kind = decision ? hashdb::parse_decision(*decision) : std::nullopt;
+  if (!kind) return unprocessable("decision must be confirmed, false_positive or escalated");
+  auto note = api::string_field(body, "note");
+  if (!note || note->find_first_not_of(" \t\r\n") == std::string::npos) {
+    return unprocessable("a note is required");
+  }
+  hashdb::decision_input in;
+  in.case_id = id;
+  in.reviewer_key_id = reviewer_id_of(who.key_id);
+  in.kind = *kind;
+  in.note = *note;
+  in.classification = api::string_field(body, "classification");
+  if (in.classification && in.classification->empty()) in.classification.reset();
+  if (in.kind == hashdb::decision_kind::confirmed && !in.classification) {
+    return unprocessable("confirming needs a classification: A1, A2, B1 or B2");
+  }
+  if (auto it = body.find("suppress"); it != body.end() && it->value().is_bool()) {
+    in.suppress = it->value().as_bool();
+  }
+  hashdb::case_options opts;
+  opts.required_confirmations = deps.required_confirmations;
+  hashdb::case_store store(c, opts);
+  auto r = store.decide(in, who.key_id);
+  if (!r) return error_answer(r.error(), deps.retry_after_s);
+  return api::response::json(
+      200, json::serialize(json::object{{"decision_id", r->decision_id},
+                                        {"status", r->status},
+                                        {"confirmations", r->confirmations},
+                                        {"reviewer", reviewer_label(in.reviewer_key_id)}}));
+}
+
+// POST /v1/cases/{id}/report
+api::response post_report(const services& deps, hashdb::connection& c, const api::request& req,
+                          const api::auth_context& who) {
+  std::int64_t id = 0;
+  json::object body;
+  if (auto refused = read_case_post(req, id, body)) return *refused;
+  hashdb::report_input in;
+  in.case_id = id;
+  auto report_id = api::string_field(body, "report_id");
+  if (!report_id || report_id->empty()) return unprocessable("report_id is required");
+  in.report_id = *report_id;
+  if (auto it = body.find("file_ids"); it != body.end()) {
+    if (!it->value().is_array()) return unprocessable("file_ids must be an array");
+    for (const auto& v : it->value().as_array()) {
+      if (!v.is_string() || v.as_string().empty() ||
+          std::string_view(v.as_string()).find(',') != std::string_view::npos) {
+        return unprocessable("file_ids must be non-empty strings without commas");
+      }
+      in.file_ids.emplace_back(v.as_string());
+    }
+  }
+  if (auto t = api::string_field(body, "submitted_at")) {
+    auto us = api::parse_time(*t);
+    if (!us) return unprocessable("submitted_at must be YYYY-MM-DDTHH:MM:SSZ");
+    in.submitted_us = *us;
+  }
+  if (auto t = api::string_field(body, "finished_at")) {
+    auto us = api::parse_time(*t);
+    if (!us) return unprocessable("finished_at must be YYYY-MM-DDTHH:MM:SSZ");
+    in.finished_us = *us;
+  }
+  if (auto e = api::string_field(body, "environment")) {
+    if (*e != "production" && *e != "test") {
+      return unprocessable("environment must be production or test");
+    }
+    in.environment = *e;
+  }
+  if (auto it = body.find("responses"); it != body.end()) {
+    in.responses = it->value().is_string() ? std::string(it->value().as_string())
+                                           : json::serialize(it->value());
+  }
+  hashdb::case_store store(c, {});
+  auto r = store.record_report(in, who.key_id);
+  if (!r) return error_answer(r.error(), deps.retry_after_s);
+  hashdb::review_store review(c);
+  auto d = review.detail(id);
+  if (!d) return error_answer(d.error(), deps.retry_after_s);
+  return api::response::json(
+      201, json::serialize(json::object{{"id", *r}, {"case", summary_json(d->summary)}}));
+}
+
+}  // namespace
+
+handler_list case_handlers(const services& deps) {
+  handler_list out;
+  out.push_back({"GET", "/v1/cases", db_route(deps, get_queue)});
+  out.push_back({"GET", "/v1/cases/{id}", db_route(deps, get_case)});
+  out.push_back({"POST", "/v1/cases/{id}/decision", db_route(deps, post_decision)});
+  out.push_back({"POST", "/v1/cases/{id}/report", db_route(deps, post_report)});
+  return out;
+}
+
+}  // namespace hashguard::handlers::detail
