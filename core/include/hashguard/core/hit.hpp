@@ -5,8 +5,49 @@
 #include "hashguard/core/vocabulary.hpp"
 
 #include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 namespace hashguard::core {
+
+/// Where in the query a hit was found and where its entry came from, beyond list, entry and
+/// distance: filled by the query-side detection (orientation, trimmed borders), video matching
+/// and list exchanges; every part is optional and absent parts are left out of the JSON hit.
+/// Who may see it is the API's capability rule, not the matcher's.
+struct hit_detail {
+  /// The pixel-level orientation of the query that matched (a rotation or a mirror).
+  std::optional<dihedral> orientation;
+  /// Pixels trimmed from each side of the query before it matched (borders, letterboxes).
+  struct trim_box {
+    int top{}, bottom{}, left{}, right{};
+    friend constexpr bool operator==(const trim_box&, const trim_box&) = default;
+  };
+  std::optional<trim_box> trim;
+  /// Video: the share of the query's frames that matched the entry and of the entry's frames
+  /// that the query matched (0..100), and the query's time spans that matched (seconds).
+  struct video_segment {
+    double start_s{}, end_s{};
+    friend constexpr bool operator==(const video_segment&, const video_segment&) = default;
+  };
+  struct video_match {
+    double query_match_percent{};
+    double compared_match_percent{};
+    std::vector<video_segment> segments;
+    friend bool operator==(const video_match&, const video_match&) = default;
+  };
+  std::optional<video_match> video;
+  /// Provenance of the matched entry: the exchange it came from and its id there.
+  struct source_ref {
+    std::string exchange;
+    std::string external_id;
+    friend bool operator==(const source_ref&, const source_ref&) = default;
+  };
+  std::optional<source_ref> source;
+
+  friend bool operator==(const hit_detail&, const hit_detail&) = default;
+};
 
 struct hit {
   std::int64_t list_id{};                ///< the hash list's id (hashdb's hash_lists.id)
@@ -15,8 +56,12 @@ struct hit {
   int distance{};                        ///< Hamming distance; 0 for exact digests
   dihedral variant{dihedral::original};  ///< which dihedral variant of the query matched
   std::int32_t query{};  ///< index of the query in the caller's batch (or GIF frame)
+  /// Null for a plain hit (the matcher's hot path allocates nothing); shared and immutable.
+  /// The `{}` lets a hit be written {list, entry, ...} without it: GCC's
+  /// -Wmissing-field-initializers (an error under HG_WERROR) skips members that have one.
+  std::shared_ptr<const hit_detail> detail{};
 
-  friend constexpr bool operator==(const hit&, const hit&) = default;
+  friend bool operator==(const hit&, const hit&) = default;
 };
 
 }  // namespace hashguard::core
