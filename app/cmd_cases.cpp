@@ -2,10 +2,10 @@
 #include "commands.hpp"
 #include "db_common.hpp"
 
+#include "hashguard/core/parse.hpp"
 #include "hashguard/hashdb/cases.hpp"
 #include "hashguard/hashdb/evidence.hpp"
 
-#include <charconv>
 #include <iostream>
 
 namespace hashguard::app {
@@ -46,13 +46,12 @@ int run_cases(const std::vector<std::string>& args) {
   }
   std::optional<std::int64_t> only;
   if (auto c = o.value("case")) {
-    std::int64_t id = 0;
-    auto [p, ec] = std::from_chars(c->data(), c->data() + c->size(), id);
-    if (ec != std::errc{} || p != c->data() + c->size()) {
+    const auto id = core::parse_int<std::int64_t>(*c);
+    if (!id) {
       std::cerr << "hashguard cases purge: --case takes a numeric case id\n";
       return exit_usage;
     }
-    only = id;
+    only = *id;
   }
   auto db = db_session::open(config);
   if (!db) return exit_failure;

@@ -4,11 +4,9 @@
 #include "commands.hpp"
 #include "db_common.hpp"
 
+#include "hashguard/core/parse.hpp"
 #include "hashguard/hashdb/export.hpp"
 
-#include <charconv>
-#include <cstdio>
-#include <ctime>
 #include <fstream>
 #include <iostream>
 
@@ -25,19 +23,6 @@ constexpr const char* usage =
     "  DATE is YYYY-MM-DD (UTC midnight); --to is exclusive. Without --part, cybertipline writes\n"
     "  a tar package (report.xml, fileDetails-N.xml, manifest.json). Every export is recorded in\n"
     "  the audit log with the SHA-256 of its bytes (printed on stderr).\n";
-
-std::optional<std::int64_t> day_us(const std::string& s) {
-  int y = 0, m = 0, d = 0;
-  if (s.size() != 10 || std::sscanf(s.c_str(), "%4d-%2d-%2d", &y, &m, &d) != 3 || m < 1 || m > 12 ||
-      d < 1 || d > 31) {
-    return std::nullopt;
-  }
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = m - 1;
-  tm.tm_mday = d;
-  return static_cast<std::int64_t>(timegm(&tm)) * 1'000'000;
-}
 
 }  // namespace
 
@@ -62,15 +47,15 @@ int run_export(const std::vector<std::string>& args) {
   auto format = hashdb::parse_export_format(o.value("format").value_or("csv"));
   std::int64_t case_id = 0;
   if (what == "cybertipline") {
-    const std::string c = o.value("case").value_or("");
-    auto [p, ec] = std::from_chars(c.data(), c.data() + c.size(), case_id);
-    if (c.empty() || ec != std::errc{} || p != c.data() + c.size()) {
+    const auto id = core::parse_int<std::int64_t>(o.value("case").value_or(""));
+    if (!id) {
       std::cerr << "hashguard export cybertipline: --case takes a numeric case id\n";
       return exit_usage;
     }
+    case_id = *id;
   } else {
-    auto from = day_us(o.value("from").value_or(""));
-    auto to = day_us(o.value("to").value_or(""));
+    const auto from = core::parse_date_us(o.value("from").value_or(""));
+    const auto to = core::parse_date_us(o.value("to").value_or(""));
     if (!from || !to || *to <= *from || !format) {
       std::cerr << "hashguard export: --from and --to (YYYY-MM-DD, from before to) and --format "
                    "csv|json\n";

@@ -11,6 +11,7 @@
 #include "commands.hpp"
 
 #include "hashguard/core/hex.hpp"
+#include "hashguard/core/parse.hpp"
 #include "hashguard/core/vocabulary.hpp"
 #include "hashguard/scanner/scan.hpp"
 
@@ -130,18 +131,12 @@ std::optional<options> parse(const std::vector<std::string>& args, bool& help) {
       }
     } else if (starts_with_option(a, "--threads")) {
       const auto v = option_value(args, i, "--threads");
-      unsigned n = 0;
-      std::size_t used = 0;
-      try {
-        if (v) n = static_cast<unsigned>(std::stoul(*v, &used));
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      if (!v || used == 0 || used != v->size() || n == 0 || n > 1024) {
+      const auto n = core::parse_int<unsigned>(v.value_or(""), 1, 1024);
+      if (!n) {
         std::cerr << "hashguard hash: --threads needs a whole number from 1 to 1024\n";
         return std::nullopt;
       }
-      o.threads = n;
+      o.threads = *n;
     } else {
       std::cerr << "hashguard hash: unknown option '" << a << "'\n";
       return std::nullopt;

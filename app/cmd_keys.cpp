@@ -2,9 +2,9 @@
 #include "commands.hpp"
 #include "db_common.hpp"
 
+#include "hashguard/core/parse.hpp"
 #include "hashguard/hashdb/keys.hpp"
 
-#include <charconv>
 #include <iostream>
 
 namespace hashguard::app {
@@ -47,11 +47,12 @@ int run_keys(const std::vector<std::string>& args) {
   }
   if (verb == "revoke") {
     const std::string& text = o.positional.size() == 2 ? o.positional[1] : std::string();
-    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
-    if (text.empty() || ec != std::errc{} || p != text.data() + text.size()) {
+    const auto parsed = core::parse_int<std::int64_t>(text);
+    if (!parsed) {
       std::cerr << "hashguard keys revoke: a numeric key ID is required\n";
       return exit_usage;
     }
+    id = *parsed;
   }
   auto db = db_session::open(config);
   if (!db) return exit_failure;

@@ -2,11 +2,11 @@
 #include "commands.hpp"
 #include "db_common.hpp"
 
+#include "hashguard/core/parse.hpp"
 #include "hashguard/hashdb/lists.hpp"
 
 #include <unistd.h>
 
-#include <charconv>
 #include <fstream>
 #include <iostream>
 
@@ -23,13 +23,6 @@ constexpr const char* usage =
     "  export NAME [--format hex|te-local|csv|hashguard] [--output FILE]\n"
     "  enable NAME | disable NAME | retire NAME\n"
     "  set NAME [--threshold N] [--action A] [--source S] [--dihedral on|off]\n";
-
-std::optional<int> to_int(const std::string& s) {
-  int v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc{} || p != s.data() + s.size()) return std::nullopt;
-  return v;
-}
 
 std::string list_json(const hashdb::hash_list& l) {
   return "{\"id\":" + std::to_string(l.id) + ",\"name\":" + json_quote(l.name) +
@@ -81,7 +74,7 @@ int lists_create(db_session& db, const cli_options& o) {
   spec.sig = *sig;
   spec.threshold = core::default_threshold(*sig);
   if (auto t = o.value("threshold")) {
-    auto v = to_int(*t);
+    const auto v = core::parse_int<int>(*t);
     if (!v) {
       std::cerr << "hashguard lists create: --threshold takes an integer\n";
       return exit_usage;
@@ -122,8 +115,10 @@ int lists_import(db_session& db, const cli_options& o) {
       return exit_usage;
     }
   }
-  if (auto m = o.value("max-listed"))
-    io.max_listed_lines = static_cast<std::size_t>(to_int(*m).value_or(1000));
+  if (auto m = o.value("max-listed")) {
+    const auto n = core::parse_int<int>(*m);
+    io.max_listed_lines = static_cast<std::size_t>(n ? *n : 1000);
+  }
   const bool tty = ::isatty(2) != 0;
   io.progress_every = tty ? 50'000 : 1'000'000;
   io.progress = [tty](std::uint64_t lines, std::uint64_t bytes) {
@@ -217,11 +212,12 @@ int lists_change(db_session& db, const cli_options& o, const std::string& verb) 
     if (verb == "disable") ch.enabled = false;
     if (verb == "set") {
       if (auto t = o.value("threshold")) {
-        ch.threshold = to_int(*t);
-        if (!ch.threshold) {
+        const auto v = core::parse_int<int>(*t);
+        if (!v) {
           std::cerr << "hashguard lists set: --threshold takes an integer\n";
           return exit_usage;
         }
+        ch.threshold = *v;
       }
       if (auto a = o.value("action")) {
         ch.act = core::parse_action(*a);

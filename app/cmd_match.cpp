@@ -11,6 +11,7 @@
 #include "commands.hpp"
 
 #include "hashguard/core/hex.hpp"
+#include "hashguard/core/parse.hpp"
 #include "hashguard/matcher/kernel.hpp"
 #include "hashguard/matcher/snapshot.hpp"
 
@@ -114,14 +115,12 @@ int run_match(const std::vector<std::string>& args) {
       sig = *parsed;
     } else if (a == "--radius") {
       auto v = value();
-      try {
-        std::size_t used = 0;
-        if (v) radius = std::stoi(*v, &used);
-        if (!v || used != v->size() || *radius < 0) throw std::invalid_argument("radius");
-      } catch (const std::exception&) {
+      const auto r = core::parse_int<int>(v.value_or(""), 0);
+      if (!r) {
         std::cerr << "hashguard match: --radius needs a non-negative integer\n";
         return exit_usage;
       }
+      radius = *r;
     } else if (a.size() > 1 && a[0] == '-') {
       std::cerr << "hashguard match: unknown option '" << a << "'\n" << match_usage;
       return exit_usage;

@@ -8,6 +8,8 @@
 //            commit), one thread.
 // The server is the embedded one in a temporary directory (HG_BENCH_DATABASE_URL overrides).
 // The last line is one JSON object (DESIGN.md section 9).
+#include "bench_args.hpp"
+
 #include "hashguard/hashdb/cases.hpp"
 #include "hashguard/hashdb/embedded_postgres.hpp"
 #include "hashguard/hashdb/lists.hpp"
@@ -216,11 +218,12 @@ int main(int argc, char** argv) {
   std::size_t lanes = 8;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a.rfind("--threads=", 0) == 0) threads = std::stoi(a.substr(10));
-    if (a.rfind("--events=", 0) == 0) n_events = std::stoi(a.substr(9));
+    const std::string_view arg = a;
+    if (arg.starts_with("--threads=")) threads = bench::int_arg<int>(arg.substr(10), 1);
+    if (arg.starts_with("--events=")) n_events = bench::int_arg<int>(arg.substr(9), 0);
     if (a == "--events-only") events_only = true;
-    if (a.rfind("--hashes=", 0) == 0) hashes_flag = std::stoul(a.substr(9));
-    if (a.rfind("--lanes=", 0) == 0) lanes = static_cast<std::size_t>(std::stoi(a.substr(8)));
+    if (arg.starts_with("--hashes=")) hashes_flag = bench::int_arg<std::size_t>(arg.substr(9));
+    if (arg.starts_with("--lanes=")) lanes = bench::int_arg<std::size_t>(arg.substr(8), 1);
   }
   const int n_peer_events = quick ? 100 : 1'000;
 

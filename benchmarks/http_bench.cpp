@@ -10,6 +10,8 @@
 // next request when the previous answer arrived. Client and server share the machine's cores.
 //
 // Usage: http_bench [--quick] [--seconds S] [--connections C] [--io-threads N]
+#include "bench_args.hpp"
+
 #include "hashguard/api/auth.hpp"
 #include "hashguard/api/metrics.hpp"
 #include "hashguard/api/server.hpp"
@@ -206,9 +208,9 @@ int main(int argc, char** argv) {
     } else if (a == "--seconds" && i + 1 < argc) {
       seconds = std::atof(argv[++i]);
     } else if (a == "--connections" && i + 1 < argc) {
-      connections = std::atoi(argv[++i]);
+      connections = bench::int_arg<int>(argv[++i], 1);
     } else if (a == "--io-threads" && i + 1 < argc) {
-      io_threads = static_cast<unsigned>(std::atoi(argv[++i]));
+      io_threads = bench::int_arg<unsigned>(argv[++i], 1);
     } else {
       std::cerr << "usage: http_bench [--quick] [--seconds S] [--connections C] [--io-threads N]\n";
       return 2;

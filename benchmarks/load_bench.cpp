@@ -33,6 +33,8 @@
 // --serve-flag passes a setting to both serve runs (e.g. --serve-flag=--http-io-threads=2).
 // --quick: 20k PDQ + 2k MD5, 8 images, ~1 s per phase. The last line is one JSON object
 // (DESIGN.md section 9); its "ok" is false when any request failed.
+#include "bench_args.hpp"
+#include "http_client.hpp"
 #include "load_client.hpp"
 #include "load_fixture.hpp"
 
@@ -122,7 +124,13 @@ std::string statuses_text(const load_result& r) {
   return s;
 }
 
-phase_result run_phase(const std::string& label, const serve_process& srv, load_options o,
+// serve's /metrics exposition ("" when it does not answer).
+std::string metrics_text(const hg_test::serve_process& srv) {
+  const auto r = hg_test::fetch(srv.port(), "GET", "/metrics");
+  return r ? r->body : std::string();
+}
+
+phase_result run_phase(const std::string& label, const hg_test::serve_process& srv, load_options o,
                        const std::vector<std::string>& requests) {
   o.port = srv.port();
   const auto before = sample_process(srv.pid());
@@ -203,11 +211,11 @@ bool parse_args(int argc, char** argv, config& cfg) {
       } else if (auto v4 = value("--seconds")) {
         cfg.seconds = std::stod(*v4);
       } else if (auto v5 = value("--connections")) {
-        cfg.connections = static_cast<unsigned>(std::stoul(*v5));
+        cfg.connections = int_arg<unsigned>(*v5);
       } else if (auto v6 = value("--match-connections")) {
-        cfg.match_connections = static_cast<unsigned>(std::stoul(*v6));
+        cfg.match_connections = int_arg<unsigned>(*v6);
       } else if (auto v7 = value("--client-threads")) {
-        cfg.client_threads = static_cast<unsigned>(std::stoul(*v7));
+        cfg.client_threads = int_arg<unsigned>(*v7);
       } else if (auto v9 = value("--serve-flag")) {
         cfg.serve_flags.push_back(*v9);
       } else if (auto v10 = value("--phases")) {
@@ -281,7 +289,6 @@ int main(int argc, char** argv) {
     md5_matches.push_back(make_request("POST", "/v1/match", ingest_key, "application/json",
                                        R"({"md5":")" + m + R"("})"));
   }
-  const std::string metrics_request = make_request("GET", "/metrics", "", "", "");
 
   load_options scan_opt;
   scan_opt.connections = cfg.connections;
@@ -296,15 +303,17 @@ int main(int argc, char** argv) {
   bool ok = true;
 
   // ---- serve, dihedral matching off ----------------------------------------------------------
-  serve_process srv;
   auto t_start = clock_type::now();
   std::vector<std::string> flags_off = cfg.serve_flags;
   flags_off.emplace_back("--match-dihedral=false");
-  if (!srv.start(serve_argv(cfg.setup, std::string(ingest_key), flags_off),
-                 cfg.setup.dir / "serve-dihedral-off.log", std::chrono::seconds(600), why)) {
+  const auto srv_off =
+      start_serve(serve_argv(cfg.setup, std::string(ingest_key), flags_off),
+                  cfg.setup.dir / "serve-dihedral-off.log", std::chrono::seconds(600), why);
+  if (!srv_off) {
     std::cerr << "load_bench: serve: " << why << "\n";
     return 1;
   }
+  hg_test::serve_process& srv = *srv_off;
   const double serve_start_s = std::chrono::duration<double>(clock_type::now() - t_start).count();
   const auto rss_loaded = sample_process(srv.pid());
   std::cout << "  serve (pid " << srv.pid() << ") ready in " << std::setprecision(1) << std::fixed
@@ -321,11 +330,9 @@ int main(int argc, char** argv) {
   double cli_ips = 0;
   double cli_cpu_ms = 0;
   if (cfg.runs("scan")) {
-    std::string metrics_before;
-    fetch_once(srv.port(), metrics_request, metrics_before);
+    const std::string metrics_before = metrics_text(srv);
     scan_off = run_phase("POST /v1/scan, max (dihedral off)", srv, scan_opt, scans);
-    std::string metrics_after;
-    fetch_once(srv.port(), metrics_request, metrics_after);
+    const std::string metrics_after = metrics_text(srv);
     errors += scan_off.load.errors();
     // Where a scan's time goes, from serve's own stage histograms over this phase.
     std::ostringstream stages;
@@ -388,11 +395,9 @@ int main(int argc, char** argv) {
   phase_result match_md5{};
   double match_stage_ms = 0;
   if (cfg.runs("match")) {
-    std::string before;
-    std::string after;
-    fetch_once(srv.port(), metrics_request, before);
+    const std::string before = metrics_text(srv);
     match_pdq = run_phase("POST /v1/match, one PDQ hash, max", srv, match_opt, pdq_matches);
-    fetch_once(srv.port(), metrics_request, after);
+    const std::string after = metrics_text(srv);
     errors += match_pdq.load.errors();
     // How long serve's own lookup took (its match stage), beside the whole request's CPU.
     const std::string labels = "stage=\"match\"";
@@ -405,7 +410,7 @@ int main(int argc, char** argv) {
     errors += match_md5.load.errors();
   }
   const auto rss_end_off = sample_process(srv.pid());
-  const int exit_off = srv.stop();
+  const int exit_off = stop_serve(srv);
   if (exit_off != 0) {
     std::cerr << "load_bench: serve exited with " << exit_off << "\n";
     ok = false;
@@ -415,19 +420,20 @@ int main(int argc, char** argv) {
   double serve_restart_s = 0;
   phase_result scan_on{};
   if (cfg.runs("dihedral")) {
-    serve_process srv_on;
     t_start = clock_type::now();
-    if (!srv_on.start(serve_argv(cfg.setup, std::string(ingest_key), cfg.serve_flags),
-                      cfg.setup.dir / "serve-dihedral-on.log", std::chrono::seconds(600), why)) {
+    const auto srv_on =
+        start_serve(serve_argv(cfg.setup, std::string(ingest_key), cfg.serve_flags),
+                    cfg.setup.dir / "serve-dihedral-on.log", std::chrono::seconds(600), why);
+    if (!srv_on) {
       std::cerr << "load_bench: serve: " << why << "\n";
       return 1;
     }
     serve_restart_s = std::chrono::duration<double>(clock_type::now() - t_start).count();
     std::cout << "  serve restarted with dihedral matching on in " << std::setprecision(1)
               << serve_restart_s << " s (snapshot from the disk cache)\n";
-    scan_on = run_phase("POST /v1/scan, max (dihedral on)", srv_on, scan_opt, scans);
+    scan_on = run_phase("POST /v1/scan, max (dihedral on)", *srv_on, scan_opt, scans);
     errors += scan_on.load.errors();
-    if (srv_on.stop() != 0) ok = false;
+    if (stop_serve(*srv_on) != 0) ok = false;
   }
 
   // ---- the peer of /v1/match: match_bench's MIH over the same hashes ---------------------------

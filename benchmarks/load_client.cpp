@@ -327,23 +327,4 @@ load_result run_load(const load_options& options, const std::vector<std::string>
   return total;
 }
 
-int fetch_once(std::uint16_t port, const std::string& request, std::string& body,
-               std::chrono::milliseconds timeout) {
-  asio::io_context io;
-  beast::tcp_stream stream(io);
-  beast::error_code ec;
-  stream.expires_after(timeout);
-  stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), ec);
-  if (ec) return 0;
-  asio::write(stream, asio::buffer(request), ec);
-  if (ec) return 0;
-  beast::flat_buffer buffer;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(std::uint64_t{256} << 20);
-  http::read(stream, buffer, parser, ec);
-  if (ec) return 0;
-  body = parser.get().body();
-  return static_cast<int>(parser.get().result_int());
-}
-
 }  // namespace hashguard::bench

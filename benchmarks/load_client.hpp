@@ -98,9 +98,4 @@ struct load_result {
 [[nodiscard]] load_result run_load(const load_options& options,
                                    const std::vector<std::string>& requests);
 
-/// One request on a fresh connection (for set-up: /readyz, /v1/index, /metrics). Returns the
-/// status (0 on a transport error) and fills `body`.
-int fetch_once(std::uint16_t port, const std::string& request, std::string& body,
-               std::chrono::milliseconds timeout = std::chrono::milliseconds(10000));
-
 }  // namespace hashguard::bench

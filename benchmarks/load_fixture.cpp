@@ -1,5 +1,7 @@
 #include "load_fixture.hpp"
 
+#include "bench_args.hpp"
+#include "http_client.hpp"
 #include "load_client.hpp"
 
 #include "hashguard/core/hex.hpp"
@@ -8,7 +10,6 @@
 #include <turbojpeg.h>
 
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -113,78 +114,39 @@ run_figures run_command(const std::vector<std::string>& argv, const fs::path& ou
   return r;
 }
 
-// ---- serve_process ---------------------------------------------------------------------------
+// ---- serve ----------------------------------------------------------------------------------
 
-serve_process::~serve_process() {
-  stop();
-}
-
-bool serve_process::start(const std::vector<std::string>& argv, const fs::path& log,
-                          std::chrono::seconds timeout, std::string& why) {
-  int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
-    why = "pipe failed";
-    return false;
-  }
-  const int err_fd = open_output(log);
-  pid_ = spawn(argv, pipe_fds[1], err_fd);
-  ::close(pipe_fds[1]);
-  ::close(err_fd);
-  out_ = pipe_fds[0];
-  if (pid_ < 0) {
-    why = "fork failed";
-    return false;
+std::unique_ptr<hg_test::serve_process> start_serve(const std::vector<std::string>& argv,
+                                                    const fs::path& log,
+                                                    std::chrono::seconds timeout,
+                                                    std::string& why) {
+  // hg_test::spawn_process passes no HG_* variable on unless asked: a benchmark's own (an
+  // HG_FORCE_KERNEL to compare kernels, say) reaches serve as before.
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::string_view(*e).starts_with("HG_")) env.emplace_back(*e);
   }
   const auto deadline = clock_type::now() + timeout;
-  std::string text;
-  constexpr std::string_view marker = "listening on http://";
-  while (clock_type::now() < deadline) {
-    const auto at = text.find(marker);
-    if (at != std::string::npos && text.find('\n', at) != std::string::npos) {
-      const auto colon = text.find(':', at + marker.size());
-      port_ = static_cast<std::uint16_t>(std::stoi(text.substr(colon + 1)));
-      break;
-    }
-    pollfd pf{out_, POLLIN, 0};
-    if (::poll(&pf, 1, 500) <= 0) continue;
-    char buf[1024];
-    const ssize_t n = ::read(out_, buf, sizeof buf);
-    if (n <= 0) break;
-    text.append(buf, static_cast<std::size_t>(n));
+  std::unique_ptr<hg_test::serve_process> srv;
+  try {
+    srv = std::make_unique<hg_test::serve_process>(argv, env, log.string(), timeout);
+  } catch (const std::exception& e) {
+    why = std::string(e.what()) + " (see " + log.string() + ")";
+    return nullptr;
   }
-  if (port_ == 0) {
-    why = "no \"listening on\" line (see " + log.string() + ")";
-    stop();
-    return false;
-  }
-  const std::string ready = make_request("GET", "/readyz", "", "", "");
   while (clock_type::now() < deadline) {
-    std::string body;
-    if (fetch_once(port_, ready, body) == 200) return true;
+    const auto ready = hg_test::fetch(srv->port(), "GET", "/readyz");
+    if (ready && ready->status == 200) return srv;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   why = "/readyz did not answer 200 in time (see " + log.string() + ")";
-  stop();
-  return false;
+  (void)stop_serve(*srv);
+  return nullptr;
 }
 
-int serve_process::stop(std::chrono::seconds timeout) {
-  if (pid_ <= 0) return 0;
-  ::kill(pid_, SIGTERM);
-  int status = 0;
-  const auto deadline = clock_type::now() + timeout;
-  pid_t got = 0;
-  while ((got = ::waitpid(pid_, &status, WNOHANG)) == 0 && clock_type::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  if (got == 0) {
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, &status, 0);
-  }
-  pid_ = -1;
-  if (out_ >= 0) ::close(out_);
-  out_ = -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+int stop_serve(hg_test::serve_process& srv) {
+  const auto st = srv.stop(SIGTERM, std::chrono::seconds(60));
+  return st.exited ? st.code : -1;
 }
 
 // ---- synthetic data --------------------------------------------------------------------------
@@ -471,12 +433,12 @@ void close_work_dir(const fs::path& dir, bool keep) {
 
 bool parse_setup_flag(int argc, char** argv, int& i, bench_setup& setup, bool& md5_given) {
   if (auto v = flag_value(argc, argv, i, "--hashes")) {
-    setup.pdq_count = std::stoul(*v);
+    setup.pdq_count = int_arg<std::size_t>(*v);
   } else if (auto v2 = flag_value(argc, argv, i, "--md5")) {
-    setup.md5_count = std::stoul(*v2);
+    setup.md5_count = int_arg<std::size_t>(*v2);
     md5_given = true;
   } else if (auto v3 = flag_value(argc, argv, i, "--images")) {
-    setup.image_count = std::stoul(*v3);
+    setup.image_count = int_arg<std::size_t>(*v3);
   } else if (auto v4 = flag_value(argc, argv, i, "--dir")) {
     setup.dir = *v4;
   } else {

@@ -6,6 +6,8 @@
 // its embedded PostgreSQL) behind. Nothing here is thread-safe.
 #pragma once
 
+#include "serve_process.hpp"
+
 #include "hashguard/core/hash.hpp"
 
 #include <sys/types.h>
@@ -13,6 +15,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <random>
 #include <string>
@@ -41,30 +44,17 @@ struct run_figures {
 run_figures run_command(const std::vector<std::string>& argv, const std::filesystem::path& out,
                         const std::filesystem::path& err);
 
-/// A `hashguard serve` child: its stdout is read for the "listening on" line, stderr goes to
-/// a log file.
-class serve_process {
- public:
-  serve_process() = default;
-  serve_process(const serve_process&) = delete;
-  serve_process& operator=(const serve_process&) = delete;
-  ~serve_process();
-
-  /// Starts argv and waits (up to `timeout`) for "listening on http://ADDR:PORT" on stdout,
-  /// then for GET /readyz to answer 200. False (with `why`) on failure; the child is stopped.
-  bool start(const std::vector<std::string>& argv, const std::filesystem::path& log,
-             std::chrono::seconds timeout, std::string& why);
-  /// SIGTERM, then waits up to `timeout` (SIGKILL after it). Returns the exit status (-1 when
-  /// killed). Idempotent.
-  int stop(std::chrono::seconds timeout = std::chrono::seconds(60));
-  [[nodiscard]] pid_t pid() const noexcept { return pid_; }
-  [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
-
- private:
-  pid_t pid_{-1};
-  int out_{-1};
-  std::uint16_t port_{0};
-};
+/// Starts `hashguard serve` (argv) as the tests do (hg_test::serve_process, tests/support),
+/// with its stderr in `log` and this benchmark's own HG_* environment passed on, and waits (up
+/// to `timeout` in all) for its "listening on" line, then for GET /readyz to answer 200.
+/// nullptr (with `why`) on failure; the child is stopped. Unlike the children of
+/// run_command(), serve outlives a benchmark that crashes (the destructor kills it otherwise).
+[[nodiscard]] std::unique_ptr<hg_test::serve_process> start_serve(
+    const std::vector<std::string>& argv, const std::filesystem::path& log,
+    std::chrono::seconds timeout, std::string& why);
+/// SIGTERM, then waits up to a minute (SIGKILL after it). Returns the exit code (-1 when a
+/// signal ended it).
+int stop_serve(hg_test::serve_process& srv);
 
 /// A synthetic photograph-like picture (smooth random fields, shapes, a little noise) as a
 /// JPEG (quality 90, 4:2:0), different for every seed. Empty on an encoder failure.
@@ -135,7 +125,7 @@ void close_work_dir(const std::filesystem::path& dir, bool keep);
 
 /// The data arguments both load benchmarks take, at argv[i]: --hashes=N, --md5=N, --images=N,
 /// --dir=PATH. True when argv[i] was one of them (i moves past a separate value); a bad number
-/// throws std::invalid_argument or std::out_of_range, as std::stoul does. `md5_given` records
+/// throws std::invalid_argument (bench_args.hpp). `md5_given` records
 /// whether --md5 came, for default_md5_count().
 bool parse_setup_flag(int argc, char** argv, int& i, bench_setup& setup, bool& md5_given);
 /// After the arguments: without --md5, the MD5 list is a tenth of the PDQ list (at least 1,000).

@@ -12,6 +12,8 @@
 //                    [--mih-slots M]
 // Default sizes 1000000,10000000 (several minutes, ~3 GB of memory); --quick: 20000, seconds.
 // The last line of output is one JSON object (DESIGN.md section 9).
+#include "bench_args.hpp"
+
 #include "hashguard/core/hash.hpp"
 #include "hashguard/matcher/kernel.hpp"
 #include "hashguard/matcher/linear.hpp"
@@ -469,13 +471,14 @@ int main(int argc, char** argv) {
     } else if (a == "--sizes" && i + 1 < argc) {
       cfg.sizes.clear();
       std::stringstream list(argv[++i]);
-      for (std::string item; std::getline(list, item, ',');) cfg.sizes.push_back(std::stoul(item));
+      for (std::string item; std::getline(list, item, ',');)
+        cfg.sizes.push_back(bench::int_arg<std::size_t>(item));
     } else if (a == "--no-faiss") {
       cfg.faiss = false;
     } else if (a == "--no-linear") {
       cfg.linear = false;
     } else if (a == "--mih-slots" && i + 1 < argc) {
-      cfg.mih_slots = static_cast<std::uint32_t>(std::stoul(argv[++i]));
+      cfg.mih_slots = bench::int_arg<std::uint32_t>(argv[++i]);
     } else if (a == "--seconds" && i + 1 < argc) {
       cfg.seconds = std::stod(argv[++i]);
     } else {

@@ -22,6 +22,7 @@
 //                   [--rss-tolerance-pct=P] [--fd-tolerance=K] [--dir=PATH] [--keep]
 // --quick: 20k hashes, 8 images, four 2.5 s segments (~10 s of soak). The last line is one
 // JSON object (DESIGN.md section 9).
+#include "bench_args.hpp"
 #include "load_client.hpp"
 #include "load_fixture.hpp"
 
@@ -87,7 +88,7 @@ bool parse_args(int argc, char** argv, config& cfg) {
       } else if (parse_setup_flag(argc, argv, i, cfg.setup, md5_given)) {
         continue;
       } else if (auto v5 = value("--connections")) {
-        cfg.connections = static_cast<unsigned>(std::stoul(*v5));
+        cfg.connections = int_arg<unsigned>(*v5);
       } else if (auto v6 = value("--calibrate-seconds")) {
         cfg.calibrate_s = std::stod(*v6);
       } else if (auto v7 = value("--rss-tolerance-mb")) {
@@ -95,7 +96,7 @@ bool parse_args(int argc, char** argv, config& cfg) {
       } else if (auto v8 = value("--rss-tolerance-pct")) {
         cfg.rss_tolerance_pct = std::stod(*v8);
       } else if (auto v9 = value("--fd-tolerance")) {
-        cfg.fd_tolerance = std::stoul(*v9);
+        cfg.fd_tolerance = int_arg<decltype(cfg.fd_tolerance)>(*v9);
       } else {
         return false;
       }
@@ -153,12 +154,13 @@ int main(int argc, char** argv) {
                      R"({"md5":")" + data.md5_queries[i % data.md5_queries.size()] + R"("})"));
   }
 
-  serve_process srv;
-  if (!srv.start(serve_argv(cfg.setup, std::string(ingest_key), {}), cfg.setup.dir / "serve.log",
-                 std::chrono::seconds(600), why)) {
+  const auto srv_child = start_serve(serve_argv(cfg.setup, std::string(ingest_key), {}),
+                                     cfg.setup.dir / "serve.log", std::chrono::seconds(600), why);
+  if (!srv_child) {
     std::cerr << "soak_bench: serve: " << why << "\n";
     return 1;
   }
+  hg_test::serve_process& srv = *srv_child;
   const auto settle = [] { std::this_thread::sleep_for(std::chrono::milliseconds(300)); };
   const auto loaded = sample_process(srv.pid());
   if (loaded) {
@@ -238,7 +240,7 @@ int main(int argc, char** argv) {
   const bool rss_ok = rss_growth <= rss_allowed;
   const double achieved = soaked_s > 0 ? static_cast<double>(completed) / soaked_s : 0;
   const bool fd_ok = fd_growth <= static_cast<double>(cfg.fd_tolerance);
-  const int exit_code = srv.stop();
+  const int exit_code = stop_serve(srv);
   const bool ok = rss_ok && fd_ok && errors == 0 && exit_code == 0;
   const std::string load_end = load_average();
   std::cout << std::setprecision(1) << "\n  start: rss " << start->rss_mb << " MB, fds "

@@ -3,6 +3,9 @@ find_package(Threads REQUIRED)
 find_package(PkgConfig REQUIRED)
 find_package(Boost 1.81 CONFIG REQUIRED COMPONENTS json)
 find_package(OpenSSL REQUIRED)
+# libpqxx 6.4.5 ships no CMake config: PkgConfig::PQXX, for hashdb (privately) and the tests and
+# benchmarks that talk to PostgreSQL directly.
+pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx)
 # Image decoding (scanner).
 find_package(libjpeg-turbo CONFIG REQUIRED)
 find_package(PNG REQUIRED)

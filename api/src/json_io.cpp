@@ -1,11 +1,9 @@
 #include "hashguard/api/json_io.hpp"
 
+#include "hashguard/core/parse.hpp"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-
-#include <charconv>
-#include <cstdio>
-#include <ctime>
 
 namespace hashguard::api {
 namespace {
@@ -54,37 +52,15 @@ core::result<std::int64_t> int_query(const request& req, std::string_view name,
                                      std::int64_t fallback, std::int64_t min, std::int64_t max) {
   const auto text = req.query_param(name);
   if (!text) return fallback;
-  std::int64_t v = 0;
-  const char* end = text->data() + text->size();
-  const auto [ptr, ec] = std::from_chars(text->data(), end, v);
-  if (text->empty() || ec != std::errc{} || ptr != end || v < min || v > max) {
-    return errc::malformed;
-  }
-  return v;
+  const auto v = core::parse_int(*text, min, max);
+  if (!v) return errc::malformed;
+  return *v;
 }
 
-// "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SS[.fff]Z" -> microseconds since the epoch (UTC).
 std::optional<std::int64_t> parse_time(std::string_view s) {
-  std::tm tm{};
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
-  const std::string text(s);
-  if (text.size() == 10) {
-    if (std::sscanf(text.c_str(), "%4d-%2d-%2d", &y, &mo, &d) != 3) return std::nullopt;
-  } else if (text.size() >= 20 && text.back() == 'Z') {
-    if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &sec) != 6) {
-      return std::nullopt;
-    }
-  } else {
-    return std::nullopt;
-  }
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return std::nullopt;
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = sec;
-  return static_cast<std::int64_t>(timegm(&tm)) * 1'000'000;
+  const auto us = core::parse_utc_time_us(s);
+  if (!us) return std::nullopt;
+  return *us;
 }
 
 core::result<std::optional<std::int64_t>> time_query(const request& req, std::string_view name) {

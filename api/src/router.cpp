@@ -1,5 +1,7 @@
 #include "hashguard/api/router.hpp"
 
+#include "hashguard/core/hex.hpp"
+
 #include <algorithm>
 
 namespace hashguard::api {
@@ -61,13 +63,6 @@ bool match_pattern(const std::vector<Segment>& pattern, const std::vector<std::s
   return true;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 }  // namespace
 
 std::vector<std::string_view> split_path(std::string_view path) {
@@ -88,8 +83,8 @@ std::string percent_decode(std::string_view text, bool plus_is_space) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (c == '%' && i + 2 < text.size()) {
-      const int hi = hex_value(text[i + 1]);
-      const int lo = hex_value(text[i + 2]);
+      const int hi = core::hex_digit_value(text[i + 1]);
+      const int lo = core::hex_digit_value(text[i + 2]);
       if (hi >= 0 && lo >= 0) {
         out.push_back(static_cast<char>((hi << 4) | lo));
         i += 2;

@@ -1,6 +1,7 @@
 #include "hashguard/core/config.hpp"
 
-#include <charconv>
+#include "hashguard/core/parse.hpp"
+
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -28,18 +29,9 @@ bool parse_bool(std::string_view v, bool& out) {
   return false;
 }
 
-bool parse_int(std::string_view v, std::int64_t& out) {
-  const char* end = v.data() + v.size();
-  auto [ptr, ec] = std::from_chars(v.data(), end, out);
-  return ec == std::errc{} && ptr == end && !v.empty();
-}
-
 bool valid_for(config_type type, std::string_view value) {
   switch (type) {
-    case config_type::integer: {
-      std::int64_t ignored = 0;
-      return parse_int(value, ignored);
-    }
+    case config_type::integer: return parse_int<std::int64_t>(value).has_value();
     case config_type::boolean: {
       bool ignored = false;
       return parse_bool(value, ignored);
@@ -183,9 +175,8 @@ const std::string& config::get_string(std::string_view key) const {
 }
 
 std::int64_t config::get_int(std::string_view key) const {
-  std::int64_t v = 0;
-  parse_int(at(key).value, v);
-  return v;
+  const auto v = parse_int<std::int64_t>(at(key).value);
+  return v ? *v : 0;
 }
 
 bool config::get_bool(std::string_view key) const {

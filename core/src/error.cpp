@@ -22,6 +22,10 @@ class core_category_impl final : public named_category {
       case errc::config_unknown_key: return "unknown configuration key";
       case errc::config_bad_value: return "configuration value does not parse as its type";
       case errc::config_file: return "configuration file unreadable or malformed";
+      case errc::not_a_number: return "text is not a decimal integer";
+      case errc::out_of_range: return "number out of range";
+      case errc::bad_time:
+        return "text is not a date (YYYY-MM-DD) or UTC time (YYYY-MM-DDTHH:MM:SSZ)";
     }
     return "unknown core error";
   }
@@ -32,6 +36,9 @@ class core_category_impl final : public named_category {
       case errc::config_unknown_key: return "config_unknown_key";
       case errc::config_bad_value: return "config_bad_value";
       case errc::config_file: return "config_file";
+      case errc::not_a_number: return "not_a_number";
+      case errc::out_of_range: return "out_of_range";
+      case errc::bad_time: return "bad_time";
     }
     return "unknown";
   }

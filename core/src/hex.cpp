@@ -5,14 +5,6 @@ namespace {
 
 constexpr char digits[] = "0123456789abcdef";
 
-// -1 for anything that is not a hex digit; upper case is accepted (documented in hex.hpp).
-constexpr int nibble(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 void append_u64(std::string& out, std::uint64_t v) {
   for (int shift = 60; shift >= 0; shift -= 4) {
     out.push_back(digits[(v >> shift) & 0xFU]);
@@ -23,7 +15,7 @@ void append_u64(std::string& out, std::uint64_t v) {
 result<std::uint64_t> parse_u64(std::string_view text) {
   std::uint64_t v = 0;
   for (char c : text) {
-    const int n = nibble(c);
+    const int n = hex_digit_value(c);
     if (n < 0) return errc::not_hex;
     v = (v << 4) | static_cast<std::uint64_t>(n);
   }
@@ -74,15 +66,21 @@ result<hash64> parse_hash64(std::string_view text) {
   return hash64{*v};
 }
 
-result<std::vector<std::uint8_t>> parse_hex_bytes(std::string_view text, std::size_t byte_count) {
-  if (text.size() != byte_count * 2) return errc::wrong_length;
-  std::vector<std::uint8_t> out(byte_count);
-  for (std::size_t i = 0; i < byte_count; ++i) {
-    const int hi = nibble(text[2 * i]);
-    const int lo = nibble(text[2 * i + 1]);
+result<void> parse_hex_into(std::string_view text, std::span<std::uint8_t> out) {
+  if (text.size() != out.size() * 2) return errc::wrong_length;
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const int hi = hex_digit_value(text[2 * i]);
+    const int lo = hex_digit_value(text[2 * i + 1]);
     if (hi < 0 || lo < 0) return errc::not_hex;
     out[i] = static_cast<std::uint8_t>((hi << 4) | lo);
   }
+  return {};
+}
+
+result<std::vector<std::uint8_t>> parse_hex_bytes(std::string_view text, std::size_t byte_count) {
+  if (text.size() != byte_count * 2) return errc::wrong_length;  // before allocating
+  std::vector<std::uint8_t> out(byte_count);
+  if (auto r = parse_hex_into(text, out); !r) return r.error();
   return out;
 }
 

@@ -4,6 +4,8 @@
 #include "crypto.hpp"
 #include "pg.hpp"
 
+#include "hashguard/core/hex.hpp"
+
 #include <cstring>
 #include <map>
 
@@ -39,7 +41,7 @@ detail::digest256 from_bytea(const pqxx::field& f) {
 }
 
 std::string hex_of(const detail::digest256& d) {
-  return detail::to_hex(d);
+  return core::to_hex(d);
 }
 
 }  // namespace
@@ -64,7 +66,7 @@ std::int64_t audit_append(pqxx::transaction_base& tx, std::string_view actor,
       " VALUES ($1, 'epoch'::timestamptz + $2 * interval '1 microsecond', $3, $4, $5, $6,"
       "         decode($7, 'hex'), decode($8, 'hex'))",
       id, at_us, std::string(actor), std::string(action), std::string(subject),
-      std::string(detail_text), to_hex(prev), to_hex(h));
+      std::string(detail_text), core::to_hex(prev), core::to_hex(h));
   return id;
 }
 

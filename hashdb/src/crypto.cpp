@@ -16,17 +16,6 @@ digest256 sha256(std::string_view data) {
   return out;
 }
 
-std::string to_hex(const digest256& d) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(64);
-  for (std::uint8_t b : d) {
-    out.push_back(digits[b >> 4]);
-    out.push_back(digits[b & 15]);
-  }
-  return out;
-}
-
 bool random_bytes(std::uint8_t* out, std::size_t n) {
   return RAND_bytes(out, static_cast<int>(n)) == 1;
 }

@@ -1,9 +1,8 @@
-// SHA-256 and random bytes through OpenSSL. Private to hashdb.
+// SHA-256 and random bytes through OpenSSL. Private to hashdb. (Hex text: core/hex.hpp.)
 #pragma once
 
 #include <array>
 #include <cstdint>
-#include <string>
 #include <string_view>
 
 namespace hashguard::hashdb::detail {
@@ -11,7 +10,6 @@ namespace hashguard::hashdb::detail {
 using digest256 = std::array<std::uint8_t, 32>;
 
 digest256 sha256(std::string_view data);
-std::string to_hex(const digest256& d);
 /// Fills `out` from OpenSSL's CSPRNG; false when it fails.
 bool random_bytes(std::uint8_t* out, std::size_t n);
 

@@ -2,7 +2,7 @@
 
 #include "pg.hpp"
 
-#include <charconv>
+#include "hashguard/core/parse.hpp"
 
 namespace hashguard::hashdb {
 namespace {
@@ -11,10 +11,9 @@ namespace {
 // that it can change form later; "" is the beginning.
 std::optional<std::int64_t> parse_cursor(std::string_view cursor) {
   if (cursor.empty()) return 0;
-  std::int64_t v{};
-  const auto [p, ec] = std::from_chars(cursor.data(), cursor.data() + cursor.size(), v);
-  if (ec != std::errc{} || p != cursor.data() + cursor.size() || v < 0) return std::nullopt;
-  return v;
+  const auto v = core::parse_int<std::int64_t>(cursor, 0);
+  if (!v) return std::nullopt;
+  return *v;
 }
 
 }  // namespace

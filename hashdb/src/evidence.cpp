@@ -4,6 +4,8 @@
 #include "crypto.hpp"
 #include "pg.hpp"
 
+#include "hashguard/core/hex.hpp"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <boost/json.hpp>
@@ -18,13 +20,6 @@ struct ctx_free {
   void operator()(EVP_CIPHER_CTX* c) const noexcept { EVP_CIPHER_CTX_free(c); }
 };
 using cipher_ctx = std::unique_ptr<EVP_CIPHER_CTX, ctx_free>;
-
-int hex_value(char ch) {
-  if (ch >= '0' && ch <= '9') return ch - '0';
-  if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
-  if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
-  return -1;
-}
 
 // The additional authenticated data: where the blob belongs.
 std::string place_aad(std::int64_t case_id, std::string_view content_hex, std::string_view key_id) {
@@ -43,29 +38,13 @@ std::array<std::uint8_t, N> fixed_bytes(const pqxx::field& f) {
   return out;
 }
 
-std::string hex_bytes(const std::uint8_t* p, std::size_t n) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(n * 2);
-  for (std::size_t i = 0; i < n; ++i) {
-    out.push_back(digits[p[i] >> 4]);
-    out.push_back(digits[p[i] & 15]);
-  }
-  return out;
-}
-
 }  // namespace
 
 core::result<evidence_key> parse_evidence_key(std::string_view id, std::string_view hex) {
   if (id.empty() || id.size() > 64 || hex.size() != 64) return errc::invalid_argument;
   evidence_key k;
   k.id = std::string(id);
-  for (std::size_t i = 0; i < 32; ++i) {
-    const int hi = hex_value(hex[2 * i]);
-    const int lo = hex_value(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return errc::invalid_argument;
-    k.bytes[i] = static_cast<std::uint8_t>(hi * 16 + lo);
-  }
+  if (!core::parse_hex_into(hex, k.bytes)) return errc::invalid_argument;
   return k;
 }
 
@@ -142,7 +121,7 @@ core::result<void> evidence_store::preserve(std::int64_t case_id, std::string_vi
                                             std::string_view actor) {
   auto blob = seal(key_, bytes, place_aad(case_id, content_hex, key_.id));
   if (!blob) return blob.error();
-  const std::string digest = detail::to_hex(detail::sha256(bytes));
+  const std::string digest = core::to_hex(detail::sha256(bytes));
   return guarded(conn_, [&](pqxx::connection& pc) {
     pqxx::work tx(pc);
     const auto file = tx.exec_params(
@@ -153,10 +132,8 @@ core::result<void> evidence_store::preserve(std::int64_t case_id, std::string_vi
         "INSERT INTO evidence (case_id, content, key_id, nonce, ciphertext, tag, plain_sha256,"
         " media_type) VALUES ($1, decode($2, 'hex'), $3, decode($4, 'hex'), decode($5, 'hex'),"
         " decode($6, 'hex'), decode($7, 'hex'), $8) ON CONFLICT DO NOTHING RETURNING 1",
-        case_id, std::string(content_hex), blob->key_id,
-        hex_bytes(blob->nonce.data(), blob->nonce.size()),
-        hex_bytes(blob->ciphertext.data(), blob->ciphertext.size()),
-        hex_bytes(blob->tag.data(), blob->tag.size()), digest, std::string(media_type));
+        case_id, std::string(content_hex), blob->key_id, core::to_hex(blob->nonce),
+        core::to_hex(blob->ciphertext), core::to_hex(blob->tag), digest, std::string(media_type));
     if (!inserted.empty()) {
       boost::json::object d{{"content", content_hex},
                             {"key_id", blob->key_id},
@@ -188,7 +165,7 @@ core::result<revealed> evidence_store::reveal(std::int64_t case_id, std::string_
     auto plain = open(key_, blob, place_aad(case_id, content_hex, blob.key_id));
     const std::string stored_digest = rows[0][4].as<std::string>();
     boost::json::object d{{"content", content_hex}, {"purpose", purpose}, {"key_id", blob.key_id}};
-    if (!plain || detail::to_hex(detail::sha256(*plain)) != stored_digest) {
+    if (!plain || core::to_hex(detail::sha256(*plain)) != stored_digest) {
       // Refused: recorded in its own committed transaction below the rollback of this one.
       failed = true;
       throw abort_with{errc::integrity, "evidence failed authentication"};
@@ -233,7 +210,7 @@ core::result<preserve_outcome> evidence_store::preserve_event(std::string_view e
   if (!found) return found.error();
   if (!case_id) return preserve_outcome::no_case;
   // The bytes must be the ones the event describes: never seal other content into a case.
-  if (content.empty() || detail::to_hex(detail::sha256(bytes)) != content) {
+  if (content.empty() || core::to_hex(detail::sha256(bytes)) != content) {
     return errc::invalid_argument;
   }
   if (auto r = preserve(*case_id, content, bytes, media_type, actor); !r) return r.error();

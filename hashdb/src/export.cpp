@@ -4,6 +4,7 @@
 #include "audit_internal.hpp"
 #include "case_queries_internal.hpp"
 #include "crypto.hpp"
+#include "hashguard/core/hex.hpp"
 #include "hashguard/hashdb/event.hpp"
 #include "pg.hpp"
 
@@ -44,7 +45,7 @@ class hashing_sink {
     detail::digest256 d{};
     unsigned int len = 0;
     EVP_DigestFinal_ex(ctx_.get(), d.data(), &len);
-    return detail::to_hex(d);
+    return core::to_hex(d);
   }
   [[nodiscard]] std::uint64_t bytes() const noexcept { return bytes_; }
 

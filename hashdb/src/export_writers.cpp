@@ -1,5 +1,6 @@
 // The pure export generators: CSV, JSON, CyberTipline XML and the tar package. No database.
 #include "crypto.hpp"
+#include "hashguard/core/hex.hpp"
 #include "hashguard/hashdb/export.hpp"
 
 #include <boost/json.hpp>
@@ -559,7 +560,7 @@ void write_tar_package(const std::vector<package_document>& docs, std::int64_t m
     tar_entry(sink, d.name, d.content, mtime_s);
     manifest.push_back(json::object{{"name", d.name},
                                     {"bytes", d.content.size()},
-                                    {"sha256", detail::to_hex(detail::sha256(d.content))}});
+                                    {"sha256", core::to_hex(detail::sha256(d.content))}});
   }
   tar_entry(sink, "manifest.json", json::serialize(json::object{{"files", manifest}}) + "\n",
             mtime_s);

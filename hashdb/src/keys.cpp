@@ -3,6 +3,8 @@
 #include "crypto.hpp"
 #include "pg.hpp"
 
+#include "hashguard/core/hex.hpp"
+
 #include <stdexcept>
 
 namespace hashguard::hashdb {
@@ -49,7 +51,7 @@ void prepare_all(detail::connection_impl& c) {
 }  // namespace
 
 std::string key_digest(std::string_view secret) {
-  return detail::to_hex(detail::sha256(secret));
+  return core::to_hex(detail::sha256(secret));
 }
 
 std::string generate_key_secret() {

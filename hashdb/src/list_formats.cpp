@@ -1,6 +1,7 @@
 #include "hashguard/hashdb/list_formats.hpp"
 
-#include <charconv>
+#include "hashguard/core/hex.hpp"
+#include "hashguard/core/parse.hpp"
 
 namespace hashguard::hashdb {
 namespace {
@@ -25,7 +26,7 @@ std::string lower(std::string_view s) {
 }
 
 bool is_hex_digit(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+  return core::hex_digit_value(c) >= 0;
 }
 
 // A printable rendering of a bad value for reasons (bounded; control bytes escaped).
@@ -51,14 +52,6 @@ line_result rejected(std::string_view code, std::string detail) {
   r.kind = line_kind::rejected;
   r.reason = std::string(code) + ": " + detail;
   return r;
-}
-
-std::optional<int> parse_int(std::string_view s) {
-  int v = 0;
-  const char* end = s.data() + s.size();
-  auto [ptr, ec] = std::from_chars(s.data(), end, v);
-  if (ec != std::errc{} || ptr != end || s.empty()) return std::nullopt;
-  return v;
 }
 
 bool is_value_column(std::string_view name) {
@@ -314,11 +307,11 @@ line_result list_parser::parse_csv(std::string_view line) {
   entry.external_id = std::string(field(col_id_));
   entry.note = std::string(field(col_note_));
   if (const std::string_view q = field(col_quality_); !q.empty()) {
-    const auto quality = parse_int(q);
-    if (!quality || *quality < 0 || *quality > 100) {
+    const auto quality = core::parse_int(q, 0, 100);
+    if (!quality) {
       return rejected(reject::bad_quality, "'" + shown(q) + "' is not an integer 0..100");
     }
-    entry.quality = quality;
+    entry.quality = *quality;
   }
   return value_entry(field(col_value_), std::move(entry));
 }
@@ -366,8 +359,8 @@ line_result list_parser::parse_meta(std::string_view line) {
     }
     meta_->sig = *sig;
   } else if (key == "threshold") {
-    const auto v = parse_int(value);
-    if (!v || *v < 0 || *v > 256) return bad();
+    const auto v = core::parse_int(value, 0, 256);
+    if (!v) return bad();
     meta_->threshold = *v;
   } else if (key == "action") {
     const auto a = core::parse_action(value);
@@ -377,10 +370,9 @@ line_result list_parser::parse_meta(std::string_view line) {
     if (value != "true" && value != "false") return bad();
     meta_->dihedral = value == "true";
   } else if (key == "version" || key == "entries") {
-    std::int64_t v = 0;
-    auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
-    if (ec != std::errc{} || ptr != value.data() + value.size()) return bad();
-    (key == "version" ? meta_->version : meta_->entries) = v;
+    const auto v = core::parse_int<std::int64_t>(value);
+    if (!v) return bad();
+    (key == "version" ? meta_->version : meta_->entries) = *v;
   }
   // Unknown keys are ignored: newer writers may add metadata.
   return {};

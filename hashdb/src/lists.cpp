@@ -2,6 +2,8 @@
 
 #include "pg.hpp"
 
+#include "hashguard/core/parse.hpp"
+
 #include <istream>
 #include <ostream>
 #include <regex>
@@ -443,7 +445,11 @@ core::result<std::uint64_t> list_store::export_to(std::string_view name, list_fo
       list_entry e;
       e.value = std::move(f[0]);
       e.external_id = std::move(f[1]);
-      if (!f[2].empty()) e.quality = std::stoi(f[2]);
+      if (!f[2].empty()) {
+        const auto quality = core::parse_int<int>(f[2]);
+        if (!quality) throw abort_with{errc::query_failed, "unexpected quality in an export row"};
+        e.quality = *quality;
+      }
       e.note = std::move(f[3]);
       out << format_entry(format, l.sig, e);
       ++count;

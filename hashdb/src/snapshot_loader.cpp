@@ -3,6 +3,8 @@
 #include "pg.hpp"
 
 #include "hashguard/core/checksum.hpp"
+#include "hashguard/core/hex.hpp"
+#include "hashguard/core/parse.hpp"
 #include "hashguard/matcher/snapshot_file.hpp"
 
 #include <fcntl.h>
@@ -279,24 +281,6 @@ core::result<std::shared_ptr<const matcher::snapshot>> snapshot_of_cache(
   return snap;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-bool parse_int64(std::string_view s, std::int64_t& out) {
-  if (s.empty()) return false;
-  std::int64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + (c - '0');
-  }
-  out = v;
-  return true;
-}
-
 snapshot_data read_database(detail::connection_impl& c) {
   snapshot_data d;
   pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(c.live());
@@ -345,13 +329,12 @@ snapshot_data read_database(detail::connection_impl& c) {
       throw abort_with{errc::query_failed, "unexpected COPY row from hashes"};
     }
     if (v.substr(t3 + 1) != "\\N") continue;  // retired entry
-    std::int64_t list_id = 0;
-    std::int64_t entry_id = 0;
-    if (!parse_int64(v.substr(0, t1), list_id) ||
-        !parse_int64(v.substr(t1 + 1, t2 - t1 - 1), entry_id)) {
+    const auto list_id = core::parse_int<std::int64_t>(v.substr(0, t1), 0);
+    const auto entry_id = core::parse_int<std::int64_t>(v.substr(t1 + 1, t2 - t1 - 1), 0);
+    if (!list_id || !entry_id) {
       throw abort_with{errc::query_failed, "unexpected ids in a COPY row"};
     }
-    const auto it = signal_of.find(list_id);
+    const auto it = signal_of.find(*list_id);
     if (it == signal_of.end()) continue;  // a disabled or retired list
     const std::size_t s = it->second;
     std::string_view hex = v.substr(t2 + 1, t3 - t2 - 1);
@@ -363,14 +346,11 @@ snapshot_data read_database(detail::connection_impl& c) {
     auto& sec = d.sections[s];
     const auto at = sec.values.size();
     sec.values.resize(at + value_bytes[s]);
-    for (std::size_t i = 0; i < value_bytes[s]; ++i) {
-      const int hi = hex_value(hex[2 * i]);
-      const int lo = hex_value(hex[2 * i + 1]);
-      if (hi < 0 || lo < 0) throw abort_with{errc::query_failed, "bad hex in a COPY row"};
-      sec.values[at + i] = static_cast<std::uint8_t>((hi << 4) | lo);
+    if (!core::parse_hex_into(hex, std::span(sec.values).subspan(at, value_bytes[s]))) {
+      throw abort_with{errc::query_failed, "bad hex in a COPY row"};
     }
-    sec.list_ids.push_back(list_id);
-    sec.entry_ids.push_back(entry_id);
+    sec.list_ids.push_back(*list_id);
+    sec.entry_ids.push_back(*entry_id);
   }
   rows.complete();
   tx.commit();

@@ -10,6 +10,7 @@
 #include "http_client.hpp"
 #include "serve_process.hpp"
 
+#include "hashguard/core/parse.hpp"
 #include "hashguard/hashdb/keys.hpp"
 
 #include <boost/json/parse.hpp>
@@ -191,7 +192,7 @@ TEST_CASE("serve: no key ever reaches its output, whatever clients do with keys"
       ++requests;
       if (r->status == 429) {
         ++refused;
-        CHECK(std::atoi(r->header("retry-after").c_str()) >= 1);
+        CHECK(hashguard::core::parse_int<int>(r->header("retry-after"), 1));
         const auto err = boost::json::parse(r->body).at("error");
         CHECK(err.at("code").as_string() == "rate_limited");
       } else {

@@ -49,8 +49,11 @@ std::vector<std::string> pdq_hashes(std::size_t n) {
   std::vector<std::string> out;
   for (std::size_t i = 0; i < n; ++i) {
     char buf[65];
-    std::snprintf(buf, sizeof buf, "%016zx%016zx%016zx%016zx", i * 0x9e3779b97f4a7c15ULL, i + 1, ~i,
-                  i * 7 + 3);
+    const std::uint64_t k = i;
+    std::snprintf(buf, sizeof buf, "%016llx%016llx%016llx%016llx",
+                  static_cast<unsigned long long>(k * 0x9e3779b97f4a7c15ULL),
+                  static_cast<unsigned long long>(k + 1), static_cast<unsigned long long>(~k),
+                  static_cast<unsigned long long>(k * 7 + 3));
     out.emplace_back(buf);
   }
   return out;

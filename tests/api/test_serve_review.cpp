@@ -12,6 +12,7 @@
 #include "serve_api.hpp"
 #include "serve_process.hpp"
 
+#include "hashguard/core/parse.hpp"
 #include "hashguard/hashdb/cases.hpp"
 
 #include <openssl/sha.h>
@@ -382,7 +383,8 @@ TEST_CASE("serve: a large export arrives complete and hashes to its custody reco
     return e.at("action").as_string() == "export";
   });
   REQUIRE(custody != audit.end());
-  CHECK(custody->at("id").as_int64() == std::stoll(r->header("x-export-audit-id")));
+  CHECK(custody->at("id").as_int64() ==
+        hashguard::core::parse_int<std::int64_t>(r->header("x-export-audit-id")).value());
   const auto d = json::parse(custody->at("detail").as_string());
   CHECK(d.at("sha256").as_string() == digest);
   CHECK(d.at("bytes").to_number<std::uint64_t>() == r->body.size());

@@ -7,6 +7,7 @@
 // long before any timeout could have freed a connection was let in by the eviction rule, not by
 // the clock.
 #include "hashguard/api/server.hpp"
+#include "hashguard/core/parse.hpp"
 
 #include "hg_catch.hpp"
 #include "http_client.hpp"
@@ -283,9 +284,7 @@ TEST_CASE("rate limits apply per key on every authenticated route: 429, Retry-Af
     auto second = request(s.port(), spec.method, target, key);
     REQUIRE(second);
     CHECK(second->status == 429);
-    const int retry = std::atoi(second->header("retry-after").c_str());
-    CHECK(retry >= 1);
-    CHECK(retry <= 100);
+    CHECK(core::parse_int<int>(second->header("retry-after"), 1, 100));
     CHECK(second->header("content-type") == "application/json");
     const auto err = boost::json::parse(second->body).at("error");
     CHECK(err.at("code").as_string() == "rate_limited");

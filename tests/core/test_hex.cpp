@@ -2,6 +2,8 @@
 
 #include "hg_catch.hpp"
 
+#include <array>
+
 using namespace hashguard::core;
 
 namespace {
@@ -99,4 +101,27 @@ TEST_CASE("digest bytes parse and format in byte order") {
   CHECK(to_hex(*b) == "d41d8cd98f00b204e9800998ecf8427e");
   CHECK(parse_hex_bytes("d41d", 16).error() == errc::wrong_length);
   CHECK(parse_hex_bytes("d41d8cd98f00b204e9800998ecf8427q", 16).error() == errc::not_hex);
+}
+
+TEST_CASE("hex_digit_value maps 0-9 a-f A-F and rejects every other byte") {
+  for (int c = 0; c < 256; ++c) {
+    const char ch = static_cast<char>(c);
+    int expected = -1;
+    if (c >= '0' && c <= '9') expected = c - '0';
+    if (c >= 'a' && c <= 'f') expected = c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') expected = c - 'A' + 10;
+    INFO(c);
+    CHECK(hex_digit_value(ch) == expected);
+  }
+  static_assert(hex_digit_value('f') == 15);
+}
+
+TEST_CASE("parse_hex_into fills the caller's bytes, exactly their number") {
+  std::array<std::uint8_t, 3> out{};
+  REQUIRE(parse_hex_into("00aBff", out));
+  CHECK(out == std::array<std::uint8_t, 3>{0x00, 0xab, 0xff});
+  CHECK(parse_hex_into("00ab", out).error() == errc::wrong_length);
+  CHECK(parse_hex_into("00abff00", out).error() == errc::wrong_length);
+  CHECK(parse_hex_into("00abfg", out).error() == errc::not_hex);
+  CHECK(parse_hex_into("", std::span<std::uint8_t>{}));
 }

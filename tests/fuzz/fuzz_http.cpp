@@ -19,6 +19,7 @@
 #include "hashguard/api/server.hpp"
 #include "hashguard/api/work_pool.hpp"
 #include "hashguard/core/hex.hpp"
+#include "hashguard/core/parse.hpp"
 #include "hashguard/handlers/routes.hpp"
 #include "hashguard/handlers/ui.hpp"
 #include "hashguard/matcher/snapshot.hpp"
@@ -190,7 +191,9 @@ void check_answers(std::string_view in) {
       if (next == std::string_view::npos) break;
       const std::string_view field = head.substr(at + 2, next - at - 2);
       if (field.size() > 16 && api::iequals(field.substr(0, 16), "Content-Length: ")) {
-        length = std::stoul(std::string(field.substr(16)));
+        const auto n = hashguard::core::parse_int<std::size_t>(field.substr(16));
+        HG_FUZZ_CHECK(n.has_value());
+        length = *n;
       }
       at = next;
     }

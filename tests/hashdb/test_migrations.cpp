@@ -1,9 +1,14 @@
 #include "hashguard/hashdb/migrations.hpp"
 
+#include "hashguard/core/parse.hpp"
+
 #include "hg_pg.hpp"
 
 #include <pqxx/pqxx>
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <thread>
 #include <tuple>
 
@@ -22,6 +27,13 @@ std::vector<std::string> tables(const std::string& url) {
   return out;
 }
 
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
 }  // namespace
 
 TEST_CASE("migrations are numbered 1..N without gaps") {
@@ -30,6 +42,24 @@ TEST_CASE("migrations are numbered 1..N without gaps") {
   for (std::size_t i = 0; i < all.size(); ++i) {
     CHECK(all[i].version == static_cast<int>(i) + 1);
     CHECK_FALSE(all[i].sql.empty());
+  }
+}
+
+TEST_CASE("the embedded migrations are the files of hashdb/sql, byte for byte") {
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(HG_SOURCE_DIR "/hashdb/sql")) {
+    if (entry.path().extension() == ".sql") files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  const auto all = hashdb::migrations();
+  REQUIRE(all.size() == files.size());
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    const std::string stem = files[i].stem().string();  // NNNN_name
+    INFO(files[i]);
+    REQUIRE(stem.size() > 5);
+    CHECK(core::parse_int<int>(stem.substr(0, 4)) == all[i].version);
+    CHECK(stem.substr(5) == all[i].name);
+    CHECK(read_file(files[i]) == all[i].sql);
   }
 }
 

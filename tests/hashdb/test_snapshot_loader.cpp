@@ -4,6 +4,7 @@
 #include "hashguard/hashdb/lists.hpp"
 
 #include "hashguard/core/checksum.hpp"
+#include "hashguard/core/parse.hpp"
 #include "hashguard/core/periodic_task.hpp"
 
 #include "hashdb_test_support.hpp"
@@ -47,7 +48,7 @@ std::int64_t entry_id(const std::string& url, const std::string& hex) {
   const auto ids =
       hg_test::column_of(url, "SELECT id FROM hashes WHERE value = decode('" + hex + "', 'hex')");
   REQUIRE(ids.size() == 1);
-  return std::stoll(ids[0]);
+  return hashguard::core::parse_int<std::int64_t>(ids[0]).value();
 }
 
 void flip_byte(const fs::path& file, std::uintmax_t at) {

@@ -1,6 +1,6 @@
 // What the system tests share: a private PostgreSQL the test owns (so it may SIGKILL it), plain
 // HTTP calls, /metrics values, lists made through a node, and waits for a node's state. The
-// `hashguard serve` children are hg_test::serve_process (tests/api/support), the polling and the
+// `hashguard serve` children are hg_test::serve_process (tests/support), the polling and the
 // scratch directories hg_test::eventually and temp_dir (tests/support/hg_util.hpp). Everything
 // waits by polling with generous deadlines: these tests run on a loaded 2-core machine, in the
 // normal and the sanitizer build.

@@ -1,5 +1,7 @@
 #include "vector_images.hpp"
 
+#include "hashguard/core/parse.hpp"
+
 #include <openssl/evp.h>
 #include <png.h>
 #include <turbojpeg.h>
@@ -191,11 +193,11 @@ std::vector<vector_row> read_vector_csv(const std::string& name) {
     if (f.size() != 14) continue;
     vector_row r;
     r.file = f[0];
-    r.width = static_cast<unsigned>(std::stoul(f[1]));
-    r.height = static_cast<unsigned>(std::stoul(f[2]));
-    r.channels = static_cast<unsigned>(std::stoul(f[3]));
+    r.width = core::parse_int<unsigned>(f[1]).value();
+    r.height = core::parse_int<unsigned>(f[2]).value();
+    r.channels = core::parse_int<unsigned>(f[3]).value();
     r.pdq = f[4];
-    r.quality = std::stoi(f[5]);
+    r.quality = core::parse_int<int>(f[5]).value();
     r.dihedral.assign(f.begin() + 6, f.begin() + 13);
     r.decoded_rgb_md5 = f[13];
     rows.push_back(std::move(r));

@@ -37,8 +37,8 @@ namespace hashguard::api {
                                                    std::int64_t fallback, std::int64_t min,
                                                    std::int64_t max);
 
-/// A UTC time as text, "YYYY-MM-DD" (midnight) or "YYYY-MM-DDTHH:MM:SS[.fff]Z", in microseconds
-/// since the Unix epoch; nullopt when it is neither.
+/// A UTC time as text, "YYYY-MM-DD" (midnight) or "YYYY-MM-DDTHH:MM:SS[.fraction]Z", in
+/// microseconds since the Unix epoch; nullopt when it is neither (core::parse_utc_time_us).
 [[nodiscard]] std::optional<std::int64_t> parse_time(std::string_view text);
 
 /// The time query parameter `name` (parse_time's forms); nullopt when absent or empty.

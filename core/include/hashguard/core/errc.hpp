@@ -1,4 +1,4 @@
-// core's own error codes (hex parsing, config).
+// core's own error codes (hex, number and time parsing, config).
 #pragma once
 
 #include "hashguard/core/error.hpp"
@@ -11,6 +11,9 @@ enum class errc {
   config_unknown_key,  ///< a config key, env variable or flag nobody declared
   config_bad_value,    ///< a value that does not parse as the key's type
   config_file,         ///< the config file cannot be read or has a malformed line
+  not_a_number,        ///< text that is not a decimal integer (parse.hpp)
+  out_of_range,        ///< a number outside its type or the range the caller allows (parse.hpp)
+  bad_time,            ///< text that is not a date or UTC time of the accepted forms (parse.hpp)
 };
 
 const named_category& core_category() noexcept;

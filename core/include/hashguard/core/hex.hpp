@@ -26,11 +26,23 @@ namespace hashguard::core {
 /// Bytes in order, two lowercase digits each (digests: MD5, SHA-1, SHA-256).
 [[nodiscard]] std::string to_hex(std::span<const std::uint8_t> bytes);
 
+/// The value (0..15) of one hex digit, upper or lower case; -1 for any other character.
+[[nodiscard]] constexpr int hex_digit_value(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 [[nodiscard]] result<hash256> parse_hash256(std::string_view text);
 [[nodiscard]] result<hash64> parse_hash64(std::string_view text);
 /// Exactly `byte_count` bytes as 2*byte_count hex digits.
 [[nodiscard]] result<std::vector<std::uint8_t>> parse_hex_bytes(std::string_view text,
                                                                 std::size_t byte_count);
+
+/// Exactly `out.size()` bytes as 2*out.size() hex digits, written into `out` (no allocation; on
+/// an error `out` holds an unspecified prefix of the bytes).
+[[nodiscard]] result<void> parse_hex_into(std::string_view text, std::span<std::uint8_t> out);
 
 /// Streams the hex text (for logs and test diagnostics).
 std::ostream& operator<<(std::ostream& out, const hash256& h);

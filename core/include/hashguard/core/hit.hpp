@@ -57,7 +57,9 @@ struct hit {
   dihedral variant{dihedral::original};  ///< which dihedral variant of the query matched
   std::int32_t query{};  ///< index of the query in the caller's batch (or GIF frame)
   /// Null for a plain hit (the matcher's hot path allocates nothing); shared and immutable.
-  std::shared_ptr<const hit_detail> detail;
+  /// The `{}` lets a hit be written {list, entry, ...} without it: GCC's
+  /// -Wmissing-field-initializers (an error under HG_WERROR) skips members that have one.
+  std::shared_ptr<const hit_detail> detail{};
 
   friend bool operator==(const hit&, const hit&) = default;
 };

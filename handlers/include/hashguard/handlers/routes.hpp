@@ -53,7 +53,7 @@ struct builtin_deps {
   api::metrics* stats{nullptr};      ///< must outlive the table
   std::function<readiness()> ready;  ///< empty: never ready
   int retry_after_s{1};
-  std::string ui_dir;  ///< empty: the embedded web/ files
+  std::string ui_dir{};  ///< empty: the embedded web/ files (`{}`: may be left out, hit.hpp)
 };
 void add_builtin_routes(api::route_table& table, builtin_deps deps);
 

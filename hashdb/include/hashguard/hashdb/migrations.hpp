@@ -1,4 +1,5 @@
-// Numbered schema migrations, embedded in the binary (src/schema.sql.inc).
+// Numbered schema migrations, embedded in the binary from hashdb/sql/NNNN_name.sql
+// (one file per migration; never edit a shipped one, add a new file).
 //
 // migrate() brings a database to the newest schema this binary knows: it takes a
 // transaction-scoped advisory lock (so concurrent starters apply each migration once), creates

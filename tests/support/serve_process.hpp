@@ -1,5 +1,6 @@
-// Child processes for the tests that run the real `hashguard serve` (tests/api, tests/system):
-// spawn with pipes, learn serve's port from its "listening on" line, keep everything it writes,
+// Child processes for the tests and benchmarks that run the real `hashguard serve` (tests/api,
+// tests/system, benchmarks/load_fixture): spawn with pipes, learn serve's port from its
+// "listening on" line, keep everything it writes (or send stderr to a file, for long runs),
 // signal it (SIGTERM, SIGINT, SIGKILL), limit its file sizes, reap it.
 //
 // The environment a child gets is the parent's without any HG_* variable, plus the `extra_env`
@@ -31,9 +32,11 @@ struct child_process {
   int err{-1};
 };
 
-/// Starts args[0] with args (see above for its environment).
+/// Starts args[0] with args (see above for its environment). With `err_file`, the child's
+/// stderr goes to that file (created or truncated) and `err` is -1.
 child_process spawn_process(const std::vector<std::string>& args,
-                            const std::vector<std::string>& extra_env = {});
+                            const std::vector<std::string>& extra_env = {},
+                            const std::string& err_file = {});
 /// Reads fd until `needle` shows up, EOF, or the timeout passes; returns what it read.
 std::string read_until(int fd, std::string_view needle, std::chrono::milliseconds timeout);
 /// Reads fd to EOF.
@@ -53,9 +56,14 @@ std::vector<std::string> serve_command(const std::vector<std::string>& flags);
 /// the child cannot cut its log. The destructor kills (SIGKILL) a server still running.
 class serve_process {
  public:
-  /// `argv`: the whole command line (serve_command(flags), or a test's own).
+  /// `argv`: the whole command line (serve_command(flags), or a test's own). `err_file`: send
+  /// stderr there instead of memory (a benchmark's millions of request-log lines); err_text()
+  /// is then empty. `start_timeout`: how long the "listening on" line may take (a snapshot of
+  /// millions of hashes loads first).
   explicit serve_process(const std::vector<std::string>& argv,
-                         const std::vector<std::string>& extra_env = {});
+                         const std::vector<std::string>& extra_env = {},
+                         const std::string& err_file = {},
+                         std::chrono::seconds start_timeout = std::chrono::seconds(120));
   ~serve_process();
   serve_process(const serve_process&) = delete;
   serve_process& operator=(const serve_process&) = delete;

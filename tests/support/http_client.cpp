@@ -1,5 +1,7 @@
 #include "http_client.hpp"
 
+#include "hashguard/core/parse.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -10,7 +12,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
 #include <stdexcept>
 
 namespace hg_test {
@@ -136,7 +137,10 @@ std::optional<http_response> client::read_response(std::chrono::milliseconds tim
     std::size_t line_end = head.find("\r\n");
     const std::string status_line = head.substr(0, line_end);
     if (status_line.size() < 12 || status_line.compare(0, 5, "HTTP/") != 0) return std::nullopt;
-    std::from_chars(status_line.data() + 9, status_line.data() + 12, r.status);
+    const auto status =
+        hashguard::core::parse_int<int>(std::string_view(status_line).substr(9, 3), 100, 599);
+    if (!status) return std::nullopt;
+    r.status = *status;
     std::size_t pos = line_end == std::string::npos ? head.size() : line_end + 2;
     while (pos < head.size()) {
       std::size_t e = head.find("\r\n", pos);
@@ -159,7 +163,9 @@ std::optional<http_response> client::read_response(std::chrono::milliseconds tim
     }
     std::size_t length = 0;
     if (auto it = r.headers.find("content-length"); it != r.headers.end()) {
-      length = std::stoul(it->second);
+      const auto n = hashguard::core::parse_int<std::size_t>(it->second);
+      if (!n) return std::nullopt;
+      length = *n;
     }
     while (buf_.size() < length) {
       if (fill(deadline) == 0) return std::nullopt;

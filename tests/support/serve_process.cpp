@@ -1,5 +1,7 @@
 #include "serve_process.hpp"
 
+#include "hashguard/core/parse.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -18,17 +20,22 @@ extern char** environ;  // NOLINT: POSIX
 namespace hg_test {
 
 child_process spawn_process(const std::vector<std::string>& args,
-                            const std::vector<std::string>& extra_env) {
+                            const std::vector<std::string>& extra_env,
+                            const std::string& err_file) {
   if (args.empty()) throw std::runtime_error("spawn_process: no program");
   // O_CLOEXEC: no other child (a second node, a PostgreSQL server) inherits these pipes; the
   // dup2 below gives this child its own copies without the flag.
   int out_pipe[2];
-  int err_pipe[2];
+  int err_pipe[2]{-1, -1};  // [1] is the child's stderr: a pipe's write end, or err_file
   if (::pipe2(out_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
-  if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
+  const int err_rc = err_file.empty()
+                         ? ::pipe2(err_pipe, O_CLOEXEC)
+                         : (err_pipe[1] = ::open(err_file.c_str(),
+                                                 O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (err_rc < 0) {
     ::close(out_pipe[0]);
     ::close(out_pipe[1]);
-    throw std::runtime_error("pipe failed");
+    throw std::runtime_error(err_file.empty() ? "pipe failed" : "cannot create " + err_file);
   }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
@@ -51,7 +58,7 @@ child_process spawn_process(const std::vector<std::string>& args,
   ::close(err_pipe[1]);
   if (rc != 0) {
     ::close(out_pipe[0]);
-    ::close(err_pipe[0]);
+    if (err_pipe[0] >= 0) ::close(err_pipe[0]);
     throw std::runtime_error("posix_spawn " + args[0] + " failed");
   }
   c.out = out_pipe[0];
@@ -103,12 +110,16 @@ std::vector<std::string> serve_command(const std::vector<std::string>& flags) {
 }
 
 serve_process::serve_process(const std::vector<std::string>& argv,
-                             const std::vector<std::string>& extra_env) {
-  const child_process c = spawn_process(argv, extra_env);
+                             const std::vector<std::string>& extra_env, const std::string& err_file,
+                             std::chrono::seconds start_timeout) {
+  const child_process c = spawn_process(argv, extra_env, err_file);
   pid_ = c.pid;
   fd_[0] = c.out;
   fd_[1] = c.err;
-  for (const int fd : fd_) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  eof_[1] = c.err < 0;  // stderr went to err_file
+  for (const int fd : fd_) {
+    if (fd >= 0) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  }
   reader_ = std::thread([this] { drain(); });
 
   // The whole "listening on" line, or stdout's end (the process failed to start).
@@ -116,7 +127,7 @@ serve_process::serve_process(const std::vector<std::string>& argv,
   std::string out;
   {
     std::unique_lock lock(mu_);
-    changed_.wait_for(lock, std::chrono::seconds(120), [&] {
+    changed_.wait_for(lock, start_timeout, [&] {
       const auto at = text_[0].find(marker);
       return eof_[0] || (at != std::string::npos && text_[0].find('\n', at) != std::string::npos);
     });
@@ -125,9 +136,14 @@ serve_process::serve_process(const std::vector<std::string>& argv,
   const auto at = out.find(marker);
   if (at == std::string::npos || out.find('\n', at) == std::string::npos) {
     (void)stop(SIGKILL);
-    throw std::runtime_error("hashguard serve did not start: " + out + "\n" + err_text());
+    throw std::runtime_error("hashguard serve did not start: " + out + "\n" +
+                             (err_file.empty() ? err_text() : "(its stderr: " + err_file + ")"));
   }
-  port_ = static_cast<std::uint16_t>(std::stoi(out.substr(at + marker.size())));
+  const auto start = at + marker.size();
+  const auto port = hashguard::core::parse_int<std::uint16_t>(
+      std::string_view(out).substr(start, out.find('\n', start) - start), 1);
+  if (!port) throw std::runtime_error("hashguard serve printed no port: " + out);
+  port_ = *port;
 }
 
 serve_process::~serve_process() {
