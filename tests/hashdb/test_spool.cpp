@@ -268,11 +268,16 @@ TEST_CASE("spool fault: a torn last record with a whole length is cut by its che
   }
   auto s = hashdb::spool::open(f.path);
   REQUIRE(s.has_value());
-  CHECK((*s)->quarantined_bytes() == 0);  // never acknowledged: cut, not set aside
-  CHECK_FALSE(fs::exists(f.path.string() + ".corrupt"));
+  // Cut at open, as nothing valid follows it: never acknowledged, so not set aside either.
+  const std::uint64_t two =
+      hashdb::spool::header_size + 2 * (8 + std::string("acknowledged-1").size());
+  CHECK((*s)->size() == two);
+  CHECK(fs::file_size(f.path) == two);
   REQUIRE((*s)->append("acknowledged-3").has_value());
   CHECK(drain(**s) ==
         std::vector<std::string>{"acknowledged-1", "acknowledged-2", "acknowledged-3"});
+  CHECK((*s)->quarantined_bytes() == 0);
+  CHECK_FALSE(fs::exists(f.path.string() + ".corrupt"));
 }
 
 TEST_CASE("spool fault: a bad record in the middle is set aside, every other record kept") {
