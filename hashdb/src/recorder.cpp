@@ -49,6 +49,9 @@ struct event_recorder::impl {
 
   std::atomic<std::uint64_t> committed{0}, batches{0}, spooled{0}, replayed{0}, dead_letter{0};
   std::uint64_t replay_offset{spool::header_size};  // worker only
+  // When the spool's disk failed the replay (a read, or the .rejected file): not before this
+  // does the worker try again, so a failing disk is not retried in a busy loop. Worker only.
+  std::chrono::steady_clock::time_point replay_after{};
 
   std::vector<std::thread> workers;
 
@@ -117,9 +120,9 @@ struct event_recorder::impl {
   bool replay(connection& conn, case_store& cases) {
     while (true) {
       // Bad records are set aside by the spool itself (spool.hpp); an error here is a read
-      // that failed: try again on the next pass, from the same offset.
+      // that failed: try again from the same offset after retry_interval.
       auto chunk = spool_file->read(replay_offset, options.max_batch);
-      if (!chunk) return true;
+      if (!chunk) return disk_failed();
       if (chunk->records.empty()) {
         auto emptied = spool_file->truncate_if_end(replay_offset);
         if (emptied && *emptied) replay_offset = spool::header_size;
@@ -133,7 +136,7 @@ struct event_recorder::impl {
         if (e && validate(*e)) {
           events.push_back(std::move(*e));
         } else if (!reject(rec)) {
-          return true;
+          return disk_failed();
         }
       }
       auto r = cases.record_batch(events);
@@ -144,7 +147,7 @@ struct event_recorder::impl {
           auto one = cases.record(e);
           if (!one) {
             if (transient(one.error())) return false;
-            if (!reject(to_json(e))) return true;
+            if (!reject(to_json(e))) return disk_failed();
           }
         }
       }
@@ -153,6 +156,13 @@ struct event_recorder::impl {
       replay_offset = chunk->end;
     }
   }
+
+  bool disk_failed() {
+    replay_after = std::chrono::steady_clock::now() + options.retry_interval;
+    return true;  // the database is not at fault
+  }
+
+  bool replay_due() const { return std::chrono::steady_clock::now() >= replay_after; }
 
   // Keeps a record the database refuses for good in <spool>.rejected; false when it could not.
   bool reject(const std::string& record) {
@@ -187,7 +197,8 @@ struct event_recorder::impl {
       // since the database went away knows nothing: were it to claim "up" on every pass, the
       // flag (and /metrics' hg_database_up) would flap while the database is down.
       case_store cases(*conn, options.cases);
-      if (replayer && (spool_file->size() > replay_offset || replay_offset > spool::header_size)) {
+      if (replayer && replay_due() &&
+          (spool_file->size() > replay_offset || replay_offset > spool::header_size)) {
         if (!replay(*conn, cases)) {
           conn.reset();
           db_up = false;
@@ -203,7 +214,7 @@ struct event_recorder::impl {
         auto& queue = queues[lane];
         wake[lane]->wait_for(lock, std::chrono::milliseconds(100), [&] {
           return stopping || !queue.empty() ||
-                 (replayer && spool_file->size() > spool::header_size);
+                 (replayer && replay_due() && spool_file->size() > spool::header_size);
         });
         while (!queue.empty() && batch.size() < options.max_batch) {
           batch.push_back(std::move(queue.front()));
