@@ -6,7 +6,6 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
-#include <fstream>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -29,7 +28,7 @@ bool transient(const core::error_code& ec) {
 
 struct event_recorder::impl {
   recorder_options options;
-  std::shared_ptr<spool> spool_file;  // replaced only by quarantine(), under `mutex`
+  std::shared_ptr<spool> spool_file;  // set at start, never replaced
 
   mutable std::mutex mutex;
   // One per lane: a record wakes its own lane's worker only (waking all of them for every event
@@ -50,6 +49,9 @@ struct event_recorder::impl {
 
   std::atomic<std::uint64_t> committed{0}, batches{0}, spooled{0}, replayed{0}, dead_letter{0};
   std::uint64_t replay_offset{spool::header_size};  // worker only
+  // When the spool's disk failed the replay (a read, or the .rejected file): not before this
+  // does the worker try again, so a failing disk is not retried in a busy loop. Worker only.
+  std::chrono::steady_clock::time_point replay_after{};
 
   std::vector<std::thread> workers;
 
@@ -117,25 +119,24 @@ struct event_recorder::impl {
   // database failed (the worker then reconnects).
   bool replay(connection& conn, case_store& cases) {
     while (true) {
+      // Bad records are set aside by the spool itself (spool.hpp); an error here is a read
+      // that failed: try again from the same offset after retry_interval.
       auto chunk = spool_file->read(replay_offset, options.max_batch);
-      if (!chunk) {
-        // A record failed its checksum: keep the file for inspection, start a fresh spool.
-        // Everything before it was replayed.
-        quarantine();
-        return true;
-      }
+      if (!chunk) return disk_failed();
       if (chunk->records.empty()) {
         auto emptied = spool_file->truncate_if_end(replay_offset);
         if (emptied && *emptied) replay_offset = spool::header_size;
         return true;
       }
+      // A record set aside in a file that cannot take it is not dropped: the chunk is
+      // replayed again on the next pass (events are idempotent by UUID).
       std::vector<match_event> events;
       for (const std::string& rec : chunk->records) {
         auto e = event_from_json(rec);
         if (e && validate(*e)) {
           events.push_back(std::move(*e));
-        } else {
-          reject(rec);
+        } else if (!reject(rec)) {
+          return disk_failed();
         }
       }
       auto r = cases.record_batch(events);
@@ -146,7 +147,7 @@ struct event_recorder::impl {
           auto one = cases.record(e);
           if (!one) {
             if (transient(one.error())) return false;
-            reject(to_json(e));
+            if (!reject(to_json(e))) return disk_failed();
           }
         }
       }
@@ -156,22 +157,18 @@ struct event_recorder::impl {
     }
   }
 
-  void reject(const std::string& record) {
-    std::ofstream out(spool_file->path().string() + ".rejected", std::ios::app);
-    out << record << '\n';
-    ++dead_letter;
+  bool disk_failed() {
+    replay_after = std::chrono::steady_clock::now() + options.retry_interval;
+    return true;  // the database is not at fault
   }
 
-  void quarantine() {
-    const auto aside = spool_file->path().string() + ".corrupt." + std::to_string(now_us());
-    std::error_code ec;
-    std::filesystem::rename(spool_file->path(), aside, ec);
-    auto fresh = spool::open(spool_file->path());
-    if (fresh) {
-      std::lock_guard lock(mutex);
-      spool_file = std::shared_ptr<spool>(std::move(*fresh));
-    }
-    replay_offset = spool::header_size;
+  bool replay_due() const { return std::chrono::steady_clock::now() >= replay_after; }
+
+  // Keeps a record the database refuses for good in <spool>.rejected; false when it could not.
+  bool reject(const std::string& record) {
+    if (!spool_file->reject(record)) return false;
+    ++dead_letter;
+    return true;
   }
 
   void run(std::size_t lane) {
@@ -200,7 +197,8 @@ struct event_recorder::impl {
       // since the database went away knows nothing: were it to claim "up" on every pass, the
       // flag (and /metrics' hg_database_up) would flap while the database is down.
       case_store cases(*conn, options.cases);
-      if (replayer && (spool_file->size() > replay_offset || replay_offset > spool::header_size)) {
+      if (replayer && replay_due() &&
+          (spool_file->size() > replay_offset || replay_offset > spool::header_size)) {
         if (!replay(*conn, cases)) {
           conn.reset();
           db_up = false;
@@ -216,7 +214,7 @@ struct event_recorder::impl {
         auto& queue = queues[lane];
         wake[lane]->wait_for(lock, std::chrono::milliseconds(100), [&] {
           return stopping || !queue.empty() ||
-                 (replayer && spool_file->size() > spool::header_size);
+                 (replayer && replay_due() && spool_file->size() > spool::header_size);
         });
         while (!queue.empty() && batch.size() < options.max_batch) {
           batch.push_back(std::move(queue.front()));
@@ -255,7 +253,7 @@ struct event_recorder::impl {
 event_recorder::event_recorder(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 
 core::result<std::unique_ptr<event_recorder>> event_recorder::start(recorder_options options) {
-  auto s = spool::open(options.spool_path);
+  auto s = spool::open(options.spool_path, options.spool);
   if (!s) return s.error();
   auto p = std::make_unique<impl>();
   p->options = std::move(options);
@@ -332,6 +330,8 @@ recorder_stats event_recorder::stats() const {
   s.dead_letter = impl_->dead_letter;
   std::lock_guard lock(impl_->mutex);
   s.spool_bytes = impl_->spool_file->size() - spool::header_size;
+  s.spool_writable = impl_->spool_file->writable();
+  s.spool_quarantined_bytes = impl_->spool_file->quarantined_bytes();
   s.database_up = impl_->db_up;
   return s;
 }

@@ -204,3 +204,79 @@ TEST_CASE("recorder: concurrent callers share group commits, each answered after
   CHECK(st.batches < st.committed);  // some commits carried several events
   CHECK(stored_ids(db.url()).size() == threads * per_thread);
 }
+
+TEST_CASE("recorder: a spool that cannot cut off a failed sync says so, and claims nothing") {
+  temp_dir dir;
+  hashdb::recorder_options o;
+  o.database_url = "postgresql://hashguard@127.0.0.1:1/none?connect_timeout=1";  // never up
+  o.spool_path = dir.path / "events.spool";
+  o.retry_interval = 100ms;
+  std::atomic<bool> disk_fails{false};
+  const auto real = hashdb::spool_file_ops::system();
+  o.spool.ops.fdatasync = [&](int fd) {
+    return disk_fails ? (errno = EIO, -1) : real.fdatasync(fd);
+  };
+  o.spool.ops.ftruncate = [&](int fd, off_t n) {
+    return disk_fails ? (errno = EIO, -1) : real.ftruncate(fd, n);
+  };
+  auto rec = hashdb::event_recorder::start(o);
+  REQUIRE(rec.has_value());
+  // The first connection attempt has failed once the recorder spools at once.
+  REQUIRE(hg_test::eventually([&] { return !(*rec)->stats().database_up; }, 10s));
+  auto kept = (*rec)->record(event(1, "kept"));
+  REQUIRE(kept.has_value());
+  CHECK(kept->where == hashdb::durability::spooled);
+  CHECK((*rec)->stats().spool_writable);
+
+  disk_fails = true;
+  CHECK(hg_test::error_of((*rec)->record(event(2, "lost"))) == hashdb::errc::io_error);
+  CHECK_FALSE((*rec)->stats().spool_writable);  // what /readyz reads
+  disk_fails = false;  // the disk recovers, the file's state stays unknown: still refused
+  CHECK(hg_test::error_of((*rec)->record(event(2, "lost"))) == hashdb::errc::io_error);
+  CHECK((*rec)->stats().spooled == 1);
+}
+
+TEST_CASE("recorder: a record spoiled in the middle of the spool costs only itself") {
+  hg_test::test_database db;
+  temp_dir dir;
+  hashdb::recorder_options o;
+  o.database_url = db.url();
+  o.spool_path = dir.path / "events.spool";
+  // A previous process spooled six events; the disk spoiled the third.
+  std::vector<hashdb::match_event> events;
+  std::string spoiled;
+  {
+    auto real = hashdb::spool_file_ops::system();
+    hashdb::spool_options so;
+    so.ops.pwrite = [&](int fd, const void* data, std::size_t n, off_t off) {
+      std::string bytes(static_cast<const char*>(data), n);
+      if (!spoiled.empty() && bytes.size() > 8 &&
+          bytes.compare(8, std::string::npos, spoiled) == 0) {
+        bytes[bytes.size() / 2] ^= 0x20;
+      }
+      return real.pwrite(fd, bytes.data(), bytes.size(), off);
+    };
+    auto s = hashdb::spool::open(o.spool_path, so);
+    REQUIRE(s.has_value());
+    for (int i = 0; i < 6; ++i) {
+      auto e = event(i, "spooled-" + std::to_string(i));
+      e.id = hashdb::new_uuid();
+      e.occurred_us = hashdb::now_us();
+      if (i == 2) spoiled = hashdb::to_json(e);
+      REQUIRE((*s)->append(hashdb::to_json(e)).has_value());
+      events.push_back(e);
+    }
+  }
+  auto rec = hashdb::event_recorder::start(o);
+  REQUIRE(rec.has_value());
+  REQUIRE((*rec)->wait_drained(60s));
+  std::set<std::string> expected;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (i != 2) expected.insert(events[i].id);
+  }
+  CHECK(stored_ids(db.url()) == expected);
+  const auto st = (*rec)->stats();
+  CHECK(st.replayed == 5);
+  CHECK(st.dead_letter == 0);
+  CHECK(st.spool_quarantined_bytes == 8 + spoiled.size());
+}

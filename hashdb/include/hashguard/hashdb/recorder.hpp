@@ -28,6 +28,7 @@
 
 #include "hashguard/hashdb/cases.hpp"
 #include "hashguard/hashdb/event.hpp"
+#include "hashguard/hashdb/spool.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -46,6 +47,7 @@ struct recorder_options {
   std::size_t max_batch{512};                     ///< events per group commit
   std::size_t lanes{8};  ///< worker connections; a zone always uses the same one
   case_options cases;
+  spool_options spool;  ///< the spool's file layer (tests inject faults through it)
 };
 
 enum class durability : std::uint8_t { committed, spooled };
@@ -64,6 +66,10 @@ struct recorder_stats {
   std::uint64_t replayed{};     ///< spool records committed
   std::uint64_t dead_letter{};  ///< spool records the database refused (kept in *.rejected)
   std::uint64_t spool_bytes{};  ///< current spool size past its header
+  /// False once a failed append could not be cut off again: every later spooled record() fails
+  /// until restart, so /readyz must answer unready (spool.hpp, append()).
+  bool spool_writable{true};
+  std::uint64_t spool_quarantined_bytes{};  ///< corrupt bytes moved to <spool>.corrupt
   bool database_up{false};
 };
 
