@@ -195,9 +195,13 @@ int run_serve(const std::vector<std::string>& args) {
   deps.lists_changed = [&snapshot_task] { snapshot_task.poke(); };
   if (!review_services(cfg, db->settings(), deps)) return exit_usage;
   deps.stats = &stats;
-  deps.ready = [&holder, &spool_check] {
+  deps.ready = [&holder, &spool_check, rec = recorder->get()] {
     if (!holder.load()) return handlers::readiness{false, "snapshot not loaded"};
-    if (!spool_check.writable()) return handlers::readiness{false, "spool not writable"};
+    // The probe covers the disk; the recorder's flag covers a spool file whose failed append
+    // could not be undone (it refuses appends until restart).
+    if (!spool_check.writable() || !rec->stats().spool_writable) {
+      return handlers::readiness{false, "spool not writable"};
+    }
     return handlers::readiness{true, ""};
   };
   deps.retry_after_s = options->retry_after_s;

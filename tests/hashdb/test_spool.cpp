@@ -356,7 +356,9 @@ TEST_CASE("spool fault: appends running while a bad record is set aside all come
     threads.emplace_back([&, t] {
       for (int i = 0; i < per_writer; ++i) {
         std::string rec = "writer-" + std::to_string(t) + "-record-" + std::to_string(i);
-        if ((*s)->append(rec).has_value()) acknowledged[t].push_back(std::move(rec));
+        if ((*s)->append(rec).has_value()) {
+          acknowledged[static_cast<std::size_t>(t)].push_back(std::move(rec));
+        }
       }
       ++done;
     });
