@@ -1,11 +1,14 @@
 #include "hashguard/api/auth.hpp"
 
+#include "hashguard/core/hex.hpp"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <span>
 #include <stdexcept>
 
 namespace hashguard::api {
@@ -35,13 +38,7 @@ key_digest digest_key(std::string_view key) {
 }
 
 std::string key_id_of(const key_digest& digest) {
-  constexpr char digits[] = "0123456789abcdef";
-  std::string id = "k_";
-  for (std::size_t i = 0; i < 6; ++i) {
-    id.push_back(digits[digest[i] >> 4]);
-    id.push_back(digits[digest[i] & 0xF]);
-  }
-  return id;
+  return "k_" + core::to_hex(std::span<const std::uint8_t>(digest.data(), 6));
 }
 
 std::optional<std::string_view> bearer_token(std::string_view value) {

@@ -57,18 +57,12 @@ core::result<std::int64_t> int_query(const request& req, std::string_view name,
   return *v;
 }
 
-std::optional<std::int64_t> parse_time(std::string_view s) {
-  const auto us = core::parse_utc_time_us(s);
-  if (!us) return std::nullopt;
-  return *us;
-}
-
 core::result<std::optional<std::int64_t>> time_query(const request& req, std::string_view name) {
   const auto text = req.query_param(name);
   if (!text || text->empty()) return std::optional<std::int64_t>{};
-  auto us = parse_time(*text);
+  auto us = core::parse_utc_time_us(*text);
   if (!us) return errc::malformed;
-  return us;
+  return std::optional<std::int64_t>(*us);
 }
 
 }  // namespace hashguard::api

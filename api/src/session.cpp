@@ -2,6 +2,8 @@
 // serializer (compile time).
 #include "session.hpp"
 
+#include "hashguard/core/hex.hpp"
+
 #include "hashguard/api/request_log.hpp"
 #include "invoke.hpp"
 
@@ -41,14 +43,7 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 std::string random_request_id() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
-  constexpr char digits[] = "0123456789abcdef";
-  std::string id(16, '0');
-  std::uint64_t v = rng();
-  for (char& c : id) {
-    c = digits[v & 0xF];
-    v >>= 4;
-  }
-  return id;
+  return core::to_hex(core::hash64{rng()});
 }
 
 // The method as metrics and the log name it: a client can send any token as a method, and

@@ -1,6 +1,8 @@
 // The JSON shapes of cases (case_json.hpp).
 #include "case_json.hpp"
 
+#include "hashguard/core/hex.hpp"
+
 #include <boost/json.hpp>
 
 namespace hashguard::handlers::detail {
@@ -33,12 +35,8 @@ json::object summary_json(const hashdb::case_summary& c) {
 }
 
 std::string reviewer_label(std::int64_t id) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out = "k_";
-  for (int shift = 44; shift >= 0; shift -= 4) {
-    out += digits[(static_cast<std::uint64_t>(id) >> shift) & 15];
-  }
-  return out;
+  // The 48 bits as 12 hex digits: the last 12 of the 64-bit form.
+  return "k_" + core::to_hex(core::hash64{static_cast<std::uint64_t>(id)}).substr(4);
 }
 
 json::object detail_json(const hashdb::case_detail& d) {
@@ -129,7 +127,8 @@ std::int64_t reviewer_id_of(std::string_view key_id) noexcept {
     std::int64_t v = 0;
     bool ok = true;
     for (char ch : key_id.substr(2)) {
-      int d = (ch >= '0' && ch <= '9') ? ch - '0' : (ch >= 'a' && ch <= 'f') ? ch - 'a' + 10 : -1;
+      // Lower case only: key_id_of writes lower case, and "k_AB..." must stay another key.
+      const int d = (ch >= 'A' && ch <= 'F') ? -1 : core::hex_digit_value(ch);
       if (d < 0) ok = false;
       v = v * 16 + (d < 0 ? 0 : d);
     }

@@ -9,6 +9,7 @@
 #include "case_json.hpp"
 
 #include "hashguard/api/json_io.hpp"
+#include "hashguard/core/parse.hpp"
 #include "hashguard/hashdb/audit.hpp"
 #include "hashguard/hashdb/case_queries.hpp"
 #include "hashguard/hashdb/cases.hpp"
@@ -146,12 +147,12 @@ api::response post_report(const services& deps, hashdb::connection& c, const api
     }
   }
   if (auto t = api::string_field(body, "submitted_at")) {
-    auto us = api::parse_time(*t);
+    auto us = core::parse_utc_time_us(*t);
     if (!us) return unprocessable("submitted_at must be YYYY-MM-DDTHH:MM:SSZ");
     in.submitted_us = *us;
   }
   if (auto t = api::string_field(body, "finished_at")) {
-    auto us = api::parse_time(*t);
+    auto us = core::parse_utc_time_us(*t);
     if (!us) return unprocessable("finished_at must be YYYY-MM-DDTHH:MM:SSZ");
     in.finished_us = *us;
   }

@@ -1,8 +1,8 @@
 // The helpers every area shares (area.hpp).
 #include "area.hpp"
 
-#include <charconv>
 #include "hashguard/api/errors.hpp"
+#include "hashguard/core/parse.hpp"
 
 namespace hashguard::handlers::detail {
 
@@ -19,11 +19,9 @@ api::response unprocessable(std::string_view message) {
 }
 
 std::optional<std::int64_t> id_param(const api::request& req, std::string_view name) {
-  const std::string_view text = req.param(name);
-  std::int64_t id = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
-  if (ec != std::errc{} || end != text.data() + text.size() || id < 1) return std::nullopt;
-  return id;
+  auto id = core::parse_int<std::int64_t>(req.param(name), 1);
+  if (!id) return std::nullopt;
+  return *id;
 }
 
 }  // namespace hashguard::handlers::detail

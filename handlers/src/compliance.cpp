@@ -11,6 +11,7 @@
 #include "case_json.hpp"
 
 #include "hashguard/api/json_io.hpp"
+#include "hashguard/core/parse.hpp"
 #include "hashguard/hashdb/audit.hpp"
 #include "hashguard/hashdb/export.hpp"
 
@@ -32,8 +33,8 @@ std::optional<hashdb::export_range> range_of(const api::request& req) {
   auto from = req.query_param("from");
   auto to = req.query_param("to");
   if (!from || !to) return std::nullopt;
-  auto f = api::parse_time(*from);
-  auto t = api::parse_time(*to);
+  auto f = core::parse_utc_time_us(*from);
+  auto t = core::parse_utc_time_us(*to);
   if (!f || !t || *t <= *f) return std::nullopt;
   return hashdb::export_range{*f, *t};
 }

@@ -8,6 +8,7 @@
 #include "hashguard/api/errors.hpp"
 #include "hashguard/api/http.hpp"
 #include "hashguard/api/json_io.hpp"
+#include "hashguard/core/parse.hpp"
 #include "hashguard/core/vocabulary.hpp"
 #include "hashguard/hashdb/audit.hpp"
 #include "hashguard/hashdb/database.hpp"
@@ -18,7 +19,6 @@
 
 #include <boost/json.hpp>
 
-#include <algorithm>
 #include <array>
 #include <charconv>
 #include <optional>
@@ -49,11 +49,8 @@ json::object list_json(const hashdb::hash_list& l) {
 
 /// The list's name from the {id} segment (a numeric id or a name).
 core::result<std::string> list_name(hashdb::list_store& lists, std::string_view id) {
-  if (!id.empty() && id.size() <= 18 &&
-      std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    std::int64_t n = 0;
-    for (char c : id) n = n * 10 + (c - '0');
-    auto l = lists.get(n);
+  if (auto n = core::parse_int<std::int64_t>(id, 0); n) {
+    auto l = lists.get(*n);
     if (!l) return l.error();
     return l->name;
   }

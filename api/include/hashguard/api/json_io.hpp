@@ -37,11 +37,8 @@ namespace hashguard::api {
                                                    std::int64_t fallback, std::int64_t min,
                                                    std::int64_t max);
 
-/// A UTC time as text, "YYYY-MM-DD" (midnight) or "YYYY-MM-DDTHH:MM:SS[.fraction]Z", in
-/// microseconds since the Unix epoch; nullopt when it is neither (core::parse_utc_time_us).
-[[nodiscard]] std::optional<std::int64_t> parse_time(std::string_view text);
-
-/// The time query parameter `name` (parse_time's forms); nullopt when absent or empty.
+/// The time query parameter `name` (core::parse_utc_time_us's forms: YYYY-MM-DD or
+/// YYYY-MM-DDTHH:MM:SS[.fraction]Z, UTC), in microseconds; nullopt when absent or empty.
 /// Errors: malformed when it is present and not such a time.
 [[nodiscard]] core::result<std::optional<std::int64_t>> time_query(const request& req,
                                                                    std::string_view name);
