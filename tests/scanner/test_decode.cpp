@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <random>
 
 using namespace hashguard::scanner;
 using hg_test::read_file;
@@ -885,4 +886,106 @@ TEST_CASE("TIFF samples the decoders cannot reduce to 8 bits are refused before 
     CHECK(decoder().check(t.build()).error() == errc::unsupported_format);
     CHECK(decode(t.build()).error() == errc::unsupported_format);
   }
+}
+
+// Property: whatever a generated TIFF or GIF declares, decoding it takes time in proportion to
+// its image, never to what its structure can make a decoder repeat. Each input is built to
+// tempt amplification (strips and tiles repeated, overlapping or oversized, deflate streams of
+// 64 MiB of zeros, frames far outside a small screen) and must finish within the budget.
+TEST_CASE("generated hostile TIFFs and GIFs each decode within a time budget") {
+  using clock = std::chrono::steady_clock;
+  constexpr auto budget = std::chrono::milliseconds(1000);
+  std::mt19937 random(20261207);  // fixed seed: a failure reproduces
+  const auto pick = [&](std::uint32_t lo, std::uint32_t hi) {
+    return std::uniform_int_distribution<std::uint32_t>(lo, hi)(random);
+  };
+  decode_limits limits;  // small caps, as the fuzz targets use, so a legitimate decode is fast
+  limits.max_pixels = 1U << 20U;
+  limits.max_total_pixels = 1U << 22U;
+  limits.max_frames = 8;
+  decoder d(limits);
+  auto slowest = clock::duration::zero();
+  const auto timed = [&](const std::vector<std::uint8_t>& bytes) {
+    const auto started = clock::now();
+    (void)d.decode(bytes);
+    const auto took = clock::now() - started;
+    slowest = std::max(slowest, took);
+    return took;
+  };
+
+  SECTION("TIFF") {
+    const auto zeros = hg_test::tiff_builder::deflate(std::vector<std::uint8_t>(64U << 20U, 0));
+    for (int round = 0; round < 200; ++round) {
+      const std::uint32_t width = pick(1, 64);
+      const std::uint32_t height = pick(1, 64);
+      const std::uint32_t samples = pick(0, 1) == 0 ? 1 : 3;
+      const std::uint32_t bits = pick(0, 1) == 0 ? 8 : 16;
+      const std::uint32_t compression = std::array<std::uint32_t, 3>{1, 8, 32773}[pick(0, 2)];
+      hg_test::tiff_builder t;
+      t.entry(256, 4, {width}).entry(257, 4, {height});
+      t.entry(258, 3, std::vector<std::uint32_t>(samples, bits));
+      t.entry(259, 3, {compression}).entry(262, 3, {samples == 1 ? 1U : 2U});
+      t.entry(277, 3, {samples}).entry(284, 3, {pick(1, 2)});
+      // Blocks to point strips at: the zeros, a stream of the image's size, random bytes.
+      std::vector<std::pair<std::uint32_t, std::uint32_t>> blocks;
+      const auto add = [&](const std::vector<std::uint8_t>& b) {
+        blocks.emplace_back(t.append(b), static_cast<std::uint32_t>(b.size()));
+      };
+      add(zeros);
+      const std::size_t raw = std::size_t{width} * height * samples * (bits / 8);
+      add(hg_test::tiff_builder::deflate(std::vector<std::uint8_t>(raw, 0x5A)));
+      std::vector<std::uint8_t> noise(pick(1, 4096));
+      for (auto& v : noise) v = static_cast<std::uint8_t>(pick(0, 255));
+      add(noise);
+      const bool tiled = pick(0, 3) == 0;
+      if (tiled) {
+        const std::array<std::uint32_t, 4> sizes{16, 32, 4096, 65535};
+        t.entry(322, 3, {sizes[pick(0, 3)]}).entry(323, 3, {sizes[pick(0, 3)]});
+      } else {
+        t.entry(278, 4, {pick(0, 3) == 0 ? 0xFFFFFFFFU : pick(1, height + 4)});
+      }
+      const std::uint32_t count = std::array<std::uint32_t, 4>{
+          1, height, pick(1, 3 * height), pick(0, 1) == 0 ? 100'000U : 4096U}[pick(0, 3)];
+      std::vector<std::uint32_t> offsets;
+      std::vector<std::uint32_t> counts;
+      for (std::uint32_t i = 0; i < count; ++i) {
+        const auto& [at, size] = blocks[pick(0, static_cast<std::uint32_t>(blocks.size() - 1))];
+        const std::uint32_t skip = pick(0, 3) == 0 ? pick(0, size - 1) : 0;
+        offsets.push_back(at + skip);
+        counts.push_back(size - skip);
+      }
+      t.entry(tiled ? 324 : 273, 4, offsets).entry(tiled ? 325 : 279, 4, counts);
+      const auto bytes = t.build();
+      INFO("round " << round << ": " << width << "x" << height << " compression " << compression
+                    << (tiled ? " tiled" : " strips") << ", " << count << " chunks");
+      CHECK(timed(bytes) < budget);
+    }
+  }
+  SECTION("GIF") {
+    const std::vector<GifColorType> palette{colour(0, 0, 0), colour(255, 255, 255),
+                                            colour(255, 0, 0), colour(0, 0, 255)};
+    for (int round = 0; round < 60; ++round) {
+      const int screen = static_cast<int>(pick(1, 64));
+      std::vector<hg_test::gif_frame> frames;
+      const std::uint32_t frame_count = pick(1, 20);
+      for (std::uint32_t i = 0; i < frame_count; ++i) {
+        const int w = static_cast<int>(pick(1, 256));
+        const int h = static_cast<int>(pick(1, 256));
+        std::vector<std::uint8_t> indices(static_cast<std::size_t>(w) *
+                                          static_cast<std::size_t>(h));
+        for (auto& v : indices) v = static_cast<std::uint8_t>(pick(0, 3));
+        const std::array<int, 4> disposals{DISPOSAL_UNSPECIFIED, DISPOSE_DO_NOT, DISPOSE_BACKGROUND,
+                                           DISPOSE_PREVIOUS};
+        frames.push_back(hg_test::make_frame(static_cast<int>(pick(0, 1000)),
+                                             static_cast<int>(pick(0, 1000)), w, h,
+                                             std::move(indices), disposals[pick(0, 3)]));
+      }
+      const auto bytes = hg_test::gif_builder::build(screen, screen, 0, palette, frames);
+      INFO("round " << round << ": " << frame_count << " frames on " << screen << "x" << screen);
+      CHECK(timed(bytes) < budget);
+    }
+  }
+  INFO("slowest decode: " << std::chrono::duration_cast<std::chrono::milliseconds>(slowest).count()
+                          << " ms");
+  CHECK(slowest < budget);
 }
