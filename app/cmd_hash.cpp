@@ -4,7 +4,8 @@
 // scanner::image_scanner, one per worker thread; results are printed in input order.
 // --format=jsonl prints DESIGN.md section 9's object per input:
 //   {"path","width","height","pdq","quality","dihedral":{"rot90",...,"flipminus1"},"phash",
-//    "md5","sha1","sha256"}  (+ "frames":[{"index","pdq","quality"}...] for animated images)
+//    "md5","sha1","sha256"}  (+ "frames":[{"index","pdq","quality"}...] for animated images,
+//    + "damaged":true for a file the decoder read only in part, e.g. a cut-off JPEG)
 // or {"path","error":{"code","message"}} for an input that could not be hashed. The default is
 // a table for people. A progress bar goes to stderr when stderr is a terminal.
 // Exit: 0 when every input was processed (errors included), 2 for usage errors.
@@ -229,6 +230,8 @@ std::string to_jsonl(const outcome& o) {
     }
     obj["frames"] = std::move(frames);
   }
+  // Only when set, so an intact image's object is unchanged.
+  if (r.damaged) obj["damaged"] = true;
   return boost::json::serialize(obj);
 }
 

@@ -2,6 +2,7 @@
 
 #include "decode_internal.hpp"
 
+#include <algorithm>
 #include <new>
 
 namespace hashguard::scanner {
@@ -51,8 +52,11 @@ core::result<image_header> decoder::check(std::span<const std::uint8_t> bytes) c
   if (bytes.size() > limits.max_bytes) return errc::too_large;
   auto header = read_header(bytes);
   if (!header) return header;
-  if (header->pixel_count() > limits.max_pixels ||
-      header->largest_frame_pixels > limits.max_pixels) {
+  if (header->unsupported_samples) return errc::unsupported_format;
+  const std::uint64_t largest = std::max(header->pixel_count(), header->largest_frame_pixels);
+  if (largest > limits.max_pixels) return errc::too_many_pixels;
+  // largest * bytes_per_pixel > max_decode_bytes, without overflow.
+  if (header->bytes_per_pixel > 0 && largest > limits.max_decode_bytes / header->bytes_per_pixel) {
     return errc::too_many_pixels;
   }
   return header;

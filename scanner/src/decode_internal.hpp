@@ -39,6 +39,14 @@ class jpeg_decoder {
 core::result<void> decode_png(bytes_t bytes, const image_header& header, decoded_image& out);
 core::result<void> decode_gif(bytes_t bytes, const image_header& header,
                               const decode_limits& limits, decoded_image& out);
+/// TIFF: the strips or tiles of the first IFD, before any library reads them (see
+/// decode_tiff_precheck.cpp). errc::truncated when one lies outside the data; errc::corrupt
+/// for more strips than the height needs, tiles far larger than the image, two strips that
+/// share bytes, or a deflate strip that is not one whole stream of at most its strip's size.
+/// {} when the file is fine or lacks the fields (OpenCV then refuses it). May throw
+/// std::bad_alloc (one pair of offsets per strip).
+errc precheck_tiff(bytes_t bytes, const image_header& header);
+
 /// WebP, BMP and TIFF.
 core::result<void> decode_opencv(bytes_t bytes, const image_header& header, decoded_image& out);
 

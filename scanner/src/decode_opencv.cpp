@@ -8,9 +8,6 @@
 
 #include <opencv2/core/utils/logger.hpp>
 
-#include <zlib.h>
-
-#include <array>
 #include <cstring>
 #include <exception>
 #include <mutex>
@@ -91,77 +88,6 @@ errc precheck_bmp(bytes_t b, const image_header& header) noexcept {
   return {};
 }
 
-// A zlib stream that inflates to its end with a valid checksum. libtiff stops inflating a strip
-// once it has the bytes it wants and never sees a broken checksum, and OpenCV 4.6 then builds
-// some pixels of such a damaged strip from memory it never initialised (found by the TIFF fuzz
-// target: the hash changed with the heap's contents), so damaged deflate strips are refused.
-bool whole_deflate_stream(bytes_t strip) noexcept {
-  z_stream z{};
-  if (inflateInit(&z) != Z_OK) return false;
-  std::array<unsigned char, 16384> sink{};
-  z.next_in = const_cast<unsigned char*>(strip.data());  // zlib never writes its input
-  z.avail_in = static_cast<uInt>(strip.size());
-  int state = Z_OK;
-  while (state == Z_OK) {
-    z.next_out = sink.data();
-    z.avail_out = static_cast<uInt>(sink.size());
-    state = inflate(&z, Z_NO_FLUSH);
-    if (state == Z_BUF_ERROR && z.avail_in > 0) state = Z_OK;  // output was full: go on
-  }
-  inflateEnd(&z);
-  return state == Z_STREAM_END;
-}
-
-// Every strip or tile of the first IFD must lie inside the data.
-errc precheck_tiff(bytes_t b) noexcept {
-  const bool little = b[0] == 'I';
-  auto u16 = [&](std::uint64_t p) {
-    return little ? u16le(b, p) : (std::uint32_t{b[p]} << 8 | b[p + 1]);
-  };
-  auto u32 = [&](std::uint64_t p) { return little ? u32le(b, p) : (u16(p) << 16 | u16(p + 2)); };
-  const std::uint64_t ifd = u32(4);
-  const std::uint32_t entries = u16(ifd);
-  // (type, count, value field position) of the offsets and byte counts, strips or tiles.
-  struct field {
-    std::uint32_t type{}, count{};
-    std::uint64_t at{};
-  };
-  field offsets;
-  field counts;
-  std::uint32_t compression = 1;
-  for (std::uint32_t i = 0; i < entries; ++i) {
-    const std::uint64_t e = ifd + 2 + 12 * std::uint64_t{i};
-    if (!fits(b, e, 12)) return errc::truncated;
-    const std::uint32_t tag = u16(e);
-    field f{u16(e + 2), u32(e + 4), e + 8};
-    if (tag == 273 || tag == 324) offsets = f;
-    if (tag == 259) compression = u16(e + 8);
-    if (tag == 279 || tag == 325) counts = f;
-  }
-  if (offsets.count == 0 || offsets.count != counts.count) return {};  // OpenCV will refuse
-  auto values = [&](const field& f, std::uint64_t& at, std::uint32_t& size) {
-    size = f.type == 3 ? 2 : 4;
-    at = std::uint64_t{f.count} * size <= 4 ? f.at : u32(f.at);
-    return (f.type == 3 || f.type == 4) && fits(b, at, std::uint64_t{f.count} * size);
-  };
-  std::uint64_t offsets_at = 0;
-  std::uint64_t counts_at = 0;
-  std::uint32_t offset_size = 0;
-  std::uint32_t count_size = 0;
-  if (!values(offsets, offsets_at, offset_size) || !values(counts, counts_at, count_size)) {
-    return errc::truncated;
-  }
-  for (std::uint32_t i = 0; i < offsets.count; ++i) {
-    const std::uint64_t o = offset_size == 2 ? u16(offsets_at + 2 * i) : u32(offsets_at + 4 * i);
-    const std::uint64_t n = count_size == 2 ? u16(counts_at + 2 * i) : u32(counts_at + 4 * i);
-    if (!fits(b, o, n)) return errc::truncated;
-    if ((compression == 8 || compression == 32946) && !whole_deflate_stream(b.subspan(o, n))) {
-      return errc::corrupt;
-    }
-  }
-  return {};
-}
-
 }  // namespace
 
 core::result<void> decode_opencv(bytes_t bytes, const image_header& header, decoded_image& out) {
@@ -170,7 +96,7 @@ core::result<void> decode_opencv(bytes_t bytes, const image_header& header, deco
   switch (header.format) {
     case image_format::webp: early = precheck_webp(bytes); break;
     case image_format::bmp: early = precheck_bmp(bytes, header); break;
-    case image_format::tiff: early = precheck_tiff(bytes); break;
+    case image_format::tiff: early = precheck_tiff(bytes, header); break;
     default: break;
   }
   if (early != errc{}) return early;

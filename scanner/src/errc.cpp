@@ -14,7 +14,9 @@ class scanner_category_impl final : public core::named_category {
       case errc::unsupported_format:
         return "not a supported image format (JPEG, PNG, GIF, WebP, BMP, TIFF)";
       case errc::too_large: return "the input is larger than the byte limit";
-      case errc::too_many_pixels: return "the image has more pixels than the pixel limit";
+      case errc::too_many_pixels:
+        return "the image has more pixels than the pixel limit, or more decoded bytes than the "
+               "decode byte limit";
       case errc::corrupt: return "the image data is malformed and cannot be decoded";
       case errc::out_of_memory: return "not enough memory to decode the image";
       case errc::digest_failed: return "the digest library failed";

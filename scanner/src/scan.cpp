@@ -25,6 +25,9 @@ void declare_config(core::config& cfg) {
               "largest image accepted, in bytes; over it: too_large");
   cfg.declare("scanner.max_pixels", config_type::integer, num(d.limits.max_pixels),
               "largest width * height (and GIF frame) accepted; over it: too_many_pixels");
+  cfg.declare("scanner.max_decode_bytes", config_type::integer, num(d.limits.max_decode_bytes),
+              "largest decoded pixel buffer, in bytes (pixels x the format's bytes per pixel, "
+              "e.g. 8 for 16-bit RGBA), checked before decoding; over it: too_many_pixels");
   cfg.declare("scanner.max_frames", config_type::integer, num(d.limits.max_frames),
               "animated GIF frames decoded and hashed at most");
   cfg.declare("scanner.max_total_pixels", config_type::integer, num(d.limits.max_total_pixels),
@@ -44,15 +47,17 @@ core::result<scan_options> scan_options_from(const core::config& cfg) {
   };
   const auto bytes = positive("scanner.max_bytes");
   const auto pixels = positive("scanner.max_pixels");
+  const auto decode_bytes = positive("scanner.max_decode_bytes");
   const auto frames = positive("scanner.max_frames");
   const auto total = positive("scanner.max_total_pixels");
   const auto keep = positive("scanner.keep_pixel_bytes");
-  for (const auto* r : {&bytes, &pixels, &frames, &total, &keep}) {
+  for (const auto* r : {&bytes, &pixels, &decode_bytes, &frames, &total, &keep}) {
     if (!*r) return r->error();
   }
   if (*frames > 100000) return core::errc::config_bad_value;
   o.limits.max_bytes = static_cast<std::size_t>(*bytes);
   o.limits.max_pixels = *pixels;
+  o.limits.max_decode_bytes = *decode_bytes;
   o.limits.max_frames = static_cast<std::uint32_t>(*frames);
   o.limits.max_total_pixels = *total;
   o.keep_pixel_bytes = static_cast<std::size_t>(*keep);

@@ -1,6 +1,7 @@
 #include "hashguard/scanner/sniff.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <optional>
 
 namespace hashguard::scanner {
@@ -89,6 +90,8 @@ core::result<image_header> jpeg_header(const reader& r) noexcept {
       h.format = image_format::jpeg;
       h.height = r.u16be(pos + 3);
       h.width = r.u16be(pos + 5);
+      const std::uint32_t components = r.b[pos + 7];  // TurboJPEG: grey, RGB or CMYK out
+      h.bytes_per_pixel = components == 1 ? 1 : components == 4 ? 4 : 3;
       // Height 0 announces a DNL marker, which libjpeg-turbo does not support.
       if (h.width == 0 || h.height == 0) return errc::corrupt;
       return h;
@@ -107,6 +110,11 @@ core::result<image_header> png_header(const reader& r) noexcept {
   constexpr std::uint32_t png_max = 0x7FFFFFFF;
   if (h.width == 0 || h.height == 0 || h.width > png_max || h.height > png_max) {
     return errc::corrupt;
+  }
+  if (r.has(24, 2)) {  // bit depth, colour type; the decoder strips alpha and expands palettes
+    const std::uint32_t depth = r.b[24];
+    const std::uint32_t colour = r.b[25];
+    h.bytes_per_pixel = ((colour & 2U) != 0 || colour == 3 ? 3U : 1U) * (depth == 16 ? 2U : 1U);
   }
   return h;
 }
@@ -130,6 +138,7 @@ core::result<image_header> gif_header(const reader& r) noexcept {
   h.height = r.u16le(8);
   h.frames = 0;
   if (h.width == 0 || h.height == 0) return errc::corrupt;
+  h.bytes_per_pixel = 3;  // every frame is an RGB canvas
   const std::uint8_t screen_flags = r.b[10];
   std::size_t pos = 13;
   if ((screen_flags & 0x80) != 0) pos += std::size_t{3} << (1 + (screen_flags & 7));
@@ -197,6 +206,8 @@ core::result<image_header> webp_header(const reader& r) noexcept {
     return errc::corrupt;
   }
   if (h.width == 0 || h.height == 0) return errc::corrupt;
+  // OpenCV gives BGR, or BGRA where the stream may carry alpha (lossless and extended).
+  h.bytes_per_pixel = matches_prefix(fourcc, "VP8 ") ? 3 : 4;
   return h;
 }
 
@@ -209,6 +220,7 @@ core::result<image_header> bmp_header(const reader& r) noexcept {
     if (!r.has(18, 4)) return errc::truncated;
     h.width = r.u16le(18);
     h.height = r.u16le(20);
+    if (r.has(24, 2) && r.u16le(24) == 32) h.bytes_per_pixel = 4;
   } else if (info_size >= 16) {  // OS/2 2.x and BITMAPINFOHEADER and later: signed 32-bit
     if (!r.has(18, 8)) return errc::truncated;
     const auto width = static_cast<std::int32_t>(r.u32le(18));
@@ -217,6 +229,8 @@ core::result<image_header> bmp_header(const reader& r) noexcept {
     h.width = static_cast<std::uint32_t>(width);
     // Negative height: rows stored top-down; the size is the absolute value.
     h.height = static_cast<std::uint32_t>(height < 0 ? -height : height);
+    // OpenCV gives BGR for every depth (palettes expanded), BGRA for 32 bits.
+    if (r.has(28, 2) && r.u16le(28) == 32) h.bytes_per_pixel = 4;
   } else {
     return errc::corrupt;
   }
@@ -234,12 +248,38 @@ core::result<image_header> tiff_header(const reader& r) noexcept {
   const std::size_t ifd = u32(4);
   if (!r.has(ifd, 2)) return errc::truncated;
   const std::size_t entries = u16(ifd);
+  // The largest of a SHORT or LONG field's values (one per sample for BitsPerSample and
+  // SampleFormat), or nothing for another type or values outside the data.
+  auto largest = [&](std::size_t e) -> std::optional<std::uint32_t> {
+    const std::uint32_t type = u16(e + 2);
+    const std::size_t count = u32(e + 4);
+    const std::size_t width = type == 3 ? 2 : 4;
+    if ((type != 3 && type != 4) || count == 0) return std::nullopt;
+    const std::size_t at = count * width <= 4 ? e + 8 : u32(e + 8);
+    if (!r.has(at, width * count)) return std::nullopt;
+    std::uint32_t most = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+      most = std::max(most, width == 2 ? u16(at + 2 * i) : u32(at + 4 * i));
+    }
+    return most;
+  };
   std::optional<std::uint32_t> width;
   std::optional<std::uint32_t> height;
-  for (std::size_t i = 0; i < entries && !(width && height); ++i) {
+  std::uint32_t bits = 1;  // the TIFF defaults
+  std::uint32_t samples = 1;
+  std::uint32_t sample_format = 1;
+  std::uint32_t photometric = 1;
+  for (std::size_t i = 0; i < entries; ++i) {
     const std::size_t e = ifd + 2 + 12 * i;
     if (!r.has(e, 12)) return errc::truncated;
     const std::uint32_t tag = u16(e);
+    // BitsPerSample, SampleFormat, SamplesPerPixel, PhotometricInterpretation.
+    if (tag == 258 || tag == 339 || tag == 277 || tag == 262) {
+      const auto v = largest(e);
+      if (!v) return errc::corrupt;
+      (tag == 258 ? bits : tag == 339 ? sample_format : tag == 277 ? samples : photometric) = *v;
+      continue;
+    }
     if (tag != 256 && tag != 257) continue;
     const std::uint32_t type = u16(e + 2);
     if (u32(e + 4) != 1) return errc::corrupt;
@@ -258,6 +298,18 @@ core::result<image_header> tiff_header(const reader& r) noexcept {
   h.format = image_format::tiff;
   h.width = *width;
   h.height = *height;
+  // SampleFormat 1 is unsigned integer (4, "undefined", is read as unsigned too); 2 is signed
+  // and 3 floating point, which OpenCV would allocate at full width only to be refused.
+  h.bits_per_sample = bits;
+  h.samples_per_pixel = samples;
+  h.unsupported_samples = bits > 16 || sample_format == 2 || sample_format == 3;
+  // WhiteIsZero, BlackIsZero and RGB at 8 or 16 bits are read as stored; the rest through
+  // libtiff's RGBA reader.
+  const bool as_stored = photometric <= 2 && (bits == 8 || bits == 16);
+  const std::uint64_t stored = std::uint64_t{std::max<std::uint32_t>(samples, 1)} * (bits / 8);
+  h.bytes_per_pixel = as_stored ? static_cast<std::uint32_t>(std::min<std::uint64_t>(
+                                      stored, std::numeric_limits<std::uint32_t>::max()))
+                                : 4;
   return h;
 }
 

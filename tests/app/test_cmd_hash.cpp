@@ -9,6 +9,7 @@
 #include <boost/json.hpp>
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -192,6 +193,26 @@ TEST_CASE("hash adds the frames of an animated GIF") {
   }
   CHECK(str(frames[0].as_object(), "pdq") == str(lines[0], "pdq"));
   CHECK(str(frames[1].as_object(), "pdq") != str(lines[0], "pdq"));
+}
+
+TEST_CASE("hash marks a file it read only in part as damaged") {
+  std::ifstream in(scanner_data / "rgb.jpg", std::ios::binary);
+  std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  bytes.resize(bytes.size() * 2 / 3);  // cut inside the entropy-coded data
+  const fs::path dir = fs::temp_directory_path() / ("hg-hash-damaged-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  const fs::path cut = dir / "cut.jpg";
+  std::ofstream(cut, std::ios::binary) << bytes;
+  const auto r = run("hash --format=jsonl '" + cut.string() + "' '" +
+                     (scanner_data / "rgb.jpg").string() + "'");
+  fs::remove_all(dir);
+  REQUIRE(r.exit_code == 0);
+  const auto lines = json_lines(r.out);
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[0].contains("pdq"));
+  REQUIRE(lines[0].contains("damaged"));
+  CHECK(lines[0].at("damaged").as_bool());
+  CHECK_FALSE(lines[1].contains("damaged"));
 }
 
 TEST_CASE("hash prints a table by default") {

@@ -13,6 +13,7 @@ inline hashguard::scanner::decode_limits fuzz_limits() {
   hashguard::scanner::decode_limits l;
   l.max_bytes = 1U << 20U;
   l.max_pixels = 1U << 20U;
+  l.max_decode_bytes = 4U << 20U;  // 8-bit RGBA at the pixel cap, as in production
   l.max_frames = 8;
   l.max_total_pixels = 1U << 22U;
   return l;

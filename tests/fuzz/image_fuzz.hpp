@@ -3,7 +3,8 @@
 // frame) on what decodes.
 //
 // Invariants checked beyond "no sanitizer report":
-//  - a successful scan agrees with read_header (format, width, height) and with the caps;
+//  - a successful scan agrees with read_header (format, width, height) and with the caps
+//    (pixels, and pixels x bytes per pixel);
 //  - PDQ quality is 0..100 and an animation never yields more frames than max_frames;
 //  - scanning is a function of the bytes alone: a scanner that has already scanned earlier
 //    inputs (reused, possibly larger buffers, as the service's per-thread scanners are) gives
@@ -41,6 +42,8 @@ inline int fuzz_image(const std::uint8_t* data, std::size_t size,
   HG_FUZZ_CHECK(first->format == want);
   HG_FUZZ_CHECK(first->width == header->width && first->height == header->height);
   HG_FUZZ_CHECK(header->pixel_count() <= options.limits.max_pixels);
+  HG_FUZZ_CHECK(header->largest_frame_pixels * header->bytes_per_pixel <=
+                options.limits.max_decode_bytes);
   HG_FUZZ_CHECK(first->pdq.quality >= 0 && first->pdq.quality <= 100);
   HG_FUZZ_CHECK(first->pdq.hash == first->pdq.dihedral[0]);
   HG_FUZZ_CHECK(first->frames.size() <= options.limits.max_frames);

@@ -4,11 +4,14 @@
 #include "hg_catch.hpp"
 #include "png_builder.hpp"
 #include "scanner_test_support.hpp"
+#include "tiff_builder.hpp"
 
 #include <zlib.h>
 
 #include <algorithm>
 #include <array>
+#include <chrono>
+#include <random>
 
 using namespace hashguard::scanner;
 using hg_test::read_file;
@@ -695,4 +698,294 @@ TEST_CASE("a TIFF whose deflate strip is damaged is refused, never decoded from 
   CHECK(r.error() == errc::corrupt);
   // The undamaged original still decodes.
   CHECK(decode(data_file("rgb16.tiff")));
+}
+
+namespace {
+
+// An 8-bit grey TIFF of width x height whose strips are the given (offset, byte count) pairs.
+hg_test::tiff_builder grey_tiff(std::uint32_t width, std::uint32_t height,
+                                std::uint32_t rows_per_strip, std::uint32_t compression) {
+  hg_test::tiff_builder t;
+  t.entry(256, 4, {width}).entry(257, 4, {height}).entry(258, 3, {8});
+  t.entry(259, 3, {compression}).entry(262, 3, {1}).entry(277, 3, {1});
+  t.entry(278, 4, {rows_per_strip});
+  return t;
+}
+
+std::vector<std::uint8_t> with_strips(hg_test::tiff_builder t,
+                                      const std::vector<std::uint32_t>& offsets,
+                                      const std::vector<std::uint32_t>& counts) {
+  t.entry(273, 4, offsets).entry(279, 4, counts);
+  return t.build();
+}
+
+}  // namespace
+
+TEST_CASE("a TIFF whose strips demand more work than its image needs is refused quickly") {
+  using clock = std::chrono::steady_clock;
+  // 16 MiB of zeros: one deflate stream of about 16 KiB.
+  const auto zeros = hg_test::tiff_builder::deflate(std::vector<std::uint8_t>(16U << 20U, 0));
+  const auto started = clock::now();
+  SECTION("100,000 strips for a 1x1 image, all naming one stream") {
+    auto t = grey_tiff(1, 1, 1, 8);
+    const std::uint32_t at = t.append(zeros);
+    const std::vector<std::uint32_t> offsets(100'000, at);
+    const std::vector<std::uint32_t> counts(100'000, static_cast<std::uint32_t>(zeros.size()));
+    CHECK(decode(with_strips(t, offsets, counts)).error() == errc::corrupt);
+  }
+  SECTION("a deflate strip that inflates past what its strip holds") {
+    auto t = grey_tiff(1, 1, 1, 8);
+    const std::uint32_t at = t.append(zeros);
+    const auto bytes = with_strips(t, {at}, {static_cast<std::uint32_t>(zeros.size())});
+    CHECK(decode(bytes).error() == errc::corrupt);
+  }
+  SECTION("as many strips as rows, all naming one (valid) stream") {
+    const auto row = hg_test::tiff_builder::deflate({7, 7, 7, 7});
+    auto t = grey_tiff(4, 64, 1, 8);
+    const std::uint32_t at = t.append(row);
+    const std::vector<std::uint32_t> offsets(64, at);
+    const std::vector<std::uint32_t> counts(64, static_cast<std::uint32_t>(row.size()));
+    CHECK(decode(with_strips(t, offsets, counts)).error() == errc::corrupt);
+  }
+  SECTION("two uncompressed strips sharing a byte") {
+    auto t = grey_tiff(2, 2, 1, 1);
+    const std::uint32_t at = t.append({1, 2, 3, 4});
+    CHECK(decode(with_strips(t, {at, at + 1}, {2, 2})).error() == errc::corrupt);
+    CHECK(decode(with_strips(t, {at + 2, at + 2}, {2, 2})).error() == errc::corrupt);
+    // Side by side they decode.
+    const auto fine = decode(with_strips(t, {at, at + 2}, {2, 2}));
+    REQUIRE(fine);
+    CHECK(fine->frames.front().data == std::vector<std::uint8_t>{1, 2, 3, 4});
+  }
+  SECTION("more tiles than the image needs") {
+    const auto tile = hg_test::tiff_builder::deflate(std::vector<std::uint8_t>(16 * 16, 9));
+    hg_test::tiff_builder t;
+    t.entry(256, 4, {5}).entry(257, 4, {7}).entry(258, 3, {8}).entry(259, 3, {8});
+    t.entry(262, 3, {1}).entry(322, 3, {16}).entry(323, 3, {16});
+    const std::uint32_t a = t.append(tile);
+    const std::uint32_t b = t.append(tile);
+    const auto size = static_cast<std::uint32_t>(tile.size());
+    t.entry(324, 4, {a, b}).entry(325, 4, {size, size});
+    CHECK(decode(t.build()).error() == errc::corrupt);
+  }
+  SECTION("a tile far larger than the image") {
+    const auto tile = hg_test::tiff_builder::deflate(std::vector<std::uint8_t>(8192 * 4096, 9));
+    hg_test::tiff_builder t;
+    t.entry(256, 4, {1}).entry(257, 4, {1}).entry(258, 3, {8}).entry(259, 3, {8});
+    t.entry(262, 3, {1}).entry(322, 3, {8192}).entry(323, 3, {4096});  // 32 MiB for 1 pixel
+    const std::uint32_t at = t.append(tile);
+    t.entry(324, 4, {at}).entry(325, 4, {static_cast<std::uint32_t>(tile.size())});
+    CHECK(decode(t.build()).error() == errc::corrupt);
+  }
+  CHECK(clock::now() - started < std::chrono::seconds(5));
+}
+
+TEST_CASE("multi-strip and tiled TIFFs still decode to their pixels") {
+  // 5x7 grey, three strips of 3, 3 and 1 rows.
+  std::vector<std::uint8_t> grey(5 * 7);
+  for (std::size_t i = 0; i < grey.size(); ++i) grey[i] = static_cast<std::uint8_t>(i * 7);
+  const auto rows = [&](std::size_t first, std::size_t count) {
+    return std::vector<std::uint8_t>(
+        grey.begin() + static_cast<std::ptrdiff_t>(first * 5),
+        grey.begin() + static_cast<std::ptrdiff_t>((first + count) * 5));
+  };
+  const auto check_pixels = [&](const std::vector<std::uint8_t>& bytes) {
+    const auto image = decode(bytes);
+    REQUIRE(image);
+    CHECK(image->width == 5);
+    CHECK(image->height == 7);
+    CHECK(image->frames.front().channels == 1);
+    CHECK(image->frames.front().data == grey);
+  };
+  SECTION("deflate strips stored out of order") {
+    auto t = grey_tiff(5, 7, 3, 8);
+    std::vector<std::vector<std::uint8_t>> strips{hg_test::tiff_builder::deflate(rows(0, 3)),
+                                                  hg_test::tiff_builder::deflate(rows(3, 3)),
+                                                  hg_test::tiff_builder::deflate(rows(6, 1))};
+    const std::uint32_t last = t.append(strips[2]);
+    const std::uint32_t first = t.append(strips[0]);
+    const std::uint32_t middle = t.append(strips[1]);
+    std::vector<std::uint32_t> counts;
+    for (const auto& s : strips) counts.push_back(static_cast<std::uint32_t>(s.size()));
+    check_pixels(with_strips(t, {first, middle, last}, counts));
+  }
+  SECTION("uncompressed strips, the last padded to the full strip") {
+    auto t = grey_tiff(5, 7, 3, 1);
+    auto padded = rows(6, 1);
+    padded.resize(15, 0);
+    const std::uint32_t a = t.append(rows(0, 3));
+    const std::uint32_t b = t.append(rows(3, 3));
+    const std::uint32_t c = t.append(padded);
+    check_pixels(with_strips(t, {a, b, c}, {15, 15, 15}));
+  }
+  SECTION("one deflate tile larger than the image") {
+    std::vector<std::uint8_t> tile(16 * 16, 0);
+    for (std::size_t y = 0; y < 7; ++y) {
+      std::copy_n(grey.begin() + static_cast<std::ptrdiff_t>(y * 5), 5,
+                  tile.begin() + static_cast<std::ptrdiff_t>(y * 16));
+    }
+    const auto packed = hg_test::tiff_builder::deflate(tile);
+    hg_test::tiff_builder t;
+    t.entry(256, 4, {5}).entry(257, 4, {7}).entry(258, 3, {8}).entry(259, 3, {8});
+    t.entry(262, 3, {1}).entry(322, 3, {16}).entry(323, 3, {16});
+    const std::uint32_t at = t.append(packed);
+    t.entry(324, 4, {at}).entry(325, 4, {static_cast<std::uint32_t>(packed.size())});
+    check_pixels(t.build());
+  }
+}
+
+TEST_CASE("the decode byte budget counts each format's bytes per pixel, before decoding") {
+  struct sample {
+    const char* file;
+    std::uint32_t bytes_per_pixel;
+  };
+  const std::vector<sample> samples{
+      {"rgb.jpg", 3},    {"grey.jpg", 1},       {"cmyk.jpg", 4},    {"progressive.jpg", 3},
+      {"rgb.png", 3},    {"grey.png", 1},       {"rgb16.png", 6},   {"grey16.png", 2},
+      {"rgba16.png", 6}, {"grey_alpha.png", 1}, {"palette.png", 3}, {"grey1.png", 1},
+      {"still.gif", 3},  {"anim.gif", 3},       {"lossy.webp", 3},  {"lossless.webp", 4},
+      {"rgb24.bmp", 3},  {"palette8.bmp", 3},   {"rgb_le.tiff", 4}, {"rgb_be.tiff", 4},
+      {"rgb16.tiff", 6}, {"grey.tiff", 2}};
+  for (const auto& s : samples) {
+    INFO(s.file);
+    const auto bytes = data_file(s.file);
+    const auto header = decoder().check(bytes);
+    REQUIRE(header);
+    CHECK(header->bytes_per_pixel == s.bytes_per_pixel);
+    decode_limits limits;
+    limits.max_decode_bytes = header->largest_frame_pixels * s.bytes_per_pixel;
+    CHECK(decode(bytes, limits));
+    limits.max_decode_bytes -= 1;
+    CHECK(decode(bytes, limits).error() == errc::too_many_pixels);
+    CHECK(decoder(limits).check(bytes).error() == errc::too_many_pixels);
+  }
+}
+
+TEST_CASE("a 100 MP 16-bit RGBA TIFF is over the default budget; 8-bit RGBA is not") {
+  const auto header_only = [](std::uint32_t bits) {
+    hg_test::tiff_builder t;
+    t.entry(256, 4, {10'000}).entry(257, 4, {10'000}).entry(258, 3, {bits, bits, bits, bits});
+    t.entry(262, 3, {2}).entry(277, 3, {4});
+    return t.build();
+  };
+  const decoder d;
+  CHECK(d.check(header_only(16)).error() == errc::too_many_pixels);  // 800 MB
+  const auto rgba8 = d.check(header_only(8));                        // 400 MB
+  REQUIRE(rgba8);
+  CHECK(rgba8->bytes_per_pixel == 4);
+}
+
+TEST_CASE("TIFF samples the decoders cannot reduce to 8 bits are refused before decoding") {
+  for (const std::uint32_t format : {2U, 3U}) {  // signed, IEEE float
+    INFO("SampleFormat " << format);
+    hg_test::tiff_builder t;
+    t.entry(256, 4, {2}).entry(257, 4, {2}).entry(258, 3, {32}).entry(262, 3, {1});
+    t.entry(339, 3, {format});
+    const std::uint32_t at = t.append(std::vector<std::uint8_t>(16, 0));
+    t.entry(273, 4, {at}).entry(279, 4, {16}).entry(278, 4, {2});
+    CHECK(decoder().check(t.build()).error() == errc::unsupported_format);
+    CHECK(decode(t.build()).error() == errc::unsupported_format);
+  }
+}
+
+// Property: whatever a generated TIFF or GIF declares, decoding it takes time in proportion to
+// its image, never to what its structure can make a decoder repeat. Each input is built to
+// tempt amplification (strips and tiles repeated, overlapping or oversized, deflate streams of
+// 64 MiB of zeros, frames far outside a small screen) and must finish within the budget.
+TEST_CASE("generated hostile TIFFs and GIFs each decode within a time budget") {
+  using clock = std::chrono::steady_clock;
+  constexpr auto budget = std::chrono::milliseconds(1000);
+  std::mt19937 random(20261207);  // fixed seed: a failure reproduces
+  const auto pick = [&](std::uint32_t lo, std::uint32_t hi) {
+    return std::uniform_int_distribution<std::uint32_t>(lo, hi)(random);
+  };
+  decode_limits limits;  // small caps, as the fuzz targets use, so a legitimate decode is fast
+  limits.max_pixels = 1U << 20U;
+  limits.max_total_pixels = 1U << 22U;
+  limits.max_frames = 8;
+  decoder d(limits);
+  auto slowest = clock::duration::zero();
+  const auto timed = [&](const std::vector<std::uint8_t>& bytes) {
+    const auto started = clock::now();
+    (void)d.decode(bytes);
+    const auto took = clock::now() - started;
+    slowest = std::max(slowest, took);
+    return took;
+  };
+
+  SECTION("TIFF") {
+    const auto zeros = hg_test::tiff_builder::deflate(std::vector<std::uint8_t>(64U << 20U, 0));
+    for (int round = 0; round < 200; ++round) {
+      const std::uint32_t width = pick(1, 64);
+      const std::uint32_t height = pick(1, 64);
+      const std::uint32_t samples = pick(0, 1) == 0 ? 1 : 3;
+      const std::uint32_t bits = pick(0, 1) == 0 ? 8 : 16;
+      const std::uint32_t compression = std::array<std::uint32_t, 3>{1, 8, 32773}[pick(0, 2)];
+      hg_test::tiff_builder t;
+      t.entry(256, 4, {width}).entry(257, 4, {height});
+      t.entry(258, 3, std::vector<std::uint32_t>(samples, bits));
+      t.entry(259, 3, {compression}).entry(262, 3, {samples == 1 ? 1U : 2U});
+      t.entry(277, 3, {samples}).entry(284, 3, {pick(1, 2)});
+      // Blocks to point strips at: the zeros, a stream of the image's size, random bytes.
+      std::vector<std::pair<std::uint32_t, std::uint32_t>> blocks;
+      const auto add = [&](const std::vector<std::uint8_t>& b) {
+        blocks.emplace_back(t.append(b), static_cast<std::uint32_t>(b.size()));
+      };
+      add(zeros);
+      const std::size_t raw = std::size_t{width} * height * samples * (bits / 8);
+      add(hg_test::tiff_builder::deflate(std::vector<std::uint8_t>(raw, 0x5A)));
+      std::vector<std::uint8_t> noise(pick(1, 4096));
+      for (auto& v : noise) v = static_cast<std::uint8_t>(pick(0, 255));
+      add(noise);
+      const bool tiled = pick(0, 3) == 0;
+      if (tiled) {
+        const std::array<std::uint32_t, 4> sizes{16, 32, 4096, 65535};
+        t.entry(322, 3, {sizes[pick(0, 3)]}).entry(323, 3, {sizes[pick(0, 3)]});
+      } else {
+        t.entry(278, 4, {pick(0, 3) == 0 ? 0xFFFFFFFFU : pick(1, height + 4)});
+      }
+      const std::uint32_t count = std::array<std::uint32_t, 4>{
+          1, height, pick(1, 3 * height), pick(0, 1) == 0 ? 100'000U : 4096U}[pick(0, 3)];
+      std::vector<std::uint32_t> offsets;
+      std::vector<std::uint32_t> counts;
+      for (std::uint32_t i = 0; i < count; ++i) {
+        const auto& [at, size] = blocks[pick(0, static_cast<std::uint32_t>(blocks.size() - 1))];
+        const std::uint32_t skip = pick(0, 3) == 0 ? pick(0, size - 1) : 0;
+        offsets.push_back(at + skip);
+        counts.push_back(size - skip);
+      }
+      t.entry(tiled ? 324 : 273, 4, offsets).entry(tiled ? 325 : 279, 4, counts);
+      const auto bytes = t.build();
+      INFO("round " << round << ": " << width << "x" << height << " compression " << compression
+                    << (tiled ? " tiled" : " strips") << ", " << count << " chunks");
+      CHECK(timed(bytes) < budget);
+    }
+  }
+  SECTION("GIF") {
+    const std::vector<GifColorType> palette{colour(0, 0, 0), colour(255, 255, 255),
+                                            colour(255, 0, 0), colour(0, 0, 255)};
+    for (int round = 0; round < 60; ++round) {
+      const int screen = static_cast<int>(pick(1, 64));
+      std::vector<hg_test::gif_frame> frames;
+      const std::uint32_t frame_count = pick(1, 20);
+      for (std::uint32_t i = 0; i < frame_count; ++i) {
+        const int w = static_cast<int>(pick(1, 256));
+        const int h = static_cast<int>(pick(1, 256));
+        std::vector<std::uint8_t> indices(static_cast<std::size_t>(w) *
+                                          static_cast<std::size_t>(h));
+        for (auto& v : indices) v = static_cast<std::uint8_t>(pick(0, 3));
+        const std::array<int, 4> disposals{DISPOSAL_UNSPECIFIED, DISPOSE_DO_NOT, DISPOSE_BACKGROUND,
+                                           DISPOSE_PREVIOUS};
+        frames.push_back(hg_test::make_frame(static_cast<int>(pick(0, 1000)),
+                                             static_cast<int>(pick(0, 1000)), w, h,
+                                             std::move(indices), disposals[pick(0, 3)]));
+      }
+      const auto bytes = hg_test::gif_builder::build(screen, screen, 0, palette, frames);
+      INFO("round " << round << ": " << frame_count << " frames on " << screen << "x" << screen);
+      CHECK(timed(bytes) < budget);
+    }
+  }
+  INFO("slowest decode: " << std::chrono::duration_cast<std::chrono::milliseconds>(slowest).count()
+                          << " ms");
+  CHECK(slowest < budget);
 }

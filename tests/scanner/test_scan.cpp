@@ -170,6 +170,23 @@ TEST_CASE("scan errors are decode errors, and the scanner recovers after them") 
   CHECK(again->phash == good->phash);
 }
 
+TEST_CASE("a scan of a cut-off JPEG hashes what was read and reports it damaged") {
+  auto bytes = hg_test::read_file(hg_test::scanner_data_dir() / "rgb.jpg");
+  image_scanner scanner;
+  const auto whole = scanner.scan(bytes);
+  REQUIRE(whole);
+  CHECK_FALSE(whole->damaged);
+  bytes.resize(bytes.size() * 2 / 3);
+  const auto cut = scanner.scan(bytes);
+  REQUIRE(cut);
+  CHECK(cut->damaged);
+  CHECK(cut->width == 64);
+  // The next whole image is not marked: the flag belongs to one scan.
+  const auto again = scanner.scan(hg_test::read_file(hg_test::scanner_data_dir() / "rgb.png"));
+  REQUIRE(again);
+  CHECK_FALSE(again->damaged);
+}
+
 TEST_CASE("scanner configuration keys have scan_options' defaults and are validated") {
   hashguard::core::config cfg;
   declare_config(cfg);
@@ -178,6 +195,8 @@ TEST_CASE("scanner configuration keys have scan_options' defaults and are valida
   const scan_options d;
   CHECK(defaults->limits.max_bytes == d.limits.max_bytes);
   CHECK(defaults->limits.max_pixels == d.limits.max_pixels);
+  CHECK(defaults->limits.max_decode_bytes == d.limits.max_decode_bytes);
+  CHECK(defaults->limits.max_decode_bytes == 400'000'000);
   CHECK(defaults->limits.max_frames == d.limits.max_frames);
   CHECK(defaults->limits.max_total_pixels == d.limits.max_total_pixels);
   CHECK(defaults->mode == pdq_mode::fullres);
@@ -193,6 +212,13 @@ TEST_CASE("scanner configuration keys have scan_options' defaults and are valida
   REQUIRE(cfg.set("scanner.pdq_mode", "fast", config_source::flag));
   CHECK(scan_options_from(cfg).error() == hashguard::core::errc::config_bad_value);
   REQUIRE(cfg.set("scanner.pdq_mode", "fullres", config_source::flag));
+  REQUIRE(cfg.set("scanner.max_decode_bytes", "12345", config_source::flag));
+  const auto budget = scan_options_from(cfg);
+  REQUIRE(budget);
+  CHECK(budget->limits.max_decode_bytes == 12345);
+  REQUIRE(cfg.set("scanner.max_decode_bytes", "0", config_source::flag));
+  CHECK(scan_options_from(cfg).error() == hashguard::core::errc::config_bad_value);
+  REQUIRE(cfg.set("scanner.max_decode_bytes", "12345", config_source::flag));
   REQUIRE(cfg.set("scanner.max_frames", "0", config_source::flag));
   CHECK(scan_options_from(cfg).error() == hashguard::core::errc::config_bad_value);
 }

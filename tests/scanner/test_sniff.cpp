@@ -2,6 +2,7 @@
 
 #include "hg_catch.hpp"
 #include "scanner_test_support.hpp"
+#include "tiff_builder.hpp"
 
 #include <string>
 
@@ -324,4 +325,45 @@ TEST_CASE("TIFF headers: either byte order, SHORT or LONG sizes") {
   CHECK(read_header(bytes_of({'I', 'I', 43, 0, 8, 0, 0, 0, 0, 0, 0, 0})).error() ==
         errc::unsupported_format);  // BigTIFF
   CHECK(read_header(bytes_of({'M', 'M', 0, 43, 0, 8, 0, 0})).error() == errc::unsupported_format);
+}
+
+TEST_CASE("TIFF headers: the sample layout, and samples the decoders cannot reduce") {
+  // A 3x2 image: BitsPerSample 16,16,16,16 (stored after the IFD), SamplesPerPixel 4, RGB.
+  hg_test::tiff_builder rgba16;
+  rgba16.entry(256, 3, {3}).entry(257, 3, {2}).entry(258, 3, {16, 16, 16, 16});
+  rgba16.entry(262, 3, {2}).entry(277, 3, {4});
+  const auto h = read_header(rgba16.build());
+  REQUIRE(h);
+  CHECK(h->bits_per_sample == 16);
+  CHECK(h->samples_per_pixel == 4);
+  CHECK(h->bytes_per_pixel == 8);
+  CHECK_FALSE(h->unsupported_samples);
+
+  for (const std::uint32_t format : {2U, 3U}) {  // SampleFormat: signed, IEEE float
+    INFO("SampleFormat " << format);
+    auto odd = rgba16;
+    odd.entry(339, 3, {format, format, format, format});
+    const auto f = read_header(odd.build());
+    REQUIRE(f);
+    CHECK(f->unsupported_samples);
+  }
+  hg_test::tiff_builder wide;
+  wide.entry(256, 3, {3}).entry(257, 3, {2}).entry(258, 3, {32});
+  const auto w = read_header(wide.build());
+  REQUIRE(w);
+  CHECK(w->unsupported_samples);
+  CHECK(w->bits_per_sample == 32);
+
+  hg_test::tiff_builder palette;  // read through libtiff's RGBA reader: 4 bytes per pixel
+  palette.entry(256, 3, {3}).entry(257, 3, {2}).entry(258, 3, {4}).entry(262, 3, {3});
+  const auto p = read_header(palette.build());
+  REQUIRE(p);
+  CHECK(p->bytes_per_pixel == 4);
+  CHECK(p->samples_per_pixel == 1);
+
+  hg_test::tiff_builder far;  // BitsPerSample values outside the data
+  far.entry(256, 3, {3}).entry(257, 3, {2});
+  auto bytes = far.entry(258, 3, {8, 8, 8}).build();
+  bytes.resize(bytes.size() - 6);
+  CHECK(read_header(bytes).error() == errc::corrupt);
 }

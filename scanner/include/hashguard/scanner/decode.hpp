@@ -1,7 +1,9 @@
 // Decoding: image bytes -> scanner::pixels (8-bit grey or RGB, see image.hpp).
 //
-// Order of work: byte cap -> sniff the magic bytes -> read the size from the format's header
-// (sniff.hpp) -> pixel cap -> only then allocate and decode. An image over a cap is refused
+// Order of work: byte cap -> sniff the magic bytes -> read the size and sample layout from the
+// format's header (sniff.hpp) -> samples the decoders cannot reduce to 8 bits (TIFF float,
+// signed, over 16 bits: unsupported_format) -> pixel cap -> decode byte budget (pixels x the
+// library's bytes per pixel) -> only then allocate and decode. An image over a cap is refused
 // before any pixel memory exists.
 //
 // Per format (the choices that make the pixels equal the PDQ reference's, checked against the
@@ -27,7 +29,10 @@
 //         total pixels would exceed max_total_pixels.
 //   WebP, BMP, TIFF  OpenCV's imdecode (unchanged: no EXIF rotation, no conversion); BGR is
 //         swapped to RGB, alpha dropped, grey stays 1 channel, 16-bit samples -> floor(v / 257).
-//         Animated WebP is unsupported_format.
+//         Animated WebP is unsupported_format. TIFF strips and tiles are checked before
+//         OpenCV sees the file (decode_tiff_precheck.cpp): no more than the image's size
+//         needs, each inside the data, none overlapping another, and every deflate strip a
+//         whole stream that inflates to no more than its strip holds; otherwise corrupt.
 // EXIF orientation is never applied (the reference does not; dihedral hashes cover rotation).
 //
 // Errors (errc): empty, truncated, unsupported_format, too_large, too_many_pixels, corrupt,
@@ -56,6 +61,12 @@ struct decode_limits {
   std::size_t max_bytes{64U << 20U};
   /// Largest width * height of the image, and of any one GIF frame (errc::too_many_pixels).
   std::uint64_t max_pixels{100'000'000};
+  /// Largest pixel buffer a decode may allocate, in bytes: the largest frame's pixels x the
+  /// bytes per pixel of the samples the decoding library produces (image_header::
+  /// bytes_per_pixel, e.g. 8 for 16-bit RGBA). Over it: errc::too_many_pixels, before any
+  /// allocation. The default admits every image under the default pixel cap at 8-bit RGBA
+  /// (100,000,000 x 4); a 16-bit RGBA TIFF of 100 MP (800 MB) is refused.
+  std::uint64_t max_decode_bytes{400'000'000};
   /// GIF: frames decoded at most; later frames are left out (frames_in_file says so).
   std::uint32_t max_frames{32};
   /// GIF: the output frames together hold at most this many pixels (the first frame always

@@ -16,7 +16,8 @@ enum class errc {
   unsupported_format,  ///< not JPEG, PNG, GIF, WebP, BMP or TIFF by its magic bytes, or a
                        ///< variant the decoders do not read (BigTIFF, animated WebP, ...)
   too_large,           ///< more input bytes than the byte cap (decode_limits::max_bytes)
-  too_many_pixels,     ///< the header declares more pixels than the pixel cap; nothing was
+  too_many_pixels,     ///< the header declares more pixels than the pixel cap, or more
+                       ///< decoded bytes than decode_limits::max_decode_bytes; nothing was
                        ///< allocated for them
   corrupt,             ///< a malformed header, or image data the decoder cannot read
   out_of_memory,       ///< allocating the pixel buffers failed

@@ -46,7 +46,8 @@ struct scan_options {
 };
 
 /// Declares the scanner's configuration keys with scan_options' defaults:
-///   scanner.max_bytes (67108864), scanner.max_pixels (100000000), scanner.max_frames (32),
+///   scanner.max_bytes (67108864), scanner.max_pixels (100000000),
+///   scanner.max_decode_bytes (400000000), scanner.max_frames (32),
 ///   scanner.max_total_pixels (100000000), scanner.pdq_mode (fullres | reference-512),
 ///   scanner.keep_pixel_bytes (67108864).
 void declare_config(core::config& cfg);

@@ -10,7 +10,9 @@
 //   WebP  VP8 (lossy key frame), VP8L (lossless) or VP8X (extended: the canvas)
 //   BMP   the info header (BITMAPCOREHEADER's 16-bit sizes or the 32-bit ones; a negative
 //         height means top-down rows and counts as its absolute value)
-//   TIFF  ImageWidth and ImageLength of the first IFD, either byte order (classic TIFF only)
+//   TIFF  ImageWidth and ImageLength of the first IFD, either byte order (classic TIFF only),
+//         and BitsPerSample, SamplesPerPixel, SampleFormat and PhotometricInterpretation for
+//         the sample layout (image_header::bytes_per_pixel, unsupported_samples)
 //
 // Both functions are pure, never allocate, never throw, and read only inside `bytes`.
 // Errors: errc::empty (no bytes), errc::truncated (the bytes are a proper prefix of a magic, or
@@ -47,6 +49,19 @@ struct image_header {
   std::uint64_t largest_frame_pixels{};
   /// WebP only: the VP8X header announces an animation (the decoders read still WebP only).
   bool animated{};
+  /// Bytes per pixel of the samples the decoding library produces, before the decoder reduces
+  /// them to 8-bit grey or RGB: JPEG 1, 3 or 4 (CMYK); PNG channels without alpha x 1 or 2
+  /// (16-bit); GIF 3; WebP 3 (VP8) or 4 (VP8L, VP8X); BMP 3, or 4 at 32 bits; TIFF samples per
+  /// pixel x 1 or 2 (16-bit), and 4 for what libtiff reads as RGBA (palette, YCbCr, CMYK, Lab,
+  /// fewer than 8 bits). With largest_frame_pixels it sizes the decode's largest pixel buffer.
+  std::uint32_t bytes_per_pixel{3};
+  /// TIFF only: signed, floating-point or wider than 16-bit samples (SampleFormat,
+  /// BitsPerSample), which the decoders cannot reduce to 8 bits: refused before decoding.
+  bool unsupported_samples{};
+  /// TIFF only (0 for the other formats): the largest BitsPerSample and the SamplesPerPixel
+  /// the first IFD declares (1 and 1 when absent, the TIFF defaults).
+  std::uint32_t bits_per_sample{};
+  std::uint32_t samples_per_pixel{};
 
   [[nodiscard]] std::uint64_t pixel_count() const noexcept { return std::uint64_t{width} * height; }
 };
