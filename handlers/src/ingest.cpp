@@ -191,6 +191,8 @@ api::response handle_scan(const services& deps, const api::request& req, bool re
 
   json::object out;
   out["hashes"] = hashes_json(r);
+  // Decoded only as far as the bytes went (a truncated or corrupt tail): said, as the CLI does.
+  if (r.damaged) out["damaged"] = true;
   if (!record) return api::json_response(200, out);
 
   std::vector<core::hit> hits;

@@ -2,9 +2,10 @@
 // one connection to a real api::server (the session code: Beast's parser with our header limit,
 // routing, Bearer auth, roles, the per-key rate limit, body limits, 100-continue, chunked
 // bodies, pipelining and keep-alive, the request log) over loopback TCP. Behind it is the
-// route table `hashguard serve` builds, minus PostgreSQL: the design routes (501 until wired),
-// the built-in routes, the embedded UI, and the real ingest handlers (app/serve_ingest.cpp:
-// /v1/scan and /v1/hash run the scanner on the scan pool, /v1/match parses JSON and matches an
+// route table `hashguard serve` builds (handlers::register_routes: every route of the design
+// table), minus PostgreSQL: the database routes answer 503 database_unavailable (their pool
+// points at no server), the built-in routes, the embedded UI, and the real ingest handlers
+// (/v1/scan and /v1/hash run the scanner on the scan pool, /v1/match parses JSON and matches an
 // in-memory snapshot, /v1/index). Keys: ingest-key, admin-key, reviewer-key, compliance-key,
 // and rate-key (ingest, one request per ~17 minutes).
 //
@@ -23,7 +24,6 @@
 #include "hashguard/handlers/routes.hpp"
 #include "hashguard/handlers/ui.hpp"
 #include "hashguard/matcher/snapshot.hpp"
-#include "serve_ingest.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -93,15 +93,20 @@ struct fixture {
   api::work_pool scan_pool{"scan", 1, 8};
   api::work_pool db_pool{"db", 1, 8};
   matcher::snapshot_holder holder{small_snapshot()};
+  // No server at this socket: every database route answers 503 at once, never waits.
+  handlers::db_pool no_database{"postgresql://fuzz@/none?host=/nonexistent-hg-fuzz", 1,
+                                std::chrono::milliseconds(0)};
+  handlers::services deps;
   std::unique_ptr<api::server> server;
 
   fixture() {
-    handlers::add_placeholder_routes(routes);
-    handlers::add_builtin_routes(routes, {&stats, [] { return handlers::readiness{true, ""}; }, 1});
-    hashguard::scanner::scan_options scan;
-    scan.limits = hg_fuzz::fuzz_limits();
-    hashguard::app::add_ingest_routes(
-        routes, hashguard::app::ingest_deps{&holder, nullptr, &stats, scan, "fuzz"});
+    deps.snapshot = &holder;
+    deps.scan.limits = hg_fuzz::fuzz_limits();
+    deps.node = "fuzz";
+    deps.db = &no_database;
+    deps.stats = &stats;
+    deps.ready = [] { return handlers::readiness{true, ""}; };
+    if (!handlers::register_routes(routes, deps)) hg_fuzz::fail("register_routes");
     keys.replace({key("ingest-key", core::role::ingest), key("admin-key", core::role::admin),
                   key("reviewer-key", core::role::reviewer),
                   key("compliance-key", core::role::compliance),

@@ -199,3 +199,18 @@ TEST_CASE("in process: a list gets its signal's default threshold, a bad field i
   auto action = node.call("PATCH", "/v1/lists/p", R"({"action":"delete"})");
   CHECK(message(action) == "action must be block, report, review or none");
 }
+
+TEST_CASE("in process: an image decoded only in part is marked damaged, a whole one is not") {
+  in_process_node node;
+  const std::string image = read_file(
+      std::string(HG_TEST_DATA) + "/pdq-vectors/images/reg-test-input/dih/bridge-1-original.jpg");
+  for (const char* route : {"/v1/hash", "/v1/scan"}) {
+    INFO(route);
+    auto whole = node.call("POST", route, image);
+    REQUIRE(whole.status == 200);
+    CHECK_FALSE(hg_test::json_of(whole).as_object().contains("damaged"));
+    auto cut = node.call("POST", route, image.substr(0, image.size() * 2 / 3));
+    REQUIRE(cut.status == 200);
+    CHECK(hg_test::json_of(cut).at("damaged").as_bool());
+  }
+}
