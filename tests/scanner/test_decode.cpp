@@ -861,7 +861,7 @@ TEST_CASE("the decode byte budget counts each format's bytes per pixel, before d
   }
 }
 
-TEST_CASE("a 100 MP 16-bit RGBA TIFF is over the default budget; 8-bit RGBA is not") {
+TEST_CASE("a 100 MP 16-bit RGBA TIFF is over the default budget and an 8-bit RGBA one is not") {
   const auto header_only = [](std::uint32_t bits) {
     hg_test::tiff_builder t;
     t.entry(256, 4, {10'000}).entry(257, 4, {10'000}).entry(258, 3, {bits, bits, bits, bits});
