@@ -123,16 +123,11 @@ json::object detail_json(const hashdb::case_detail& d) {
 std::int64_t reviewer_id_of(std::string_view key_id) noexcept {
   // "k_" + 12 hex digits (api::key_id_of): those 48 bits. Other ids (the bootstrap key, test
   // keys): FNV-1a folded to 47 bits, kept apart from the hex ids by the top bit.
-  if (key_id.size() == 14 && key_id.starts_with("k_")) {
+  // Lower case only: key_id_of writes lower case, and "k_AB..." must stay another key.
+  if (key_id.starts_with("k_") && core::is_canonical_hex(key_id.substr(2), 12)) {
     std::int64_t v = 0;
-    bool ok = true;
-    for (char ch : key_id.substr(2)) {
-      // Lower case only: key_id_of writes lower case, and "k_AB..." must stay another key.
-      const int d = (ch >= 'A' && ch <= 'F') ? -1 : core::hex_digit_value(ch);
-      if (d < 0) ok = false;
-      v = v * 16 + (d < 0 ? 0 : d);
-    }
-    if (ok) return v;
+    for (const char ch : key_id.substr(2)) v = v * 16 + core::hex_digit_value(ch);
+    return v;
   }
   std::uint64_t h = 1469598103934665603ULL;
   for (char ch : key_id) {

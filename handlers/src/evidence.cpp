@@ -5,6 +5,7 @@
 #include "case_json.hpp"
 
 #include "hashguard/api/json_io.hpp"
+#include "hashguard/core/hex.hpp"
 #include "hashguard/hashdb/evidence.hpp"
 
 #include <boost/json.hpp>
@@ -22,6 +23,13 @@ api::response post_reveal(const services& deps, hashdb::connection& c, const api
   if (!deps.evidence) {
     return api::response::error(api::errc::not_found, "evidence preservation is off");
   }
+  // Files are named by their SHA-256 as hashguard writes it (64 lowercase hex digits). Any
+  // other spelling names no file: never sent on to decryption, where a key built from it
+  // would fail authentication and be audited as tampering.
+  const std::string_view content = req.param("content");
+  if (!core::is_canonical_hex(content, 64)) {
+    return api::response::error(api::errc::not_found, "no such file in this case");
+  }
   std::string purpose = "review";
   if (!req.body.empty()) {  // the body is optional: {"purpose": "..."}
     auto body = api::parse_json_object(req);
@@ -29,7 +37,7 @@ api::response post_reveal(const services& deps, hashdb::connection& c, const api
     if (auto p = api::string_field(*body, "purpose"); p && !p->empty()) purpose = *p;
   }
   hashdb::evidence_store store(c, *deps.evidence);
-  auto r = store.reveal(*id, req.param("content"), who.key_id, purpose);
+  auto r = store.reveal(*id, content, who.key_id, purpose);
   if (!r) return error_answer(r.error(), deps.retry_after_s);
   // Only image types are sent as such; anything else is opaque bytes.
   const bool image = r->media_type.starts_with("image/") &&

@@ -13,9 +13,13 @@
 #include "hg_util.hpp"
 #include "route_call.hpp"
 
+#include <atomic>
+#include <cctype>
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <thread>
+#include <vector>
 
 using namespace hashguard;
 namespace json = boost::json;
@@ -38,7 +42,10 @@ struct in_process_node {
   api::route_table table;
   int rebuilds = 0;
 
-  in_process_node() {
+  hashdb::evidence_key key{"k1", {}};
+  std::optional<hashdb::connection> evidence_conn;
+
+  explicit in_process_node(bool preserve = false) {
     hashdb::recorder_options ro;
     ro.database_url = db.url();
     ro.spool_path = dir.path / "spool";
@@ -59,6 +66,16 @@ struct in_process_node {
       ++rebuilds;
     };
     deps.lists_changed();  // the first snapshot (no lists yet)
+    if (preserve) {
+      // Evidence preserved at once, on the request's thread (serve's keeper does it later).
+      key.bytes.fill(7);
+      deps.evidence = key;
+      evidence_conn.emplace(db.connect());
+      deps.preserve = [this](std::string event_id, std::string bytes, std::string media_type) {
+        hashdb::evidence_store store(*evidence_conn, key);
+        return store.preserve_event(event_id, bytes, media_type, "test").has_value();
+      };
+    }
     REQUIRE(handlers::register_routes(table, deps));
   }
 
@@ -96,6 +113,7 @@ TEST_CASE("in process: list -> import -> snapshot -> scan -> event -> case -> de
   auto again = node.call("POST", "/v1/lists", R"({"name":"known","signal":"pdq"})");
   CHECK(again.status == 409);
   CHECK(hg_test::error_code_of(again) == "already_exists");
+  CHECK(again.body.find("duplicate key") == std::string::npos);  // never PostgreSQL's text
   CHECK(node.call("GET", "/v1/lists/no-such-list/export").status == 404);
 
   const int before = node.rebuilds;
@@ -213,4 +231,73 @@ TEST_CASE("in process: an image decoded only in part is marked damaged, a whole 
     REQUIRE(cut.status == 200);
     CHECK(hg_test::json_of(cut).at("damaged").as_bool());
   }
+}
+
+TEST_CASE("in process: evidence is revealed only under its canonical name") {
+  in_process_node node(true);
+  const std::string image = read_file(
+      std::string(HG_TEST_DATA) + "/pdq-vectors/images/reg-test-input/dih/bridge-1-original.jpg");
+  auto created = node.call("POST", "/v1/lists", R"({"name":"ev","signal":"sha256"})");
+  REQUIRE(created.status == 201);
+  auto scanned = node.call("POST", "/v1/hash", image);
+  const std::string sha(hg_test::json_of(scanned).at("hashes").at("sha256").as_string());
+  REQUIRE(node.call("POST", "/v1/lists/ev/hashes", sha + "\n").status == 200);
+  auto scan = node.call("POST", "/v1/scan", image);
+  REQUIRE(hg_test::json_of(scan).at("verdict").as_string() == "match");
+  auto queue = node.call("GET", "/v1/cases");
+  const auto case_id = hg_test::json_of(queue).at("cases").as_array().at(0).at("id").as_int64();
+  const std::string files = "/v1/cases/" + std::to_string(case_id) + "/files/";
+
+  std::string upper = sha;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (const std::string& name : {upper, sha.substr(1), sha + "0", std::string(64, 'g')}) {
+    INFO(name);
+    auto r = node.call("POST", files + name + "/reveal");
+    CHECK(r.status == 404);
+  }
+  auto revealed = node.call("POST", files + sha + "/reveal");
+  REQUIRE(revealed.status == 200);
+  CHECK(revealed.body == image);
+  // Nothing was taken for tampering: no failed reveal in the audit trail.
+  const auto audit = hg_test::json_of(node.call("GET", "/v1/audit?limit=100"));
+  for (const auto& e : audit.at("entries").as_array()) {
+    CHECK(e.at("action").as_string() != "evidence.reveal_failed");
+  }
+}
+
+TEST_CASE("in process: concurrent failing requests of two roles each hear only their own error") {
+  in_process_node node;
+  std::atomic<int> leaks{0};
+  std::atomic<int> answered{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&node, &leaks, &answered, t] {
+      for (int i = 0; i < 25; ++i) {
+        const std::string mine = "secret-" + std::to_string(t) + "-" + std::to_string(i);
+        api::response r;
+        if (t % 2 == 0) {  // compliance: a part that does not exist, named by this request
+          r = node.call("GET", "/v1/exports/cases/1/cybertipline?part=" + mine + ".xml", {}, {},
+                        "k_00000000000" + std::to_string(t));
+        } else {  // reviewer: a bad decision on a case that does not exist
+          r = node.call(
+              "POST", "/v1/cases/1/decision",
+              R"({"decision":"confirmed","note":")" + mine + R"(","classification":"Z9"})",
+              "application/json", "k_00000000000" + std::to_string(t));
+        }
+        ++answered;
+        CHECK(r.status >= 400);
+        // Any "secret-" text in the answer must be this request's own.
+        for (std::size_t at = r.body.find("secret-"); at != std::string::npos;
+             at = r.body.find("secret-", at + 1)) {
+          if (r.body.compare(at, mine.size(), mine) != 0) ++leaks;
+        }
+        // PostgreSQL's own words never reach an answer.
+        CHECK(r.body.find("DETAIL") == std::string::npos);
+        CHECK(r.body.find("constraint") == std::string::npos);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(answered == 100);
+  CHECK(leaks == 0);
 }

@@ -34,6 +34,16 @@ namespace hashguard::core {
   return -1;
 }
 
+/// Whether `text` is exactly `digits` lowercase hex digits: the one form hashguard writes, and
+/// the only one an identifier made of hex (a content's SHA-256, a key id) is matched in.
+[[nodiscard]] constexpr bool is_canonical_hex(std::string_view text, std::size_t digits) noexcept {
+  if (text.size() != digits) return false;
+  for (const char c : text) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
 [[nodiscard]] result<hash256> parse_hash256(std::string_view text);
 [[nodiscard]] result<hash64> parse_hash64(std::string_view text);
 /// Exactly `byte_count` bytes as 2*byte_count hex digits.
