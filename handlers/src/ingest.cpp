@@ -7,6 +7,7 @@
 #include "hashguard/api/http.hpp"
 #include "hashguard/api/json_io.hpp"
 #include "hashguard/core/hex.hpp"
+#include "hashguard/core/text.hpp"
 #include "hashguard/core/vocabulary.hpp"
 
 #include <boost/json.hpp>
@@ -178,6 +179,13 @@ api::response not_ready() {
 api::response handle_scan(const services& deps, const api::request& req, bool record) {
   auto snap = deps.snapshot->load();
   if (!snap) return not_ready();
+  // The zone is refused before any work when it could not be stored: PostgreSQL takes only
+  // UTF-8, and a refused event would be spooled and dead-lettered after a match answer.
+  const std::string_view zone = req.header("X-Zone").value_or("");
+  if (record && !core::printable_utf8(zone)) {
+    return api::response::error(api::errc::malformed,
+                                "X-Zone must be UTF-8 text without control characters");
+  }
   auto& sc = thread_scanner(deps.scan);
   const auto* data = reinterpret_cast<const std::uint8_t*>(req.body.data());  // NOLINT
   auto scanned = sc.scan(std::span<const std::uint8_t>(data, req.body.size()));
@@ -223,9 +231,9 @@ api::response handle_scan(const services& deps, const api::request& req, bool re
       return api::response::error(api::errc::internal, "no event recorder");
     }
     hashdb::match_event e;
-    e.zone = std::string(req.header("X-Zone").value_or("default"));
-    if (e.zone.empty()) e.zone = "default";
-    e.source_url = std::string(req.header("X-Source-Url").value_or(""));
+    e.zone = zone.empty() ? std::string("default") : std::string(zone);
+    // The URL is kept whatever its bytes: those that are not UTF-8 are written %XX.
+    e.source_url = core::escape_invalid_utf8(req.header("X-Source-Url").value_or(""));
     if (req.header("X-Request-Id")) e.request_id = req.request_id;
     e.node = deps.node;
     e.md5 = core::to_hex(std::span<const std::uint8_t>(r.digest.md5));

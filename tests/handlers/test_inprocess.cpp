@@ -301,3 +301,43 @@ TEST_CASE("in process: concurrent failing requests of two roles each hear only t
   CHECK(answered == 100);
   CHECK(leaks == 0);
 }
+
+TEST_CASE("in process: header bytes that are not UTF-8 never lose a match event") {
+  in_process_node node;
+  const std::string image = read_file(
+      std::string(HG_TEST_DATA) + "/pdq-vectors/images/reg-test-input/dih/bridge-1-original.jpg");
+  auto hashed = node.call("POST", "/v1/hash", image);
+  const std::string sha(hg_test::json_of(hashed).at("hashes").at("sha256").as_string());
+  REQUIRE(node.call("POST", "/v1/lists", R"({"name":"u","signal":"sha256"})").status == 201);
+  REQUIRE(node.call("POST", "/v1/lists/u/hashes", sha + "\n").status == 200);
+
+  auto scan_with = [&](std::vector<api::header_field> headers) {
+    api::request req;
+    req.method = "POST";
+    req.target = req.path = "/v1/scan";
+    req.body = image;
+    req.headers = std::move(headers);
+    const auto m = node.table.match("POST", "/v1/scan");
+    api::response out;
+    m.matched->handler(req, {"k_0123456789ab", core::role::ingest},
+                       api::responder([&](api::response r) { out = std::move(r); }));
+    return out;
+  };
+  // A zone that PostgreSQL could not store is refused before any work.
+  for (const char* zone : {"shop\xff", "a\nb", "\xc0\xaf"}) {
+    auto r = scan_with({{"X-Zone", zone}});
+    CHECK(r.status == 400);
+    CHECK(hg_test::error_code_of(r) == "malformed");
+  }
+  // A URL with such bytes is kept, escaped, and its event committed (not spooled, not lost).
+  auto r =
+      scan_with({{"X-Zone", "shop.example"}, {"X-Source-Url", "https://s.example/\xff\xfe.jpg"}});
+  REQUIRE(r.status == 200);
+  CHECK(hg_test::json_of(r).at("durability").as_string() == "committed");
+  const auto queue = hg_test::json_of(node.call("GET", "/v1/cases"));
+  const auto id = queue.at("cases").as_array().at(0).at("id").as_int64();
+  const auto detail = hg_test::json_of(node.call("GET", "/v1/cases/" + std::to_string(id)));
+  CHECK(detail.at("events").as_array().at(0).at("source_url").as_string() ==
+        "https://s.example/%FF%FE.jpg");
+  CHECK(detail.at("events").as_array().at(0).at("zone").as_string() == "shop.example");
+}
