@@ -47,11 +47,6 @@ using db_function = api::response (*)(const services&, hashdb::connection&, cons
 /// db_route for a named handler, given `deps` (which must outlive the table).
 [[nodiscard]] api::sync_handler db_route(const services& deps, db_function f);
 
-/// The answer for a module error: the status table decides status and code, the message is
-/// the error's own stable text (never a connection's last server message), and 503s carry
-/// Retry-After.
-[[nodiscard]] api::response error_answer(const core::error_code& ec, int retry_after_s);
-
 /// 400 malformed / 422 unprocessable with a message naming the bad input.
 [[nodiscard]] api::response malformed(std::string_view message);
 [[nodiscard]] api::response unprocessable(std::string_view message);

@@ -59,7 +59,7 @@ api::response get_queue(const services& deps, hashdb::connection& c, const api::
   f.offset = static_cast<std::size_t>(*offset);
   hashdb::review_store review(c);
   auto page = review.queue(f);
-  if (!page) return error_answer(page.error(), deps.retry_after_s);
+  if (!page) return api::response::error(page.error(), deps.retry_after_s);
   json::array cases;
   for (const auto& s : page->cases) cases.push_back(summary_json(s));
   json::object counts;
@@ -78,11 +78,11 @@ api::response get_case(const services& deps, hashdb::connection& c, const api::r
   if (!id) return api::response::error(api::errc::not_found, "no such case");
   hashdb::review_store review(c);
   auto d = review.detail(*id);
-  if (!d) return error_answer(d.error(), deps.retry_after_s);
+  if (!d) return api::response::error(d.error(), deps.retry_after_s);
   // Every read of a case is an audit entry (DESIGN.md section 3).
   hashdb::audit_log audit(c);
   if (auto a = audit.append(who.key_id, "case.view", "case:" + std::to_string(*id), "{}"); !a) {
-    return error_answer(a.error(), deps.retry_after_s);
+    return api::response::error(a.error(), deps.retry_after_s);
   }
   return api::response::json(200, json::serialize(detail_json(*d)));
 }
@@ -117,7 +117,7 @@ api::response post_decision(const services& deps, hashdb::connection& c, const a
   opts.required_confirmations = deps.required_confirmations;
   hashdb::case_store store(c, opts);
   auto r = store.decide(in, who.key_id);
-  if (!r) return error_answer(r.error(), deps.retry_after_s);
+  if (!r) return api::response::error(r.error(), deps.retry_after_s);
   return api::response::json(
       200, json::serialize(json::object{{"decision_id", r->decision_id},
                                         {"status", r->status},
@@ -168,10 +168,10 @@ api::response post_report(const services& deps, hashdb::connection& c, const api
   }
   hashdb::case_store store(c, {});
   auto r = store.record_report(in, who.key_id);
-  if (!r) return error_answer(r.error(), deps.retry_after_s);
+  if (!r) return api::response::error(r.error(), deps.retry_after_s);
   hashdb::review_store review(c);
   auto d = review.detail(id);
-  if (!d) return error_answer(d.error(), deps.retry_after_s);
+  if (!d) return api::response::error(d.error(), deps.retry_after_s);
   return api::response::json(
       201, json::serialize(json::object{{"id", *r}, {"case", summary_json(d->summary)}}));
 }

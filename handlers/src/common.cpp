@@ -6,10 +6,6 @@
 
 namespace hashguard::handlers::detail {
 
-api::response error_answer(const core::error_code& ec, int retry_after_s) {
-  return api::response::error(ec, retry_after_s);
-}
-
 api::response malformed(std::string_view message) {
   return api::response::error(api::errc::malformed, message);
 }

@@ -95,7 +95,7 @@ api::response spill_failed() {
 
 api::response export_answer(core::result<hashdb::export_receipt> r, spill_file& out,
                             std::string content_type, std::string filename, int retry_after_s) {
-  if (!r) return error_answer(r.error(), retry_after_s);
+  if (!r) return api::response::error(r.error(), retry_after_s);
   std::shared_ptr<api::body_file> file;
   try {
     file = out.release();
@@ -153,7 +153,7 @@ api::response get_audit(const services& deps, hashdb::connection& c, const api::
   }
   hashdb::audit_log audit(c);
   auto rows = audit.recent(static_cast<std::size_t>(*limit), before);
-  if (!rows) return error_answer(rows.error(), deps.retry_after_s);
+  if (!rows) return api::response::error(rows.error(), deps.retry_after_s);
   json::array out;
   for (const auto& e : *rows) {
     out.push_back(json::object{{"id", e.id},
@@ -172,7 +172,7 @@ api::response get_audit_verify(const services& deps, hashdb::connection& c, cons
                                const api::auth_context&) {
   hashdb::audit_log audit(c);
   auto v = audit.verify();
-  if (!v) return error_answer(v.error(), deps.retry_after_s);
+  if (!v) return api::response::error(v.error(), deps.retry_after_s);
   return api::response::json(
       200, json::serialize(
                json::object{{"ok", v->ok},

@@ -13,7 +13,7 @@ api::sync_handler db_route(const services& deps, db_handler f) {
   return [pool = deps.db, retry = deps.retry_after_s, f = std::move(f)](
              const api::request& req, const api::auth_context& who) -> api::response {
     auto lease = pool->take();
-    if (!lease) return error_answer(lease.error(), retry);
+    if (!lease) return api::response::error(lease.error(), retry);
     auto r = f(**lease, req, who);
     // A handler's 503 (the database went away mid-request) carries the configured Retry-After.
     if (api::wants_retry_after(r.status)) {

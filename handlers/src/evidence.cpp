@@ -38,7 +38,7 @@ api::response post_reveal(const services& deps, hashdb::connection& c, const api
   }
   hashdb::evidence_store store(c, *deps.evidence);
   auto r = store.reveal(*id, content, who.key_id, purpose);
-  if (!r) return error_answer(r.error(), deps.retry_after_s);
+  if (!r) return api::response::error(r.error(), deps.retry_after_s);
   // Only image types are sent as such; anything else is opaque bytes.
   const bool image = r->media_type.starts_with("image/") &&
                      r->media_type.find_first_of(";, ") == std::string::npos &&

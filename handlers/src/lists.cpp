@@ -57,10 +57,6 @@ core::result<std::string> list_name(hashdb::list_store& lists, std::string_view 
   return std::string(id);
 }
 
-api::response bad(std::string_view message) {
-  return api::response::error(api::errc::malformed, message);
-}
-
 // The typed fields of list bodies. A bad value sets `problem` (the first one only) to a message
 // that names the field and what it accepts, and the field reads as absent.
 void note(std::string& problem, std::string message) {
@@ -141,7 +137,7 @@ api::response create_list(const services& deps, hashdb::connection& conn, const 
   if (!body) return api::response::error(body.error());
   hashdb::list_spec spec;
   const auto* name = body->if_contains("name");
-  if (name == nullptr || !name->is_string()) return bad("name (string) is required");
+  if (name == nullptr || !name->is_string()) return malformed("name (string) is required");
   spec.name = std::string(name->as_string());
   std::string problem;
   if (auto s = enum_field<core::signal>(*body, "signal", core::signal_names, problem)) {
@@ -158,7 +154,7 @@ api::response create_list(const services& deps, hashdb::connection& conn, const 
   if (const auto* src = body->if_contains("source"); src != nullptr && src->is_string()) {
     spec.source = std::string(src->as_string());
   }
-  if (!problem.empty()) return bad(problem);
+  if (!problem.empty()) return malformed(problem);
   auto created = lists.create(spec);
   if (!created) return api::response::error(created.error());
   if (deps.lists_changed) deps.lists_changed();
@@ -185,7 +181,7 @@ api::response patch_list(const services& deps, hashdb::connection& conn, const a
   changes.dihedral = bool_field(*body, "dihedral", problem);
   changes.threshold = threshold_field(*body, current->sig, problem);
   changes.act = enum_field<core::action>(*body, "action", core::action_names, problem);
-  if (!problem.empty()) return bad(problem);
+  if (!problem.empty()) return malformed(problem);
   auto updated = lists.update(*name, changes);
   if (!updated) return api::response::error(updated.error());
   if (deps.lists_changed) deps.lists_changed();
@@ -217,7 +213,7 @@ api::response import_hashes(const services& deps, hashdb::connection& conn, cons
   hashdb::import_options options;
   if (auto f = req.query_param("format")) {
     options.format = hashdb::parse_list_format(*f);
-    if (!options.format) return bad("format: hex, te_local, csv or hashguard");
+    if (!options.format) return malformed("format: hex, te_local, csv or hashguard");
   }
   std::istringstream in(req.body);
   auto report = lists.import(*name, in, options);
@@ -257,7 +253,7 @@ api::response export_list(const services&, hashdb::connection& conn, const api::
   hashdb::list_format format = hashdb::list_format::hashguard;
   if (auto f = req.query_param("format")) {
     auto parsed = hashdb::parse_list_format(*f);
-    if (!parsed) return bad("format: hex, te_local, csv or hashguard");
+    if (!parsed) return malformed("format: hex, te_local, csv or hashguard");
     format = *parsed;
   }
   std::ostringstream out;
