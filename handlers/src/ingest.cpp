@@ -305,10 +305,24 @@ api::response handle_match(const services& deps, const api::request& req) {
   if (!body) return api::response::error(body.error());
   auto snap = deps.snapshot->load();
   if (!snap) return not_ready();
+  // A field sent with the wrong JSON type is refused, never read as absent: a client whose
+  // hash went out as a number or null would otherwise get an answer about its other fields
+  // only, a no_match that never looked at that hash.
+  for (std::string_view key : {"pdq", "phash", "md5", "sha1", "sha256"}) {
+    if (const auto* v = body->if_contains(key); v != nullptr && !v->is_string()) {
+      return api::response::error(api::errc::malformed,
+                                  std::string(key) + " must be a string of hex digits");
+    }
+  }
+  const auto* quality = body->if_contains("quality");
+  if (quality != nullptr &&
+      !(quality->is_int64() && quality->as_int64() >= 0 && quality->as_int64() <= 100)) {
+    return api::response::error(api::errc::malformed, "quality must be an integer 0..100");
+  }
   matcher::scan_query q;
   auto str = [&](std::string_view key) -> std::optional<std::string> {
     const auto* v = body->if_contains(key);
-    if (v == nullptr || !v->is_string()) return std::nullopt;
+    if (v == nullptr) return std::nullopt;
     return std::string(v->as_string());
   };
   auto bad = [](std::string_view what) {
@@ -321,9 +335,7 @@ api::response handle_match(const services& deps, const api::request& req) {
     matcher::pdq_query p;
     p.variants[0] = *h;
     p.variant_count = 1;
-    if (const auto* qv = body->if_contains("quality"); qv != nullptr && qv->is_int64()) {
-      p.quality = static_cast<int>(qv->as_int64());
-    }
+    if (quality != nullptr) p.quality = static_cast<int>(quality->as_int64());
     q.pdq = p;
   }
   if (auto s = str("phash")) {
