@@ -172,6 +172,15 @@ bool suppressed_answer(bool in_set, const hashdb::recorded& rec) {
   return in_set;
 }
 
+/// X-Source-Url-Truncated: "1" when the cache layer cut the URL it sends, "0" or absent when
+/// not; nullopt for anything else.
+std::optional<bool> source_url_truncated(const api::request& req) {
+  const auto v = req.header("X-Source-Url-Truncated");
+  if (!v || *v == "0") return false;
+  if (*v == "1") return true;
+  return std::nullopt;
+}
+
 api::response not_ready() {
   return api::response::error(api::errc::not_ready, "no snapshot yet");
 }
@@ -185,6 +194,10 @@ api::response handle_scan(const services& deps, const api::request& req, bool re
   if (record && !core::printable_utf8(zone)) {
     return api::response::error(api::errc::malformed,
                                 "X-Zone must be UTF-8 text without control characters");
+  }
+  const auto said_truncated = source_url_truncated(req);
+  if (record && !said_truncated) {
+    return api::response::error(api::errc::malformed, "X-Source-Url-Truncated must be 0 or 1");
   }
   auto& sc = thread_scanner(deps.scan);
   const auto* data = reinterpret_cast<const std::uint8_t*>(req.body.data());  // NOLINT
@@ -232,8 +245,13 @@ api::response handle_scan(const services& deps, const api::request& req, bool re
     }
     hashdb::match_event e;
     e.zone = zone.empty() ? std::string("default") : std::string(zone);
-    // The URL is kept whatever its bytes: those that are not UTF-8 are written %XX.
-    e.source_url = core::escape_invalid_utf8(req.header("X-Source-Url").value_or(""));
+    // The URL is kept whatever its bytes: those that are not UTF-8 are written %XX. One over
+    // the limit keeps its first part, cut between characters and escapes, marked truncated as
+    // the cache layer marks the ones it cuts, so what is stored never claims to be whole.
+    const std::string url = core::escape_invalid_utf8(req.header("X-Source-Url").value_or(""));
+    const std::string_view kept = core::url_prefix(url, hashdb::max_source_url_bytes);
+    e.source_url = std::string(kept);
+    e.source_url_truncated = *said_truncated || kept.size() < url.size();
     if (req.header("X-Request-Id")) e.request_id = req.request_id;
     e.node = deps.node;
     e.md5 = core::to_hex(std::span<const std::uint8_t>(r.digest.md5));

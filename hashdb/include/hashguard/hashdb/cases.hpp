@@ -35,7 +35,7 @@
 namespace hashguard::hashdb {
 
 struct case_options {
-  int dedupe_window_s{3600};      ///< same (zone, request id) within this is one event
+  int dedupe_window_s{3600};      ///< same (zone, request id, SHA-256) within this: one event
   int required_confirmations{1};  ///< for new cases: 1, or 2 for the two-person rule
   int preserve_days{365};         ///< after the first report
   int false_positive_days{30};    ///< details kept after a false-positive dismissal
