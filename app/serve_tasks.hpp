@@ -10,6 +10,9 @@
 //                 suppressions.poll_ms
 //   purge         purge_expired (serve_evidence.hpp): every retention.purge_interval_s, first
 //                 after one interval; not started when the interval is 0
+//   postgres      hashdb::embedded_server::keep_running: with the embedded PostgreSQL only,
+//                 every second: restarts it when its postmaster is gone, takes ownership of
+//                 it when the command that started it has ended (one line on stderr each)
 // and two that their workers own, only watched here (for /metrics): log_flush
 // (api::batched_log_writer) and evidence (evidence_keeper). While the database is down every
 // task fails and retries at its interval; what it last loaded stays in force.
@@ -29,6 +32,7 @@
 #include "hashguard/core/error.hpp"
 #include "hashguard/core/periodic_task.hpp"
 #include "hashguard/hashdb/cases.hpp"
+#include "hashguard/hashdb/embedded_postgres.hpp"
 #include "hashguard/hashdb/snapshot_loader.hpp"
 #include "hashguard/hashdb/suppressions.hpp"
 #include "hashguard/matcher/snapshot.hpp"
@@ -69,6 +73,8 @@ class serve_tasks {
   /// The purge task, unless `interval` is 0.
   void start_purge(const std::string& database_url, const hashdb::case_options& cases,
                    std::chrono::seconds interval);
+  /// The postgres task over serve's embedded server (which must outlive this object).
+  void start_embedded_upkeep(hashdb::embedded_server& server, std::chrono::milliseconds interval);
   /// A task owned elsewhere, shown in /metrics.
   void watch(const core::periodic_task& task);
 
