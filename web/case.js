@@ -49,7 +49,9 @@ export async function casePage(main, id) {
 
   main.append(el('h2', { text: 'Sightings' }),
     table(['When', 'Zone', 'URL', 'Request', 'Node', 'SHA-256'],
-      d.events.map((e) => [when(e.occurred_at), e.zone, el('span', { class: 'url', text: e.source_url }),
+      d.events.map((e) => [when(e.occurred_at), e.zone,
+        el('span', {}, el('span', { class: 'url', text: e.source_url }),
+          e.source_url_truncated ? el('em', { class: 'truncated', text: ' (truncated)' }) : null),
         e.request_id, e.node, el('code', { text: e.sha256 })]), 'grid sightings'));
 
   main.append(el('h2', { text: 'Decision history' }),
