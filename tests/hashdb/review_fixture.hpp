@@ -116,4 +116,55 @@ inline std::int64_t open_case(hashguard::hashdb::case_store& cases, const review
   return *r->case_id;
 }
 
+/// Adds `n` events to case `case_id` (zone `zone`) with one set-based INSERT ... SELECT
+/// generate_series, as a hot case collects them: event g (1..n) occurs at start_us + g seconds,
+/// carries content number `content_b` when g % 3 == 0 and `content_a` otherwise, comes from
+/// "https://u/<g % urls>" and hits (list, entry) at distance 4 (each content's digests as
+/// make_event writes them). The case's and its files' counters are updated as ingest does.
+inline void add_hot_events(const std::string& url, std::int64_t case_id, const std::string& zone,
+                           int n, std::int64_t start_us, std::uint64_t content_a,
+                           std::uint64_t content_b, int urls, std::int64_t list,
+                           std::int64_t entry) {
+  pqxx::connection pc(url);
+  pqxx::work tx(pc);
+  tx.exec_params0(
+      "CREATE TEMP TABLE hot ON COMMIT DROP AS"
+      " SELECT gen_random_uuid() AS id,"
+      "  'epoch'::timestamptz + ($2::bigint + g * 1000000::bigint) * interval '1 microsecond' AS "
+      "at,"
+      "  'https://u/' || (g % $3) AS url, g % 3 = 0 AS b"
+      " FROM generate_series(1, $1) g",
+      n, start_us, urls);
+  tx.exec_params0(
+      "INSERT INTO events (id, occurred_at, zone, source_url, request_id, node, md5, sha1,"
+      " sha256, pdq, pdq_quality, action, case_id)"
+      " SELECT id, at, $1, url, id::text, 'node-1',"
+      "  decode(CASE WHEN b THEN $3 ELSE $4 END, 'hex'),"
+      "  decode(CASE WHEN b THEN $5 ELSE $6 END, 'hex'),"
+      "  decode(CASE WHEN b THEN $7 ELSE $8 END, 'hex'),"
+      "  decode(CASE WHEN b THEN $9 ELSE $10 END, 'hex'), 90, 'block', $2 FROM hot",
+      zone, case_id, hex_n(content_b + 3, 32), hex_n(content_a + 3, 32), hex_n(content_b + 7, 40),
+      hex_n(content_a + 7, 40), hex_n(content_b, 64), hex_n(content_a, 64),
+      hex_n(content_b * 7, 64), hex_n(content_a * 7, 64));
+  tx.exec_params0(
+      "INSERT INTO event_hits (event_id, ordinal, list_id, entry_id, signal, distance, threshold,"
+      " list_version, action, variant)"
+      " SELECT id, 1, $1, $2, 'pdq', 4, 31, 3, 'block', 'rot90' FROM hot",
+      list, entry);
+  tx.exec_params0(
+      "INSERT INTO case_files AS f (case_id, content, md5, sha1, sha256, pdq, first_seen,"
+      " last_seen, sightings)"
+      " SELECT e.case_id, e.sha256, e.md5, e.sha1, e.sha256, e.pdq, min(h.at), max(h.at),"
+      "  count(*) FROM hot h JOIN events e ON e.id = h.id"
+      " GROUP BY e.case_id, e.sha256, e.md5, e.sha1, e.pdq"
+      " ON CONFLICT (case_id, content) DO UPDATE SET sightings = f.sightings + excluded.sightings,"
+      "  first_seen = least(f.first_seen, excluded.first_seen),"
+      "  last_seen = greatest(f.last_seen, excluded.last_seen)");
+  tx.exec_params0(
+      "UPDATE cases SET sightings = sightings + $2,"
+      " last_seen = greatest(last_seen, (SELECT max(at) FROM hot)) WHERE id = $1",
+      case_id, n);
+  tx.commit();
+}
+
 }  // namespace hg_test
