@@ -26,8 +26,8 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
-#include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 using namespace hashguard;
@@ -96,77 +96,44 @@ void seed(const std::string& url, int n_hot) {
   nt.exec0("VACUUM ANALYZE");
 }
 
-// The detail as it was read before the change (main's load_case): every event of the case in
-// time order, all their hits (one query over an array of every id), each file's URLs as an
-// array over all its events. Returns the events held (they stay in memory until it returns),
-// 0 when no URL was read.
+// The detail as it was read before the change (main's load_case), its three unbounded
+// queries on the same data: each file's URLs as an array over all its events, every event of
+// the case in time order, then all their hits (one query over an array of every id). The
+// results are held until it returns, as the events were (main then also copied each row into
+// an event_record, so its footprint was larger still). Returns the events read, 0 when no URL
+// came back.
 std::size_t unbounded_detail(pqxx::connection& pc, std::int64_t case_id) {
   pqxx::read_transaction tx(pc);
-  std::size_t urls = 0;
-  for (const auto& r :
-       tx.exec_params("SELECT f.content, ARRAY(SELECT u FROM (SELECT e.source_url AS u,"
-                      " min(e.occurred_at) AS t FROM events e WHERE e.case_id = f.case_id"
-                      " AND e.source_url <> ''"
-                      " AND coalesce(e.sha256, e.pdq, e.phash, e.md5, e.sha1) = f.content"
-                      " GROUP BY e.source_url ORDER BY t, u) s)"
-                      " FROM case_files f WHERE f.case_id = $1 ORDER BY f.first_seen, f.content",
-                      case_id)) {
-    auto a = r[1].as_array();
-    for (auto item = a.get_next(); item.first != pqxx::array_parser::juncture::done;
-         item = a.get_next()) {
-      if (item.first == pqxx::array_parser::juncture::string_value) ++urls;
-    }
-  }
-  std::vector<hashdb::event_record> events;
-  std::map<std::string, std::size_t> index;
-  for (const auto& r : tx.exec_params(
-           "SELECT e.id::text, e.occurred_at::text, e.recorded_at::text, e.zone,"
-           " coalesce(e.source_url, ''), coalesce(e.request_id, ''), coalesce(e.node, ''),"
-           " encode(e.sha256, 'hex'), encode(e.pdq, 'hex'), e.action"
-           " FROM events e WHERE e.case_id = $1 ORDER BY e.occurred_at, e.id",
-           case_id)) {
-    hashdb::event_record e;
-    e.id = r[0].as<std::string>();
-    e.occurred_at = r[1].as<std::string>();
-    e.recorded_at = r[2].as<std::string>();
-    e.zone = r[3].as<std::string>();
-    e.source_url = r[4].as<std::string>();
-    e.request_id = r[5].as<std::string>();
-    e.node = r[6].as<std::string>();
-    e.sha256 = r[7].as<std::string>();
-    e.pdq = r[8].as<std::string>();
-    e.action = r[9].as<std::string>();
-    index.emplace(e.id, events.size());
-    events.push_back(std::move(e));
-  }
+  const auto files = tx.exec_params(
+      "SELECT f.content, ARRAY(SELECT u FROM (SELECT e.source_url AS u,"
+      " min(e.occurred_at) AS t FROM events e WHERE e.case_id = f.case_id"
+      " AND e.source_url <> ''"
+      " AND coalesce(e.sha256, e.pdq, e.phash, e.md5, e.sha1) = f.content"
+      " GROUP BY e.source_url ORDER BY t, u) s)"
+      " FROM case_files f WHERE f.case_id = $1 ORDER BY f.first_seen, f.content",
+      case_id);
+  const auto events = tx.exec_params(
+      "SELECT e.id::text, e.occurred_at::text, e.recorded_at::text, e.zone,"
+      " coalesce(e.source_url, ''), coalesce(e.request_id, ''), coalesce(e.node, ''),"
+      " e.md5, e.sha1, e.sha256, e.pdq, e.phash, e.pdq_quality, e.action, e.case_id,"
+      " e.suppressed FROM events e WHERE e.case_id = $1 ORDER BY e.occurred_at, e.id",
+      case_id);
   std::string ids = "{";
-  for (std::size_t i = 0; i < events.size(); ++i) {
-    if (i > 0) ids += ',';
-    ids += events[i].id;
+  for (const auto& r : events) {
+    if (ids.size() > 1) ids += ',';
+    ids += r[0].c_str();
   }
   ids += '}';
-  for (const auto& r : tx.exec_params(
-           "SELECT h.event_id::text, h.list_id, coalesce(l.name, ''), h.entry_id,"
-           " coalesce(x.external_id, ''), h.signal, h.distance, h.threshold, h.list_version,"
-           " h.action, h.variant FROM event_hits h LEFT JOIN hash_lists l ON l.id = h.list_id"
-           " LEFT JOIN hashes x ON x.id = h.entry_id"
-           " WHERE h.event_id = ANY($1::uuid[]) ORDER BY h.event_id, h.ordinal",
-           ids)) {
-    hashdb::hit_record h;
-    h.list_id = r[1].as<std::int64_t>();
-    h.list_name = r[2].as<std::string>();
-    h.entry_id = r[3].as<std::int64_t>();
-    h.external_id = r[4].as<std::string>();
-    h.signal = r[5].as<std::string>();
-    h.distance = r[6].as<int>();
-    h.threshold = r[7].as<int>();
-    h.list_version = r[8].as<std::int64_t>();
-    h.action = r[9].as<std::string>();
-    h.variant = r[10].as<std::string>();
-    events[index.at(r[0].as<std::string>())].hits.push_back(std::move(h));
-  }
+  const auto hits = tx.exec_params(
+      "SELECT h.event_id::text, h.list_id, coalesce(l.name, ''), h.entry_id,"
+      " coalesce(x.external_id, ''), h.signal, h.distance, h.threshold, h.list_version,"
+      " h.action, h.variant FROM event_hits h LEFT JOIN hash_lists l ON l.id = h.list_id"
+      " LEFT JOIN hashes x ON x.id = h.entry_id"
+      " WHERE h.event_id = ANY($1::uuid[]) ORDER BY h.event_id, h.ordinal",
+      ids);
   tx.commit();
-  return urls == 0 ? 0 : events.size();
+  const bool urls = !files.empty() && std::string_view(files[0][1].c_str()).size() > 2;
+  return urls && hits.size() == events.size() ? events.size() : 0;
 }
 
 double median(std::vector<double> v) {

@@ -36,6 +36,27 @@ event_record event_from_row(const pqxx::row& r) {
   return e;
 }
 
+namespace {
+
+// The hit whose columns start at `first`: list_id, list name, entry_id, external id, signal,
+// distance, threshold, list_version, action, variant.
+hit_record hit_from(const pqxx::row& r, int first) {
+  hit_record h;
+  h.list_id = r[first].as<std::int64_t>();
+  h.list_name = r[first + 1].as<std::string>();
+  h.entry_id = r[first + 2].as<std::int64_t>();
+  h.external_id = r[first + 3].as<std::string>();
+  h.signal = r[first + 4].as<std::string>();
+  h.distance = r[first + 5].as<int>();
+  h.threshold = r[first + 6].as<int>();
+  h.list_version = r[first + 7].as<std::int64_t>();
+  h.action = r[first + 8].as<std::string>();
+  h.variant = r[first + 9].as<std::string>();
+  return h;
+}
+
+}  // namespace
+
 void attach_hits(pqxx::transaction_base& tx, std::vector<event_record>& events) {
   if (events.empty()) return;
   std::string ids = "{";
@@ -55,18 +76,7 @@ void attach_hits(pqxx::transaction_base& tx, std::vector<event_record>& events) 
       " WHERE h.event_id = ANY($1::uuid[]) ORDER BY h.event_id, h.ordinal",
       ids);
   for (const auto& r : rows) {
-    hit_record h;
-    h.list_id = r[1].as<std::int64_t>();
-    h.list_name = r[2].as<std::string>();
-    h.entry_id = r[3].as<std::int64_t>();
-    h.external_id = r[4].as<std::string>();
-    h.signal = r[5].as<std::string>();
-    h.distance = r[6].as<int>();
-    h.threshold = r[7].as<int>();
-    h.list_version = r[8].as<std::int64_t>();
-    h.action = r[9].as<std::string>();
-    h.variant = r[10].as<std::string>();
-    events[index.at(r[0].as<std::string>())].hits.push_back(std::move(h));
+    events[index.at(r[0].as<std::string>())].hits.push_back(hit_from(r, 1));
   }
 }
 
@@ -109,20 +119,23 @@ std::vector<std::string> text_array(const pqxx::field& f) {
   return out;
 }
 
-hit_record hit_from(const pqxx::row& r, int first) {
-  hit_record h;
-  h.list_id = r[first].as<std::int64_t>();
-  h.list_name = r[first + 1].as<std::string>();
-  h.entry_id = r[first + 2].as<std::int64_t>();
-  h.external_id = r[first + 3].as<std::string>();
-  h.signal = r[first + 4].as<std::string>();
-  h.distance = r[first + 5].as<int>();
-  h.threshold = r[first + 6].as<int>();
-  h.list_version = r[first + 7].as<std::int64_t>();
-  h.action = r[first + 8].as<std::string>();
-  h.variant = r[first + 9].as<std::string>();
-  return h;
-}
+// A case's files by their content key, for the aggregates that come back per content.
+class file_index {
+ public:
+  explicit file_index(case_detail& d) : d_(d) {
+    for (std::size_t i = 0; i < d.files.size(); ++i) at_.emplace(d.files[i].content, i);
+  }
+  /// The file of a content column (bytea); nullptr for content that is not one of the case's
+  /// files (an event recorded without its file row).
+  file_record* find(const pqxx::field& content) {
+    const auto it = at_.find(bytea_hex(content));
+    return it == at_.end() ? nullptr : &d_.files[it->second];
+  }
+
+ private:
+  case_detail& d_;
+  std::map<std::string, std::size_t> at_;
+};
 
 void load_files(pqxx::transaction_base& tx, std::int64_t case_id, case_detail& d) {
   // first_seen, last_seen and sightings are counters hg_record_events keeps on the file.
@@ -156,7 +169,7 @@ void load_files(pqxx::transaction_base& tx, std::int64_t case_id, case_detail& d
 // One pass over the case's events: per file, its distinct URLs (the urls_per_file most
 // recently seen, the URL of its first sighting, the count), and the case's distinct URLs.
 void load_urls(pqxx::transaction_base& tx, std::int64_t case_id, case_detail& d,
-               const std::map<std::string, std::size_t>& file_at) {
+               file_index& files) {
   const auto rows = tx.exec_params(
       std::string("WITH u AS MATERIALIZED (SELECT ") + event_content +
           " AS content, e.source_url AS url,"
@@ -169,24 +182,22 @@ void load_urls(pqxx::transaction_base& tx, std::int64_t case_id, case_detail& d,
           " SELECT content,"
           "   array_agg(url ORDER BY rn) FILTER (WHERE rn <= $2),"
           "   min(url) FILTER (WHERE first_rn = 1), count(*),"
-          "   (SELECT count(DISTINCT url) FROM u)"
+          "   (SELECT count(*) FROM (SELECT DISTINCT url FROM u) d)"
           " FROM ranked GROUP BY content",
       case_id, static_cast<std::int64_t>(urls_per_file));
   for (const auto& r : rows) {
     d.urls_total = r[4].as<std::int64_t>();
-    const auto it = file_at.find(bytea_hex(r[0]));
-    if (it == file_at.end()) continue;  // an event whose file was removed: not one of the case's
-    auto& f = d.files[it->second];
-    f.urls = text_array(r[1]);
-    f.first_url = r[2].as<std::string>();
-    f.urls_total = r[3].as<std::int64_t>();
+    if (file_record* f = files.find(r[0])) {
+      f->urls = text_array(r[1]);
+      f->first_url = r[2].as<std::string>();
+      f->urls_total = r[3].as<std::int64_t>();
+    }
   }
 }
 
 // Per file, its distinct hits: the matches_per_file seen most often and their count. Reads
 // every hit of the case (a join over its events): the CyberTipline package only.
-void load_file_matches(pqxx::transaction_base& tx, std::int64_t case_id, case_detail& d,
-                       const std::map<std::string, std::size_t>& file_at) {
+void load_file_matches(pqxx::transaction_base& tx, std::int64_t case_id, file_index& files) {
   const auto rows = tx.exec_params(
       std::string("SELECT m.content, m.list_id, coalesce(l.name, ''), m.entry_id,"
                   " coalesce(x.external_id, ''), m.signal, m.distance, m.threshold,"
@@ -206,12 +217,11 @@ void load_file_matches(pqxx::transaction_base& tx, std::int64_t case_id, case_de
           " WHERE m.rn <= $2 ORDER BY m.content, m.rn",
       case_id, static_cast<std::int64_t>(matches_per_file));
   for (const auto& r : rows) {
-    const auto it = file_at.find(bytea_hex(r[0]));
-    if (it == file_at.end()) continue;
-    auto& f = d.files[it->second];
-    f.matches.push_back({hit_from(r, 1), r[11].as<std::int64_t>(), r[12].as<std::string>(),
-                         r[13].as<std::string>()});
-    f.matches_total = r[14].as<std::int64_t>();
+    if (file_record* f = files.find(r[0])) {
+      f->matches.push_back({hit_from(r, 1), r[11].as<std::int64_t>(), r[12].as<std::string>(),
+                            r[13].as<std::string>()});
+      f->matches_total = r[14].as<std::int64_t>();
+    }
   }
 }
 
@@ -263,10 +273,9 @@ case_detail load_case(pqxx::transaction_base& tx, std::int64_t case_id, const de
   d.summary = case_from_row(c[0]);
 
   load_files(tx, case_id, d);
-  std::map<std::string, std::size_t> file_at;
-  for (std::size_t i = 0; i < d.files.size(); ++i) file_at.emplace(d.files[i].content, i);
-  load_urls(tx, case_id, d, file_at);
-  if (o.file_matches) load_file_matches(tx, case_id, d, file_at);
+  file_index files(d);
+  load_urls(tx, case_id, d, files);
+  if (o.file_matches) load_file_matches(tx, case_id, files);
 
   for (const auto& r : tx.exec_params(
            "SELECT ce.list_id, coalesce(l.name, ''), ce.entry_id, coalesce(x.external_id, '')"

@@ -116,15 +116,24 @@ inline std::int64_t open_case(hashguard::hashdb::case_store& cases, const review
   return *r->case_id;
 }
 
-/// Adds `n` events to case `case_id` (zone `zone`) with one set-based INSERT ... SELECT
-/// generate_series, as a hot case collects them: event g (1..n) occurs at start_us + g seconds,
-/// carries content number `content_b` when g % 3 == 0 and `content_a` otherwise, comes from
-/// "https://u/<g % urls>" and hits (list, entry) at distance 4 (each content's digests as
-/// make_event writes them). The case's and its files' counters are updated as ingest does.
-inline void add_hot_events(const std::string& url, std::int64_t case_id, const std::string& zone,
-                           int n, std::int64_t start_us, std::uint64_t content_a,
-                           std::uint64_t content_b, int urls, std::int64_t list,
-                           std::int64_t entry) {
+struct hot_case {
+  std::int64_t id{};
+  std::string first_event;
+};
+
+/// A hot case in zone "z": one event recorded through the case store (content 1, list_a's
+/// entry_a1, "https://u/first", at start_us), then `n` more added with one set-based INSERT ...
+/// SELECT generate_series: event g (1..n) occurs at start_us + g seconds, carries content 2
+/// when g % 3 == 0 and content 1 otherwise (digests as make_event writes them), comes from
+/// "https://u/<g % urls>" and hits the same entry as the first; the case's and its files'
+/// counters are updated as ingest does.
+inline hot_case open_hot_case(hashguard::hashdb::case_store& store, const std::string& url,
+                              const review_lists& l, std::int64_t start_us, int n, int urls) {
+  auto first = store.record(make_event("z", l.list_a, l.entry_a1, 1, start_us, "https://u/first"));
+  REQUIRE(first.has_value());
+  const hot_case hot{first->case_id.value(), first->event_id};
+  const std::uint64_t content_a = 1;
+  const std::uint64_t content_b = 2;
   pqxx::connection pc(url);
   pqxx::work tx(pc);
   tx.exec_params0(
@@ -143,14 +152,14 @@ inline void add_hot_events(const std::string& url, std::int64_t case_id, const s
       "  decode(CASE WHEN b THEN $5 ELSE $6 END, 'hex'),"
       "  decode(CASE WHEN b THEN $7 ELSE $8 END, 'hex'),"
       "  decode(CASE WHEN b THEN $9 ELSE $10 END, 'hex'), 90, 'block', $2 FROM hot",
-      zone, case_id, hex_n(content_b + 3, 32), hex_n(content_a + 3, 32), hex_n(content_b + 7, 40),
-      hex_n(content_a + 7, 40), hex_n(content_b, 64), hex_n(content_a, 64),
-      hex_n(content_b * 7, 64), hex_n(content_a * 7, 64));
+      std::string("z"), hot.id, hex_n(content_b + 3, 32), hex_n(content_a + 3, 32),
+      hex_n(content_b + 7, 40), hex_n(content_a + 7, 40), hex_n(content_b, 64),
+      hex_n(content_a, 64), hex_n(content_b * 7, 64), hex_n(content_a * 7, 64));
   tx.exec_params0(
       "INSERT INTO event_hits (event_id, ordinal, list_id, entry_id, signal, distance, threshold,"
       " list_version, action, variant)"
       " SELECT id, 1, $1, $2, 'pdq', 4, 31, 3, 'block', 'rot90' FROM hot",
-      list, entry);
+      l.list_a, l.entry_a1);
   tx.exec_params0(
       "INSERT INTO case_files AS f (case_id, content, md5, sha1, sha256, pdq, first_seen,"
       " last_seen, sightings)"
@@ -163,8 +172,9 @@ inline void add_hot_events(const std::string& url, std::int64_t case_id, const s
   tx.exec_params0(
       "UPDATE cases SET sightings = sightings + $2,"
       " last_seen = greatest(last_seen, (SELECT max(at) FROM hot)) WHERE id = $1",
-      case_id, n);
+      hot.id, n);
   tx.commit();
+  return hot;
 }
 
 }  // namespace hg_test

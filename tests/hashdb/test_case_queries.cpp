@@ -158,13 +158,10 @@ TEST_CASE("review detail of a hot case: a bounded page of events, the total, cap
   auto c = db.connect();
   const auto l = hg_test::make_lists(db.url());
   hashdb::case_store store(c, {});
-  auto first =
-      store.record(hg_test::make_event("z", l.list_a, l.entry_a1, 1, t0, "https://u/first"));
-  REQUIRE(first.has_value());
-  const auto id = *first->case_id;
-  // 3,000 more: content 2 on every third, 50 URLs. Another case's events share the table.
+  // 3,001 events: content 2 on every third, 50 URLs. Another case's events share the table.
   constexpr int n = 3000;
-  hg_test::add_hot_events(db.url(), id, "z", n, t0, 1, 2, 50, l.list_a, l.entry_a1);
+  const auto hot = hg_test::open_hot_case(store, db.url(), l, t0, n, 50);
+  const auto id = hot.id;
   auto other = store.record(hg_test::make_event("y", l.list_b, l.entry_b1, 9, t0, "https://o/"));
   REQUIRE(other.has_value());
 
@@ -214,7 +211,7 @@ TEST_CASE("review detail of a hot case: a bounded page of events, the total, cap
     last_at = p->events.back().occurred_at;
     for (const auto& e : p->events) seen.insert(e.id);
     if (p->next_before.empty()) {
-      CHECK(p->events.back().id == first->event_id);
+      CHECK(p->events.back().id == hot.first_event);
       break;
     }
     CHECK(p->events.size() == hashdb::max_event_page);

@@ -630,14 +630,10 @@ TEST_CASE("hot case exports: URLs capped and counted, provenance aggregated, no 
   auto c = db.connect();
   const auto l = hg_test::make_lists(db.url());
   hashdb::case_store store(c, {});
-  auto first =
-      store.record(hg_test::make_event("z", l.list_a, l.entry_a1, 1, t0, "https://u/first"));
-  REQUIRE(first.has_value());
-  const auto id = *first->case_id;
-  // 2,000 more: content 1 at the 40 URLs https://u/<r> with r % 3 != 0, content 2 at the 20
-  // others, so file 1 has 41 distinct URLs (capped) and file 2 has 20 (not capped).
+  // 2,001 events: content 1 at the 40 URLs https://u/<r> with r % 3 != 0 and https://u/first,
+  // content 2 at the 20 others, so file 1 has 41 distinct URLs (capped) and file 2 has 20.
   constexpr int n = 2000;
-  hg_test::add_hot_events(db.url(), id, "z", n, t0, 1, 2, 60, l.list_a, l.entry_a1);
+  const auto id = hg_test::open_hot_case(store, db.url(), l, t0, n, 60).id;
   hashdb::exporter ex(c);
   hashdb::package_options po;
 
