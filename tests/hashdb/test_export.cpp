@@ -675,4 +675,21 @@ TEST_CASE("hot case exports: URLs capped and counted, provenance aggregated, no 
   REQUIRE(entries.size() == 1);
   CHECK(entries[0].at("list_name").as_string() == "ncmec-test");
   CHECK(entries[0].at("external_id").as_string() == "NC-1");
+
+  // 25 of file 1's sightings matched at other distances: 26 distinct matches, the 20 most
+  // frequent listed (the one at distance 4 first) and the count stated.
+  hg_test::exec_sql(db.url(),
+                    "UPDATE event_hits h SET distance = 4 + s.k FROM (SELECT e.id, row_number()"
+                    " OVER (ORDER BY e.occurred_at) AS k FROM events e WHERE e.sha256 = decode('" +
+                        hex_n(1, 64) + "', 'hex') LIMIT 25) s WHERE h.event_id = s.id");
+  collected capped;
+  REQUIRE(ex.cybertipline(id, po, capped.sink(), "k", "fileDetails-1.xml").has_value());
+  const auto lines = text_of(capped.bytes, "additionalInfo");
+  INFO(lines);
+  CHECK(std::count(lines.begin(), lines.end(), '\n') == 21);  // 20 matches, the cap, the sightings
+  const auto first_line = lines.substr(0, lines.find('\n'));
+  CHECK(first_line.starts_with("matched list ncmec-test"));
+  CHECK(first_line.ends_with("distance 4 (threshold 31, variant rot90) in " +
+                             std::to_string(1 + n - n / 3 - 25) + " sightings"));
+  CHECK(lines.find("the 20 most frequent of 26 distinct matches are listed") != std::string::npos);
 }
