@@ -29,7 +29,11 @@ export async function casePage(main, id) {
   ]));
   main.append(twoPersonPanel(d));
 
-  // What matched: one row per distinct hit across the sightings.
+  // What matched: every list entry the case covers, then one row per distinct hit among the
+  // sightings shown (a page of the newest; a hot case has far more than a page).
+  main.append(el('h2', { text: 'Known items' }),
+    table(['List', 'Entry'], d.entries.map((x) => [x.list_name || `list ${x.list_id}`,
+      `${x.entry_id}${x.external_id ? ` (${x.external_id})` : ''}`]), 'grid entries'));
   const seen = new Set();
   const matchRows = [];
   for (const e of d.events) {
@@ -42,17 +46,13 @@ export async function casePage(main, id) {
     }
   }
   main.append(el('h2', { text: 'Matches' }),
+    el('p', { class: 'muted', text: `In the ${d.events.length} newest of ${d.events_total} sightings.` }),
     table(['List', 'Entry', 'Signal', 'Distance', 'Threshold', 'List version', 'Variant', 'Action'], matchRows, 'grid matches'));
 
   main.append(el('h2', { text: 'Files' }));
   d.files.forEach((f, i) => main.append(fileCard(c.id, f, i)));
 
-  main.append(el('h2', { text: 'Sightings' }),
-    table(['When', 'Zone', 'URL', 'Request', 'Node', 'SHA-256'],
-      d.events.map((e) => [when(e.occurred_at), e.zone,
-        el('span', {}, el('span', { class: 'url', text: e.source_url }),
-          e.source_url_truncated ? el('em', { class: 'truncated', text: ' (truncated)' }) : null),
-        e.request_id, e.node, el('code', { text: e.sha256 })]), 'grid sightings'));
+  main.append(el('h2', { text: 'Sightings' }), sightings(c.id, d));
 
   main.append(el('h2', { text: 'Decision history' }),
     d.decisions.length === 0 ? message('No decisions yet.')
@@ -79,6 +79,43 @@ function twoPersonPanel(d) {
   return el('p', { id: 'two-person', class: 'rule', text: `${text} (${d.confirmations}/${need})` });
 }
 
+const sightingRow = (e) => [when(e.occurred_at), e.zone,
+  el('span', {}, el('span', { class: 'url', text: e.source_url }),
+    e.source_url_truncated ? el('em', { class: 'truncated', text: ' (truncated)' }) : null),
+  e.request_id, e.node, el('code', { text: e.sha256 })];
+
+// The newest page of sightings, their count, and a button that pages back (`before`).
+function sightings(caseId, d) {
+  const grid = table(['When', 'Zone', 'URL', 'Request', 'Node', 'SHA-256'], d.events.map(sightingRow), 'grid sightings');
+  const shown = el('p', { id: 'sightings-count', class: 'muted' });
+  const box = el('div', {}, shown, grid);
+  let count = d.events.length;
+  let next = d.next_before;
+  const more = el('button', { type: 'button', id: 'older-sightings', text: 'Older sightings' });
+  const update = () => {
+    shown.textContent = `Showing the ${count} newest of ${d.events_total} sightings.`;
+    more.hidden = !next;
+  };
+  more.addEventListener('click', async () => {
+    more.disabled = true;
+    try {
+      const page = await api.get(`/v1/cases/${encodeURIComponent(caseId)}?before=${encodeURIComponent(next)}`);
+      const body = grid.querySelector('tbody');
+      for (const row of table([], page.events.map(sightingRow)).querySelectorAll('tbody tr')) body.append(row);
+      count += page.events.length;
+      next = page.next_before;
+      update();
+    } catch (e) {
+      box.append(message(`Could not load older sightings: ${e.message}`, 'error'));
+    } finally {
+      more.disabled = false;
+    }
+  });
+  update();
+  box.append(more);
+  return box;
+}
+
 function fileCard(caseId, f, i) {
   const viewed = f.viewed_by_esp ? `yes (${f.viewed_by}, ${when(f.viewed_at)})` : 'no';
   const card = el('section', { class: 'file card' },
@@ -91,6 +128,13 @@ function fileCard(caseId, f, i) {
     ]),
     el('h4', { text: 'Seen at' }),
     el('ul', { class: 'urls' }, f.urls.map((u) => el('li', { class: 'url', text: u }))));
+  // The list is capped: say so, and where the file was first seen.
+  if (f.urls_total > f.urls.length) {
+    card.append(el('p', { class: 'muted urls-capped', text: `The ${f.urls.length} most recently seen of ${f.urls_total} distinct URLs.` }));
+  }
+  if (f.first_url && !f.urls.includes(f.first_url)) {
+    card.append(el('p', { class: 'muted' }, 'First seen at ', el('span', { class: 'url', text: f.first_url })));
+  }
   if (!f.evidence_preserved) {
     card.append(el('p', { class: 'muted', text: 'No image is kept for this file (evidence preservation is off or the content was not preserved).' }));
     return card;

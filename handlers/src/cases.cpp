@@ -1,6 +1,8 @@
 // The review routes on the case store (role reviewer, compliance for reports):
 //   GET  /v1/cases?status=&zone=&list=&from=&to=&limit=&offset=   the queue
-//   GET  /v1/cases/{id}                   one case in full (audited: case.view)
+//   GET  /v1/cases/{id}?limit=&before=    one case (audited: case.view) with a page of its
+//                                         events: the newest `limit` (1..500, default 100), or
+//                                         those older than event `before` (next_before)
 //   POST /v1/cases/{id}/decision          {decision, note, classification?, suppress?}
 //   POST /v1/cases/{id}/report            record a CyberTipline submission
 // Dates in queries: YYYY-MM-DD (midnight UTC) or YYYY-MM-DDTHH:MM:SSZ; `to` is exclusive. A
@@ -76,8 +78,17 @@ api::response get_case(const services& deps, hashdb::connection& c, const api::r
                        const api::auth_context& who) {
   auto id = id_param(req);
   if (!id) return api::response::error(api::errc::not_found, "no such case");
+  hashdb::event_page page;
+  auto limit =
+      api::int_query(req, "limit", 100, 1, static_cast<std::int64_t>(hashdb::max_event_page));
+  if (!limit) return malformed("limit must be 1..500");
+  page.limit = static_cast<std::size_t>(*limit);
+  if (auto b = req.query_param("before"); b && !b->empty()) page.before = *b;
   hashdb::review_store review(c);
-  auto d = review.detail(*id);
+  auto d = review.detail(*id, page);
+  if (!d && d.error() == hashdb::errc::invalid_argument) {
+    return malformed("before must be the id of an event of this case (next_before)");
+  }
   if (!d) return api::response::error(d.error(), deps.retry_after_s);
   // Every read of a case is an audit entry (DESIGN.md section 3).
   hashdb::audit_log audit(c);
