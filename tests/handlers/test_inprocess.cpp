@@ -370,59 +370,59 @@ TEST_CASE("in process: /v1/match refuses a field of the wrong JSON type, naming 
   CHECK(
       node.call("POST", "/v1/match", "{" + md5 + R"(,"quality":70})", "application/json").status ==
       200);
+}
 
-  TEST_CASE("in process: a case's detail pages its events (limit, before) and counts them all") {
-    in_process_node node;
-    auto c = node.db.connect();
-    hashdb::case_store store(c, {});
-    std::int64_t case_id = 0;
-    for (int i = 0; i < 5; ++i) {
-      hashdb::match_event e;
-      e.zone = "z.example";
-      e.source_url = "https://u.example/" + std::to_string(i);
-      e.occurred_us = 1'790'000'000'000'000 + std::int64_t{i} * 1'000'000;
-      e.sha256 = std::string(64, 'a');
-      e.act = core::action::block;
-      hashdb::event_hit h;
-      h.list_id = 1;
-      h.entry_id = 1;
-      e.hits.push_back(h);
-      auto r = store.record(e);
-      REQUIRE(r.has_value());
-      case_id = r->case_id.value();
-    }
-    const std::string path = "/v1/cases/" + std::to_string(case_id);
-    std::vector<std::string> ids;
-    std::string target = path + "?limit=2";
-    for (int page = 0; page < 3; ++page) {
-      auto res = node.call("GET", target);
-      REQUIRE(res.status == 200);
-      const auto d = hg_test::json_of(res);
-      CHECK(d.at("events_total").as_int64() == 5);
-      const auto events = d.at("events").as_array();
-      CHECK(events.size() == (page < 2 ? 2U : 1U));
-      for (const auto& e : events) ids.emplace_back(e.at("id").as_string());
-      const auto files = d.at("files").as_array();
-      REQUIRE(files.size() == 1);
-      CHECK(files[0].at("urls_total").as_int64() == 5);
-      CHECK(files[0].at("first_url").as_string() == "https://u.example/0");
-      if (page < 2) {
-        target = path + "?limit=2&before=" + std::string(d.at("next_before").as_string());
-      } else {
-        CHECK(d.at("next_before").is_null());
-      }
-    }
-    // Newest first, each event once.
-    REQUIRE(ids.size() == 5);
-    CHECK(std::set<std::string>(ids.begin(), ids.end()).size() == 5);
-    const auto newest = hg_test::json_of(node.call("GET", path));
-    CHECK(newest.at("events").as_array().at(0).at("source_url").as_string() ==
-          "https://u.example/4");
-    for (const std::string bad : {"?limit=0", "?limit=501", "?limit=x", "?before=nonsense",
-                                  "?before=00000000-0000-0000-0000-000000000000"}) {
-      INFO(bad);
-      auto res = node.call("GET", path + bad);
-      CHECK(res.status == 400);
-      CHECK(hg_test::error_code_of(res) == "malformed");
+TEST_CASE("in process: a case's detail pages its events (limit, before) and counts them all") {
+  in_process_node node;
+  auto c = node.db.connect();
+  hashdb::case_store store(c, {});
+  std::int64_t case_id = 0;
+  for (int i = 0; i < 5; ++i) {
+    hashdb::match_event e;
+    e.zone = "z.example";
+    e.source_url = "https://u.example/" + std::to_string(i);
+    e.occurred_us = 1'790'000'000'000'000 + std::int64_t{i} * 1'000'000;
+    e.sha256 = std::string(64, 'a');
+    e.act = core::action::block;
+    hashdb::event_hit h;
+    h.list_id = 1;
+    h.entry_id = 1;
+    e.hits.push_back(h);
+    auto r = store.record(e);
+    REQUIRE(r.has_value());
+    case_id = r->case_id.value();
+  }
+  const std::string path = "/v1/cases/" + std::to_string(case_id);
+  std::vector<std::string> ids;
+  std::string target = path + "?limit=2";
+  for (int page = 0; page < 3; ++page) {
+    auto res = node.call("GET", target);
+    REQUIRE(res.status == 200);
+    const auto d = hg_test::json_of(res);
+    CHECK(d.at("events_total").as_int64() == 5);
+    const auto events = d.at("events").as_array();
+    CHECK(events.size() == (page < 2 ? 2U : 1U));
+    for (const auto& e : events) ids.emplace_back(e.at("id").as_string());
+    const auto files = d.at("files").as_array();
+    REQUIRE(files.size() == 1);
+    CHECK(files[0].at("urls_total").as_int64() == 5);
+    CHECK(files[0].at("first_url").as_string() == "https://u.example/0");
+    if (page < 2) {
+      target = path + "?limit=2&before=" + std::string(d.at("next_before").as_string());
+    } else {
+      CHECK(d.at("next_before").is_null());
     }
   }
+  // Newest first, each event once.
+  REQUIRE(ids.size() == 5);
+  CHECK(std::set<std::string>(ids.begin(), ids.end()).size() == 5);
+  const auto newest = hg_test::json_of(node.call("GET", path));
+  CHECK(newest.at("events").as_array().at(0).at("source_url").as_string() == "https://u.example/4");
+  for (const std::string bad : {"?limit=0", "?limit=501", "?limit=x", "?before=nonsense",
+                                "?before=00000000-0000-0000-0000-000000000000"}) {
+    INFO(bad);
+    auto res = node.call("GET", path + bad);
+    CHECK(res.status == 400);
+    CHECK(hg_test::error_code_of(res) == "malformed");
+  }
+}
