@@ -26,6 +26,8 @@ constexpr entry entries[] = {
     {errc::unknown_format, "unknown_format", "the list format is unknown or undetectable"},
     {errc::in_doubt, "commit_in_doubt", "the connection broke during commit"},
     {errc::integrity, "integrity", "sealed evidence failed authentication"},
+    {errc::audit_key_missing, "audit_key_missing",
+     "no audit key on this connection: audit rows cannot be appended"},
 };
 
 const entry* find(int code) {
