@@ -150,14 +150,22 @@ void serve_tasks::start_audit_publish(const std::string& database_url,
                                       std::chrono::seconds interval) {
   if (interval.count() <= 0) return;
   // Kept between runs, on the task's thread only. Publishing only a changed head keeps the
-  // log to one line per change, not one per interval.
+  // log to one line per change, not one per interval. `last` starts as the head file holds
+  // it, so a log cut back while serve was down is noticed too.
   struct publisher {
     std::optional<hashdb::connection> conn;
+    bool read_file{false};
     std::optional<hashdb::audit_head> last;
   };
   auto state = std::make_shared<publisher>();
   (void)start("audit_head", interval, first_run::synchronous,
               [state, url = database_url, file = std::move(head_file)]() -> core::result<void> {
+                if (!state->read_file) {
+                  auto published = hashdb::read_audit_head(file);
+                  if (!published) return published.error();
+                  state->last = *published;
+                  state->read_file = true;
+                }
                 if (!state->conn) {
                   auto c = hashdb::connection::open(url);
                   if (!c) return c.error();
@@ -166,7 +174,14 @@ void serve_tasks::start_audit_publish(const std::string& database_url,
                 hashdb::audit_log log(*state->conn);
                 auto head = log.head();
                 if (!head) return head.error();
-                if (!*head || *head == state->last) return {};
+                // A head behind the published one means rows were removed (or rewritten):
+                // never overwrite the evidence of that; fail (logged) at every run instead.
+                const auto& last = state->last;
+                if (last && (!*head || (*head)->id < last->id ||
+                             ((*head)->id == last->id && (*head)->hash != last->hash))) {
+                  return hashdb::errc::audit_head_behind;
+                }
+                if (!*head || *head == last) return {};
                 if (auto written = hashdb::write_audit_head(file, **head); !written) {
                   return written.error();
                 }

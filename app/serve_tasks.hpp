@@ -13,7 +13,9 @@
 //   audit_head    hashdb::audit_log::head, published when it changed: one line on stderr
 //                 ("hashguard serve: audit head ID HASH TIME") and audit.head_file rewritten
 //                 (hashdb::write_audit_head: atomic, 0600); first run in start, then every
-//                 audit.publish_interval_s; not started when the interval is 0
+//                 audit.publish_interval_s; not started when the interval is 0. A head behind
+//                 the one the file holds (a lower id, or the same id with another hash) is
+//                 never written: the run fails with hashdb::errc::audit_head_behind
 // and two that their workers own, only watched here (for /metrics): log_flush
 // (api::batched_log_writer) and evidence (evidence_keeper). While the database is down every
 // task fails and retries at its interval; what it last loaded stays in force.

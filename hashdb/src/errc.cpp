@@ -28,6 +28,8 @@ constexpr entry entries[] = {
     {errc::integrity, "integrity", "sealed evidence failed authentication"},
     {errc::audit_key_missing, "audit_key_missing",
      "no audit key on this connection: audit rows cannot be appended"},
+    {errc::audit_head_behind, "audit_head_behind",
+     "the audit log no longer reaches the head published before (rows removed or rewritten)"},
 };
 
 const entry* find(int code) {

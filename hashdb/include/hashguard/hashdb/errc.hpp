@@ -24,6 +24,7 @@ enum class errc {
   in_doubt,           ///< the connection broke during COMMIT: the outcome is unknown
   integrity,          ///< sealed evidence failed authentication (tampered, or the wrong key)
   audit_key_missing,  ///< an audit row was to be appended on a connection without audit keys
+  audit_head_behind,  ///< the audit log no longer reaches the head published before
 };
 
 const core::named_category& hashdb_category() noexcept;
