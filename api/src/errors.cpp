@@ -108,7 +108,7 @@ constexpr std::array<std::pair<std::string_view, int>, 38> status_table{{
 // Codes that answer 500 on purpose: configuration, storage and programming faults a client
 // cannot cause and cannot fix by changing its request. Listed so that a new code is a
 // decision (a row above or a place here), never an accident.
-constexpr std::array<std::string_view, 19> deliberate_500{
+constexpr std::array<std::string_view, 21> deliberate_500{
     "config_unknown_key", "config_bad_value",   "config_file",   // core: start-up only
     "digest_failed",                                             // scanner: OpenSSL failed
     "unknown_kernel",     "unsupported_kernel", "unknown_list",  // matcher: building a
@@ -116,6 +116,7 @@ constexpr std::array<std::string_view, 19> deliberate_500{
     "bad_image",                                                     // snapshot, not a request
     "db_query_failed",    "schema_too_new",     "db_server_failed",  // hashdb: a statement or
     "io_error",           "spool_corrupt",      "integrity",         // the store is broken
+    "audit_key_missing",  "audit_head_behind",                       // hashdb: audit chain
     "unrouted_handler",   "unhandled_route",                         // handlers: start-up only
 };
 

@@ -26,6 +26,10 @@ constexpr entry entries[] = {
     {errc::unknown_format, "unknown_format", "the list format is unknown or undetectable"},
     {errc::in_doubt, "commit_in_doubt", "the connection broke during commit"},
     {errc::integrity, "integrity", "sealed evidence failed authentication"},
+    {errc::audit_key_missing, "audit_key_missing",
+     "no audit key on this connection: audit rows cannot be appended"},
+    {errc::audit_head_behind, "audit_head_behind",
+     "the audit log no longer reaches the head published before (rows removed or rewritten)"},
 };
 
 const entry* find(int code) {

@@ -26,6 +26,7 @@ void declare_config(core::config& c) {
             "keep a reported case this long after its first CyberTipline report");
   c.declare("retention.false_positive_days", config_type::integer, "30",
             "keep a false-positive case's details this long after dismissal");
+  declare_audit_config(c);
 }
 
 core::result<settings> read_settings(const core::config& c) {
@@ -56,6 +57,9 @@ core::result<settings> read_settings(const core::config& c) {
   s.recorder.spool_path =
       spool.empty() ? s.data_dir / "spool" / "events.spool" : std::filesystem::path(spool);
   s.recorder.cases = s.cases;
+  auto audit = read_audit_settings(c, s.data_dir);
+  if (!audit) return audit.error();
+  s.audit = std::move(*audit);
   return s;
 }
 

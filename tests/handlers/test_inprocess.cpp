@@ -6,6 +6,8 @@
 #include "hashguard/core/hex.hpp"
 #include "hashguard/handlers/routes.hpp"
 #include "hashguard/hashdb/cases.hpp"
+#include "hashguard/hashdb/audit.hpp"
+#include "hashguard/hashdb/audit_config.hpp"
 #include "hashguard/hashdb/snapshot_loader.hpp"
 #include "hashguard/scanner/scan.hpp"
 
@@ -38,7 +40,7 @@ struct in_process_node {
   hg_test::test_database db;
   hg_test::temp_dir dir{"hg-handlers"};
   matcher::snapshot_holder holder;
-  handlers::db_pool pool{db.url(), 2};
+  handlers::db_pool pool{db.url(), 2, std::chrono::milliseconds(5000), hg_test::audit_keys()};
   std::unique_ptr<hashdb::event_recorder> recorder;
   handlers::services deps;
   api::route_table table;
@@ -59,6 +61,7 @@ struct in_process_node {
     deps.node = "node-a";
     deps.db = &pool;
     deps.spill_dir = dir.path;
+    deps.audit_head_file = dir.path / "audit-head.json";  // absent until a test writes it
     deps.retry_after_s = 2;
     deps.lists_changed = [this] {
       hashdb::snapshot_load_options lo;
@@ -171,6 +174,47 @@ TEST_CASE("in process: list -> import -> snapshot -> scan -> event -> case -> de
   REQUIRE(audit.status == 200);
   CHECK_FALSE(hg_test::json_of(audit).at("entries").as_array().empty());
   CHECK(node.call("GET", "/v1/audit?before=x").status == 400);
+}
+
+TEST_CASE("in process: /v1/audit/verify checks the log against the published head") {
+  in_process_node node;
+  REQUIRE(node.call("POST", "/v1/lists", R"({"name":"a","signal":"pdq"})").status == 201);
+  REQUIRE(node.call("POST", "/v1/lists", R"({"name":"b","signal":"pdq"})").status == 201);
+  auto plain = hg_test::json_of(node.call("GET", "/v1/audit/verify"));
+  CHECK(plain.at("ok").as_bool());
+  CHECK(plain.at("published_head").is_null());
+  auto c = node.db.connect();
+  hashdb::audit_log log(c);
+  const auto head = **log.head();
+  const auto& file = node.deps.audit_head_file;
+
+  REQUIRE(hashdb::write_audit_head(file, head).has_value());
+  auto checked = hg_test::json_of(node.call("GET", "/v1/audit/verify"));
+  CHECK(checked.at("ok").as_bool());
+  CHECK(checked.at("published_head").at("id").as_int64() == head.id);
+  CHECK(checked.at("legacy_rows").as_int64() == 0);
+
+  // A head the log no longer reaches: its newest rows were cut off.
+  REQUIRE(hashdb::write_audit_head(file, {head.id + 5, head.hash, head.at}).has_value());
+  auto cut = hg_test::json_of(node.call("GET", "/v1/audit/verify"));
+  CHECK_FALSE(cut.at("ok").as_bool());
+  CHECK(cut.at("problem").as_string() == "truncated");
+  CHECK(cut.at("first_bad").as_int64() == head.id + 5);
+
+  // The row with the head's id holds another hash.
+  REQUIRE(hashdb::write_audit_head(file, {head.id, std::string(64, '0'), head.at}).has_value());
+  auto other = hg_test::json_of(node.call("GET", "/v1/audit/verify"));
+  CHECK_FALSE(other.at("ok").as_bool());
+  CHECK(other.at("problem").as_string() == "head_mismatch");
+
+  // A head file that is not a head is an error, never a silent "no head".
+  {
+    std::ofstream out(file);
+    out << "not json";
+  }
+  auto broken = node.call("GET", "/v1/audit/verify");
+  CHECK(broken.status == 500);
+  CHECK(broken.body.find("io_error") != std::string::npos);
 }
 
 TEST_CASE("in process: an error answer carries only its own request's text") {

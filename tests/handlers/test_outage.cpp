@@ -7,6 +7,7 @@
 #include "hashguard/hashdb/migrations.hpp"
 
 #include "hg_catch.hpp"
+#include "hg_pg.hpp"
 #include "hg_util.hpp"
 #include "route_call.hpp"
 
@@ -67,7 +68,7 @@ TEST_CASE(
   }
 
   matcher::snapshot_holder holder;
-  handlers::db_pool pool(server->url(), 2);
+  handlers::db_pool pool(server->url(), 2, std::chrono::milliseconds(5000), hg_test::audit_keys());
   handlers::services deps;
   deps.snapshot = &holder;
   deps.db = &pool;

@@ -12,9 +12,11 @@
 //   cases.required_confirmations   1, or 2 for the two-person rule
 //   retention.preserve_days        preservation after a CyberTipline report
 //   retention.false_positive_days  details kept after a false-positive dismissal
+//   audit.*                        the audit chain's keys and published head (audit_config.hpp)
 #pragma once
 
 #include "hashguard/core/config.hpp"
+#include "hashguard/hashdb/audit_config.hpp"
 #include "hashguard/hashdb/cases.hpp"
 #include "hashguard/hashdb/embedded_postgres.hpp"
 #include "hashguard/hashdb/recorder.hpp"
@@ -32,6 +34,7 @@ struct settings {
   server_options server;
   recorder_options recorder;  ///< database_url left empty: filled once the server is known
   case_options cases;
+  audit_settings audit;
 };
 
 /// Reads the keys declare_config declared. errc::invalid_argument for out-of-range values.
