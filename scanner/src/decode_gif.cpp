@@ -77,7 +77,8 @@ std::uint32_t interlaced_row(std::uint32_t n, std::uint32_t height) noexcept {
 }  // namespace
 
 core::result<void> decode_gif(bytes_t bytes, const image_header& header,
-                              const decode_limits& limits, decoded_image& out) {
+                              const decode_limits& limits, scan_budget& budget,
+                              decoded_image& out) {
   memory_source source{bytes};
   int error = 0;
   GifFileType* const gif = DGifOpen(&source, gif_read, &error);
@@ -112,6 +113,8 @@ core::result<void> decode_gif(bytes_t bytes, const image_header& header,
   GraphicsControlBlock gcb = no_gcb;
 
   for (;;) {
+    // Records are cheap and bounded by the input's size; a clock reading every 1024 of them.
+    if (const errc spent = budget.tick(1024); spent != errc{}) return spent;
     GifRecordType record = UNDEFINED_RECORD_TYPE;
     if (DGifGetRecordType(gif, &record) == GIF_ERROR) break;
     if (record == TERMINATE_RECORD_TYPE) break;
@@ -134,6 +137,7 @@ core::result<void> decode_gif(bytes_t bytes, const image_header& header,
         (emitted > 0 && emitted_pixels + canvas_pixels > limits.max_total_pixels)) {
       break;  // the caps end the animation here
     }
+    if (const errc spent = budget.check(); spent != errc{}) return spent;  // each frame
     if (DGifGetImageDesc(gif) == GIF_ERROR) break;
     const GifImageDesc& desc = gif->Image;
     const auto fw = static_cast<std::uint32_t>(desc.Width);
@@ -166,8 +170,14 @@ core::result<void> decode_gif(bytes_t bytes, const image_header& header,
     if (gcb.DisposalMode == DISPOSE_PREVIOUS) saved = canvas;
 
     line.resize(fw);
+    // LZW decoding of the rows is the frame's work, on the canvas or not: the budget is
+    // checked about every 256 Ki pixels.
+    const std::uint32_t rows_per_check = std::max<std::uint32_t>(1, (1U << 18U) / std::max(fw, 1U));
     std::uint32_t rows_read = 0;
     for (; rows_read < fh; ++rows_read) {
+      if (rows_read % rows_per_check == 0) {
+        if (const errc spent = budget.check(); spent != errc{}) return spent;
+      }
       if (DGifGetLine(gif, line.data(), static_cast<int>(fw)) == GIF_ERROR) break;
       const std::uint32_t y = fy + (desc.Interlace ? interlaced_row(rows_read, fh) : rows_read);
       if (y < r.y0 || y >= r.y1) continue;

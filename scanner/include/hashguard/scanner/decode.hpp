@@ -33,10 +33,15 @@
 //         OpenCV sees the file (decode_tiff_precheck.cpp): no more than the image's size
 //         needs, each inside the data, none overlapping another, and every deflate strip a
 //         whole stream that inflates to no more than its strip holds; otherwise corrupt.
+// CPU budget (budget.hpp): decode(bytes, out, budget) checks it before and after each library
+// call and inside our own loops (GIF frames and rows, PNG rows, TIFF strip prechecks and their
+// inflating); a spent budget ends the decode with its errc (scan_budget_exceeded or
+// scan_cancelled) and no frames.
 // EXIF orientation is never applied (the reference does not; dihedral hashes cover rotation).
 //
 // Errors (errc): empty, truncated, unsupported_format, too_large, too_many_pixels, corrupt,
-// out_of_memory. No exception or longjmp leaves the decoder; library errors become codes.
+// out_of_memory, and with a budget scan_budget_exceeded and scan_cancelled. No exception or longjmp
+// leaves the decoder; library errors become codes.
 //
 // Thread-safety: a decoder is not thread-safe (it keeps library handles and scratch buffers
 // for reuse); use one per thread. The free function decode() makes a temporary one. A
@@ -44,6 +49,7 @@
 #pragma once
 
 #include "hashguard/core/error.hpp"
+#include "hashguard/scanner/budget.hpp"
 #include "hashguard/scanner/errc.hpp"
 #include "hashguard/scanner/image.hpp"
 #include "hashguard/scanner/sniff.hpp"
@@ -102,6 +108,9 @@ class decoder {
   /// On error `out` holds no frames.
   [[nodiscard]] core::result<void> decode(std::span<const std::uint8_t> bytes,
                                           decoded_image& out) noexcept;
+  /// As above, spending `budget` (checked as the header comment says).
+  [[nodiscard]] core::result<void> decode(std::span<const std::uint8_t> bytes, decoded_image& out,
+                                          scan_budget& budget) noexcept;
   [[nodiscard]] core::result<decoded_image> decode(std::span<const std::uint8_t> bytes) noexcept;
 
   /// The byte cap, the header and the pixel cap, without decoding: what decode() checks first.
