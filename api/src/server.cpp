@@ -339,6 +339,12 @@ bool server::impl::wait() {
   }
   lock.unlock();
   // Jobs already queued still answer (their sessions are gone or closing); new ones are refused.
+  // Past the deadline nobody reads those answers: jobs that poll the cancel flag (scans) stop
+  // at their next check, so a long scan cannot hold shutdown past the drain deadline.
+  if (!clean) {
+    if (svc.scan_pool != nullptr) svc.scan_pool->cancel();
+    if (svc.db_pool != nullptr) svc.db_pool->cancel();
+  }
   if (svc.scan_pool != nullptr) svc.scan_pool->shutdown();
   if (svc.db_pool != nullptr) svc.db_pool->shutdown();
   lock.lock();

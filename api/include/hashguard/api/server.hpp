@@ -33,9 +33,11 @@
 // handle_signals() ran) stops accepting, closes idle connections, lets in-flight requests finish
 // (answered with Connection: close) until drain_timeout, then closes the rest; wait() returns
 // when everything stopped. The pools given in `services` are shut down by wait() after the
-// connections drained and before the I/O threads stop (so every job's answer can still travel).
-// A handler's responder must be called (or dropped) before wait() can return: wait() keeps the
-// I/O threads running until every open request has its answer.
+// connections drained and before the I/O threads stop (so every job's answer can still travel);
+// past the drain deadline they are cancelled first (work_pool::cancel: scans stop at their next
+// budget check), so a long scan does not hold the process past the deadline. A handler's responder
+// must be called (or dropped) before wait() can return: wait() keeps the I/O threads running until
+// every open request has its answer.
 //
 // Thread-safety: start/handle_signals/wait from one thread; shutdown() from any thread.
 #pragma once
