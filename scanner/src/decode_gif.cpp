@@ -133,8 +133,15 @@ core::result<void> decode_gif(bytes_t bytes, const image_header& header,
     }
     if (record != IMAGE_DESC_RECORD_TYPE) break;
 
+    // Every output frame is kept (a canvas of 3 bytes per pixel), plus one saved canvas for
+    // "restore to previous": the decode byte budget holds for the animation's buffers
+    // together, not only for its largest frame.
+    const std::uint64_t canvas_bytes = canvas_pixels * 3;
+    const bool saving = !saved.empty() || gcb.DisposalMode == DISPOSE_PREVIOUS;
+    const std::uint64_t held_after = (emitted + 1 + (saving ? 1 : 0)) * canvas_bytes;
     if (emitted == limits.max_frames ||
-        (emitted > 0 && emitted_pixels + canvas_pixels > limits.max_total_pixels)) {
+        (emitted > 0 && emitted_pixels + canvas_pixels > limits.max_total_pixels) ||
+        (emitted > 0 && held_after > limits.max_decode_bytes)) {
       break;  // the caps end the animation here
     }
     if (const errc spent = budget.check(); spent != errc{}) return spent;  // each frame

@@ -26,7 +26,9 @@
 //         output as a full RGB canvas. The canvas starts as the background colour (the global
 //         colour table's background entry, black without one); transparent pixels leave the
 //         canvas as it was. The animation stops after max_frames frames, or before the frames'
-//         total pixels would exceed max_total_pixels.
+//         total pixels would exceed max_total_pixels, or before the frames' buffers together
+//         (3 bytes per pixel, plus a saved canvas for "restore to previous") would exceed
+//         max_decode_bytes.
 //   WebP, BMP, TIFF  OpenCV's imdecode (unchanged: no EXIF rotation, no conversion); BGR is
 //         swapped to RGB, alpha dropped, grey stays 1 channel, 16-bit samples -> floor(v / 257).
 //         Animated WebP is unsupported_format. TIFF strips and tiles are checked before
@@ -71,7 +73,8 @@ struct decode_limits {
   /// bytes per pixel of the samples the decoding library produces (image_header::
   /// bytes_per_pixel, e.g. 8 for 16-bit RGBA). Over it: errc::too_many_pixels, before any
   /// allocation. The default admits every image under the default pixel cap at 8-bit RGBA
-  /// (100,000,000 x 4); a 16-bit RGBA TIFF of 100 MP (800 MB) is refused.
+  /// (100,000,000 x 4); a 16-bit RGBA TIFF of 100 MP (800 MB) is refused. An animated GIF
+  /// keeps every output frame: the animation ends before its frames together pass it.
   std::uint64_t max_decode_bytes{400'000'000};
   /// GIF: frames decoded at most; later frames are left out (frames_in_file says so).
   std::uint32_t max_frames{32};
