@@ -109,6 +109,7 @@ core::result<void> decode_gif(bytes_t bytes, const image_header& header,
   out.frames_in_file = header.frames;
   std::size_t emitted = 0;
   std::uint64_t emitted_pixels = 0;
+  std::uint64_t decoded_pixels = 0;  // the frames' own areas: the LZW work
   const GraphicsControlBlock no_gcb{DISPOSAL_UNSPECIFIED, false, 0, NO_TRANSPARENT_COLOR};
   GraphicsControlBlock gcb = no_gcb;
 
@@ -151,6 +152,12 @@ core::result<void> decode_gif(bytes_t bytes, const image_header& header,
     const auto fh = static_cast<std::uint32_t>(desc.Height);
     const auto fx = static_cast<std::uint32_t>(desc.Left);
     const auto fy = static_cast<std::uint32_t>(desc.Top);
+    // The rows of a frame are LZW-decoded whether or not they land on the canvas, so the
+    // frames' own areas count too: frames far larger than a small screen cannot multiply the
+    // work beyond max_total_pixels.
+    const std::uint64_t frame_pixels = std::uint64_t{fw} * fh;
+    if (emitted > 0 && decoded_pixels + frame_pixels > limits.max_total_pixels) break;
+    decoded_pixels += frame_pixels;
     // The part of the frame on the canvas (frames may hang over its edges).
     const rect r{std::min(fx, cw), std::min(fy, ch),
                  static_cast<std::uint32_t>(std::min<std::uint64_t>(std::uint64_t{fx} + fw, cw)),

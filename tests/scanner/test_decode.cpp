@@ -367,6 +367,21 @@ TEST_CASE("an animated GIF decodes every frame, composited as the disposal metho
     REQUIRE(capped);
     CHECK(capped->frames.size() == 2);
   }
+  SECTION("frames far larger than the screen count their own area against the total") {
+    // Four 1000 x 1000 frames on a 4 x 4 screen: 16 canvas pixels each, a million decoded.
+    std::vector<hg_test::gif_frame> huge;
+    for (int i = 0; i < 4; ++i) {
+      huge.push_back(hg_test::make_frame(0, 0, 1000, 1000, std::vector<std::uint8_t>(1'000'000, 1),
+                                         DISPOSE_DO_NOT));
+    }
+    const auto file = hg_test::gif_builder::build(4, 4, 4, palette, huge);
+    decode_limits limits;
+    limits.max_total_pixels = 2'500'000;
+    const auto capped = decode(file, limits);
+    REQUIRE(capped);
+    CHECK(capped->frames.size() == 2);
+    CHECK(capped->frames_in_file == 4);
+  }
   SECTION("the decode byte budget holds for all the frames' buffers together") {
     // Every frame is a kept RGB canvas; frame 2 ("restore to previous") also needs a saved
     // canvas from then on.

@@ -26,7 +26,8 @@
 //         output as a full RGB canvas. The canvas starts as the background colour (the global
 //         colour table's background entry, black without one); transparent pixels leave the
 //         canvas as it was. The animation stops after max_frames frames, or before the frames'
-//         total pixels would exceed max_total_pixels, or before the frames' buffers together
+//         total pixels (or the frames' own areas, which are decoded also off the canvas) would
+//         exceed max_total_pixels, or before the frames' buffers together
 //         (3 bytes per pixel, plus a saved canvas for "restore to previous") would exceed
 //         max_decode_bytes.
 //   WebP, BMP, TIFF  OpenCV's imdecode (unchanged: no EXIF rotation, no conversion); BGR is
@@ -78,8 +79,9 @@ struct decode_limits {
   std::uint64_t max_decode_bytes{400'000'000};
   /// GIF: frames decoded at most; later frames are left out (frames_in_file says so).
   std::uint32_t max_frames{32};
-  /// GIF: the output frames together hold at most this many pixels (the first frame always
-  /// counts; it is bounded by max_pixels).
+  /// GIF: the output frames together hold at most this many pixels, and the frames' own areas
+  /// (decoded whether or not they lie on the canvas) add up to at most this many (the first
+  /// frame always counts; it is bounded by max_pixels).
   std::uint64_t max_total_pixels{100'000'000};
 };
 
