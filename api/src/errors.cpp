@@ -60,7 +60,7 @@ class api_category_impl final : public core::named_category {
 // names other modules' named_categories use for errors a client can cause. When a module adds
 // a code, it gets its row here or a place on the "500 on purpose" list below; a test walks
 // every module's category and fails on a name that has neither.
-constexpr std::array<std::pair<std::string_view, int>, 38> status_table{{
+constexpr std::array<std::pair<std::string_view, int>, 40> status_table{{
     {"malformed", 400},
     {"truncated_body", 400},
     {"unauthorized", 401},
@@ -92,6 +92,11 @@ constexpr std::array<std::pair<std::string_view, int>, 38> status_table{{
     {"too_large", 413},
     {"truncated", 422},
     {"corrupt", 422},
+    // The input costs more CPU than scanner.max_scan_ms: its fault, so no Retry-After (a 503
+    // would invite the cache layer to send it again forever). 503 overloaded stays for a
+    // request that waited too long for a scan thread.
+    {"scan_budget_exceeded", 422},
+    {"scan_cancelled", 503},  // serve is shutting down mid-scan: another node can answer
     // matcher / hashdb: lookups and validation
     {"bad_threshold", 400},
     {"invalid_argument", 400},
