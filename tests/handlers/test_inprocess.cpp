@@ -5,9 +5,9 @@
 // status table decides (409 already_exists, 404 for a missing list, 503 with Retry-After).
 #include "hashguard/core/hex.hpp"
 #include "hashguard/handlers/routes.hpp"
-#include "hashguard/hashdb/cases.hpp"
 #include "hashguard/hashdb/audit.hpp"
 #include "hashguard/hashdb/audit_config.hpp"
+#include "hashguard/hashdb/cases.hpp"
 #include "hashguard/hashdb/snapshot_loader.hpp"
 #include "hashguard/scanner/scan.hpp"
 
