@@ -269,6 +269,36 @@ api::response export_list(const services&, hashdb::connection& conn, const api::
   return r;
 }
 
+// POST /v1/lists/{id}/entries/{entry}/disable {reason}: clears one wrong entry for good (an
+// exact digest that matched innocent content cannot be suppressed by reviewers: cases.hpp).
+// Audited by the store in the same transaction ("list.entry_disable").
+api::response disable_entry(const services& deps, hashdb::connection& conn, const api::request& req,
+                            const api::auth_context& who) {
+  hashdb::list_store lists(conn);
+  auto body = api::parse_json_object(req);
+  if (!body) return api::response::error(body.error());
+  auto name = list_name(lists, req.param("id"));
+  if (!name) return api::response::error(name.error());
+  auto list = lists.get(std::string_view(*name));
+  if (!list) return api::response::error(list.error());
+  auto entry = id_param(req, "entry");
+  if (!entry) return api::response::error(api::errc::not_found, "no such entry in this list");
+  auto reason = api::string_field(*body, "reason");
+  if (!reason || reason->find_first_not_of(" \t\r\n") == std::string::npos) {
+    return unprocessable("a reason is required");
+  }
+  auto r = lists.disable_entry(list->id, *entry, *reason, who.key_id);
+  if (!r) return api::response::error(r.error());
+  if (r->changed && deps.lists_changed) deps.lists_changed();
+  return api::json_response(200, json::object{{"list", *name},
+                                              {"list_id", r->list_id},
+                                              {"entry_id", r->entry_id},
+                                              {"value", r->value},
+                                              {"external_id", r->external_id},
+                                              {"changed", r->changed},
+                                              {"version", r->version}});
+}
+
 }  // namespace
 
 handler_list list_handlers(const services& deps) {
@@ -279,6 +309,7 @@ handler_list list_handlers(const services& deps) {
   out.push_back({"DELETE", "/v1/lists/{id}", db_route(deps, retire_list)});
   out.push_back({"POST", "/v1/lists/{id}/hashes", db_route(deps, import_hashes)});
   out.push_back({"GET", "/v1/lists/{id}/export", db_route(deps, export_list)});
+  out.push_back({"POST", "/v1/lists/{id}/entries/{entry}/disable", db_route(deps, disable_entry)});
   return out;
 }
 
