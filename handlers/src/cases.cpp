@@ -168,6 +168,15 @@ api::response get_case(const services& deps, hashdb::connection& c, const api::r
   json::object out = detail_json(*d);
   const std::string& status = d->summary.status;
   const bool locked = status == "confirmed" || status == "false_positive" || status == "reported";
+  // Those who made a decision may not ask to reopen it.
+  bool made_it = false;
+  if (locked && status != "reported") {
+    hashdb::case_store store(c, {});
+    const std::vector<std::int64_t> one{*id};
+    auto decided = store.decided_in_round(caller_reviewer(who), one);
+    if (!decided) return api::response::error(decided.error(), deps.retry_after_s);
+    made_it = !decided->empty();
+  }
   // What the UI needs to show one state: whether this reviewer may decide now (not locked, no
   // decision of theirs in this round), or may only ask for a reopen.
   const bool decided = !locked && !is_blind && hashdb::blind_to_undecided(d->summary);
@@ -176,7 +185,7 @@ api::response get_case(const services& deps, hashdb::connection& c, const api::r
                                {"locked", locked},
                                {"you_decided", decided},
                                {"can_decide", !locked && !decided},
-                               {"can_reopen", locked && status != "reported"}};
+                               {"can_reopen", locked && status != "reported" && !made_it}};
   return api::response::json(200, json::serialize(out));
 }
 

@@ -429,6 +429,7 @@ TEST_CASE(
   CHECK(locked.at("review").at("locked").as_bool());
   CHECK(locked.at("review").at("can_reopen").as_bool());
   CHECK_FALSE(locked.at("review").at("can_decide").as_bool());
+  CHECK_FALSE(view(b).at("review").at("can_reopen").as_bool());  // B decided it
   auto refused = as(c, "POST", path + "/decision", dismiss);
   CHECK(refused.status == 409);
   CHECK(hg_test::error_code_of(refused) == "case_locked");
