@@ -189,37 +189,34 @@ api::response get_case(const services& deps, hashdb::connection& c, const api::r
   return api::response::json(200, json::serialize(out));
 }
 
-// POST /v1/cases/{id}/decision
-api::response post_decision(const services& deps, hashdb::connection& c, const api::request& req,
-                            const api::auth_context& who) {
+// POST /v1/cases/{id}/decision (a reviewer) and POST /v1/cases/{id}/ruling (an admin, on a
+// disputed case): the same body, the same answer.
+api::response decide_or_rule(const services& deps, hashdb::connection& c, const api::request& req,
+                             const api::auth_context& who, bool ruling) {
   std::int64_t id = 0;
   json::object body;
   if (auto refused = read_case_post(req, id, body)) return *refused;
   hashdb::decision_input in;
   if (auto refused = read_decision(body, id, who, in)) return *refused;
+  if (ruling && in.kind == hashdb::decision_kind::escalated) {
+    return unprocessable("a ruling is confirmed or false_positive");
+  }
   hashdb::case_options opts;
   opts.required_confirmations = deps.required_confirmations;
   hashdb::case_store store(c, opts);
-  auto r = store.decide(in, who.key_id);
+  auto r = ruling ? store.rule(in, who.key_id) : store.decide(in, who.key_id);
   if (!r) return api::response::error(r.error(), deps.retry_after_s);
   return decision_answer(*r, in.reviewer_key_id);
 }
 
-// POST /v1/cases/{id}/ruling (admin): decides a disputed case.
+api::response post_decision(const services& deps, hashdb::connection& c, const api::request& req,
+                            const api::auth_context& who) {
+  return decide_or_rule(deps, c, req, who, false);
+}
+
 api::response post_ruling(const services& deps, hashdb::connection& c, const api::request& req,
                           const api::auth_context& who) {
-  std::int64_t id = 0;
-  json::object body;
-  if (auto refused = read_case_post(req, id, body)) return *refused;
-  hashdb::decision_input in;
-  if (auto refused = read_decision(body, id, who, in)) return *refused;
-  if (in.kind == hashdb::decision_kind::escalated) {
-    return unprocessable("a ruling is confirmed or false_positive");
-  }
-  hashdb::case_store store(c, {});
-  auto r = store.rule(in, who.key_id);
-  if (!r) return api::response::error(r.error(), deps.retry_after_s);
-  return decision_answer(*r, in.reviewer_key_id);
+  return decide_or_rule(deps, c, req, who, true);
 }
 
 // POST /v1/cases/{id}/reopen

@@ -311,6 +311,18 @@ void audit_decision(pqxx::work& tx, std::string_view actor, const char* action,
                        boost::json::serialize(detail));
 }
 
+// The checks every decision shares, the row, the new status and the audit row; commits.
+decision_result record_decision(pqxx::work& tx, const decision_input& d, const locked_case& c,
+                                std::string_view actor, bool ruling) {
+  if (d.suppress) check_suppression(tx, d.case_id);
+  decision_result out;
+  out.decision_id = insert_decision(tx, d, c.round, ruling);
+  settle(tx, d.case_id, c, out);
+  audit_decision(tx, actor, ruling ? "case.ruling" : "case.decision", d, c, out);
+  tx.commit();
+  return out;
+}
+
 bool valid_decision_input(const decision_input& d) {
   return valid_classification(d.classification) && d.note.size() <= 10000 &&
          (!d.suppress || d.kind == decision_kind::false_positive);
@@ -335,13 +347,7 @@ core::result<decision_result> case_store::decide(const decision_input& d, std::s
       throw abort_with{errc::conflict, "this reviewer already decided this round of the case"};
     }
     if (d.kind == decision_kind::false_positive) check_viewed(tx, d.case_id, actor);
-    if (d.suppress) check_suppression(tx, d.case_id);
-    decision_result out;
-    out.decision_id = insert_decision(tx, d, c.round, false);
-    settle(tx, d.case_id, c, out);
-    audit_decision(tx, actor, "case.decision", d, c, out);
-    tx.commit();
-    return out;
+    return record_decision(tx, d, c, actor, false);
   });
 }
 
@@ -357,13 +363,7 @@ core::result<decision_result> case_store::rule(const decision_input& d, std::str
     if (c.status != "disputed") {
       throw abort_with{errc::conflict, "an admin rules only on a disputed case"};
     }
-    if (d.suppress) check_suppression(tx, d.case_id);
-    decision_result out;
-    out.decision_id = insert_decision(tx, d, c.round, true);
-    settle(tx, d.case_id, c, out);
-    audit_decision(tx, actor, "case.ruling", d, c, out);
-    tx.commit();
-    return out;
+    return record_decision(tx, d, c, actor, true);
   });
 }
 

@@ -8,6 +8,8 @@
 
 #include <openssl/sha.h>
 
+#include <tuple>
+
 using namespace hashguard;
 
 namespace {
@@ -271,16 +273,30 @@ TEST_CASE("purge_evidence: one case, dry run, no key needed") {
   CHECK(last_action(c) == "evidence.purge");
 }
 
+namespace {
+
+/// A two-person case (content 1) with one preserved file.
+struct preserved_case {
+  hg_test::test_database db;
+  hashdb::connection c{db.connect()};
+  hashdb::case_store store{c, {}};
+  hashdb::evidence_store ev{c, key("k1", '5')};
+  std::int64_t id{};
+  std::string content{hg_test::hex_n(1, 64)};
+
+  preserved_case() {
+    const auto l = hg_test::make_lists(db.url());
+    id = hg_test::open_case(store, l, "z", 1);
+    REQUIRE(ev.preserve(id, content, "synthetic", "image/png", "node-1").has_value());
+  }
+};
+
+}  // namespace
+
 TEST_CASE(
     "evidence: only an unblurred reveal is a view, and a dismissal needs one by its reviewer") {
-  hg_test::test_database db;
-  auto c = db.connect();
-  const auto l = hg_test::make_lists(db.url());
-  hashdb::case_store store(c, {});
-  const auto id = hg_test::open_case(store, l, "z", 1);
-  const std::string content = hg_test::hex_n(1, 64);
-  hashdb::evidence_store ev(c, key("k1", '5'));
-  REQUIRE(ev.preserve(id, content, "synthetic", "image/png", "node-1").has_value());
+  preserved_case p;
+  auto [c, store, ev, id, content] = std::tie(p.c, p.store, p.ev, p.id, p.content);
   hashdb::review_store review(c);
 
   // A blurred preview is audited but is no view: fileViewedByEsp stays false.
@@ -306,14 +322,8 @@ TEST_CASE(
 }
 
 TEST_CASE("evidence of a dismissed case is kept for the false-positive retention") {
-  hg_test::test_database db;
-  auto c = db.connect();
-  const auto l = hg_test::make_lists(db.url());
-  hashdb::case_store store(c, {});
-  const auto id = hg_test::open_case(store, l, "z", 1);
-  const std::string content = hg_test::hex_n(1, 64);
-  hashdb::evidence_store ev(c, key("k1", '5'));
-  REQUIRE(ev.preserve(id, content, "synthetic", "image/png", "node-1").has_value());
+  preserved_case p;
+  auto [db, store, ev, id, content] = std::tie(p.db, p.store, p.ev, p.id, p.content);
   for (const char* who : {"k_rev901", "k_rev902"}) {
     REQUIRE(ev.reveal(id, content, who, "review").has_value());
   }
