@@ -166,28 +166,40 @@ api::response create_list(const services& deps, hashdb::connection& conn, const 
   return r;
 }
 
+/// The JSON body and the list {id} names (its id or name) of a POST or PATCH on a list; the
+/// answer refusing them otherwise.
+std::optional<api::response> read_list_post(hashdb::list_store& lists, const api::request& req,
+                                            json::object& body, hashdb::hash_list& list) {
+  auto parsed = api::parse_json_object(req);
+  if (!parsed) return api::response::error(parsed.error());
+  auto name = list_name(lists, req.param("id"));
+  if (!name) return api::response::error(name.error());
+  auto found = lists.get(std::string_view(*name));
+  if (!found) return api::response::error(found.error());
+  body = std::move(*parsed);
+  list = std::move(*found);
+  return std::nullopt;
+}
+
 api::response patch_list(const services& deps, hashdb::connection& conn, const api::request& req,
                          const api::auth_context& who) {
   hashdb::list_store lists(conn);
-  auto body = api::parse_json_object(req);
-  if (!body) return api::response::error(body.error());
-  auto name = list_name(lists, req.param("id"));
-  if (!name) return api::response::error(name.error());
+  json::object body;
+  hashdb::hash_list current;
+  if (auto refused = read_list_post(lists, req, body, current)) return *refused;
   hashdb::list_changes changes;
-  auto current = lists.get(std::string_view(*name));
-  if (!current) return api::response::error(current.error());
   std::string problem;
-  changes.enabled = bool_field(*body, "enabled", problem);
-  changes.dihedral = bool_field(*body, "dihedral", problem);
-  changes.threshold = threshold_field(*body, current->sig, problem);
-  changes.act = enum_field<core::action>(*body, "action", core::action_names, problem);
+  changes.enabled = bool_field(body, "enabled", problem);
+  changes.dihedral = bool_field(body, "dihedral", problem);
+  changes.threshold = threshold_field(body, current.sig, problem);
+  changes.act = enum_field<core::action>(body, "action", core::action_names, problem);
   if (!problem.empty()) return malformed(problem);
-  auto updated = lists.update(*name, changes);
+  auto updated = lists.update(current.name, changes);
   if (!updated) return api::response::error(updated.error());
   if (deps.lists_changed) deps.lists_changed();
   json::object detail = list_json(*updated);
-  detail["changes"] = *body;
-  if (auto failed = audit_change(conn, who, "list.update", *name, detail)) return *failed;
+  detail["changes"] = body;
+  if (auto failed = audit_change(conn, who, "list.update", current.name, detail)) return *failed;
   return api::json_response(200, list_json(*updated));
 }
 
@@ -275,22 +287,19 @@ api::response export_list(const services&, hashdb::connection& conn, const api::
 api::response disable_entry(const services& deps, hashdb::connection& conn, const api::request& req,
                             const api::auth_context& who) {
   hashdb::list_store lists(conn);
-  auto body = api::parse_json_object(req);
-  if (!body) return api::response::error(body.error());
-  auto name = list_name(lists, req.param("id"));
-  if (!name) return api::response::error(name.error());
-  auto list = lists.get(std::string_view(*name));
-  if (!list) return api::response::error(list.error());
+  json::object body;
+  hashdb::hash_list list;
+  if (auto refused = read_list_post(lists, req, body, list)) return *refused;
   auto entry = id_param(req, "entry");
   if (!entry) return api::response::error(api::errc::not_found, "no such entry in this list");
-  auto reason = api::string_field(*body, "reason");
+  auto reason = api::string_field(body, "reason");
   if (!reason || reason->find_first_not_of(" \t\r\n") == std::string::npos) {
     return unprocessable("a reason is required");
   }
-  auto r = lists.disable_entry(list->id, *entry, *reason, who.key_id);
+  auto r = lists.disable_entry(list.id, *entry, *reason, who.key_id);
   if (!r) return api::response::error(r.error());
   if (r->changed && deps.lists_changed) deps.lists_changed();
-  return api::json_response(200, json::object{{"list", *name},
+  return api::json_response(200, json::object{{"list", list.name},
                                               {"list_id", r->list_id},
                                               {"entry_id", r->entry_id},
                                               {"value", r->value},
