@@ -159,8 +159,8 @@ case_detail load_case(pqxx::transaction_base& tx, std::int64_t case_id) {
 namespace {
 
 bool known_status(const std::string& s) {
-  return s == "open" || s == "confirmed" || s == "false_positive" || s == "escalated" ||
-         s == "reported";
+  return s == "open" || s == "disputed" || s == "confirmed" || s == "false_positive" ||
+         s == "escalated" || s == "reported";
 }
 
 }  // namespace

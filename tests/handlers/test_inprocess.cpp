@@ -414,6 +414,13 @@ TEST_CASE(
   auto second = as(b, "POST", path + "/decision", confirm);
   REQUIRE(second.status == 200);
   CHECK(hg_test::json_of(second).at("status").as_string() == "disputed");
+  const auto disputed = hg_test::json_of(as(a, "GET", "/v1/cases?status=disputed"));
+  CHECK(disputed.at("total").as_int64() == 1);
+  CHECK(hg_test::json_of(as(c, "GET", "/v1/cases?status=disputed"))
+            .at("cases")
+            .at(0)
+            .at("status")
+            .as_string() == "needs_review");  // C has not decided: blind
   auto report = as("k_compliance01", "POST", path + "/report", R"({"report_id":"R-1"})");
   CHECK(report.status == 409);
   CHECK(hg_test::error_code_of(report) == "not_confirmed");
