@@ -141,7 +141,7 @@ core::result<void> purge_expired(const std::string& database_url, const hashdb::
   conn->use_audit_keys(std::move(audit_keys));
   core::error_code first_error;
   // Evidence first: deleting an expired case would take its evidence with it unaudited.
-  auto ev = hashdb::purge_evidence(*conn, actor);
+  auto ev = hashdb::purge_evidence(*conn, actor, cases.false_positive_days);
   if (!ev) {
     first_error = ev.error();
   } else if (!ev->purged.empty() || !ev->held.empty()) {

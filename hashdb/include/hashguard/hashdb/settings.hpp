@@ -9,7 +9,7 @@
 //   database.record_lanes          connections committing match events in parallel
 //   database.spool                 spool file; empty = DATA_DIR/spool/events.spool
 //   events.dedupe_window_s         same (zone, request id) within this is one event
-//   cases.required_confirmations   1, or 2 for the two-person rule
+//   cases.required_confirmations   2 (the two-person rule, the default), or 1
 //   retention.preserve_days        preservation after a CyberTipline report
 //   retention.false_positive_days  details kept after a false-positive dismissal
 //   audit.*                        the audit chain's keys and published head (audit_config.hpp)
