@@ -319,8 +319,8 @@ case_detail load_case(pqxx::transaction_base& tx, std::int64_t case_id, const de
 namespace {
 
 bool known_status(const std::string& s) {
-  return s == "open" || s == "confirmed" || s == "false_positive" || s == "escalated" ||
-         s == "reported";
+  return s == "open" || s == "disputed" || s == "confirmed" || s == "false_positive" ||
+         s == "escalated" || s == "reported";
 }
 
 }  // namespace

@@ -104,6 +104,31 @@ inline hashguard::hashdb::decision_input make_decision(std::int64_t case_id, std
   return d;
 }
 
+/// Case options where one reviewer decides alone: for tests about something other than the
+/// two-person rule (feeds, exports, suppression sets), which decide with one call.
+inline hashguard::hashdb::case_options one_reviewer() {
+  hashguard::hashdb::case_options o;
+  o.required_confirmations = 1;
+  return o;
+}
+
+/// Decides `case_id` finally as `kind` by as many distinct reviewers as the case needs
+/// (reviewer ids first_reviewer, first_reviewer + 1, ...; actor "k_rev<id>"): a report needs a
+/// confirmed case, a dismissal as many reviewers as a confirmation.
+inline void decide_final(hashguard::hashdb::case_store& cases, std::int64_t case_id,
+                         hashguard::hashdb::decision_kind kind, std::int64_t first_reviewer = 901,
+                         bool suppress = false) {
+  auto need = cases.get(case_id);
+  REQUIRE(need.has_value());
+  for (int i = 0; i < need->required_confirmations; ++i) {
+    const std::int64_t reviewer = first_reviewer + i;
+    auto r = cases.decide(make_decision(case_id, reviewer, kind, suppress),
+                          "k_rev" + std::to_string(reviewer));
+    REQUIRE(r.has_value());
+  }
+  REQUIRE(cases.get(case_id)->status == std::string(hashguard::hashdb::to_string(kind)));
+}
+
 /// Records one event of content number `content` in `zone` (list_a, entry_a1) and returns the
 /// case it opened or joined (REQUIREs one).
 inline std::int64_t open_case(hashguard::hashdb::case_store& cases, const review_lists& l,

@@ -87,7 +87,7 @@ TEST_CASE("review detail: files, URLs, hits with provenance, decisions, reports"
   hg_test::test_database db;
   auto c = db.connect();
   const auto l = hg_test::make_lists(db.url());
-  hashdb::case_store store(c, {});
+  hashdb::case_store store(c, hg_test::one_reviewer());
   auto r1 = store.record(hg_test::make_event("z", l.list_a, l.entry_a2, 1, t0, "https://u/1"));
   auto r2 = store.record(hg_test::make_event("z", l.list_a, l.entry_a2, 1, t0 + 5, "https://u/2"));
   auto r3 = store.record(hg_test::make_event("z", l.list_a, l.entry_a2, 2, t0 + 9, "https://u/1"));

@@ -237,7 +237,7 @@ struct seeded {
 seeded seed(hashdb::connection& c, const std::string& url) {
   seeded s;
   s.lists = hg_test::make_lists(url);
-  hashdb::case_store store(c, {});
+  hashdb::case_store store(c, hg_test::one_reviewer());
   const std::vector<hashdb::match_event> events{
       hg_test::make_event("shop.example", s.lists.list_a, s.lists.entry_a1, 1, t0,
                           "https://cdn.example/a.jpg?x=1,2"),
@@ -374,7 +374,7 @@ TEST_CASE("events export pages through more events than one page") {
   hg_test::test_database db;
   auto c = db.connect();
   const auto lists = hg_test::make_lists(db.url());
-  hashdb::case_store store(c, {});
+  hashdb::case_store store(c, hg_test::one_reviewer());
   std::vector<hashdb::match_event> batch;
   for (std::uint64_t i = 0; i < 450; ++i) {
     // Several events share a time, so the keyset must break ties by id.
@@ -397,7 +397,7 @@ TEST_CASE("cases and aggregate exports follow decisions and reports") {
   hg_test::test_database db;
   auto c = db.connect();
   const auto s = seed(c, db.url());
-  hashdb::case_store store(c, {});
+  hashdb::case_store store(c, hg_test::one_reviewer());
   hashdb::decision_input d;
   d.case_id = s.case_shop;
   d.reviewer_key_id = 7;
@@ -505,7 +505,7 @@ TEST_CASE("CyberTipline package: element order and names from cybertipline.md") 
   hg_test::test_database db;
   auto c = db.connect();
   const auto s = seed(c, db.url());
-  hashdb::case_store store(c, {});
+  hashdb::case_store store(c, hg_test::one_reviewer());
   hashdb::decision_input d;
   d.case_id = s.case_shop;
   d.reviewer_key_id = 1;

@@ -31,9 +31,10 @@ namespace hashguard::hashdb {
 /// The review queue's filters; every field is optional. Dates compare with the case's
 /// last_seen: from <= last_seen < to.
 struct queue_filter {
-  std::optional<std::string> status;    ///< open, confirmed, false_positive, escalated, reported
-  std::optional<std::string> zone;      ///< exact zone
-  std::optional<std::int64_t> list_id;  ///< cases that cover an entry of this list
+  std::optional<std::string>
+      status;  ///< open, disputed, confirmed, false_positive, escalated, reported
+  std::optional<std::string> zone;             ///< exact zone
+  std::optional<std::int64_t> list_id;         ///< cases that cover an entry of this list
   std::optional<std::int64_t> from_us, to_us;  ///< microseconds since the Unix epoch
   std::size_t limit{50};                       ///< 1..500
   std::size_t offset{0};
