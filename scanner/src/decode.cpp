@@ -80,9 +80,9 @@ core::result<void> decoder::decode(std::span<const std::uint8_t> bytes,
       case image_format::jpeg: r = state_->jpeg.decode(bytes, *header, out); break;
       case image_format::png: r = detail::decode_png(bytes, *header, out); break;
       case image_format::gif: r = detail::decode_gif(bytes, *header, state_->limits, out); break;
-      case image_format::webp:
-      case image_format::bmp:
-      case image_format::tiff: r = detail::decode_opencv(bytes, *header, out); break;
+      case image_format::webp: r = detail::decode_webp(bytes, *header, out); break;
+      case image_format::bmp: r = detail::decode_bmp(bytes, *header, out); break;
+      case image_format::tiff: r = detail::decode_tiff(bytes, *header, state_->limits, out); break;
     }
   } catch (const std::bad_alloc&) {
     r = errc::out_of_memory;
