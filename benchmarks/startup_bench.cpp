@@ -8,7 +8,8 @@
 // Also counts the shared libraries the binary loads (LD_TRACE_LOADED_OBJECTS: the dynamic
 // loader lists them without running the program).
 //
-// Usage: startup_bench [--quick] [--runs N] [--reference CMD]
+// Usage: startup_bench [--quick] [--runs N] [--reference CMD] [--binary PATH]
+// (--binary: another hashguard build, e.g. an older one, instead of this build's)
 // Last line: one JSON object (DESIGN.md section 9).
 #include "bench_args.hpp"
 
@@ -116,6 +117,7 @@ std::string number(double v) {
 int main(int argc, char** argv) {
   int runs = 31;
   std::string reference;
+  std::string binary = HG_HASHGUARD_BIN;
   try {
     for (int i = 1; i < argc; ++i) {
       const std::string arg = argv[i];
@@ -125,15 +127,17 @@ int main(int argc, char** argv) {
         runs = hashguard::bench::int_arg<int>(argv[++i], 1, 100000);
       } else if (arg == "--reference" && i + 1 < argc) {
         reference = argv[++i];
+      } else if (arg == "--binary" && i + 1 < argc) {
+        binary = argv[++i];
       } else {
         throw std::invalid_argument("unknown argument " + arg);
       }
     }
   } catch (const std::exception& e) {
-    std::cerr << e.what() << "\nusage: startup_bench [--quick] [--runs N] [--reference CMD]\n";
+    std::cerr << e.what()
+              << "\nusage: startup_bench [--quick] [--runs N] [--reference CMD] [--binary PATH]\n";
     return 2;
   }
-  const std::string binary = HG_HASHGUARD_BIN;
   const std::string jpeg = std::string(HG_SOURCE_DIR) + "/tests/data/scanner/rgb.jpg";
 
   const int libraries = shared_libraries(binary);
