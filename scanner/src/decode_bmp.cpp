@@ -234,8 +234,8 @@ void put_bgr(std::uint8_t* out, std::size_t channels, std::uint32_t b, std::uint
 // Palette index of pixel x in a row of 1, 4 or 8 bits per pixel (first pixel in the high bits).
 std::uint32_t index_at(const std::uint8_t* row, std::size_t x, std::uint32_t bits) noexcept {
   switch (bits) {
-    case 1: return (row[x / 8] >> (7 - x % 8)) & 1U;
-    case 4: return x % 2 == 0 ? row[x / 2] >> 4 : row[x / 2] & 15U;
+    case 1: return (std::uint32_t{row[x / 8]} >> (7 - x % 8)) & 1U;
+    case 4: return x % 2 == 0 ? std::uint32_t{row[x / 2]} >> 4 : row[x / 2] & 15U;
     default: return row[x];
   }
 }
@@ -341,7 +341,7 @@ class rle_decoder {
         const std::uint64_t padded = (((code + 1) >> 1) + 1) & ~1U;
         if (!r_.fits(pos_, padded)) return errc::truncated;
         for (std::uint32_t i = 0; i < code; ++i) {
-          const std::uint8_t byte = r_.b[pos_ + i / 2];
+          const std::uint32_t byte = r_.b[pos_ + i / 2];
           put_one(inks_[i % 2 == 0 ? byte >> 4 : byte & 15]);
         }
         pos_ += padded;
