@@ -253,7 +253,8 @@ std::uint32_t packed_sample(const std::uint8_t* row, std::size_t row_bytes, std:
   std::size_t bit = i * bits;
   for (std::uint32_t k = 0; k < bits; ++k, ++bit) {
     const std::size_t byte = bit / 8;
-    const std::uint32_t b = byte < row_bytes ? (std::uint32_t{row[byte]} >> (7 - bit % 8)) & 1U : 0U;
+    const std::uint32_t b =
+        byte < row_bytes ? (std::uint32_t{row[byte]} >> (7 - bit % 8)) & 1U : 0U;
     v = v << 1 | b;
   }
   return v;
