@@ -3,6 +3,8 @@
 #include "serve_evidence.hpp"
 #include "serve_keys.hpp"
 
+#include "hashguard/hashdb/audit.hpp"
+#include "hashguard/hashdb/audit_config.hpp"
 #include "hashguard/hashdb/database.hpp"
 
 #include <atomic>
@@ -134,10 +136,60 @@ core::periodic_task& serve_tasks::start_suppressions(const std::string& database
 }
 
 void serve_tasks::start_purge(const std::string& database_url, const hashdb::case_options& cases,
+                              std::shared_ptr<const hashdb::audit_keyring> audit_keys,
                               std::chrono::seconds interval) {
   if (interval.count() <= 0) return;
   (void)start("purge", interval, first_run::after_interval,
-              [url = database_url, cases]() { return purge_expired(url, cases); });
+              [url = database_url, cases, keys = std::move(audit_keys)]() {
+                return purge_expired(url, cases, keys);
+              });
+}
+
+void serve_tasks::start_audit_publish(const std::string& database_url,
+                                      std::filesystem::path head_file,
+                                      std::chrono::seconds interval) {
+  if (interval.count() <= 0) return;
+  // Kept between runs, on the task's thread only. Publishing only a changed head keeps the
+  // log to one line per change, not one per interval. `last` starts as the head file holds
+  // it, so a log cut back while serve was down is noticed too.
+  struct publisher {
+    std::optional<hashdb::connection> conn;
+    bool read_file{false};
+    std::optional<hashdb::audit_head> last;
+  };
+  auto state = std::make_shared<publisher>();
+  (void)start("audit_head", interval, first_run::synchronous,
+              [state, url = database_url, file = std::move(head_file)]() -> core::result<void> {
+                if (!state->read_file) {
+                  auto published = hashdb::read_audit_head(file);
+                  if (!published) return published.error();
+                  state->last = *published;
+                  state->read_file = true;
+                }
+                if (!state->conn) {
+                  auto c = hashdb::connection::open(url);
+                  if (!c) return c.error();
+                  state->conn.emplace(std::move(*c));
+                }
+                hashdb::audit_log log(*state->conn);
+                auto head = log.head();
+                if (!head) return head.error();
+                // A head behind the published one means rows were removed (or rewritten):
+                // never overwrite the evidence of that; fail (logged) at every run instead.
+                const auto& last = state->last;
+                if (last && (!*head || (*head)->id < last->id ||
+                             ((*head)->id == last->id && (*head)->hash != last->hash))) {
+                  return hashdb::errc::audit_head_behind;
+                }
+                if (!*head || *head == last) return {};
+                if (auto written = hashdb::write_audit_head(file, **head); !written) {
+                  return written.error();
+                }
+                std::cerr << "hashguard serve: audit head " << (*head)->id << " " << (*head)->hash
+                          << " " << (*head)->at << "\n";
+                state->last = *head;
+                return {};
+              });
 }
 
 }  // namespace hashguard::app

@@ -198,7 +198,8 @@ struct canvas {
   }
 };
 
-errc read_rgba(TIFF* tif, const tiff_layout& l, std::uint64_t budget, const canvas& out) {
+errc read_rgba(TIFF* tif, const tiff_layout& l, std::uint64_t budget, scan_budget& cpu,
+               const canvas& out) {
   char message[1024] = {};
   if (TIFFRGBAImageOK(tif, message) == 0) return errc::corrupt;
   // Strips: libtiff writes at most the image's rows of one strip; tiles: a whole tile.
@@ -216,6 +217,8 @@ errc read_rgba(TIFF* tif, const tiff_layout& l, std::uint64_t budget, const canv
     const std::uint32_t image_y = flip_rows ? l.height - y - chunk_rows : y;
     for (std::uint32_t x = 0; x < l.width; x += l.chunk_width) {
       const std::uint32_t chunk_cols = std::min(l.chunk_width, l.width - x);
+      // One strip or tile per check: libtiff's decode of one cannot be interrupted.
+      if (const errc spent = cpu.check(); spent != errc{}) return spent;
       const std::uint32_t* first = raster.data();
       if (l.tiled) {
         if (TIFFReadRGBATileExt(tif, x, y, raster.data(), 1) == 0) return errc::corrupt;
@@ -260,7 +263,8 @@ std::uint32_t packed_sample(const std::uint8_t* row, std::size_t row_bytes, std:
   return v;
 }
 
-errc read_wide(TIFF* tif, const tiff_layout& l, std::uint64_t budget, const canvas& out) {
+errc read_wide(TIFF* tif, const tiff_layout& l, std::uint64_t budget, scan_budget& cpu,
+               const canvas& out) {
   std::uint16_t planar = PLANARCONFIG_CONTIG;
   TIFFGetField(tif, TIFFTAG_PLANARCONFIG, &planar);
   if (planar == PLANARCONFIG_SEPARATE && l.samples > 1) return errc::corrupt;
@@ -278,6 +282,7 @@ errc read_wide(TIFF* tif, const tiff_layout& l, std::uint64_t budget, const canv
     const std::uint32_t chunk_rows = std::min(l.chunk_height, l.height - y);
     for (std::uint32_t x = 0; x < l.width; x += l.chunk_width, ++index) {
       const std::uint32_t chunk_cols = std::min(l.chunk_width, l.width - x);
+      if (const errc spent = cpu.check(); spent != errc{}) return spent;
       const tmsize_t got =
           l.tiled ? TIFFReadEncodedTile(tif, index, chunk.data(), static_cast<tmsize_t>(size))
                   : TIFFReadEncodedStrip(tif, index, chunk.data(), static_cast<tmsize_t>(size));
@@ -377,8 +382,9 @@ errc orient(pixels& p, std::uint16_t orientation, bool wide) {
 }  // namespace
 
 core::result<void> decode_tiff(bytes_t bytes, const image_header& header,
-                               const decode_limits& limits, decoded_image& out) {
-  if (const errc e = precheck_tiff(bytes, header); e != errc{}) return e;
+                               const decode_limits& limits, scan_budget& budget,
+                               decoded_image& out) {
+  if (const errc e = precheck_tiff(bytes, header, budget); e != errc{}) return e;
   const std::unique_ptr<TIFFOpenOptions, options_deleter> options(TIFFOpenOptionsAlloc());
   if (!options) return errc::out_of_memory;
   TIFFOpenOptionsSetErrorHandlerExtR(options.get(), drop_message, nullptr);
@@ -402,8 +408,8 @@ core::result<void> decode_tiff(bytes_t bytes, const image_header& header,
   shape(frame, l.width, l.height, l.channels == 1 ? 1 : 3);
   std::fill(frame.data.begin(), frame.data.end(), std::uint8_t{0});
   const canvas c{frame};
-  const errc e = l.wide ? read_wide(tif.get(), l, limits.max_decode_bytes, c)
-                        : read_rgba(tif.get(), l, limits.max_decode_bytes, c);
+  const errc e = l.wide ? read_wide(tif.get(), l, limits.max_decode_bytes, budget, c)
+                        : read_rgba(tif.get(), l, limits.max_decode_bytes, budget, c);
   if (e != errc{}) return e;
   if (const errc o = orient(frame, l.orientation, l.wide); o != errc{}) return o;
   return {};

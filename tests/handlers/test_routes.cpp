@@ -48,9 +48,11 @@ TEST_CASE("the design table has every route of DESIGN.md section 5 once, roles a
         s.pattern.ends_with("/report")) {
       CHECK(s.role == core::role::compliance);
     }
-    if (s.pattern.starts_with("/v1/cases") && !s.pattern.ends_with("/report")) {
+    if (s.pattern.starts_with("/v1/cases") && !s.pattern.ends_with("/report") &&
+        !s.pattern.ends_with("/ruling")) {
       CHECK(s.role == core::role::reviewer);
     }
+    if (s.pattern.ends_with("/ruling")) CHECK(s.role == core::role::admin);
   }
   CHECK(seen.contains({"POST", "/v1/scan"}));
   CHECK(seen.contains({"PATCH", "/v1/lists/{id}"}));
@@ -59,7 +61,12 @@ TEST_CASE("the design table has every route of DESIGN.md section 5 once, roles a
   CHECK(seen.contains({"GET", "/v1/decisions"}));
   CHECK(seen.contains({"GET", "/v1/audit/verify"}));
   CHECK(seen.contains({"GET", "/ui/{file}"}));
-  CHECK(seen.size() == 29);  // with POST /v1/cases/{id}/files/{content}/reveal and the 3 /ui rows
+  CHECK(seen.contains({"POST", "/v1/cases/{id}/reopen"}));
+  CHECK(seen.contains({"POST", "/v1/cases/{id}/ruling"}));
+  CHECK(seen.contains({"POST", "/v1/lists/{id}/entries/{entry}/disable"}));
+  // With POST /v1/cases/{id}/files/{content}/reveal, the reopen, ruling and entry-disable rows
+  // and the 3 /ui rows.
+  CHECK(seen.size() == 32);
 }
 
 TEST_CASE("the OpenAPI document and the route table agree, both ways, roles included") {
