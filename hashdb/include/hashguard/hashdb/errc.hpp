@@ -27,8 +27,8 @@ enum class errc {
   evidence_not_viewed,  ///< a dismissal by a reviewer who never revealed the case's evidence
   suppression_refused,  ///< exact-digest hits, or content another case confirmed
   not_confirmed,        ///< a report on a case that is not confirmed
-  audit_key_missing,  ///< an audit row was to be appended on a connection without audit keys
-  audit_head_behind,  ///< the audit log no longer reaches the head published before
+  audit_key_missing,    ///< an audit row was to be appended on a connection without audit keys
+  audit_head_behind,    ///< the audit log no longer reaches the head published before
 };
 
 const core::named_category& hashdb_category() noexcept;
