@@ -41,7 +41,8 @@ TEST_CASE("the design table has every route of DESIGN.md section 5 once, roles a
       CHECK((s.pattern == "/v1/scan" || s.pattern == "/v1/hash" || s.pattern == "/v1/match" ||
              s.pattern == "/v1/decisions"));
     }
-    if (s.pattern.starts_with("/v1/lists") || s.pattern == "/v1/index") {
+    if (s.pattern.starts_with("/v1/lists") || s.pattern.starts_with("/v1/keys") ||
+        s.pattern == "/v1/index") {
       CHECK(s.role == core::role::admin);
     }
     if (s.pattern.starts_with("/v1/exports") || s.pattern.starts_with("/v1/audit") ||
@@ -59,7 +60,11 @@ TEST_CASE("the design table has every route of DESIGN.md section 5 once, roles a
   CHECK(seen.contains({"GET", "/v1/decisions"}));
   CHECK(seen.contains({"GET", "/v1/audit/verify"}));
   CHECK(seen.contains({"GET", "/ui/{file}"}));
-  CHECK(seen.size() == 29);  // with POST /v1/cases/{id}/files/{content}/reveal and the 3 /ui rows
+  CHECK(seen.contains({"GET", "/v1/keys"}));
+  CHECK(seen.contains({"POST", "/v1/keys"}));
+  CHECK(seen.contains({"DELETE", "/v1/keys/{id}"}));
+  // With POST /v1/cases/{id}/files/{content}/reveal, the 3 key routes and the 3 /ui rows.
+  CHECK(seen.size() == 32);
 }
 
 TEST_CASE("the OpenAPI document and the route table agree, both ways, roles included") {

@@ -166,7 +166,8 @@ TEST_CASE("migration 6 upgrades a case store that has cases, entries and events"
   INFO(c.last_error());
   REQUIRE(r.has_value());
   CHECK(r->from_version == 5);
-  CHECK(r->applied == std::vector<int>{6});
+  REQUIRE_FALSE(r->applied.empty());
+  CHECK(r->applied.front() == 6);  // and every later migration
   pqxx::connection pc(db.url());
   pqxx::work tx(pc);
   CHECK(tx.exec1("SELECT count(*) FROM case_entries ce JOIN cases c ON c.id = ce.case_id"
