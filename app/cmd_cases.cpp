@@ -56,7 +56,8 @@ int run_cases(const std::vector<std::string>& args) {
   auto db = db_session::open(config);
   if (!db) return exit_failure;
   // Evidence first: deleting an expired case would take its evidence with it unaudited.
-  auto ev = hashdb::purge_evidence(db->conn(), db->actor(), only, o.has("dry-run"));
+  auto ev = hashdb::purge_evidence(
+      db->conn(), db->actor(), db->settings().cases.false_positive_days, only, o.has("dry-run"));
   if (!ev) {
     print_error("cases purge", "evidence", ev.error(), db->conn().last_error());
     return exit_failure;

@@ -177,10 +177,13 @@ int run_serve(const std::vector<std::string>& args) {
     std::array<char, 256> host{};
     if (::gethostname(host.data(), host.size() - 1) == 0) node = host.data();
   }
-  auto upkeep = start_review_upkeep(cfg, db->url());
+  auto upkeep = start_review_upkeep(cfg, db->url(), db->audit_keys());
   if (!upkeep) return exit_usage;
-  tasks.start_purge(db->url(), db->settings().cases, upkeep->purge_interval);
-  tasks.start_probe_audit(db->url(), probes, node);
+  tasks.start_purge(db->url(), db->settings().cases, db->audit_keys(), upkeep->purge_interval);
+  tasks.start_probe_audit(db->url(), probes, node, db->audit_keys());
+  // The audit head, published outside PostgreSQL (the log and audit.head_file).
+  tasks.start_audit_publish(db->url(), db->settings().audit.head_file,
+                            db->settings().audit.publish_interval);
   if (auto* keeper = upkeep->evidence.get()) tasks.watch(keeper->task());
   // Every metric family (a name registered twice would make every scrape fail: refuse to start).
   const serve_metric_sources sources{&scan_pool,      &db_pool,
@@ -193,7 +196,8 @@ int run_serve(const std::vector<std::string>& args) {
   }
 
   // Every database route shares one bounded pool: one connection per database-pool thread.
-  handlers::db_pool db_connections(db->url(), options->db_threads);
+  handlers::db_pool db_connections(db->url(), options->db_threads, std::chrono::milliseconds(5000),
+                                   db->audit_keys());
   handlers::services deps;
   deps.snapshot = &holder;
   deps.recorder = recorder->get();

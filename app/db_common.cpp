@@ -1,6 +1,7 @@
 #include "db_common.hpp"
 
 #include "hashguard/hashdb/audit.hpp"
+#include "hashguard/hashdb/audit_config.hpp"
 #include "hashguard/hashdb/migrations.hpp"
 
 #include <pwd.h>
@@ -104,8 +105,19 @@ std::unique_ptr<db_session> db_session::open(const core::config& config, bool mi
     print_error("db", "configuration", settings.error());
     return nullptr;
   }
+  auto keys = hashdb::load_audit_keys(settings->audit);
+  if (!keys) {
+    print_error("audit", "keys (audit.key, audit.key_file, audit.previous_keys)", keys.error());
+    return nullptr;
+  }
+  if (keys->generated) {
+    std::cerr << "hashguard: audit: no audit.key configured: generated one in "
+              << settings->audit.generated_key.string() << " (id " << keys->keys->current.id
+              << "); back it up, and configure one shared audit.key on every node of a cluster\n";
+  }
   auto s = std::make_unique<db_session>();
   s->settings_ = *settings;
+  s->audit_keys_ = std::move(keys->keys);
   if (s->settings_.database_url.empty()) {
     std::string why;
     auto server = hashdb::embedded_server::start(s->settings_.server, &why);
@@ -126,6 +138,7 @@ std::unique_ptr<db_session> db_session::open(const core::config& config, bool mi
     return nullptr;
   }
   s->conn_.emplace(std::move(*c));
+  s->conn_->use_audit_keys(s->audit_keys_);
   if (migrate) {
     auto m = hashdb::migrate(*s->conn_);
     if (!m) {

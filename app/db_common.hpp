@@ -41,7 +41,8 @@ struct cli_options {
     core::config& config, const std::vector<std::string>& args);
 
 /// An open, migrated database: the configured URL, or the embedded server in data.dir (started
-/// for the duration of the command unless already running, then left as it was).
+/// for the duration of the command unless already running, then left as it was), with the
+/// audit keys loaded (a generated key is announced on stderr).
 class db_session {
  public:
   /// Prints the reason and returns nullptr when the database cannot be reached or migrated.
@@ -53,6 +54,11 @@ class db_session {
   [[nodiscard]] const std::string& url() const { return url_; }
   [[nodiscard]] bool embedded() const { return server_.has_value(); }
   hashdb::embedded_server* server() { return server_ ? &*server_ : nullptr; }
+  /// The audit keys conn() appends with (audit.* settings; generated in data.dir when none
+  /// is configured); hand them to every other connection that appends audit rows.
+  [[nodiscard]] const std::shared_ptr<const hashdb::audit_keyring>& audit_keys() const {
+    return audit_keys_;
+  }
   /// "cli:USER": who the audit log names for CLI actions.
   [[nodiscard]] std::string actor() const;
   /// Appends an audit row; prints a warning when it cannot.
@@ -63,6 +69,7 @@ class db_session {
   std::string url_;
   std::optional<hashdb::embedded_server> server_;
   std::optional<hashdb::connection> conn_;
+  std::shared_ptr<const hashdb::audit_keyring> audit_keys_;
 };
 
 /// Prints "hashguard CMD: WHAT: code (message) DETAIL" to stderr.

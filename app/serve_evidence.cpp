@@ -110,6 +110,7 @@ bool evidence_keeper::attempt(const item& it, core::error_code& error) {
       return false;
     }
     conn_.emplace(std::move(*c));
+    conn_->use_audit_keys(options_.audit_keys);
   }
   hashdb::evidence_store store(*conn_, options_.key);
   auto r = store.preserve_event(it.event_id, it.bytes, it.media_type, options_.actor);
@@ -133,12 +134,14 @@ bool evidence_keeper::attempt(const item& it, core::error_code& error) {
 }
 
 core::result<void> purge_expired(const std::string& database_url, const hashdb::case_options& cases,
+                                 std::shared_ptr<const hashdb::audit_keyring> audit_keys,
                                  const std::string& actor) {
   auto conn = hashdb::connection::open(database_url);
   if (!conn) return conn.error();
+  conn->use_audit_keys(std::move(audit_keys));
   core::error_code first_error;
   // Evidence first: deleting an expired case would take its evidence with it unaudited.
-  auto ev = hashdb::purge_evidence(*conn, actor);
+  auto ev = hashdb::purge_evidence(*conn, actor, cases.false_positive_days);
   if (!ev) {
     first_error = ev.error();
   } else if (!ev->purged.empty() || !ev->held.empty()) {

@@ -20,6 +20,7 @@
 
 #include "hashguard/core/config.hpp"
 #include "hashguard/core/periodic_task.hpp"
+#include "hashguard/hashdb/audit.hpp"
 #include "hashguard/hashdb/cases.hpp"
 #include "hashguard/hashdb/evidence.hpp"
 
@@ -27,6 +28,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -41,8 +43,9 @@ class evidence_keeper {
   struct options {
     std::string database_url;
     hashdb::evidence_key key;
-    std::string actor{"hashguard-serve"};          ///< who preserved, in the audit log
-    std::size_t max_pending_bytes{256u << 20};     ///< bytes waiting (queued + retrying)
+    std::shared_ptr<const hashdb::audit_keyring> audit_keys;  ///< preservations are audited
+    std::string actor{"hashguard-serve"};                     ///< who preserved, in the audit log
+    std::size_t max_pending_bytes{256u << 20};                ///< bytes waiting (queued + retrying)
     std::chrono::milliseconds retry{500};          ///< between attempts for a spooled event
     std::chrono::seconds give_up{600};             ///< a spooled event not replayed by then
     core::periodic_task::failure_hook on_failure;  ///< a failed run (optional)
@@ -86,8 +89,9 @@ class evidence_keeper {
 
 /// One purge as described above; `actor` is who purged, in the audit log. Returns the first
 /// error (an evidence purge that failed does not stop the case purge).
-[[nodiscard]] core::result<void> purge_expired(const std::string& database_url,
-                                               const hashdb::case_options& cases,
-                                               const std::string& actor = "hashguard-serve");
+[[nodiscard]] core::result<void> purge_expired(
+    const std::string& database_url, const hashdb::case_options& cases,
+    std::shared_ptr<const hashdb::audit_keyring> audit_keys,
+    const std::string& actor = "hashguard-serve");
 
 }  // namespace hashguard::app

@@ -19,8 +19,9 @@ void declare_review_config(core::config& cfg) {
   declare_upkeep_config(cfg);
 }
 
-std::optional<review_upkeep> start_review_upkeep(const core::config& cfg,
-                                                 const std::string& database_url) {
+std::optional<review_upkeep> start_review_upkeep(
+    const core::config& cfg, const std::string& database_url,
+    std::shared_ptr<const hashdb::audit_keyring> audit_keys) {
   review_upkeep out;
   auto evidence = hashdb::read_evidence_config(cfg);
   if (!evidence) {
@@ -40,6 +41,7 @@ std::optional<review_upkeep> start_review_upkeep(const core::config& cfg,
     evidence_keeper::options o;
     o.database_url = database_url;
     o.key = std::move(**evidence);
+    o.audit_keys = std::move(audit_keys);
     o.max_pending_bytes = static_cast<std::size_t>(pending);
     o.give_up = std::chrono::seconds(pending_s);
     o.retry = std::chrono::milliseconds(retry_ms);
@@ -58,6 +60,7 @@ bool review_services(const core::config& cfg, const hashdb::settings& settings,
     return false;
   }
   out.required_confirmations = settings.cases.required_confirmations;
+  out.audit_head_file = settings.audit.head_file;
   out.package = hashdb::package_options_from(cfg);
   out.evidence = std::move(*evidence);
   out.ui_dir = cfg.get_string("http.ui_dir");

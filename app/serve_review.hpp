@@ -33,7 +33,8 @@ struct review_upkeep {
   std::unique_ptr<evidence_keeper> evidence;
   std::chrono::seconds purge_interval{0};  ///< 0: never (also when there is no database)
 };
-[[nodiscard]] std::optional<review_upkeep> start_review_upkeep(const core::config& cfg,
-                                                               const std::string& database_url);
+[[nodiscard]] std::optional<review_upkeep> start_review_upkeep(
+    const core::config& cfg, const std::string& database_url,
+    std::shared_ptr<const hashdb::audit_keyring> audit_keys);
 
 }  // namespace hashguard::app

@@ -4,6 +4,7 @@
 #include "serve_keys.hpp"
 
 #include "hashguard/hashdb/audit.hpp"
+#include "hashguard/hashdb/audit_config.hpp"
 #include "hashguard/hashdb/database.hpp"
 
 #include <atomic>
@@ -77,9 +78,9 @@ core::result<void> serve_tasks::export_metrics(api::metrics& metrics) const {
       per_task([](const core::task_status& s) { return static_cast<double>(s.failures); }));
 }
 
-core::periodic_task& serve_tasks::start_probe_audit(const std::string& database_url,
-                                                    handlers::probe_guard& guard,
-                                                    std::string node) {
+core::periodic_task& serve_tasks::start_probe_audit(
+    const std::string& database_url, handlers::probe_guard& guard, std::string node,
+    std::shared_ptr<const hashdb::audit_keyring> audit_keys) {
   // Off the request path: the I/O thread that refused the query only queued the suspect.
   auto pending = std::make_shared<std::vector<handlers::probe_guard::suspect>>();
   const auto& o = guard.settings();
@@ -87,12 +88,13 @@ core::periodic_task& serve_tasks::start_probe_audit(const std::string& database_
                              ",\"radius\":" + std::to_string(o.radius) +
                              ",\"window_s\":" + std::to_string(o.window.count()) + "}";
   return start("probe_audit", std::chrono::milliseconds(1000), first_run::after_interval,
-               [&guard, pending, limits, url = database_url,
+               [&guard, pending, limits, url = database_url, keys = std::move(audit_keys),
                 actor = "serve:" + std::move(node)]() -> core::result<void> {
                  for (auto& s : guard.take_new_suspects()) pending->push_back(std::move(s));
                  if (pending->empty()) return {};
                  auto conn = hashdb::connection::open(url);
                  if (!conn) return conn.error();
+                 conn->use_audit_keys(keys);
                  hashdb::audit_log audit(*conn);
                  while (!pending->empty()) {
                    const auto& s = pending->front();
@@ -168,10 +170,60 @@ core::periodic_task& serve_tasks::start_suppressions(const std::string& database
 }
 
 void serve_tasks::start_purge(const std::string& database_url, const hashdb::case_options& cases,
+                              std::shared_ptr<const hashdb::audit_keyring> audit_keys,
                               std::chrono::seconds interval) {
   if (interval.count() <= 0) return;
   (void)start("purge", interval, first_run::after_interval,
-              [url = database_url, cases]() { return purge_expired(url, cases); });
+              [url = database_url, cases, keys = std::move(audit_keys)]() {
+                return purge_expired(url, cases, keys);
+              });
+}
+
+void serve_tasks::start_audit_publish(const std::string& database_url,
+                                      std::filesystem::path head_file,
+                                      std::chrono::seconds interval) {
+  if (interval.count() <= 0) return;
+  // Kept between runs, on the task's thread only. Publishing only a changed head keeps the
+  // log to one line per change, not one per interval. `last` starts as the head file holds
+  // it, so a log cut back while serve was down is noticed too.
+  struct publisher {
+    std::optional<hashdb::connection> conn;
+    bool read_file{false};
+    std::optional<hashdb::audit_head> last;
+  };
+  auto state = std::make_shared<publisher>();
+  (void)start("audit_head", interval, first_run::synchronous,
+              [state, url = database_url, file = std::move(head_file)]() -> core::result<void> {
+                if (!state->read_file) {
+                  auto published = hashdb::read_audit_head(file);
+                  if (!published) return published.error();
+                  state->last = *published;
+                  state->read_file = true;
+                }
+                if (!state->conn) {
+                  auto c = hashdb::connection::open(url);
+                  if (!c) return c.error();
+                  state->conn.emplace(std::move(*c));
+                }
+                hashdb::audit_log log(*state->conn);
+                auto head = log.head();
+                if (!head) return head.error();
+                // A head behind the published one means rows were removed (or rewritten):
+                // never overwrite the evidence of that; fail (logged) at every run instead.
+                const auto& last = state->last;
+                if (last && (!*head || (*head)->id < last->id ||
+                             ((*head)->id == last->id && (*head)->hash != last->hash))) {
+                  return hashdb::errc::audit_head_behind;
+                }
+                if (!*head || *head == last) return {};
+                if (auto written = hashdb::write_audit_head(file, **head); !written) {
+                  return written.error();
+                }
+                std::cerr << "hashguard serve: audit head " << (*head)->id << " " << (*head)->hash
+                          << " " << (*head)->at << "\n";
+                state->last = *head;
+                return {};
+              });
 }
 
 }  // namespace hashguard::app

@@ -12,6 +12,12 @@
 //                 refusing (handlers::probe_guard), every second; rows that fail are retried
 //   purge         purge_expired (serve_evidence.hpp): every retention.purge_interval_s, first
 //                 after one interval; not started when the interval is 0
+//   audit_head    hashdb::audit_log::head, published when it changed: one line on stderr
+//                 ("hashguard serve: audit head ID HASH TIME") and audit.head_file rewritten
+//                 (hashdb::write_audit_head: atomic, 0600); first run in start, then every
+//                 audit.publish_interval_s; not started when the interval is 0. A head behind
+//                 the one the file holds (a lower id, or the same id with another hash) is
+//                 never written: the run fails with hashdb::errc::audit_head_behind
 // and two that their workers own, only watched here (for /metrics): log_flush
 // (api::batched_log_writer) and evidence (evidence_keeper). While the database is down every
 // task fails and retries at its interval; what it last loaded stays in force.
@@ -37,6 +43,7 @@
 #include "hashguard/matcher/snapshot.hpp"
 
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -56,9 +63,11 @@ class serve_tasks {
   serve_tasks(const serve_tasks&) = delete;
   serve_tasks& operator=(const serve_tasks&) = delete;
 
-  /// The probe_audit task: writes the guard's new suspects to the audit log as node `node`.
+  /// The probe_audit task: writes the guard's new suspects to the audit log as node `node`,
+  /// keyed with `audit_keys`.
   core::periodic_task& start_probe_audit(const std::string& database_url,
-                                         handlers::probe_guard& guard, std::string node);
+                                         handlers::probe_guard& guard, std::string node,
+                                         std::shared_ptr<const hashdb::audit_keyring> audit_keys);
 
   /// The keys task; prints how many keys the first load gave.
   core::periodic_task& start_keys(api::key_registry& registry,
@@ -75,7 +84,11 @@ class serve_tasks {
                                           std::chrono::milliseconds interval);
   /// The purge task, unless `interval` is 0.
   void start_purge(const std::string& database_url, const hashdb::case_options& cases,
+                   std::shared_ptr<const hashdb::audit_keyring> audit_keys,
                    std::chrono::seconds interval);
+  /// The audit_head task, unless `interval` is 0.
+  void start_audit_publish(const std::string& database_url, std::filesystem::path head_file,
+                           std::chrono::seconds interval);
   /// A task owned elsewhere, shown in /metrics.
   void watch(const core::periodic_task& task);
 

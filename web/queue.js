@@ -1,7 +1,9 @@
 import * as api from './api.js';
 import { el, table, message, when } from './dom.js';
 
-const STATUSES = ['open', 'escalated', 'confirmed', 'false_positive', 'reported'];
+const STATUSES = ['open', 'disputed', 'escalated', 'confirmed', 'false_positive', 'reported'];
+// A case you have not decided yet shows as `needs_review` (blind review: server-side).
+const statusText = (s) => (s === 'needs_review' ? 'needs review' : s);
 
 export async function queuePage(main, params) {
   const q = {
@@ -47,7 +49,7 @@ export async function queuePage(main, params) {
 
   const rows = page.cases.map((c) => [
     el('a', { href: `#/case/${c.id}`, text: `#${c.id}` }),
-    c.zone, el('span', { class: `status ${c.status}`, text: c.status }), c.sightings, c.files,
+    c.zone, el('span', { class: `status ${c.status}`, text: statusText(c.status) }), c.sightings, c.files,
     when(c.first_seen), when(c.last_seen), c.classification ?? '',
     c.required_confirmations > 1 ? 'two-person' : '',
   ]);

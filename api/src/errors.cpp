@@ -60,7 +60,7 @@ class api_category_impl final : public core::named_category {
 // names other modules' named_categories use for errors a client can cause. When a module adds
 // a code, it gets its row here or a place on the "500 on purpose" list below; a test walks
 // every module's category and fails on a name that has neither.
-constexpr std::array<std::pair<std::string_view, int>, 39> status_table{{
+constexpr std::array<std::pair<std::string_view, int>, 45> status_table{{
     {"malformed", 400},
     {"truncated_body", 400},
     {"unauthorized", 401},
@@ -92,12 +92,21 @@ constexpr std::array<std::pair<std::string_view, int>, 39> status_table{{
     {"too_large", 413},
     {"truncated", 422},
     {"corrupt", 422},
+    // The input costs more CPU than scanner.max_scan_ms: its fault, so no Retry-After (a 503
+    // would invite the cache layer to send it again forever). 503 overloaded stays for a
+    // request that waited too long for a scan thread.
+    {"scan_budget_exceeded", 422},
+    {"scan_cancelled", 503},  // serve is shutting down mid-scan: another node can answer
     // matcher / hashdb: lookups and validation
     {"bad_threshold", 400},
     {"invalid_argument", 400},
     {"conflict", 409},
     {"already_exists", 409},
     {"purge_refused", 409},
+    {"case_locked", 409},
+    {"evidence_not_viewed", 409},
+    {"suppression_refused", 409},
+    {"not_confirmed", 409},
     {"unknown_format", 400},
     {"database_unavailable", 503},
     {"commit_in_doubt", 503},  // the connection broke during a commit: ask again
@@ -110,7 +119,7 @@ constexpr std::array<std::pair<std::string_view, int>, 39> status_table{{
 // Codes that answer 500 on purpose: configuration, storage and programming faults a client
 // cannot cause and cannot fix by changing its request. Listed so that a new code is a
 // decision (a row above or a place here), never an accident.
-constexpr std::array<std::string_view, 19> deliberate_500{
+constexpr std::array<std::string_view, 21> deliberate_500{
     "config_unknown_key", "config_bad_value",   "config_file",   // core: start-up only
     "digest_failed",                                             // scanner: OpenSSL failed
     "unknown_kernel",     "unsupported_kernel", "unknown_list",  // matcher: building a
@@ -118,6 +127,7 @@ constexpr std::array<std::string_view, 19> deliberate_500{
     "bad_image",                                                     // snapshot, not a request
     "db_query_failed",    "schema_too_new",     "db_server_failed",  // hashdb: a statement or
     "io_error",           "spool_corrupt",      "integrity",         // the store is broken
+    "audit_key_missing",  "audit_head_behind",                       // hashdb: audit chain
     "unrouted_handler",   "unhandled_route",                         // handlers: start-up only
 };
 

@@ -1,5 +1,6 @@
 #include "hashguard/api/options.hpp"
 
+#include <algorithm>
 #include <limits>
 #include <thread>
 
@@ -48,6 +49,11 @@ void declare_config(core::config& cfg) {
               "image uploads (/v1/scan, /v1/hash); over it: 413");
   cfg.declare("http.body_limit_import_bytes", config_type::integer, num(d.body_limit_import),
               "hash-list imports; over it: 413");
+  cfg.declare("http.body_budget_bytes", config_type::integer, num(d.body_budget),
+              "request bodies held in memory at once across all connections (reserved by "
+              "Content-Length before the body is read, grown as a chunked body grows); a "
+              "request that cannot reserve: 503 overloaded with Retry-After; at least the "
+              "largest body limit");
   cfg.declare("http.read_timeout_ms", config_type::integer, num(d.read_timeout.count()),
               "each read must make progress within this");
   cfg.declare("http.request_deadline_ms", config_type::integer, num(d.request_deadline.count()),
@@ -113,6 +119,11 @@ core::result<server_options> options_from(const core::config& cfg) {
   o.body_limit_image = static_cast<std::uint64_t>(v);
   if (!in_range("http.body_limit_import_bytes", 0, huge, v)) return errc::malformed;
   o.body_limit_import = static_cast<std::uint64_t>(v);
+  if (!in_range("http.body_budget_bytes", 1, huge, v)) return errc::malformed;
+  o.body_budget = static_cast<std::uint64_t>(v);
+  if (o.body_budget < std::max({o.body_limit_json, o.body_limit_image, o.body_limit_import})) {
+    return errc::malformed;
+  }
   auto ms = [&](std::string_view key, std::chrono::milliseconds& out) {
     if (!in_range(key, 1, huge / 1'000'000, v)) return false;
     out = std::chrono::milliseconds(v);

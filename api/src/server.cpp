@@ -76,8 +76,9 @@ struct server::impl {
         accept_strand(asio::make_strand(ioc)),
         acceptor(accept_strand),
         signals(accept_strand),
-        env{&opt, &svc, admission_rules{svc.routes, svc.keys, svc.limiter, &opt}, ioc_owner,
-            [this](connection& c) { session_ended(&c); }} {}
+        bodies(opt.body_budget),
+        env{&opt,    &svc,      admission_rules{svc.routes, svc.keys, svc.limiter, &opt},
+            &bodies, ioc_owner, [this](connection& c) { session_ended(&c); }} {}
 
   // ---- lifecycle -------------------------------------------------------------------------
   core::result<void> start();
@@ -104,7 +105,8 @@ struct server::impl {
   std::optional<ssl::context> tls;
   std::vector<std::thread> threads;
   std::uint16_t bound_port{0};
-  detail::session_env env;  // what every session shares
+  detail::body_budget bodies;  // request bodies in memory, across connections
+  detail::session_env env;     // what every session shares
 
   std::mutex mu;
   std::condition_variable cv;
@@ -339,6 +341,12 @@ bool server::impl::wait() {
   }
   lock.unlock();
   // Jobs already queued still answer (their sessions are gone or closing); new ones are refused.
+  // Past the deadline nobody reads those answers: jobs that poll the cancel flag (scans) stop
+  // at their next check, so a long scan cannot hold shutdown past the drain deadline.
+  if (!clean) {
+    if (svc.scan_pool != nullptr) svc.scan_pool->cancel();
+    if (svc.db_pool != nullptr) svc.db_pool->cancel();
+  }
   if (svc.scan_pool != nullptr) svc.scan_pool->shutdown();
   if (svc.db_pool != nullptr) svc.db_pool->shutdown();
   lock.lock();
@@ -389,6 +397,10 @@ void server::shutdown() {
 
 bool server::wait() {
   return impl_->wait();
+}
+
+std::uint64_t server::body_bytes_reserved() const noexcept {
+  return impl_->bodies.in_use();
 }
 
 std::size_t server::connections() const noexcept {

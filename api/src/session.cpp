@@ -156,7 +156,8 @@ class session {
                                          steady::time_point& deadline);
   std::optional<response> header_failure(const sys_error& ec, const request_parser& parser);
   asio::awaitable<bool> send_continue(unsigned version);
-  asio::awaitable<sys_error> read_body(request_parser& parser, steady::time_point deadline);
+  asio::awaitable<sys_error> read_body(request_parser& parser, steady::time_point deadline,
+                                       body_reservation& held);
   std::optional<response> body_failure(const sys_error& ec);
   work_pool* pool_for(run_on where) const noexcept;
   asio::awaitable<bool> write(exchange& x, response r, bool keep_alive);
@@ -192,6 +193,9 @@ asio::awaitable<void> session<Stream>::run() {
   }
 
   for (unsigned served = 0;; ++served) {
+    // This request's share of the body budget, given back when the iteration ends (the
+    // parser and the request, declared after it, are gone by then).
+    body_reservation body_held(env_.bodies);
     exchange x;
     x.request_id = random_request_id();
     request_parser parser;
@@ -243,12 +247,24 @@ asio::awaitable<void> session<Stream>::run() {
     // evictable until its body has arrived, or a slow body would be a way to hold a slot.
     if (a.matched->spec.role) c_->enter(phase::busy);
     if (has_body) {
+      // The body's bytes are reserved before any is read (and before 100-continue invites
+      // them); a chunked body reserves as its buffer grows (read_body).
+      if (!body_held.hold(content_length.value_or(0))) {
+        count_rejected("body_budget");
+        unread_input_ = true;
+        co_await write(
+            x,
+            response::error(errc::overloaded, "request bodies in flight are at the server's budget",
+                            opt_.retry_after_s),
+            false);
+        break;
+      }
       if (beast::iequals(head[http::field::expect], "100-continue") &&
           !co_await send_continue(head.version())) {
         break;
       }
       if (deadline == steady::time_point::max()) deadline = x.start + opt_.request_deadline;
-      if (const sys_error body_ec = co_await read_body(parser, deadline)) {
+      if (const sys_error body_ec = co_await read_body(parser, deadline, body_held)) {
         std::optional<response> refusal = body_failure(body_ec);
         if (!refusal) break;
         unread_input_ = true;
@@ -362,10 +378,13 @@ asio::awaitable<bool> session<Stream>::send_continue(unsigned version) {
   co_return !ec && !c_->dog.timed_out();
 }
 
-// Each read must make progress within read_timeout, the whole body arrive by `deadline`.
+// Each read must make progress within read_timeout, the whole body arrive by `deadline`. The
+// body's buffer stays within `held` (a chunked body grows it): past the budget,
+// no_buffer_space.
 template <class Stream>
 asio::awaitable<sys_error> session<Stream>::read_body(request_parser& parser,
-                                                      steady::time_point deadline) {
+                                                      steady::time_point deadline,
+                                                      body_reservation& held) {
   sys_error ec;
   while (!parser.is_done()) {
     arm(opt_.read_timeout, deadline);
@@ -375,6 +394,7 @@ asio::awaitable<sys_error> session<Stream>::read_body(request_parser& parser,
                         buffer_, parser);
     }
     ec = *step;
+    if (!ec && !held.hold(parser.get().body().capacity())) ec = asio::error::no_buffer_space;
     if (c_->dog.timed_out() && !ec) ec = asio::error::operation_aborted;
     if (ec) break;
   }
@@ -385,6 +405,11 @@ asio::awaitable<sys_error> session<Stream>::read_body(request_parser& parser,
 // The answer to a body that could not be read, or nullopt when there is nobody to answer.
 template <class Stream>
 std::optional<response> session<Stream>::body_failure(const sys_error& ec) {
+  if (ec == asio::error::no_buffer_space) {
+    count_rejected("body_budget");
+    return response::error(errc::overloaded, "request bodies in flight are at the server's budget",
+                           opt_.retry_after_s);
+  }
   if (c_->dog.timed_out()) {
     count_rejected("body_deadline");
     return response::error(errc::request_timeout, "the request body did not arrive in time");

@@ -8,6 +8,7 @@
 // how. Private to the transport.
 #pragma once
 
+#include "body_budget.hpp"
 #include "connection.hpp"
 #include "hashguard/api/admission.hpp"
 #include "hashguard/api/server.hpp"
@@ -25,6 +26,8 @@ struct session_env {
   const server_options* opt{nullptr};
   const services* svc{nullptr};
   admission_rules rules;
+  /// Request bodies in memory across all connections (body_budget.hpp).
+  body_budget* bodies{nullptr};
   /// An answer still travelling from a handler's thread holds this (the executor it goes to
   /// needs its io_context), so the context outlives the server if it must.
   std::shared_ptr<boost::asio::io_context> io;

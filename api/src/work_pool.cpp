@@ -9,6 +9,10 @@ bool work_pool::runs_on_this_thread() const noexcept {
   return current_pool == this;
 }
 
+const std::atomic<bool>* work_pool::current_cancel_flag() noexcept {
+  return current_pool != nullptr ? &current_pool->cancelled_ : nullptr;
+}
+
 work_pool::work_pool(std::string name, unsigned threads, std::size_t queue_capacity)
     : name_(std::move(name)),
       thread_count_(threads == 0 ? 1 : threads),

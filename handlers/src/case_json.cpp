@@ -57,12 +57,23 @@ json::object detail_json(const hashdb::case_detail& d) {
                                  {"last_seen", f.last_seen},
                                  {"sightings", f.sightings},
                                  {"urls", std::move(urls)},
+                                 {"urls_total", f.urls_total},
+                                 {"first_url", f.first_url},
                                  {"viewed_by_esp", f.viewed_by_esp},
                                  {"viewed_by", f.viewed_by},
                                  {"viewed_at", f.viewed_at},
                                  {"evidence_preserved", f.evidence_preserved}});
   }
   o["files"] = std::move(files);
+  o["urls_total"] = d.urls_total;
+  json::array entries;
+  for (const auto& e : d.entries) {
+    entries.push_back(json::object{{"list_id", e.list_id},
+                                   {"list_name", e.list_name},
+                                   {"entry_id", e.entry_id},
+                                   {"external_id", e.external_id}});
+  }
+  o["entries"] = std::move(entries);
   json::array events;
   for (const auto& e : d.events) {
     json::array hits;
@@ -95,6 +106,8 @@ json::object detail_json(const hashdb::case_detail& d) {
         {"hits", std::move(hits)}});
   }
   o["events"] = std::move(events);
+  o["events_total"] = d.events_total;
+  o["next_before"] = d.next_before.empty() ? json::value(nullptr) : json::value(d.next_before);
   json::array decisions;
   for (const auto& x : d.decisions) {
     decisions.push_back(json::object{{"id", x.id},

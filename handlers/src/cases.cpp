@@ -1,10 +1,19 @@
-// The review routes on the case store (role reviewer, compliance for reports):
+// The review routes on the case store (role reviewer; compliance for reports, admin for
+// rulings):
 //   GET  /v1/cases?status=&zone=&list=&from=&to=&limit=&offset=   the queue
-//   GET  /v1/cases/{id}                   one case in full (audited: case.view)
+//   GET  /v1/cases/{id}?limit=&before=    one case (audited: case.view) with a page of its
+//                                         events: the newest `limit` (1..500, default 100), or
+//                                         those older than event `before` (next_before)
 //   POST /v1/cases/{id}/decision          {decision, note, classification?, suppress?}
+//   POST /v1/cases/{id}/reopen            {reason}: a reopen request for a decided case
+//   POST /v1/cases/{id}/ruling            (admin) {decision, note, classification?, suppress?}
 //   POST /v1/cases/{id}/report            record a CyberTipline submission
 // Dates in queries: YYYY-MM-DD (midnight UTC) or YYYY-MM-DDTHH:MM:SSZ; `to` is exclusive. A
 // decision needs a non-empty note, and a classification (A1, A2, B1, B2) when it confirms.
+// The rules of decisions live in hashdb (cases.hpp); these handlers map their results to
+// answers. Blind review: a reviewer who has not decided the current round of an undecided
+// case sees it as needs_review, without its decisions, classification or counts, in the queue
+// and in the case.
 #include "area.hpp"
 #include "case_json.hpp"
 
@@ -16,10 +25,71 @@
 
 #include <boost/json.hpp>
 
+#include <set>
+
 namespace hashguard::handlers::detail {
 namespace {
 
 namespace json = boost::json;
+
+/// The reviewer id of the caller, as decisions count it.
+std::int64_t caller_reviewer(const api::auth_context& who) {
+  return reviewer_id_of(who.key_id);
+}
+
+/// Of `cases`, the ids the caller must see blind (undecided, and no decision of theirs in the
+/// current round).
+core::result<std::set<std::int64_t>> blind_ids(hashdb::connection& c,
+                                               const std::vector<hashdb::case_summary>& cases,
+                                               const api::auth_context& who) {
+  std::vector<std::int64_t> undecided;
+  for (const auto& s : cases) {
+    if (hashdb::blind_to_undecided(s)) undecided.push_back(s.id);
+  }
+  std::set<std::int64_t> out(undecided.begin(), undecided.end());
+  if (undecided.empty()) return out;
+  hashdb::case_store store(c, {});
+  auto decided = store.decided_in_round(caller_reviewer(who), undecided);
+  if (!decided) return decided.error();
+  for (const auto id : *decided) out.erase(id);
+  return out;
+}
+
+/// The body of a decision or ruling: {decision, note, classification?, suppress?}; the answer
+/// refusing it otherwise (422).
+std::optional<api::response> read_decision(const json::object& body, std::int64_t id,
+                                           const api::auth_context& who,
+                                           hashdb::decision_input& in) {
+  auto decision = api::string_field(body, "decision");
+  auto kind = decision ? hashdb::parse_decision(*decision) : std::nullopt;
+  if (!kind) return unprocessable("decision must be confirmed, false_positive or escalated");
+  auto note = api::string_field(body, "note");
+  if (!note || note->find_first_not_of(" \t\r\n") == std::string::npos) {
+    return unprocessable("a note is required");
+  }
+  in.case_id = id;
+  in.reviewer_key_id = caller_reviewer(who);
+  in.kind = *kind;
+  in.note = *note;
+  in.classification = api::string_field(body, "classification");
+  if (in.classification && in.classification->empty()) in.classification.reset();
+  if (in.kind == hashdb::decision_kind::confirmed && !in.classification) {
+    return unprocessable("confirming needs a classification: A1, A2, B1 or B2");
+  }
+  if (auto it = body.find("suppress"); it != body.end() && it->value().is_bool()) {
+    in.suppress = it->value().as_bool();
+  }
+  return std::nullopt;
+}
+
+api::response decision_answer(const hashdb::decision_result& r, std::int64_t reviewer) {
+  return api::response::json(200,
+                             json::serialize(json::object{{"decision_id", r.decision_id},
+                                                          {"status", r.status},
+                                                          {"confirmations", r.confirmations},
+                                                          {"dismissals", r.dismissals},
+                                                          {"reviewer", reviewer_label(reviewer)}}));
+}
 
 /// The case id and JSON object body of a POST on /v1/cases/{id}/...; the answer refusing them
 /// otherwise (404 for an id that names no case, the JSON rule's 415 or 400).
@@ -36,7 +106,7 @@ std::optional<api::response> read_case_post(const api::request& req, std::int64_
 
 // GET /v1/cases
 api::response get_queue(const services& deps, hashdb::connection& c, const api::request& req,
-                        const api::auth_context&) {
+                        const api::auth_context& who) {
   hashdb::queue_filter f;
   if (auto s = req.query_param("status"); s && !s->empty()) f.status = *s;
   if (auto z = req.query_param("zone"); z && !z->empty()) f.zone = *z;
@@ -60,8 +130,12 @@ api::response get_queue(const services& deps, hashdb::connection& c, const api::
   hashdb::review_store review(c);
   auto page = review.queue(f);
   if (!page) return api::response::error(page.error(), deps.retry_after_s);
+  auto blind = blind_ids(c, page->cases, who);
+  if (!blind) return api::response::error(blind.error(), deps.retry_after_s);
   json::array cases;
-  for (const auto& s : page->cases) cases.push_back(summary_json(s));
+  for (const auto& s : page->cases) {
+    cases.push_back(summary_json(blind->contains(s.id) ? hashdb::blind_summary(s) : s));
+  }
   json::object counts;
   for (const auto& [k, v] : page->by_status) counts[k] = v;
   return api::response::json(200, json::serialize(json::object{{"cases", std::move(cases)},
@@ -76,53 +150,108 @@ api::response get_case(const services& deps, hashdb::connection& c, const api::r
                        const api::auth_context& who) {
   auto id = id_param(req);
   if (!id) return api::response::error(api::errc::not_found, "no such case");
+  hashdb::event_page page;
+  auto limit =
+      api::int_query(req, "limit", 100, 1, static_cast<std::int64_t>(hashdb::max_event_page));
+  if (!limit) return malformed("limit must be 1..500");
+  page.limit = static_cast<std::size_t>(*limit);
+  if (auto b = req.query_param("before"); b && !b->empty()) page.before = *b;
   hashdb::review_store review(c);
-  auto d = review.detail(*id);
+  auto d = review.detail(*id, page);
+  if (!d && d.error() == hashdb::errc::invalid_argument) {
+    return malformed("before must be the id of an event of this case (next_before)");
+  }
   if (!d) return api::response::error(d.error(), deps.retry_after_s);
+  auto blind = blind_ids(c, {d->summary}, who);
+  if (!blind) return api::response::error(blind.error(), deps.retry_after_s);
+  const bool is_blind = blind->contains(*id);
+  if (is_blind) {
+    // The second review is blind: no earlier decision, classification or count.
+    d->summary = hashdb::blind_summary(std::move(d->summary));
+    d->decisions.clear();
+    d->confirmations = 0;
+  }
   // Every read of a case is an audit entry (DESIGN.md section 3).
   hashdb::audit_log audit(c);
   if (auto a = audit.append(who.key_id, "case.view", "case:" + std::to_string(*id), "{}"); !a) {
     return api::response::error(a.error(), deps.retry_after_s);
   }
-  return api::response::json(200, json::serialize(detail_json(*d)));
+  json::object out = detail_json(*d);
+  const std::string& status = d->summary.status;
+  const bool locked = status == "confirmed" || status == "false_positive" || status == "reported";
+  // Those who made a decision may not ask to reopen it.
+  bool made_it = false;
+  if (locked && status != "reported") {
+    hashdb::case_store store(c, {});
+    const std::vector<std::int64_t> one{*id};
+    auto decided = store.decided_in_round(caller_reviewer(who), one);
+    if (!decided) return api::response::error(decided.error(), deps.retry_after_s);
+    made_it = !decided->empty();
+  }
+  // What the UI needs to show one state: whether this reviewer may decide now (not locked, no
+  // decision of theirs in this round), or may only ask for a reopen.
+  const bool decided = !locked && !is_blind && hashdb::blind_to_undecided(d->summary);
+  out["review"] = json::object{{"round", d->summary.round},
+                               {"blind", is_blind},
+                               {"locked", locked},
+                               {"you_decided", decided},
+                               {"can_decide", !locked && !decided},
+                               {"can_reopen", locked && status != "reported" && !made_it}};
+  return api::response::json(200, json::serialize(out));
 }
 
-// POST /v1/cases/{id}/decision
-api::response post_decision(const services& deps, hashdb::connection& c, const api::request& req,
-                            const api::auth_context& who) {
+// POST /v1/cases/{id}/decision (a reviewer) and POST /v1/cases/{id}/ruling (an admin, on a
+// disputed case): the same body, the same answer.
+api::response decide_or_rule(const services& deps, hashdb::connection& c, const api::request& req,
+                             const api::auth_context& who, bool ruling) {
   std::int64_t id = 0;
   json::object body;
   if (auto refused = read_case_post(req, id, body)) return *refused;
-  auto decision = api::string_field(body, "decision");
-  auto kind = decision ? hashdb::parse_decision(*decision) : std::nullopt;
-  if (!kind) return unprocessable("decision must be confirmed, false_positive or escalated");
-  auto note = api::string_field(body, "note");
-  if (!note || note->find_first_not_of(" \t\r\n") == std::string::npos) {
-    return unprocessable("a note is required");
-  }
   hashdb::decision_input in;
-  in.case_id = id;
-  in.reviewer_key_id = reviewer_id_of(who.key_id);
-  in.kind = *kind;
-  in.note = *note;
-  in.classification = api::string_field(body, "classification");
-  if (in.classification && in.classification->empty()) in.classification.reset();
-  if (in.kind == hashdb::decision_kind::confirmed && !in.classification) {
-    return unprocessable("confirming needs a classification: A1, A2, B1 or B2");
-  }
-  if (auto it = body.find("suppress"); it != body.end() && it->value().is_bool()) {
-    in.suppress = it->value().as_bool();
+  if (auto refused = read_decision(body, id, who, in)) return *refused;
+  if (ruling && in.kind == hashdb::decision_kind::escalated) {
+    return unprocessable("a ruling is confirmed or false_positive");
   }
   hashdb::case_options opts;
   opts.required_confirmations = deps.required_confirmations;
   hashdb::case_store store(c, opts);
-  auto r = store.decide(in, who.key_id);
+  auto r = ruling ? store.rule(in, who.key_id) : store.decide(in, who.key_id);
   if (!r) return api::response::error(r.error(), deps.retry_after_s);
-  return api::response::json(
-      200, json::serialize(json::object{{"decision_id", r->decision_id},
-                                        {"status", r->status},
-                                        {"confirmations", r->confirmations},
-                                        {"reviewer", reviewer_label(in.reviewer_key_id)}}));
+  return decision_answer(*r, in.reviewer_key_id);
+}
+
+api::response post_decision(const services& deps, hashdb::connection& c, const api::request& req,
+                            const api::auth_context& who) {
+  return decide_or_rule(deps, c, req, who, false);
+}
+
+api::response post_ruling(const services& deps, hashdb::connection& c, const api::request& req,
+                          const api::auth_context& who) {
+  return decide_or_rule(deps, c, req, who, true);
+}
+
+// POST /v1/cases/{id}/reopen
+api::response post_reopen(const services& deps, hashdb::connection& c, const api::request& req,
+                          const api::auth_context& who) {
+  std::int64_t id = 0;
+  json::object body;
+  if (auto refused = read_case_post(req, id, body)) return *refused;
+  auto reason = api::string_field(body, "reason");
+  if (!reason || reason->find_first_not_of(" \t\r\n") == std::string::npos) {
+    return unprocessable("a reason is required");
+  }
+  hashdb::reopen_input in;
+  in.case_id = id;
+  in.reviewer_key_id = caller_reviewer(who);
+  in.reason = *reason;
+  hashdb::case_store store(c, {});
+  auto r = store.request_reopen(in, who.key_id);
+  if (!r) return api::response::error(r.error(), deps.retry_after_s);
+  return api::response::json(200, json::serialize(json::object{{"requests", r->requests},
+                                                               {"needed", r->needed},
+                                                               {"reopened", r->reopened},
+                                                               {"status", r->status},
+                                                               {"round", r->round}}));
 }
 
 // POST /v1/cases/{id}/report
@@ -183,6 +312,8 @@ handler_list case_handlers(const services& deps) {
   out.push_back({"GET", "/v1/cases", db_route(deps, get_queue)});
   out.push_back({"GET", "/v1/cases/{id}", db_route(deps, get_case)});
   out.push_back({"POST", "/v1/cases/{id}/decision", db_route(deps, post_decision)});
+  out.push_back({"POST", "/v1/cases/{id}/reopen", db_route(deps, post_reopen)});
+  out.push_back({"POST", "/v1/cases/{id}/ruling", db_route(deps, post_ruling)});
   out.push_back({"POST", "/v1/cases/{id}/report", db_route(deps, post_report)});
   return out;
 }

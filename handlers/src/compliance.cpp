@@ -13,6 +13,7 @@
 #include "hashguard/api/json_io.hpp"
 #include "hashguard/core/parse.hpp"
 #include "hashguard/hashdb/audit.hpp"
+#include "hashguard/hashdb/audit_config.hpp"
 #include "hashguard/hashdb/export.hpp"
 
 #include <fcntl.h>
@@ -170,9 +171,21 @@ api::response get_audit(const services& deps, hashdb::connection& c, const api::
 // GET /v1/audit/verify
 api::response get_audit_verify(const services& deps, hashdb::connection& c, const api::request&,
                                const api::auth_context&) {
+  std::optional<hashdb::audit_head> published;
+  if (!deps.audit_head_file.empty()) {
+    // An unreadable or malformed head file is an error, never a silent "no head".
+    auto head = hashdb::read_audit_head(deps.audit_head_file);
+    if (!head) return api::response::error(hashdb::errc::io_error, deps.retry_after_s);
+    published = *head;
+  }
   hashdb::audit_log audit(c);
-  auto v = audit.verify();
+  auto v = audit.verify(published);
   if (!v) return api::response::error(v.error(), deps.retry_after_s);
+  json::value published_json = nullptr;
+  if (v->published) {
+    published_json = json::object{
+        {"id", v->published->id}, {"hash", v->published->hash}, {"at", v->published->at}};
+  }
   return api::response::json(
       200, json::serialize(
                json::object{{"ok", v->ok},
@@ -180,7 +193,9 @@ api::response get_audit_verify(const services& deps, hashdb::connection& c, cons
                             {"first_bad", v->first_bad ? json::value(*v->first_bad) : nullptr},
                             {"problem", v->problem},
                             {"head_id", v->head_id ? json::value(*v->head_id) : nullptr},
-                            {"head_hash", v->head_hash}}));
+                            {"head_hash", v->head_hash},
+                            {"legacy_rows", v->legacy_rows},
+                            {"published_head", std::move(published_json)}}));
 }
 
 // GET /v1/exports/aggregate

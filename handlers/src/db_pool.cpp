@@ -6,8 +6,12 @@
 
 namespace hashguard::handlers {
 
-db_pool::db_pool(std::string url, std::size_t size, std::chrono::milliseconds wait)
-    : url_(std::move(url)), size_(size == 0 ? 1 : size), wait_(wait) {}
+db_pool::db_pool(std::string url, std::size_t size, std::chrono::milliseconds wait,
+                 std::shared_ptr<const hashdb::audit_keyring> audit_keys)
+    : url_(std::move(url)),
+      size_(size == 0 ? 1 : size),
+      wait_(wait),
+      audit_keys_(std::move(audit_keys)) {}
 
 db_pool::lease::lease(db_pool* pool, std::unique_ptr<hashdb::connection> conn) noexcept
     : pool_(pool), conn_(std::move(conn)) {}
@@ -41,6 +45,7 @@ core::result<db_pool::lease> db_pool::take() {
     returned_.notify_one();
     return c.error();
   }
+  c->use_audit_keys(audit_keys_);
   return lease(this, std::make_unique<hashdb::connection>(std::move(*c)));
 }
 

@@ -34,11 +34,13 @@ api::response get_decisions(hashdb::connection& conn, const api::request& req,
   }
   json::array items;
   for (const auto& d : page->items) {
-    const bool confirmed = d.decision == "confirmed";
+    // Confirmed content blocks; reopened content matches again (under review); only dismissed
+    // content is no_match.
+    const bool matches = d.decision != "dismissed";
     items.push_back(json::object{
         {"case_id", d.case_id ? json::value(*d.case_id) : json::value(nullptr)},
         {"decision", d.decision},
-        {"verdict", core::to_string(confirmed ? core::verdict::match : core::verdict::no_match)},
+        {"verdict", core::to_string(matches ? core::verdict::match : core::verdict::no_match)},
         {"action", core::to_string(d.act)},
         {"sha256", hex_or_null(d.sha256)},
         {"md5", hex_or_null(d.md5)},

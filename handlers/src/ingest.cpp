@@ -7,6 +7,7 @@
 #include "hashguard/api/errors.hpp"
 #include "hashguard/api/http.hpp"
 #include "hashguard/api/json_io.hpp"
+#include "hashguard/api/work_pool.hpp"
 #include "hashguard/core/hex.hpp"
 #include "hashguard/core/text.hpp"
 #include "hashguard/core/vocabulary.hpp"
@@ -204,7 +205,11 @@ api::response handle_scan(const services& deps, const api::request& req,
   }
   auto& sc = thread_scanner(deps.scan);
   const auto* data = reinterpret_cast<const std::uint8_t*>(req.body.data());  // NOLINT
-  auto scanned = sc.scan(std::span<const std::uint8_t>(data, req.body.size()));
+  // Within scanner.max_scan_ms of CPU (422 scan_budget_exceeded past it, no Retry-After: the
+  // input is at fault), stopped early when the scan pool is cancelled (shutdown past its drain
+  // deadline: 503 scan_cancelled).
+  auto scanned = sc.scan(std::span<const std::uint8_t>(data, req.body.size()),
+                         api::work_pool::current_cancel_flag());
   const auto& t = sc.last_timings();
   if (deps.stats) {
     deps.stats->observe_stage(api::stage::decode, seconds(t.decode + t.digest));

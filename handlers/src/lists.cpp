@@ -166,28 +166,40 @@ api::response create_list(const services& deps, hashdb::connection& conn, const 
   return r;
 }
 
+/// The JSON body and the list {id} names (its id or name) of a POST or PATCH on a list; the
+/// answer refusing them otherwise.
+std::optional<api::response> read_list_post(hashdb::list_store& lists, const api::request& req,
+                                            json::object& body, hashdb::hash_list& list) {
+  auto parsed = api::parse_json_object(req);
+  if (!parsed) return api::response::error(parsed.error());
+  auto name = list_name(lists, req.param("id"));
+  if (!name) return api::response::error(name.error());
+  auto found = lists.get(std::string_view(*name));
+  if (!found) return api::response::error(found.error());
+  body = std::move(*parsed);
+  list = std::move(*found);
+  return std::nullopt;
+}
+
 api::response patch_list(const services& deps, hashdb::connection& conn, const api::request& req,
                          const api::auth_context& who) {
   hashdb::list_store lists(conn);
-  auto body = api::parse_json_object(req);
-  if (!body) return api::response::error(body.error());
-  auto name = list_name(lists, req.param("id"));
-  if (!name) return api::response::error(name.error());
+  json::object body;
+  hashdb::hash_list current;
+  if (auto refused = read_list_post(lists, req, body, current)) return *refused;
   hashdb::list_changes changes;
-  auto current = lists.get(std::string_view(*name));
-  if (!current) return api::response::error(current.error());
   std::string problem;
-  changes.enabled = bool_field(*body, "enabled", problem);
-  changes.dihedral = bool_field(*body, "dihedral", problem);
-  changes.threshold = threshold_field(*body, current->sig, problem);
-  changes.act = enum_field<core::action>(*body, "action", core::action_names, problem);
+  changes.enabled = bool_field(body, "enabled", problem);
+  changes.dihedral = bool_field(body, "dihedral", problem);
+  changes.threshold = threshold_field(body, current.sig, problem);
+  changes.act = enum_field<core::action>(body, "action", core::action_names, problem);
   if (!problem.empty()) return malformed(problem);
-  auto updated = lists.update(*name, changes);
+  auto updated = lists.update(current.name, changes);
   if (!updated) return api::response::error(updated.error());
   if (deps.lists_changed) deps.lists_changed();
   json::object detail = list_json(*updated);
-  detail["changes"] = *body;
-  if (auto failed = audit_change(conn, who, "list.update", *name, detail)) return *failed;
+  detail["changes"] = body;
+  if (auto failed = audit_change(conn, who, "list.update", current.name, detail)) return *failed;
   return api::json_response(200, list_json(*updated));
 }
 
@@ -269,6 +281,33 @@ api::response export_list(const services&, hashdb::connection& conn, const api::
   return r;
 }
 
+// POST /v1/lists/{id}/entries/{entry}/disable {reason}: clears one wrong entry for good (an
+// exact digest that matched innocent content cannot be suppressed by reviewers: cases.hpp).
+// Audited by the store in the same transaction ("list.entry_disable").
+api::response disable_entry(const services& deps, hashdb::connection& conn, const api::request& req,
+                            const api::auth_context& who) {
+  hashdb::list_store lists(conn);
+  json::object body;
+  hashdb::hash_list list;
+  if (auto refused = read_list_post(lists, req, body, list)) return *refused;
+  auto entry = id_param(req, "entry");
+  if (!entry) return api::response::error(api::errc::not_found, "no such entry in this list");
+  auto reason = api::string_field(body, "reason");
+  if (!reason || reason->find_first_not_of(" \t\r\n") == std::string::npos) {
+    return unprocessable("a reason is required");
+  }
+  auto r = lists.disable_entry(list.id, *entry, *reason, who.key_id);
+  if (!r) return api::response::error(r.error());
+  if (r->changed && deps.lists_changed) deps.lists_changed();
+  return api::json_response(200, json::object{{"list", list.name},
+                                              {"list_id", r->list_id},
+                                              {"entry_id", r->entry_id},
+                                              {"value", r->value},
+                                              {"external_id", r->external_id},
+                                              {"changed", r->changed},
+                                              {"version", r->version}});
+}
+
 }  // namespace
 
 handler_list list_handlers(const services& deps) {
@@ -279,6 +318,7 @@ handler_list list_handlers(const services& deps) {
   out.push_back({"DELETE", "/v1/lists/{id}", db_route(deps, retire_list)});
   out.push_back({"POST", "/v1/lists/{id}/hashes", db_route(deps, import_hashes)});
   out.push_back({"GET", "/v1/lists/{id}/export", db_route(deps, export_list)});
+  out.push_back({"POST", "/v1/lists/{id}/entries/{entry}/disable", db_route(deps, disable_entry)});
   return out;
 }
 

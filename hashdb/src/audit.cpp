@@ -7,12 +7,13 @@
 #include "hashguard/core/hex.hpp"
 
 #include <cstring>
-#include <map>
 
 namespace hashguard::hashdb {
 namespace {
 
 constexpr long long audit_lock_key = 0x68675f617564LL;  // "hg_aud"
+// verify reads this many rows per statement: memory stays bounded whatever the log's size.
+constexpr std::int64_t verify_page_rows = 1000;
 
 void put_field(std::string& out, std::string_view field) {
   out += std::to_string(field.size());
@@ -21,16 +22,41 @@ void put_field(std::string& out, std::string_view field) {
   out += ';';
 }
 
-detail::digest256 row_hash(const detail::digest256& prev, std::int64_t at_us,
-                           std::string_view actor, std::string_view action,
-                           std::string_view subject, std::string_view detail_text) {
+struct row_fields {
+  std::int64_t id{};
+  std::int64_t at_us{};
+  std::string_view actor;
+  std::string_view action;
+  std::string_view subject;
+  std::string_view detail;
+};
+
+// Rows written before the chain was keyed: the id is not covered (kept as it was, so they
+// verify as they did).
+detail::digest256 legacy_hash(const detail::digest256& prev, const row_fields& f) {
   std::string canonical(reinterpret_cast<const char*>(prev.data()), prev.size());
-  put_field(canonical, std::to_string(at_us));
-  put_field(canonical, actor);
-  put_field(canonical, action);
-  put_field(canonical, subject);
-  put_field(canonical, detail_text);
+  put_field(canonical, std::to_string(f.at_us));
+  put_field(canonical, f.actor);
+  put_field(canonical, f.action);
+  put_field(canonical, f.subject);
+  put_field(canonical, f.detail);
   return detail::sha256(canonical);
+}
+
+// The id and the key id are covered too: a row moved to another id, or relabelled with
+// another key, no longer verifies.
+detail::digest256 keyed_hash(const audit_key& key, const detail::digest256& prev,
+                             const row_fields& f) {
+  std::string canonical = "hg-audit-v2";
+  canonical.append(reinterpret_cast<const char*>(prev.data()), prev.size());
+  put_field(canonical, std::to_string(f.id));
+  put_field(canonical, key.id);
+  put_field(canonical, std::to_string(f.at_us));
+  put_field(canonical, f.actor);
+  put_field(canonical, f.action);
+  put_field(canonical, f.subject);
+  put_field(canonical, f.detail);
+  return detail::hmac_sha256(key.bytes, canonical);
 }
 
 detail::digest256 from_bytea(const pqxx::field& f) {
@@ -40,17 +66,28 @@ detail::digest256 from_bytea(const pqxx::field& f) {
   return out;
 }
 
-std::string hex_of(const detail::digest256& d) {
-  return core::to_hex(d);
-}
+const char* const utc_text = "to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')";
 
 }  // namespace
+
+const audit_key* audit_keyring::find(std::string_view id) const noexcept {
+  if (current.id == id) return &current;
+  for (const auto& k : previous) {
+    if (k.id == id) return &k;
+  }
+  return nullptr;
+}
 
 namespace detail {
 
 std::int64_t audit_append(pqxx::transaction_base& tx, std::string_view actor,
                           std::string_view action, std::string_view subject,
                           std::string_view detail_text) {
+  const connection_impl* owner = owner_of(tx.conn());
+  if (owner == nullptr || !owner->audit_keys) {
+    throw abort_with{errc::audit_key_missing, "no audit key configured on this connection"};
+  }
+  const audit_key& key = owner->audit_keys->current;
   tx.exec_params("SELECT pg_advisory_xact_lock($1)", audit_lock_key);
   digest256 prev{};
   auto last = tx.exec("SELECT row_hash FROM audit_log ORDER BY id DESC LIMIT 1");
@@ -58,16 +95,17 @@ std::int64_t audit_append(pqxx::transaction_base& tx, std::string_view actor,
   const auto row = tx.exec1(
       "SELECT nextval('audit_log_id_seq'),"
       " (extract(epoch FROM clock_timestamp()) * 1000000)::bigint");
-  const auto id = row[0].as<std::int64_t>();
-  const auto at_us = row[1].as<std::int64_t>();
-  const digest256 h = row_hash(prev, at_us, actor, action, subject, detail_text);
+  const row_fields f{
+      row[0].as<std::int64_t>(), row[1].as<std::int64_t>(), actor, action, subject, detail_text};
+  const digest256 h = keyed_hash(key, prev, f);
   tx.exec_params0(
-      "INSERT INTO audit_log (id, at, actor, action, subject, detail, prev_hash, row_hash)"
+      "INSERT INTO audit_log (id, at, actor, action, subject, detail, prev_hash, row_hash,"
+      " key_id)"
       " VALUES ($1, 'epoch'::timestamptz + $2 * interval '1 microsecond', $3, $4, $5, $6,"
-      "         decode($7, 'hex'), decode($8, 'hex'))",
-      id, at_us, std::string(actor), std::string(action), std::string(subject),
-      std::string(detail_text), core::to_hex(prev), core::to_hex(h));
-  return id;
+      "         decode($7, 'hex'), decode($8, 'hex'), $9)",
+      f.id, f.at_us, std::string(actor), std::string(action), std::string(subject),
+      std::string(detail_text), core::to_hex(prev), core::to_hex(h), key.id);
+  return f.id;
 }
 
 }  // namespace detail
@@ -85,11 +123,11 @@ core::result<std::int64_t> audit_log::append(std::string_view actor, std::string
 core::result<std::vector<audit_entry>> audit_log::recent(std::size_t limit,
                                                          std::optional<std::int64_t> before_id) {
   return guarded(conn_, [&](pqxx::connection& pc) {
-    conn_.impl().prepare(
-        "audit_recent",
-        "SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), actor,"
-        " action, subject, detail, encode(row_hash, 'hex') FROM audit_log"
-        " WHERE id < $1 ORDER BY id DESC LIMIT $2");
+    conn_.impl().prepare("audit_recent",
+                         (std::string("SELECT id, ") + utc_text +
+                          ", actor, action, subject, detail, encode(row_hash, 'hex')"
+                          " FROM audit_log WHERE id < $1 ORDER BY id DESC LIMIT $2")
+                             .c_str());
     pqxx::read_transaction tx(pc);
     std::vector<audit_entry> out;
     const auto rows = tx.exec_prepared("audit_recent", before_id.value_or(INT64_MAX),
@@ -103,39 +141,93 @@ core::result<std::vector<audit_entry>> audit_log::recent(std::size_t limit,
   });
 }
 
-core::result<audit_verify_report> audit_log::verify() {
+core::result<std::optional<audit_head>> audit_log::head() {
   return guarded(conn_, [&](pqxx::connection& pc) {
     pqxx::read_transaction tx(pc);
-    // Every row's hash -> id, to tell a deleted predecessor from a misplaced one.
-    std::map<detail::digest256, std::int64_t> ids_by_hash;
-    for (const auto& r : tx.exec("SELECT id, row_hash FROM audit_log")) {
-      ids_by_hash.emplace(from_bytea(r[1]), r[0].as<std::int64_t>());
-    }
+    const auto rows = tx.exec(std::string("SELECT id, encode(row_hash, 'hex'), ") + utc_text +
+                              " FROM audit_log ORDER BY id DESC LIMIT 1");
+    if (rows.empty()) return std::optional<audit_head>{};
+    return std::optional<audit_head>(audit_head{
+        rows[0][0].as<std::int64_t>(), rows[0][1].as<std::string>(), rows[0][2].as<std::string>()});
+  });
+}
+
+core::result<audit_verify_report> audit_log::verify(const std::optional<audit_head>& published) {
+  return guarded(conn_, [&](pqxx::connection& pc) {
+    // One snapshot for every page, so rows appended meanwhile never half-appear.
+    pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(pc);
+    const audit_keyring* keys = conn_.audit_keys().get();
     audit_verify_report report;
+    report.published = published;
+    const auto fail = [&report](std::int64_t id, const char* problem) {
+      if (!report.ok) return;
+      report.ok = false;
+      report.first_bad = id;
+      report.problem = problem;
+    };
     detail::digest256 expected_prev{};
-    const auto all = tx.exec(
-        "SELECT id, (extract(epoch FROM at) * 1000000)::bigint, actor, action, subject, detail,"
-        " prev_hash, row_hash FROM audit_log ORDER BY id");
-    for (const auto& r : all) {
-      const auto id = r[0].as<std::int64_t>();
-      const detail::digest256 prev = from_bytea(r[6]);
-      const detail::digest256 stored = from_bytea(r[7]);
-      ++report.rows;
-      report.head_id = id;
-      report.head_hash = hex_of(stored);
-      if (!report.ok) continue;
-      const detail::digest256 computed = row_hash(prev, r[1].as<std::int64_t>(), r[2].c_str(),
-                                                  r[3].c_str(), r[4].c_str(), r[5].c_str());
-      if (computed != stored) {
-        report.ok = false;
-        report.first_bad = id;
-        report.problem = "edited";
-      } else if (prev != expected_prev) {
-        report.ok = false;
-        report.first_bad = id;
-        report.problem = ids_by_hash.contains(prev) ? "reordered" : "deleted";
+    bool keyed_seen = false;
+    bool published_seen = false;
+    std::int64_t after = INT64_MIN;
+    for (;;) {
+      // Keyset paging over the primary key: each page is an index range scan.
+      const auto page = tx.exec_params(
+          "SELECT id, (extract(epoch FROM at) * 1000000)::bigint, actor, action, subject,"
+          " detail, prev_hash, row_hash, key_id FROM audit_log WHERE id > $1 ORDER BY id"
+          " LIMIT $2",
+          after, verify_page_rows);
+      for (const auto& r : page) {
+        const row_fields f{r[0].as<std::int64_t>(),
+                           r[1].as<std::int64_t>(),
+                           r[2].c_str(),
+                           r[3].c_str(),
+                           r[4].c_str(),
+                           r[5].c_str()};
+        const detail::digest256 prev = from_bytea(r[6]);
+        const detail::digest256 stored = from_bytea(r[7]);
+        after = f.id;
+        ++report.rows;
+        report.head_id = f.id;
+        report.head_hash = core::to_hex(stored);
+        if (published && f.id == published->id) {
+          published_seen = true;
+          if (report.head_hash != published->hash) fail(f.id, "head_mismatch");
+        }
+        if (!report.ok) continue;
+        detail::digest256 computed{};
+        if (r[8].is_null()) {
+          ++report.legacy_rows;
+          if (keyed_seen) {
+            fail(f.id, "downgraded");
+            continue;
+          }
+          computed = legacy_hash(prev, f);
+        } else {
+          keyed_seen = true;
+          const audit_key* key = keys == nullptr ? nullptr : keys->find(r[8].c_str());
+          if (key == nullptr) {
+            fail(f.id, "unknown_key");
+            continue;
+          }
+          computed = keyed_hash(*key, prev, f);
+        }
+        if (computed != stored) {
+          fail(f.id, "edited");
+        } else if (prev != expected_prev) {
+          // Only on failure: is the named predecessor elsewhere in the log, or gone?
+          const auto elsewhere =
+              tx.exec_params("SELECT 1 FROM audit_log WHERE row_hash = decode($1, 'hex') LIMIT 1",
+                             core::to_hex(prev));
+          fail(f.id, elsewhere.empty() ? "deleted" : "reordered");
+        }
+        expected_prev = stored;
       }
-      expected_prev = stored;
+      if (page.size() < static_cast<std::size_t>(verify_page_rows)) break;
+    }
+    if (published && !published_seen) {
+      // The published row is gone: the log was cut back (or the row alone deleted).
+      const bool shorter = !report.head_id || *report.head_id < published->id;
+      fail(published->id, shorter ? "truncated" : "deleted");
     }
     return report;
   });

@@ -1,5 +1,7 @@
 // Appending an audit row inside a caller's transaction (so a decision and its audit row commit
-// together). Private to hashdb.
+// together). Private to hashdb. The row is keyed with the audit keys of the hashdb connection
+// the transaction runs on; without them it throws abort_with{errc::audit_key_missing}, which
+// guarded() turns into that error (and the caller's transaction rolls back).
 #pragma once
 
 #include <pqxx/pqxx>

@@ -3,6 +3,8 @@
 #include "case_queries_internal.hpp"
 #include "pg.hpp"
 
+#include "hashguard/core/hex.hpp"
+
 namespace hashguard::hashdb {
 namespace detail {
 
@@ -34,6 +36,27 @@ event_record event_from_row(const pqxx::row& r) {
   return e;
 }
 
+namespace {
+
+// The hit whose columns start at `first`: list_id, list name, entry_id, external id, signal,
+// distance, threshold, list_version, action, variant.
+hit_record hit_from(const pqxx::row& r, int first) {
+  hit_record h;
+  h.list_id = r[first].as<std::int64_t>();
+  h.list_name = r[first + 1].as<std::string>();
+  h.entry_id = r[first + 2].as<std::int64_t>();
+  h.external_id = r[first + 3].as<std::string>();
+  h.signal = r[first + 4].as<std::string>();
+  h.distance = r[first + 5].as<int>();
+  h.threshold = r[first + 6].as<int>();
+  h.list_version = r[first + 7].as<std::int64_t>();
+  h.action = r[first + 8].as<std::string>();
+  h.variant = r[first + 9].as<std::string>();
+  return h;
+}
+
+}  // namespace
+
 void attach_hits(pqxx::transaction_base& tx, std::vector<event_record>& events) {
   if (events.empty()) return;
   std::string ids = "{";
@@ -53,18 +76,7 @@ void attach_hits(pqxx::transaction_base& tx, std::vector<event_record>& events) 
       " WHERE h.event_id = ANY($1::uuid[]) ORDER BY h.event_id, h.ordinal",
       ids);
   for (const auto& r : rows) {
-    hit_record h;
-    h.list_id = r[1].as<std::int64_t>();
-    h.list_name = r[2].as<std::string>();
-    h.entry_id = r[3].as<std::int64_t>();
-    h.external_id = r[4].as<std::string>();
-    h.signal = r[5].as<std::string>();
-    h.distance = r[6].as<int>();
-    h.threshold = r[7].as<int>();
-    h.list_version = r[8].as<std::int64_t>();
-    h.action = r[9].as<std::string>();
-    h.variant = r[10].as<std::string>();
-    events[index.at(r[0].as<std::string>())].hits.push_back(std::move(h));
+    events[index.at(r[0].as<std::string>())].hits.push_back(hit_from(r, 1));
   }
 }
 
@@ -80,24 +92,60 @@ std::vector<std::string> split_ids(const std::string& joined) {
   return out;
 }
 
-case_detail load_case(pqxx::transaction_base& tx, std::int64_t case_id) {
-  const auto c =
-      tx.exec_params("SELECT " + case_select_columns() + " FROM cases c WHERE c.id = $1", case_id);
-  if (c.empty()) throw abort_with{errc::not_found, "no case " + std::to_string(case_id)};
-  case_detail d;
-  d.summary = case_from_row(c[0]);
+namespace {
 
+// The content key of an event (the one hg_record_events files it under), for `events e`.
+constexpr const char* event_content = "coalesce(e.sha256, e.pdq, e.phash, e.md5, e.sha1)";
+
+// An event id as PostgreSQL writes it (8-4-4-4-12 lowercase hex): anything else never names
+// an event, and is refused before it reaches a uuid cast.
+bool is_event_id(std::string_view id) {
+  if (id.size() != 36) return false;
+  for (const std::size_t dash : {8U, 13U, 18U, 23U}) {
+    if (id[dash] != '-') return false;
+  }
+  return core::is_canonical_hex(id.substr(0, 8), 8) && core::is_canonical_hex(id.substr(9, 4), 4) &&
+         core::is_canonical_hex(id.substr(14, 4), 4) &&
+         core::is_canonical_hex(id.substr(19, 4), 4) && core::is_canonical_hex(id.substr(24), 12);
+}
+
+std::vector<std::string> text_array(const pqxx::field& f) {
+  std::vector<std::string> out;
+  auto a = f.as_array();
+  for (auto item = a.get_next(); item.first != pqxx::array_parser::juncture::done;
+       item = a.get_next()) {
+    if (item.first == pqxx::array_parser::juncture::string_value) out.push_back(item.second);
+  }
+  return out;
+}
+
+// A case's files by their content key, for the aggregates that come back per content.
+class file_index {
+ public:
+  explicit file_index(case_detail& d) : d_(d) {
+    for (std::size_t i = 0; i < d.files.size(); ++i) at_.emplace(d.files[i].content, i);
+  }
+  /// The file of a content column (bytea); nullptr for content that is not one of the case's
+  /// files (an event recorded without its file row).
+  file_record* find(const pqxx::field& content) {
+    const auto it = at_.find(bytea_hex(content));
+    return it == at_.end() ? nullptr : &d_.files[it->second];
+  }
+
+ private:
+  case_detail& d_;
+  std::map<std::string, std::size_t> at_;
+};
+
+void load_files(pqxx::transaction_base& tx, std::int64_t case_id, case_detail& d) {
+  // first_seen, last_seen and sightings are counters hg_record_events keeps on the file.
   for (const auto& r : tx.exec_params(
            "SELECT f.content, f.md5, f.sha1, f.sha256, f.pdq, f.phash, " + iso_of("f.first_seen") +
                ", " + iso_of("f.last_seen") +
                ", f.sightings, coalesce(f.viewed_by, ''), coalesce(" + iso_of("f.viewed_at") +
                ", ''), f.viewed_at IS NOT NULL,"
                " EXISTS (SELECT 1 FROM evidence v WHERE v.case_id = f.case_id"
-               "         AND v.content = f.content),"
-               " ARRAY(SELECT u FROM (SELECT e.source_url AS u, min(e.occurred_at) AS t"
-               "   FROM events e WHERE e.case_id = f.case_id AND e.source_url <> ''"
-               "    AND coalesce(e.sha256, e.pdq, e.phash, e.md5, e.sha1) = f.content"
-               "   GROUP BY e.source_url ORDER BY t, u) s)"
+               "         AND v.content = f.content)"
                " FROM case_files f WHERE f.case_id = $1 ORDER BY f.first_seen, f.content",
            case_id)) {
     file_record f;
@@ -114,21 +162,132 @@ case_detail load_case(pqxx::transaction_base& tx, std::int64_t case_id) {
     f.viewed_at = r[10].as<std::string>();
     f.viewed_by_esp = r[11].as<bool>();
     f.evidence_preserved = r[12].as<bool>();
-    auto urls = r[13].as_array();
-    for (auto item = urls.get_next(); item.first != pqxx::array_parser::juncture::done;
-         item = urls.get_next()) {
-      if (item.first == pqxx::array_parser::juncture::string_value) f.urls.push_back(item.second);
-    }
     d.files.push_back(std::move(f));
   }
+}
 
-  for (const auto& r :
-       tx.exec_params("SELECT " + event_select_columns() +
-                          " FROM events e WHERE e.case_id = $1 ORDER BY e.occurred_at, e.id",
-                      case_id)) {
+// One pass over the case's events: per file, its distinct URLs (the urls_per_file most
+// recently seen, the URL of its first sighting, the count), and the case's distinct URLs.
+void load_urls(pqxx::transaction_base& tx, std::int64_t case_id, case_detail& d,
+               file_index& files) {
+  const auto rows = tx.exec_params(
+      std::string("WITH u AS MATERIALIZED (SELECT ") + event_content +
+          " AS content, e.source_url AS url,"
+          "   min(e.occurred_at) AS first_at, max(e.occurred_at) AS last_at"
+          "   FROM events e WHERE e.case_id = $1 AND e.source_url <> '' GROUP BY 1, 2),"
+          " ranked AS (SELECT content, url, first_at,"
+          "   row_number() OVER (PARTITION BY content ORDER BY last_at DESC, url) AS rn,"
+          "   row_number() OVER (PARTITION BY content ORDER BY first_at, url) AS first_rn"
+          "   FROM u)"
+          " SELECT content,"
+          "   array_agg(url ORDER BY rn) FILTER (WHERE rn <= $2),"
+          "   min(url) FILTER (WHERE first_rn = 1), count(*),"
+          "   (SELECT count(*) FROM (SELECT DISTINCT url FROM u) d)"
+          " FROM ranked GROUP BY content",
+      case_id, static_cast<std::int64_t>(urls_per_file));
+  for (const auto& r : rows) {
+    d.urls_total = r[4].as<std::int64_t>();
+    if (file_record* f = files.find(r[0])) {
+      f->urls = text_array(r[1]);
+      f->first_url = r[2].as<std::string>();
+      f->urls_total = r[3].as<std::int64_t>();
+    }
+  }
+}
+
+// Per file, its distinct hits: the matches_per_file seen most often and their count. Reads
+// every hit of the case (a join over its events): the CyberTipline package only.
+void load_file_matches(pqxx::transaction_base& tx, std::int64_t case_id, file_index& files) {
+  const auto rows = tx.exec_params(
+      std::string("SELECT m.content, m.list_id, coalesce(l.name, ''), m.entry_id,"
+                  " coalesce(x.external_id, ''), m.signal, m.distance, m.threshold,"
+                  " m.list_version, m.action, m.variant, m.n, ") +
+          iso_of("m.first_at") + ", " + iso_of("m.last_at") +
+          ", m.total FROM (SELECT g.*, count(*) OVER (PARTITION BY g.content) AS total,"
+          "   row_number() OVER (PARTITION BY g.content ORDER BY g.n DESC, g.first_at,"
+          "     g.list_id, g.entry_id, g.signal, g.distance, g.variant, g.list_version) AS rn"
+          "   FROM (SELECT " +
+          event_content +
+          " AS content, h.list_id, h.entry_id, h.signal, h.distance, h.threshold,"
+          "     h.list_version, h.action, h.variant, count(*) AS n,"
+          "     min(e.occurred_at) AS first_at, max(e.occurred_at) AS last_at"
+          "     FROM events e JOIN event_hits h ON h.event_id = e.id WHERE e.case_id = $1"
+          "     GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9) g) m"
+          " LEFT JOIN hash_lists l ON l.id = m.list_id LEFT JOIN hashes x ON x.id = m.entry_id"
+          " WHERE m.rn <= $2 ORDER BY m.content, m.rn",
+      case_id, static_cast<std::int64_t>(matches_per_file));
+  for (const auto& r : rows) {
+    if (file_record* f = files.find(r[0])) {
+      f->matches.push_back({hit_from(r, 1), r[11].as<std::int64_t>(), r[12].as<std::string>(),
+                            r[13].as<std::string>()});
+      f->matches_total = r[14].as<std::int64_t>();
+    }
+  }
+}
+
+// The page of events: newest first, `limit` of them (one more is read to know whether an older
+// page exists), after the `before` event when given. Keyset paging on (occurred_at, id) over
+// events_case_time: a page costs the same however deep it is.
+void load_events(pqxx::transaction_base& tx, std::int64_t case_id, const event_page& page,
+                 case_detail& d) {
+  d.events_total = tx.exec_params1("SELECT count(*) FROM events WHERE case_id = $1", case_id)[0]
+                       .as<std::int64_t>();
+  if (page.limit == 0) return;
+  const auto limit = static_cast<std::int64_t>(page.limit);
+  const std::string select = "SELECT " + event_select_columns() + " FROM events e";
+  const std::string order = " ORDER BY e.occurred_at DESC, e.id DESC LIMIT $2";
+  pqxx::result rows;
+  if (page.before) {
+    const auto at =
+        tx.exec_params("SELECT occurred_at FROM events WHERE id = $1::uuid AND case_id = $2",
+                       *page.before, case_id);
+    if (at.empty()) throw abort_with{errc::invalid_argument, "before is not an event of the case"};
+    rows = tx.exec_params(select +
+                              " WHERE e.case_id = $1 AND (e.occurred_at, e.id) <"
+                              " ($3::timestamptz, $4::uuid)" +
+                              order,
+                          case_id, limit + 1, at[0][0].as<std::string>(), *page.before);
+  } else {
+    rows = tx.exec_params(select + " WHERE e.case_id = $1" + order, case_id, limit + 1);
+  }
+  for (const auto& r : rows) {
+    if (d.events.size() == page.limit) {
+      d.next_before = d.events.back().id;
+      break;
+    }
     d.events.push_back(event_from_row(r));
   }
   attach_hits(tx, d.events);
+}
+
+}  // namespace
+
+case_detail load_case(pqxx::transaction_base& tx, std::int64_t case_id, const detail_options& o) {
+  if (o.events.limit > max_event_page || (o.events.before && !is_event_id(*o.events.before))) {
+    throw abort_with{errc::invalid_argument, "bad event page"};
+  }
+  const auto c =
+      tx.exec_params("SELECT " + case_select_columns() + " FROM cases c WHERE c.id = $1", case_id);
+  if (c.empty()) throw abort_with{errc::not_found, "no case " + std::to_string(case_id)};
+  case_detail d;
+  d.summary = case_from_row(c[0]);
+
+  load_files(tx, case_id, d);
+  file_index files(d);
+  load_urls(tx, case_id, d, files);
+  if (o.file_matches) load_file_matches(tx, case_id, files);
+
+  for (const auto& r : tx.exec_params(
+           "SELECT ce.list_id, coalesce(l.name, ''), ce.entry_id, coalesce(x.external_id, '')"
+           " FROM case_entries ce LEFT JOIN hash_lists l ON l.id = ce.list_id"
+           " LEFT JOIN hashes x ON x.id = ce.entry_id"
+           " WHERE ce.case_id = $1 ORDER BY ce.list_id, ce.entry_id",
+           case_id)) {
+    d.entries.push_back({r[0].as<std::int64_t>(), r[1].as<std::string>(), r[2].as<std::int64_t>(),
+                         r[3].as<std::string>()});
+  }
+
+  load_events(tx, case_id, o.events, d);
 
   for (const auto& r :
        tx.exec_params("SELECT id, reviewer_key_id, decision, classification, note, " +
@@ -159,8 +318,8 @@ case_detail load_case(pqxx::transaction_base& tx, std::int64_t case_id) {
 namespace {
 
 bool known_status(const std::string& s) {
-  return s == "open" || s == "confirmed" || s == "false_positive" || s == "escalated" ||
-         s == "reported";
+  return s == "open" || s == "disputed" || s == "confirmed" || s == "false_positive" ||
+         s == "escalated" || s == "reported";
 }
 
 }  // namespace
@@ -204,10 +363,11 @@ core::result<queue_page> review_store::queue(const queue_filter& f) {
   });
 }
 
-core::result<case_detail> review_store::detail(std::int64_t case_id) {
+core::result<case_detail> review_store::detail(std::int64_t case_id, const event_page& page) {
   return guarded(conn_, [&](pqxx::connection& pc) {
-    pqxx::read_transaction tx(pc);
-    return hashdb::detail::load_case(tx, case_id);
+    // One snapshot: the page, its total and the aggregates agree with each other.
+    pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(pc);
+    return hashdb::detail::load_case(tx, case_id, {page, false});
   });
 }
 

@@ -19,7 +19,14 @@ event_record event_from_row(const pqxx::row& r);
 void attach_hits(pqxx::transaction_base& tx, std::vector<event_record>& events);
 /// "a,b,c" -> {"a","b","c"} (empty parts dropped).
 std::vector<std::string> split_ids(const std::string& joined);
-/// Everything of one case; throws abort_with{not_found} when absent.
-case_detail load_case(pqxx::transaction_base& tx, std::int64_t case_id);
+/// What load_case reads besides the case, its files (with their URL aggregates), entries,
+/// decisions and reports.
+struct detail_options {
+  event_page events;         ///< limit 0: the total only
+  bool file_matches{false};  ///< each file's distinct hits (a join over every hit of the case)
+};
+/// One case; throws abort_with{not_found} when absent, abort_with{invalid_argument} for a bad
+/// page (see review_store::detail).
+case_detail load_case(pqxx::transaction_base& tx, std::int64_t case_id, const detail_options& o);
 
 }  // namespace hashguard::hashdb::detail

@@ -26,7 +26,7 @@ inline std::string case_select_columns() {
          ", c.sightings, (SELECT count(*) FROM case_files f WHERE f.case_id = c.id),"
          " c.required_confirmations, c.classification, " +
          iso_of("c.dismissed_at") + ", " + iso_of("c.reported_at") + ", " +
-         iso_of("c.preserve_until") + ", c.legal_hold, c.details_purged_at IS NOT NULL";
+         iso_of("c.preserve_until") + ", c.legal_hold, c.details_purged_at IS NOT NULL, c.round";
 }
 
 inline case_summary case_from_row(const pqxx::row& r) {
@@ -46,6 +46,7 @@ inline case_summary case_from_row(const pqxx::row& r) {
   c.preserve_until = opt_text(r[12]);
   c.legal_hold = r[13].as<bool>();
   c.details_purged = r[14].as<bool>();
+  c.round = r[15].as<int>();
   return c;
 }
 

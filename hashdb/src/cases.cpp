@@ -6,6 +6,8 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
+
 namespace hashguard::hashdb {
 namespace {
 
@@ -30,7 +32,9 @@ void prepare_all(detail::connection_impl& c) {
                            " FROM cases c WHERE ($1::text IS NULL OR c.status = $1)"
                            " AND c.id < $2 ORDER BY c.id DESC LIMIT $3")
                               .c_str());
-  c.prepare("cases_lock", "SELECT status, legal_hold FROM cases WHERE id = $1 FOR UPDATE");
+  c.prepare("cases_lock",
+            "SELECT status, legal_hold, required_confirmations, round FROM cases"
+            " WHERE id = $1 FOR UPDATE");
   c.prepare("cases_events",
             "SELECT id::text FROM events WHERE case_id = $1 ORDER BY occurred_at, id");
   c.prepare("cases_suppressed", "SELECT 1 FROM suppressions WHERE content = decode($1, 'hex')");
@@ -149,95 +153,319 @@ core::result<std::vector<std::string>> case_store::event_ids(std::int64_t case_i
   });
 }
 
+namespace {
+
+// The case row, locked until the transaction ends: every decision, ruling and reopen request
+// of one case is serialised here, so two concurrent requests never both decide.
+struct locked_case {
+  std::string status;
+  int required{2};
+  int round{1};
+};
+
+locked_case lock_case(pqxx::work& tx, std::int64_t case_id) {
+  auto r = tx.exec_prepared("cases_lock", case_id);
+  if (r.empty()) throw abort_with{errc::not_found, "no case " + std::to_string(case_id)};
+  return {r[0][0].as<std::string>(), r[0][2].as<int>(), r[0][3].as<int>()};
+}
+
+bool is_final(const std::string& status) {
+  return status == "confirmed" || status == "false_positive" || status == "reported";
+}
+
+// Suppression would make every node answer no_match for the case's contents, in every zone.
+// Refused for exact-digest hits (a wrong exact entry is the list's fault: an admin disables
+// the entry) and for content another case confirmed (one dismissal never lifts that block).
+void check_suppression(pqxx::work& tx, std::int64_t case_id) {
+  const auto exact = tx.exec_params(
+      "SELECT 1 FROM events e JOIN event_hits h ON h.event_id = e.id"
+      " WHERE e.case_id = $1 AND h.signal IN ('md5', 'sha1', 'sha256')"
+      " UNION ALL SELECT 1 FROM case_entries ce JOIN hash_lists l ON l.id = ce.list_id"
+      " WHERE ce.case_id = $1 AND l.signal IN ('md5', 'sha1', 'sha256') LIMIT 1",
+      case_id);
+  if (!exact.empty()) {
+    throw abort_with{errc::suppression_refused, "the case has an exact-digest hit"};
+  }
+  const auto blocked = tx.exec_params(
+      "SELECT o.case_id FROM case_files f JOIN case_files o"
+      "   ON o.content = f.content AND o.case_id <> f.case_id"
+      " JOIN cases oc ON oc.id = o.case_id AND oc.status IN ('confirmed', 'reported')"
+      " WHERE f.case_id = $1 LIMIT 1",
+      case_id);
+  if (!blocked.empty()) {
+    throw abort_with{errc::suppression_refused,
+                     "content confirmed in case " + blocked[0][0].as<std::string>()};
+  }
+}
+
+// A dismissal is only as good as the look behind it: every preserved file of the case must
+// have been revealed unblurred to this actor (evidence_views; a blurred preview is no view).
+void check_viewed(pqxx::work& tx, std::int64_t case_id, std::string_view actor) {
+  const auto unseen = tx.exec_params(
+      "SELECT 1 FROM evidence v WHERE v.case_id = $1 AND NOT EXISTS"
+      " (SELECT 1 FROM evidence_views w WHERE w.case_id = v.case_id"
+      "   AND w.content = v.content AND w.viewer = $2) LIMIT 1",
+      case_id, std::string(actor));
+  if (!unseen.empty()) {
+    throw abort_with{errc::evidence_not_viewed, "preserved evidence not viewed by this reviewer"};
+  }
+}
+
+// The case's status from the decisions of its current round (the table in cases.hpp), and
+// what a final status does: classification, dismissal time, suppressions, the feed (through
+// migration 5's trigger on the status).
+void settle(pqxx::work& tx, std::int64_t case_id, const locked_case& c, decision_result& out) {
+  const auto n = tx.exec_params1(
+      "SELECT count(DISTINCT reviewer_key_id) FILTER (WHERE decision = 'confirmed' AND NOT ruling),"
+      " count(DISTINCT reviewer_key_id) FILTER (WHERE decision = 'false_positive' AND NOT ruling),"
+      " count(*) FILTER (WHERE decision = 'escalated'),"
+      " coalesce(bool_and(suppress) FILTER (WHERE decision = 'false_positive' AND NOT ruling),"
+      "          false),"
+      " (SELECT decision FROM decisions r WHERE r.case_id = $1 AND r.round = $2 AND r.ruling"
+      "   ORDER BY r.id DESC LIMIT 1),"
+      " (SELECT suppress FROM decisions r WHERE r.case_id = $1 AND r.round = $2 AND r.ruling"
+      "   ORDER BY r.id DESC LIMIT 1)"
+      " FROM decisions WHERE case_id = $1 AND round = $2",
+      case_id, c.round);
+  const int confirmed = n[0].as<int>();
+  const int dismissed = n[1].as<int>();
+  const int escalated = n[2].as<int>();
+  bool suppress = n[3].as<bool>();
+  out.confirmations = confirmed;
+  out.dismissals = dismissed;
+  std::string status;
+  if (!n[4].is_null()) {
+    status = n[4].as<std::string>();
+    suppress = n[5].as<bool>();
+  } else if (confirmed >= c.required && confirmed > dismissed) {
+    status = "confirmed";
+  } else if (dismissed >= c.required && dismissed > confirmed) {
+    status = "false_positive";
+  } else if (confirmed > 0 && dismissed > 0) {
+    status = "disputed";
+  } else if (escalated > 0) {
+    status = "escalated";
+  } else {
+    status = "open";
+  }
+  if (status == "confirmed") {
+    // The most severe classification its confirming reviewers gave (A1 < A2 < B1 < B2).
+    tx.exec_params0(
+        "UPDATE cases SET status = 'confirmed', dismissed_at = NULL,"
+        " classification = (SELECT min(classification) FROM decisions"
+        "   WHERE case_id = $1 AND round = $2 AND decision = 'confirmed')"
+        " WHERE id = $1",
+        case_id, c.round);
+    // A confirmation overrides an earlier suppression of the same content (dismissed in
+    // another case): confirmed content must match again. Migration 5's trigger feeds a
+    // `confirmed` item per file now, so the table and the feed's "latest item wins" agree.
+    tx.exec_params0(
+        "DELETE FROM suppressions WHERE content IN"
+        " (SELECT f.content FROM case_files f WHERE f.case_id = $1)",
+        case_id);
+  } else if (status == "false_positive") {
+    tx.exec_params0(
+        "UPDATE cases SET status = 'false_positive', dismissed_at = now(), classification = NULL"
+        " WHERE id = $1",
+        case_id);
+    if (suppress) {
+      // Never content another case confirmed since the request was checked.
+      tx.exec_params0(
+          "INSERT INTO suppressions (content, case_id)"
+          " SELECT f.content, f.case_id FROM case_files f WHERE f.case_id = $1"
+          "  AND NOT EXISTS (SELECT 1 FROM case_files o JOIN cases oc ON oc.id = o.case_id"
+          "   WHERE o.content = f.content AND o.case_id <> f.case_id"
+          "     AND oc.status IN ('confirmed', 'reported'))"
+          " ON CONFLICT (content) DO NOTHING",
+          case_id);
+    }
+  } else if (status != c.status) {
+    tx.exec_params0("UPDATE cases SET status = $2 WHERE id = $1", case_id, status);
+  }
+  out.status = status;
+}
+
+std::int64_t insert_decision(pqxx::work& tx, const decision_input& d, int round, bool ruling) {
+  // The unique index (case, round, reviewer) backs the check the callers make under the lock.
+  const char* classification = d.classification ? d.classification->c_str() : nullptr;
+  return tx
+      .exec_params1(
+          "INSERT INTO decisions (case_id, reviewer_key_id, decision, classification, note,"
+          " round, suppress, ruling) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+          d.case_id, d.reviewer_key_id, std::string(to_string(d.kind)), classification, d.note,
+          round, d.suppress, ruling)[0]
+      .as<std::int64_t>();
+}
+
+void audit_decision(pqxx::work& tx, std::string_view actor, const char* action,
+                    const decision_input& d, const locked_case& c, const decision_result& out) {
+  boost::json::object detail;
+  detail["decision"] = to_string(d.kind);
+  detail["reviewer_key_id"] = d.reviewer_key_id;
+  detail["classification"] =
+      d.classification ? boost::json::value(*d.classification) : boost::json::value(nullptr);
+  detail["suppress"] = d.suppress;
+  detail["round"] = c.round;
+  detail["status"] = out.status;
+  detail::audit_append(tx, actor, action, "case:" + std::to_string(d.case_id),
+                       boost::json::serialize(detail));
+}
+
+// The checks every decision shares, the row, the new status and the audit row; commits.
+decision_result record_decision(pqxx::work& tx, const decision_input& d, const locked_case& c,
+                                std::string_view actor, bool ruling) {
+  if (d.suppress) check_suppression(tx, d.case_id);
+  decision_result out;
+  out.decision_id = insert_decision(tx, d, c.round, ruling);
+  settle(tx, d.case_id, c, out);
+  audit_decision(tx, actor, ruling ? "case.ruling" : "case.decision", d, c, out);
+  tx.commit();
+  return out;
+}
+
+bool valid_decision_input(const decision_input& d) {
+  return valid_classification(d.classification) && d.note.size() <= 10000 &&
+         (!d.suppress || d.kind == decision_kind::false_positive);
+}
+
+}  // namespace
+
 core::result<decision_result> case_store::decide(const decision_input& d, std::string_view actor) {
-  if (!valid_classification(d.classification) || d.note.size() > 10000 ||
-      (d.suppress && d.kind != decision_kind::false_positive)) {
+  if (!valid_decision_input(d)) return errc::invalid_argument;
+  return guarded(conn_, [&](pqxx::connection& pc) {
+    prepare_all(conn_.impl());
+    pqxx::work tx(pc);
+    const locked_case c = lock_case(tx, d.case_id);
+    if (is_final(c.status)) {
+      throw abort_with{errc::case_locked, "case " + std::to_string(d.case_id) + " is " + c.status +
+                                              ": only a reopen changes it"};
+    }
+    const auto again = tx.exec_params(
+        "SELECT 1 FROM decisions WHERE case_id = $1 AND round = $2 AND reviewer_key_id = $3",
+        d.case_id, c.round, d.reviewer_key_id);
+    if (!again.empty()) {
+      throw abort_with{errc::conflict, "this reviewer already decided this round of the case"};
+    }
+    if (d.kind == decision_kind::false_positive) check_viewed(tx, d.case_id, actor);
+    return record_decision(tx, d, c, actor, false);
+  });
+}
+
+core::result<decision_result> case_store::rule(const decision_input& d, std::string_view actor) {
+  if (!valid_decision_input(d) || d.kind == decision_kind::escalated ||
+      (d.kind == decision_kind::confirmed && !d.classification)) {
     return errc::invalid_argument;
   }
   return guarded(conn_, [&](pqxx::connection& pc) {
     prepare_all(conn_.impl());
     pqxx::work tx(pc);
-    auto lock = tx.exec_prepared("cases_lock", d.case_id);
-    if (lock.empty()) throw abort_with{errc::not_found, "no case " + std::to_string(d.case_id)};
-    const std::string status = lock[0][0].as<std::string>();
-    if (status == "reported") {
-      throw abort_with{errc::conflict, "case " + std::to_string(d.case_id) + " is reported"};
+    const locked_case c = lock_case(tx, d.case_id);
+    if (c.status != "disputed") {
+      throw abort_with{errc::conflict, "an admin rules only on a disputed case"};
     }
-    const std::string kind(to_string(d.kind));
-    if (d.kind == decision_kind::confirmed) {
-      auto again = tx.exec_params(
-          "SELECT 1 FROM decisions WHERE case_id = $1 AND reviewer_key_id = $2"
-          " AND decision = 'confirmed'",
-          d.case_id, d.reviewer_key_id);
-      if (!again.empty()) {
-        throw abort_with{errc::conflict, "this reviewer already confirmed the case"};
-      }
+    return record_decision(tx, d, c, actor, true);
+  });
+}
+
+core::result<reopen_result> case_store::request_reopen(const reopen_input& r,
+                                                       std::string_view actor) {
+  if (r.reason.find_first_not_of(" \t\r\n") == std::string::npos || r.reason.size() > 10000) {
+    return errc::invalid_argument;
+  }
+  return guarded(conn_, [&](pqxx::connection& pc) {
+    prepare_all(conn_.impl());
+    pqxx::work tx(pc);
+    const locked_case c = lock_case(tx, r.case_id);
+    if (c.status == "reported") {
+      throw abort_with{errc::case_locked, "a reported case is never reopened"};
     }
-    const char* classification = d.classification ? d.classification->c_str() : nullptr;
-    decision_result out;
-    out.decision_id = tx.exec_params1(
-                            "INSERT INTO decisions (case_id, reviewer_key_id, decision,"
-                            " classification, note) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-                            d.case_id, d.reviewer_key_id, kind, classification, d.note)[0]
-                          .as<std::int64_t>();
-    if (d.classification) {
-      tx.exec_params0("UPDATE cases SET classification = $2 WHERE id = $1", d.case_id,
-                      *d.classification);
+    if (!is_final(c.status)) throw abort_with{errc::conflict, "the case is not decided"};
+    const auto decided = tx.exec_params(
+        "SELECT 1 FROM decisions WHERE case_id = $1 AND round = $2 AND reviewer_key_id = $3",
+        r.case_id, c.round, r.reviewer_key_id);
+    if (!decided.empty()) {
+      throw abort_with{errc::conflict, "a reviewer who made the decision cannot reopen it"};
     }
-    out.confirmations = tx.exec_params1(
-                              "SELECT count(DISTINCT reviewer_key_id) FROM decisions"
-                              " WHERE case_id = $1 AND decision = 'confirmed'",
-                              d.case_id)[0]
-                            .as<int>();
-    switch (d.kind) {
-      case decision_kind::confirmed:
-        tx.exec_params0(
-            "UPDATE cases SET status = 'confirmed', dismissed_at = NULL"
-            " WHERE id = $1 AND $2 >= required_confirmations",
-            d.case_id, out.confirmations);
-        // A confirmation overrides an earlier suppression of the same content (dismissed in
-        // another case, or this one dismissed before): confirmed content must match again.
-        // Only when the case becomes confirmed now, which is when migration 5's trigger feeds
-        // a `confirmed` item per file, so the suppression table and the feed's "latest item
-        // wins" (what every node's in-memory suppression set follows) agree.
-        if (status != "confirmed") {
-          tx.exec_params0(
-              "DELETE FROM suppressions WHERE content IN"
-              " (SELECT f.content FROM case_files f JOIN cases c ON c.id = f.case_id"
-              "   WHERE f.case_id = $1 AND c.status = 'confirmed')",
-              d.case_id);
-        }
-        break;
-      case decision_kind::false_positive:
-        tx.exec_params0(
-            "UPDATE cases SET status = 'false_positive', dismissed_at = now() WHERE id = $1",
-            d.case_id);
-        if (d.suppress) {
-          tx.exec_params0(
-              "INSERT INTO suppressions (content, case_id)"
-              " SELECT content, case_id FROM case_files WHERE case_id = $1"
-              " ON CONFLICT (content) DO NOTHING",
-              d.case_id);
-        }
-        break;
-      case decision_kind::escalated:
-        tx.exec_params0("UPDATE cases SET status = 'escalated' WHERE id = $1", d.case_id);
-        break;
-    }
-    out.status =
-        tx.exec_params1("SELECT status FROM cases WHERE id = $1", d.case_id)[0].as<std::string>();
-    boost::json::object detail;
-    detail["decision"] = kind;
-    detail["reviewer_key_id"] = d.reviewer_key_id;
-    detail["classification"] =
-        d.classification ? boost::json::value(*d.classification) : boost::json::value(nullptr);
-    detail["suppress"] = d.suppress;
-    detail["status"] = out.status;
-    detail::audit_append(tx, actor, "case.decision", "case:" + std::to_string(d.case_id),
+    const auto added = tx.exec_params(
+        "INSERT INTO reopen_requests (case_id, round, reviewer_key_id, reason)"
+        " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING 1",
+        r.case_id, c.round, r.reviewer_key_id, r.reason);
+    if (added.empty()) throw abort_with{errc::conflict, "this reviewer already asked"};
+    reopen_result out;
+    out.needed = std::max(2, c.required);
+    out.requests =
+        tx.exec_params1("SELECT count(*) FROM reopen_requests WHERE case_id = $1 AND round = $2",
+                        r.case_id, c.round)[0]
+            .as<int>();
+    out.status = c.status;
+    out.round = c.round;
+    boost::json::object detail{{"reviewer_key_id", r.reviewer_key_id},
+                               {"round", c.round},
+                               {"status", c.status},
+                               {"reason", r.reason},
+                               {"requests", out.requests},
+                               {"needed", out.needed}};
+    detail::audit_append(tx, actor, "case.reopen_request", "case:" + std::to_string(r.case_id),
                          boost::json::serialize(detail));
+    if (out.requests >= out.needed) {
+      out.reopened = true;
+      out.status = "open";
+      out.round = c.round + 1;
+      tx.exec_params0(
+          "UPDATE cases SET status = 'open', round = round + 1, classification = NULL,"
+          " dismissed_at = NULL WHERE id = $1",
+          r.case_id);
+      // A dismissal's suppressions end with it: the feed tells every node (and the cache
+      // layer) that the content is under review again. Feed writers hold lock 7003 until they
+      // commit (migration 5), so the ids stay in commit order.
+      tx.exec("SELECT pg_advisory_xact_lock(7003)");
+      tx.exec_params0(
+          "WITH gone AS (DELETE FROM suppressions WHERE case_id = $1 RETURNING content)"
+          " INSERT INTO decision_feed (case_id, decision, action, content, md5, sha1, sha256,"
+          "  pdq, phash)"
+          " SELECT $1, 'reopened', 'review', g.content, f.md5, f.sha1, f.sha256, f.pdq, f.phash"
+          "   FROM gone g LEFT JOIN case_files f ON f.case_id = $1 AND f.content = g.content",
+          r.case_id);
+      detail::audit_append(tx, actor, "case.reopen", "case:" + std::to_string(r.case_id),
+                           boost::json::serialize(boost::json::object{{"from_status", c.status},
+                                                                      {"round", out.round}}));
+    }
     tx.commit();
     return out;
   });
+}
+
+core::result<std::vector<std::int64_t>> case_store::decided_in_round(
+    std::int64_t reviewer_key_id, std::span<const std::int64_t> case_ids) {
+  std::string ids = "{";
+  for (std::size_t i = 0; i < case_ids.size(); ++i) {
+    if (i > 0) ids += ',';
+    ids += std::to_string(case_ids[i]);
+  }
+  ids += '}';
+  return guarded(conn_, [&](pqxx::connection& pc) {
+    pqxx::read_transaction tx(pc);
+    std::vector<std::int64_t> out;
+    for (const auto& row : tx.exec_params(
+             "SELECT DISTINCT d.case_id FROM decisions d JOIN cases c"
+             "   ON c.id = d.case_id AND c.round = d.round"
+             " WHERE d.reviewer_key_id = $1 AND d.case_id = ANY($2::bigint[]) ORDER BY 1",
+             reviewer_key_id, ids)) {
+      out.push_back(row[0].as<std::int64_t>());
+    }
+    return out;
+  });
+}
+
+bool blind_to_undecided(const case_summary& c) noexcept {
+  return c.status == "open" || c.status == "disputed" || c.status == "escalated";
+}
+
+case_summary blind_summary(case_summary c) {
+  c.status = "needs_review";
+  c.classification.reset();
+  c.dismissed_at.reset();
+  return c;
 }
 
 core::result<std::int64_t> case_store::record_report(const report_input& r,
@@ -248,10 +476,12 @@ core::result<std::int64_t> case_store::record_report(const report_input& r,
   return guarded(conn_, [&](pqxx::connection& pc) {
     prepare_all(conn_.impl());
     pqxx::work tx(pc);
-    auto lock = tx.exec_prepared("cases_lock", r.case_id);
-    if (lock.empty()) throw abort_with{errc::not_found, "no case " + std::to_string(r.case_id)};
-    if (lock[0][0].as<std::string>() == "false_positive") {
-      throw abort_with{errc::conflict, "case was dismissed as a false positive"};
+    const locked_case c = lock_case(tx, r.case_id);
+    // A report states that reviewers confirmed the content: never for a case still under
+    // review (open, disputed, escalated) or dismissed.
+    if (c.status != "confirmed" && c.status != "reported") {
+      throw abort_with{errc::not_confirmed,
+                       "case " + std::to_string(r.case_id) + " is " + c.status + ", not confirmed"};
     }
     std::string file_ids;
     for (const std::string& f : r.file_ids) {

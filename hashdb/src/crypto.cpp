@@ -1,6 +1,7 @@
 #include "crypto.hpp"
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include <stdexcept>
@@ -12,6 +13,18 @@ digest256 sha256(std::string_view data) {
   unsigned int len = 0;
   if (EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr) != 1) {
     throw std::runtime_error("EVP_Digest(sha256) failed");
+  }
+  return out;
+}
+
+digest256 hmac_sha256(const std::array<std::uint8_t, 32>& key, std::string_view data) {
+  digest256 out{};
+  unsigned int len = 0;
+  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+           reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data(),
+           &len) == nullptr ||
+      len != out.size()) {
+    throw std::runtime_error("HMAC(sha256) failed");
   }
   return out;
 }

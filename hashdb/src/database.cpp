@@ -83,6 +83,13 @@ const std::string& connection::last_error() const noexcept {
   return impl_->last_error;
 }
 
+void connection::use_audit_keys(std::shared_ptr<const audit_keyring> keys) noexcept {
+  impl_->audit_keys = std::move(keys);
+}
+const std::shared_ptr<const audit_keyring>& connection::audit_keys() const noexcept {
+  return impl_->audit_keys;
+}
+
 core::result<void> connection::ping() {
   return guarded(*impl_, [](pqxx::connection& c) {
     pqxx::nontransaction tx(c);

@@ -26,6 +26,16 @@ constexpr entry entries[] = {
     {errc::unknown_format, "unknown_format", "the list format is unknown or undetectable"},
     {errc::in_doubt, "commit_in_doubt", "the connection broke during commit"},
     {errc::integrity, "integrity", "sealed evidence failed authentication"},
+    {errc::audit_key_missing, "audit_key_missing",
+     "no audit key on this connection: audit rows cannot be appended"},
+    {errc::audit_head_behind, "audit_head_behind",
+     "the audit log no longer reaches the head published before (rows removed or rewritten)"},
+    {errc::case_locked, "case_locked", "the case is decided: only a reopen changes it"},
+    {errc::evidence_not_viewed, "evidence_not_viewed",
+     "dismissing needs every preserved file of the case revealed to you first"},
+    {errc::suppression_refused, "suppression_refused",
+     "suppression is refused for exact-digest hits and for content another case confirmed"},
+    {errc::not_confirmed, "not_confirmed", "only a confirmed case can be reported"},
 };
 
 const entry* find(int code) {

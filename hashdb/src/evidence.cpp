@@ -147,7 +147,8 @@ core::result<void> evidence_store::preserve(std::int64_t case_id, std::string_vi
 }
 
 core::result<revealed> evidence_store::reveal(std::int64_t case_id, std::string_view content_hex,
-                                              std::string_view actor, std::string_view purpose) {
+                                              std::string_view actor, std::string_view purpose,
+                                              reveal_mode mode) {
   bool failed = false;
   auto r = guarded(conn_, [&](pqxx::connection& pc) {
     pqxx::work tx(pc);
@@ -170,13 +171,22 @@ core::result<revealed> evidence_store::reveal(std::int64_t case_id, std::string_
       failed = true;
       throw abort_with{errc::integrity, "evidence failed authentication"};
     }
-    detail::audit_append(tx, actor, "evidence.reveal", "case:" + std::to_string(case_id),
-                         boost::json::serialize(d));
-    tx.exec_params0(
-        "UPDATE case_files SET viewed_by = coalesce(viewed_by, $3),"
-        " viewed_at = coalesce(viewed_at, now())"
-        " WHERE case_id = $1 AND content = decode($2, 'hex')",
-        case_id, std::string(content_hex), std::string(actor));
+    const bool original = mode == reveal_mode::original;
+    detail::audit_append(tx, actor, original ? "evidence.reveal" : "evidence.preview",
+                         "case:" + std::to_string(case_id), boost::json::serialize(d));
+    if (original) {
+      // Seen as it is by this person: the provider viewed the file (fileViewedByEsp), and
+      // this actor may now dismiss it.
+      tx.exec_params0(
+          "UPDATE case_files SET viewed_by = coalesce(viewed_by, $3),"
+          " viewed_at = coalesce(viewed_at, now())"
+          " WHERE case_id = $1 AND content = decode($2, 'hex')",
+          case_id, std::string(content_hex), std::string(actor));
+      tx.exec_params0(
+          "INSERT INTO evidence_views (case_id, content, viewer)"
+          " VALUES ($1, decode($2, 'hex'), $3) ON CONFLICT DO NOTHING",
+          case_id, std::string(content_hex), std::string(actor));
+    }
     tx.commit();
     return revealed{std::move(*plain), rows[0][5].as<std::string>(), stored_digest};
   });
@@ -217,11 +227,13 @@ core::result<preserve_outcome> evidence_store::preserve_event(std::string_view e
   return preserve_outcome::stored;
 }
 
-core::result<evidence_purge> evidence_store::purge_expired(std::string_view actor) {
-  return purge_evidence(conn_, actor);
+core::result<evidence_purge> evidence_store::purge_expired(std::string_view actor,
+                                                           int false_positive_days) {
+  return purge_evidence(conn_, actor, false_positive_days);
 }
 
 core::result<evidence_purge> purge_evidence(connection& c, std::string_view actor,
+                                            int false_positive_days,
                                             std::optional<std::int64_t> only_case, bool dry_run) {
   return guarded(c, [&](pqxx::connection& pc) {
     pqxx::work tx(pc);
@@ -230,9 +242,11 @@ core::result<evidence_purge> purge_evidence(connection& c, std::string_view acto
         "SELECT v.case_id, encode(v.content, 'hex'), c.legal_hold FROM evidence v"
         " JOIN cases c ON c.id = v.case_id"
         " WHERE ((c.preserve_until IS NOT NULL AND c.preserve_until < now())"
-        "    OR c.status = 'false_positive') AND ($1::bigint IS NULL OR c.id = $1)"
+        "    OR (c.status = 'false_positive'"
+        "        AND c.dismissed_at + make_interval(days => $2) < now()))"
+        "   AND ($1::bigint IS NULL OR c.id = $1)"
         " ORDER BY v.case_id, v.content FOR UPDATE OF v",
-        only_case);
+        only_case, false_positive_days);
     for (const auto& row : rows) {
       const auto id = row[0].as<std::int64_t>();
       if (row[2].as<bool>()) {

@@ -112,7 +112,8 @@ core::result<export_receipt> exporter::cases(const export_range& r, export_forma
             after, r.from_us, r.to_us, page_size);
         for (const auto& row : ids) {
           after = row[0].as<std::int64_t>();
-          w.add(detail::load_case(tx, after));
+          // No events: the cases export carries counts, files and entries, never sightings.
+          w.add(detail::load_case(tx, after, {{0, {}}, false}));
         }
         if (ids.size() < static_cast<std::size_t>(page_size)) break;
       }
@@ -219,8 +220,9 @@ core::result<export_receipt> exporter::cybertipline(std::int64_t case_id, const 
   return guarded(conn_, [&](pqxx::connection& pc) {
     case_detail c;
     {
-      pqxx::read_transaction tx(pc);
-      c = detail::load_case(tx, case_id);
+      // No events: the package is built from the files' aggregates (URLs, distinct hits).
+      pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(pc);
+      c = detail::load_case(tx, case_id, {{0, {}}, true});
       tx.commit();
     }
     auto docs = cybertipline_documents(c, o);

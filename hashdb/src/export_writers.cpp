@@ -69,18 +69,6 @@ json::value nonempty_json(const std::string& v) {
   return v.empty() ? json::value(nullptr) : json::value(v);
 }
 
-// list:entry pairs a case covers, from its events' hits, in first-seen order.
-std::vector<std::pair<std::int64_t, std::int64_t>> case_entries(const case_detail& c) {
-  std::vector<std::pair<std::int64_t, std::int64_t>> out;
-  for (const auto& e : c.events) {
-    for (const auto& h : e.hits) {
-      const std::pair<std::int64_t, std::int64_t> key{h.list_id, h.entry_id};
-      if (std::find(out.begin(), out.end(), key) == out.end()) out.push_back(key);
-    }
-  }
-  return out;
-}
-
 std::string join(const std::vector<std::string>& parts, char sep) {
   std::string out;
   for (std::size_t i = 0; i < parts.size(); ++i) {
@@ -104,6 +92,8 @@ json::object file_json(const file_record& f) {
   json::array urls;
   for (const auto& u : f.urls) urls.emplace_back(u);
   o["urls"] = std::move(urls);
+  o["urls_total"] = f.urls_total;
+  o["first_url"] = nonempty_json(f.first_url);
   o["viewed_by_esp"] = f.viewed_by_esp;
   o["viewed_by"] = nonempty_json(f.viewed_by);
   o["viewed_at"] = nonempty_json(f.viewed_at);
@@ -241,14 +231,24 @@ std::string report_xml(const case_detail& c, const package_options& o) {
   x.close("incidentSummary");
   x.open("internetDetails");
   x.open("webPageIncident");
+  // Each file's kept URLs (urls_per_file at most), once each.
   std::vector<std::string> urls;
+  bool capped = false;
   for (const auto& f : c.files) {
+    capped = capped || f.urls_total > static_cast<std::int64_t>(f.urls.size());
     for (const auto& u : f.urls) {
       if (std::find(urls.begin(), urls.end(), u) == urls.end()) urls.push_back(u);
     }
   }
   for (const auto& u : urls) x.leaf("url", u);
-  x.leaf("additionalInfo", "zone: " + c.summary.zone);
+  std::string info = "zone: " + c.summary.zone;
+  if (capped) {
+    // Never a silent cut: the reader learns how many URLs there are and which ones are listed.
+    info += "; " + std::to_string(urls.size()) + " of " + std::to_string(c.urls_total) +
+            " distinct URLs listed (the " + std::to_string(urls_per_file) +
+            " most recently seen of each file)";
+  }
+  x.leaf("additionalInfo", info);
   x.close("webPageIncident");
   x.close("internetDetails");
   x.open("reporter");
@@ -267,26 +267,30 @@ std::string report_xml(const case_detail& c, const package_options& o) {
   return x.take();
 }
 
-// What matched for one file: every hit of the events that carried it.
-std::string match_provenance(const case_detail& c, const file_record& f) {
+// What matched for one file (its distinct hits, most seen first) and where it was seen.
+std::string match_provenance(const file_record& f) {
   std::vector<std::string> lines;
-  for (const auto& e : c.events) {
-    const std::string& key = !e.sha256.empty()  ? e.sha256
-                             : !e.pdq.empty()   ? e.pdq
-                             : !e.phash.empty() ? e.phash
-                             : !e.md5.empty()   ? e.md5
-                                                : e.sha1;
-    if (key != f.content) continue;
-    for (const auto& h : e.hits) {
-      std::string line = "matched list " + h.list_name + " (id " + std::to_string(h.list_id) +
-                         ", version " + std::to_string(h.list_version) + ") entry " +
-                         std::to_string(h.entry_id);
-      if (!h.external_id.empty()) line += " [" + h.external_id + "]";
-      line += " by " + h.signal + " at distance " + std::to_string(h.distance) + " (threshold " +
-              std::to_string(h.threshold) + ", variant " + h.variant + ")";
-      if (std::find(lines.begin(), lines.end(), line) == lines.end()) lines.push_back(line);
-    }
+  for (const auto& m : f.matches) {
+    const auto& h = m.hit;
+    std::string line = "matched list " + h.list_name + " (id " + std::to_string(h.list_id) +
+                       ", version " + std::to_string(h.list_version) + ") entry " +
+                       std::to_string(h.entry_id);
+    if (!h.external_id.empty()) line += " [" + h.external_id + "]";
+    line += " by " + h.signal + " at distance " + std::to_string(h.distance) + " (threshold " +
+            std::to_string(h.threshold) + ", variant " + h.variant + ") in " +
+            std::to_string(m.sightings) + " sightings";
+    lines.push_back(std::move(line));
   }
+  if (f.matches_total > static_cast<std::int64_t>(f.matches.size())) {
+    lines.push_back("the " + std::to_string(f.matches.size()) + " most frequent of " +
+                    std::to_string(f.matches_total) + " distinct matches are listed");
+  }
+  std::string seen = std::to_string(f.sightings) + " sightings from " + f.first_seen + " to " +
+                     f.last_seen + " at " + std::to_string(f.urls_total) + " distinct URLs";
+  if (f.urls_total > static_cast<std::int64_t>(f.urls.size())) {
+    seen += " (report.xml lists the " + std::to_string(f.urls.size()) + " most recently seen)";
+  }
+  lines.push_back(std::move(seen));
   return join(lines, '\n');
 }
 
@@ -301,7 +305,8 @@ std::string file_xml(const case_detail& c, const file_record& f, std::size_t ind
     x.leaf("reportId", r->report_id);
     if (index < r->file_ids.size()) x.leaf("fileId", r->file_ids[index]);
   }
-  if (!f.urls.empty()) x.leaf("locationOfFile", f.urls.front());
+  // Where it was first seen: the original location.
+  if (!f.first_url.empty()) x.leaf("locationOfFile", f.first_url);
   x.leaf("fileViewedByEsp", f.viewed_by_esp ? "true" : "false");
   x.leaf("publiclyAvailable", o.publicly_available ? "true" : "false");
   if (c.summary.classification) x.leaf("industryClassification", *c.summary.classification);
@@ -310,8 +315,7 @@ std::string file_xml(const case_detail& c, const file_record& f, std::size_t ind
   if (!f.sha1.empty()) x.leaf("originalFileHash", f.sha1, attr{"hashType", "SHA1"});
   if (!f.sha256.empty()) x.leaf("originalFileHash", f.sha256, attr{"hashType", "SHA256"});
   if (!f.pdq.empty()) x.leaf("originalFileHash", f.pdq, attr{"hashType", "PDQ"});
-  const std::string provenance = match_provenance(c, f);
-  if (!provenance.empty()) x.leaf("additionalInfo", provenance);
+  x.leaf("additionalInfo", match_provenance(f));
   x.close("fileDetails");
   return x.take();
 }
@@ -438,8 +442,8 @@ void cases_writer::add(const case_detail& c) {
   fields f = case_fields(c);
   if (format_ == export_format::csv) {
     std::vector<std::string> entries;
-    for (const auto& [list, entry] : case_entries(c)) {
-      entries.push_back(std::to_string(list) + ":" + std::to_string(entry));
+    for (const auto& e : c.entries) {
+      entries.push_back(std::to_string(e.list_id) + ":" + std::to_string(e.entry_id));
     }
     std::vector<std::string> report_ids;
     for (const auto& r : c.reports) report_ids.push_back(r.environment + ":" + r.report_id);
@@ -459,8 +463,11 @@ void cases_writer::add(const case_detail& c) {
     json::object o = object_of(std::move(f));
     o["details_purged"] = c.summary.details_purged;
     json::array entry_array;
-    for (const auto& [list, entry] : case_entries(c)) {
-      entry_array.push_back(json::object{{"list_id", list}, {"entry_id", entry}});
+    for (const auto& e : c.entries) {
+      entry_array.push_back(json::object{{"list_id", e.list_id},
+                                         {"list_name", e.list_name},
+                                         {"entry_id", e.entry_id},
+                                         {"external_id", nonempty_json(e.external_id)}});
     }
     o["list_entries"] = std::move(entry_array);
     json::array files;

@@ -1,8 +1,11 @@
 #include "hashguard/hashdb/lists.hpp"
 
+#include "audit_internal.hpp"
 #include "pg.hpp"
 
 #include "hashguard/core/parse.hpp"
+
+#include <boost/json.hpp>
 
 #include <istream>
 #include <ostream>
@@ -256,6 +259,50 @@ core::result<hash_list> list_store::retire(std::string_view name) {
     auto row = tx.exec_prepared1("lists_retire", cur.id);
     tx.commit();
     return row_to_list(row);
+  });
+}
+
+core::result<disabled_entry> list_store::disable_entry(std::int64_t list_id, std::int64_t entry_id,
+                                                       std::string_view reason,
+                                                       std::string_view actor) {
+  if (reason.find_first_not_of(" \t\r\n") == std::string_view::npos || reason.size() > 10000) {
+    return errc::invalid_argument;
+  }
+  return guarded(conn_, [&](pqxx::connection& pc) {
+    pqxx::work tx(pc);
+    // The list's row first, as an import locks it: an import and a disable never interleave.
+    const auto list =
+        tx.exec_params("SELECT version FROM hash_lists WHERE id = $1 FOR UPDATE", list_id);
+    if (list.empty()) throw abort_with{errc::not_found, "no list " + std::to_string(list_id)};
+    const auto entry = tx.exec_params(
+        "SELECT encode(value, 'hex'), coalesce(external_id, ''), retired_at IS NOT NULL"
+        " FROM hashes WHERE id = $1 AND list_id = $2 FOR UPDATE",
+        entry_id, list_id);
+    if (entry.empty()) throw abort_with{errc::not_found, "no such entry in this list"};
+    disabled_entry out;
+    out.list_id = list_id;
+    out.entry_id = entry_id;
+    out.value = entry[0][0].as<std::string>();
+    out.external_id = entry[0][1].as<std::string>();
+    out.version = list[0][0].as<std::int64_t>();
+    if (entry[0][2].as<bool>()) return out;
+    tx.exec_params0("UPDATE hashes SET retired_at = now() WHERE id = $1", entry_id);
+    out.version = tx.exec_params1(
+                        "UPDATE hash_lists SET entries = greatest(entries - 1, 0),"
+                        " version = nextval('list_version_seq'), updated_at = now()"
+                        " WHERE id = $1 RETURNING version",
+                        list_id)[0]
+                      .as<std::int64_t>();
+    out.changed = true;
+    boost::json::object detail{{"entry_id", entry_id},
+                               {"value", out.value},
+                               {"external_id", out.external_id},
+                               {"reason", reason},
+                               {"version", out.version}};
+    detail::audit_append(tx, actor, "list.entry_disable", "list:" + std::to_string(list_id),
+                         boost::json::serialize(detail));
+    tx.commit();
+    return out;
   });
 }
 

@@ -23,19 +23,53 @@ struct abort_with {
 
 namespace detail {
 
+struct connection_impl;
+
+/// Ties a pqxx connection to the connection_impl that owns it, so code that only holds a
+/// transaction (the audit append inside a decision's transaction) can reach the impl's audit
+/// keys: libpqxx 6 connections carry no user data and have no virtual functions, but their
+/// error handlers are polymorphic objects registered on them. It passes every notice on.
+class owner_tag final : public pqxx::errorhandler {
+ public:
+  owner_tag(pqxx::connection_base& c, const connection_impl& owner)
+      : pqxx::errorhandler(c), owner_(owner) {}
+  bool operator()(const char*) noexcept override { return true; }
+  [[nodiscard]] const connection_impl& owner() const noexcept { return owner_; }
+
+ private:
+  const connection_impl& owner_;
+};
+
+/// The connection_impl that opened `c`, or nullptr (a pqxx connection made elsewhere).
+inline const connection_impl* owner_of(pqxx::connection_base& c) {
+  for (pqxx::errorhandler* h : c.get_errorhandlers()) {
+    if (const auto* tag = dynamic_cast<const owner_tag*>(h)) return &tag->owner();
+  }
+  return nullptr;
+}
+
 struct connection_impl {
   std::string url;
   std::unique_ptr<pqxx::connection> conn;
+  std::unique_ptr<owner_tag> tag;  // after conn: destroyed (unregistered) before it
   std::unordered_set<std::string> prepared;
   std::string last_error;
   bool broken{false};
+  std::shared_ptr<const audit_keyring> audit_keys;
+
+  connection_impl() = default;
+  connection_impl(const connection_impl&) = delete;
+  connection_impl& operator=(const connection_impl&) = delete;
+  ~connection_impl() { tag.reset(); }
 
   /// The live connection; reconnects when the previous one broke (throws broken_connection).
   pqxx::connection& live() {
     if (!conn || broken) {
+      tag.reset();
       conn.reset();
       prepared.clear();
       conn = std::make_unique<pqxx::connection>(url);
+      tag = std::make_unique<owner_tag>(*conn, *this);
       broken = false;
     }
     return *conn;

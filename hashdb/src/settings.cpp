@@ -20,12 +20,14 @@ void declare_config(core::config& c) {
             "event spool file; empty = DATA_DIR/spool/events.spool");
   c.declare("events.dedupe_window_s", config_type::integer, "3600",
             "the same (zone, X-Request-Id) within this window is one event");
-  c.declare("cases.required_confirmations", config_type::integer, "1",
-            "confirmations by distinct reviewers a case needs (2 = two-person rule)");
+  c.declare("cases.required_confirmations", config_type::integer, "2",
+            "distinct reviewers who must agree before a new case is decided (2 = two-person"
+            " rule; 1 lets one reviewer decide alone)");
   c.declare("retention.preserve_days", config_type::integer, "365",
             "keep a reported case this long after its first CyberTipline report");
   c.declare("retention.false_positive_days", config_type::integer, "30",
             "keep a false-positive case's details this long after dismissal");
+  declare_audit_config(c);
 }
 
 core::result<settings> read_settings(const core::config& c) {
@@ -56,6 +58,9 @@ core::result<settings> read_settings(const core::config& c) {
   s.recorder.spool_path =
       spool.empty() ? s.data_dir / "spool" / "events.spool" : std::filesystem::path(spool);
   s.recorder.cases = s.cases;
+  auto audit = read_audit_settings(c, s.data_dir);
+  if (!audit) return audit.error();
+  s.audit = std::move(*audit);
   return s;
 }
 

@@ -34,7 +34,7 @@ suppression_set suppression_set::apply(std::span<const content_decision> items,
     if (!k) continue;
     if (d.decision == "dismissed") {
       changes.emplace_back(*k, true);
-    } else if (d.decision == "confirmed") {
+    } else if (d.decision == "confirmed" || d.decision == "reopened") {
       changes.emplace_back(*k, false);
     }
   }

@@ -64,6 +64,12 @@ core::result<image_header> decoder::check(std::span<const std::uint8_t> bytes) c
 
 core::result<void> decoder::decode(std::span<const std::uint8_t> bytes,
                                    decoded_image& out) noexcept {
+  scan_budget unlimited;
+  return decode(bytes, out, unlimited);
+}
+
+core::result<void> decoder::decode(std::span<const std::uint8_t> bytes, decoded_image& out,
+                                   scan_budget& budget) noexcept {
   out.damaged = false;
   out.frames_in_file = 1;
   const auto header = check(bytes);
@@ -76,13 +82,32 @@ core::result<void> decoder::decode(std::span<const std::uint8_t> bytes,
   out.height = header->height;
   core::result<void> r;
   try {
-    switch (header->format) {
-      case image_format::jpeg: r = state_->jpeg.decode(bytes, *header, out); break;
-      case image_format::png: r = detail::decode_png(bytes, *header, out); break;
-      case image_format::gif: r = detail::decode_gif(bytes, *header, state_->limits, out); break;
-      case image_format::webp:
-      case image_format::bmp:
-      case image_format::tiff: r = detail::decode_opencv(bytes, *header, out); break;
+    // Library calls that cannot be interrupted (TurboJPEG, OpenCV) are checked before and
+    // after; our own loops check inside.
+    if (const errc spent = budget.check(); spent != errc{}) {
+      r = spent;
+    } else {
+      switch (header->format) {
+        case image_format::jpeg: r = state_->jpeg.decode(bytes, *header, out); break;
+        case image_format::png: r = detail::decode_png(bytes, *header, budget, out); break;
+        case image_format::gif:
+          r = detail::decode_gif(bytes, *header, state_->limits, budget, out);
+          break;
+        case image_format::tiff: {
+          // The budgeted precheck first, so a TIFF whose strips cost too much stops here.
+          // decode_opencv repeats the (then bounded) precheck until the TIFF decoder takes a
+          // budget itself.
+          const errc early = detail::precheck_tiff(bytes, *header, budget);
+          r = early != errc{} ? core::result<void>(early)
+                              : detail::decode_opencv(bytes, *header, out);
+          break;
+        }
+        case image_format::webp:
+        case image_format::bmp: r = detail::decode_opencv(bytes, *header, out); break;
+      }
+    }
+    if (r) {
+      if (const errc spent = budget.check(); spent != errc{}) r = spent;
     }
   } catch (const std::bad_alloc&) {
     r = errc::out_of_memory;

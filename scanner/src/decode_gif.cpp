@@ -77,7 +77,8 @@ std::uint32_t interlaced_row(std::uint32_t n, std::uint32_t height) noexcept {
 }  // namespace
 
 core::result<void> decode_gif(bytes_t bytes, const image_header& header,
-                              const decode_limits& limits, decoded_image& out) {
+                              const decode_limits& limits, scan_budget& budget,
+                              decoded_image& out) {
   memory_source source{bytes};
   int error = 0;
   GifFileType* const gif = DGifOpen(&source, gif_read, &error);
@@ -108,10 +109,13 @@ core::result<void> decode_gif(bytes_t bytes, const image_header& header,
   out.frames_in_file = header.frames;
   std::size_t emitted = 0;
   std::uint64_t emitted_pixels = 0;
+  std::uint64_t decoded_pixels = 0;  // the frames' own areas: the LZW work
   const GraphicsControlBlock no_gcb{DISPOSAL_UNSPECIFIED, false, 0, NO_TRANSPARENT_COLOR};
   GraphicsControlBlock gcb = no_gcb;
 
   for (;;) {
+    // Records are cheap and bounded by the input's size; a clock reading every 1024 of them.
+    if (const errc spent = budget.tick(1024); spent != errc{}) return spent;
     GifRecordType record = UNDEFINED_RECORD_TYPE;
     if (DGifGetRecordType(gif, &record) == GIF_ERROR) break;
     if (record == TERMINATE_RECORD_TYPE) break;
@@ -130,16 +134,30 @@ core::result<void> decode_gif(bytes_t bytes, const image_header& header,
     }
     if (record != IMAGE_DESC_RECORD_TYPE) break;
 
+    // Every output frame is kept (a canvas of 3 bytes per pixel), plus one saved canvas for
+    // "restore to previous": the decode byte budget holds for the animation's buffers
+    // together, not only for its largest frame.
+    const std::uint64_t canvas_bytes = canvas_pixels * 3;
+    const bool saving = !saved.empty() || gcb.DisposalMode == DISPOSE_PREVIOUS;
+    const std::uint64_t held_after = (emitted + 1 + (saving ? 1 : 0)) * canvas_bytes;
     if (emitted == limits.max_frames ||
-        (emitted > 0 && emitted_pixels + canvas_pixels > limits.max_total_pixels)) {
+        (emitted > 0 && emitted_pixels + canvas_pixels > limits.max_total_pixels) ||
+        (emitted > 0 && held_after > limits.max_decode_bytes)) {
       break;  // the caps end the animation here
     }
+    if (const errc spent = budget.check(); spent != errc{}) return spent;  // each frame
     if (DGifGetImageDesc(gif) == GIF_ERROR) break;
     const GifImageDesc& desc = gif->Image;
     const auto fw = static_cast<std::uint32_t>(desc.Width);
     const auto fh = static_cast<std::uint32_t>(desc.Height);
     const auto fx = static_cast<std::uint32_t>(desc.Left);
     const auto fy = static_cast<std::uint32_t>(desc.Top);
+    // The rows of a frame are LZW-decoded whether or not they land on the canvas, so the
+    // frames' own areas count too: frames far larger than a small screen cannot multiply the
+    // work beyond max_total_pixels.
+    const std::uint64_t frame_pixels = std::uint64_t{fw} * fh;
+    if (emitted > 0 && decoded_pixels + frame_pixels > limits.max_total_pixels) break;
+    decoded_pixels += frame_pixels;
     // The part of the frame on the canvas (frames may hang over its edges).
     const rect r{std::min(fx, cw), std::min(fy, ch),
                  static_cast<std::uint32_t>(std::min<std::uint64_t>(std::uint64_t{fx} + fw, cw)),
@@ -166,8 +184,14 @@ core::result<void> decode_gif(bytes_t bytes, const image_header& header,
     if (gcb.DisposalMode == DISPOSE_PREVIOUS) saved = canvas;
 
     line.resize(fw);
+    // LZW decoding of the rows is the frame's work, on the canvas or not: the budget is
+    // checked about every 256 Ki pixels.
+    const std::uint32_t rows_per_check = std::max<std::uint32_t>(1, (1U << 18U) / std::max(fw, 1U));
     std::uint32_t rows_read = 0;
     for (; rows_read < fh; ++rows_read) {
+      if (rows_read % rows_per_check == 0) {
+        if (const errc spent = budget.check(); spent != errc{}) return spent;
+      }
       if (DGifGetLine(gif, line.data(), static_cast<int>(fw)) == GIF_ERROR) break;
       const std::uint32_t y = fy + (desc.Interlace ? interlaced_row(rows_read, fh) : rows_read);
       if (y < r.y0 || y >= r.y1) continue;

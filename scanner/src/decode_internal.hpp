@@ -36,15 +36,20 @@ class jpeg_decoder {
   std::vector<std::uint8_t> probe_;  // damaged files only: which bytes libjpeg wrote
 };
 
-core::result<void> decode_png(bytes_t bytes, const image_header& header, decoded_image& out);
+// Decoders of our own loops take the scan's budget and return its errc as soon as a check fails.
+core::result<void> decode_png(bytes_t bytes, const image_header& header, scan_budget& budget,
+                              decoded_image& out);
 core::result<void> decode_gif(bytes_t bytes, const image_header& header,
-                              const decode_limits& limits, decoded_image& out);
+                              const decode_limits& limits, scan_budget& budget, decoded_image& out);
 /// TIFF: the strips or tiles of the first IFD, before any library reads them (see
 /// decode_tiff_precheck.cpp). errc::truncated when one lies outside the data; errc::corrupt
 /// for more strips than the height needs, tiles far larger than the image, two strips that
 /// share bytes, or a deflate strip that is not one whole stream of at most its strip's size.
 /// {} when the file is fine or lacks the fields (OpenCV then refuses it). May throw
-/// std::bad_alloc (one pair of offsets per strip).
+/// std::bad_alloc (one pair of offsets per strip). The budget is checked per strip and inside
+/// the inflating; a spent one returns its errc.
+errc precheck_tiff(bytes_t bytes, const image_header& header, scan_budget& budget);
+/// As above without a budget (decode_opencv's call).
 errc precheck_tiff(bytes_t bytes, const image_header& header);
 
 /// WebP, BMP and TIFF.

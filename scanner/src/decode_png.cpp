@@ -15,6 +15,7 @@
 
 #include <png.h>
 
+#include <algorithm>
 #include <csetjmp>
 #include <cstring>
 
@@ -29,6 +30,7 @@ struct png_job {
   std::uint32_t rows_done{};
   bool interlaced{};
   bool sixteen_bit{};
+  errc spent{};  // the budget's errc when it stopped the rows
 };
 
 void on_error(png_structp png, png_const_charp message) {
@@ -92,12 +94,18 @@ void reduce_16_to_8(std::vector<std::uint8_t>& data, std::size_t samples) noexce
 }
 
 // Stage 2: the rows, into row pointers prepared by the caller. job.rows_done counts rows of
-// the last pass finished, so a truncated file keeps what was read.
-bool read_rows(png_structp png, png_job& job, png_bytepp rows, std::uint32_t height) {
+// the last pass finished, so a truncated file keeps what was read. The budget is checked
+// every `rows_per_check` rows (about 256 KiB of samples); a spent one sets job.spent.
+bool read_rows(png_structp png, png_job& job, png_bytepp rows, std::uint32_t height,
+               std::uint32_t rows_per_check, scan_budget& budget) {
   if (setjmp(png_jmpbuf(png)) != 0) return false;
   const int passes = job.interlaced ? 7 : 1;
   for (int pass = 0; pass < passes; ++pass) {
     for (std::uint32_t y = 0; y < height; ++y) {
+      if (y % rows_per_check == 0) {
+        job.spent = budget.check();
+        if (job.spent != errc{}) return false;
+      }
       png_read_row(png, rows[y], nullptr);
       if (pass == passes - 1) job.rows_done = y + 1;
     }
@@ -122,7 +130,8 @@ errc classify(const png_job& job) noexcept {
 
 }  // namespace
 
-core::result<void> decode_png(bytes_t bytes, const image_header& header, decoded_image& out) {
+core::result<void> decode_png(bytes_t bytes, const image_header& header, scan_budget& budget,
+                              decoded_image& out) {
   png_job job{bytes};
   png_handles h;
   h.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &job, on_error, on_warning);
@@ -158,7 +167,10 @@ core::result<void> decode_png(bytes_t bytes, const image_header& header, decoded
   std::vector<png_bytep> rows(header.height);
   for (std::uint32_t y = 0; y < header.height; ++y) rows[y] = frame.data.data() + y * stride;
 
-  if (!read_rows(h.png, job, rows.data(), header.height)) {
+  const auto rows_per_check =
+      static_cast<std::uint32_t>(std::max<std::size_t>(1, (std::size_t{256} << 10U) / stride));
+  if (!read_rows(h.png, job, rows.data(), header.height, rows_per_check, budget)) {
+    if (job.spent != errc{}) return job.spent;
     const errc e = classify(job);
     // Data that ends or breaks after some rows keeps them, as browsers show it (and as the
     // JPEG decoder does); the rest is black. No complete row at all is an error.

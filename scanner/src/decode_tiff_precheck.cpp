@@ -70,28 +70,47 @@ std::uint64_t scalar(const tiff_reader& r, const field& f, std::uint64_t absent)
 // initialised (found by the TIFF fuzz target: the hash changed with the heap's contents), so
 // damaged deflate strips are refused. Inflating stops as soon as the output passes `limit`:
 // a stream that holds more than its strip can is refused without being inflated to its end.
-bool whole_deflate_stream(bytes_t strip, std::uint64_t limit) noexcept {
+// Input goes in by slices of 256 KiB, so a stream that is long without producing anything (a
+// run of empty stored blocks) also passes the budget's checks: each step of the loop reads at
+// most one slice and writes at most one sink. A spent budget stops the inflating
+// (errc::scan_budget_exceeded or scan_cancelled).
+errc whole_deflate_stream(bytes_t strip, std::uint64_t limit, scan_budget& budget) noexcept {
   z_stream z{};
-  if (inflateInit(&z) != Z_OK) return false;
+  if (inflateInit(&z) != Z_OK) return errc::out_of_memory;
   std::array<unsigned char, 16384> sink{};
-  z.next_in = const_cast<unsigned char*>(strip.data());  // zlib never writes its input
-  z.avail_in = static_cast<uInt>(strip.size());
+  constexpr std::size_t slice = 256U << 10U;
+  std::size_t fed = 0;
   std::uint64_t produced = 0;
   int state = Z_OK;
+  errc spent{};
   while (state == Z_OK && produced <= limit) {
+    if (spent = budget.tick(16); spent != errc{}) break;
+    if (z.avail_in == 0 && fed < strip.size()) {
+      const std::size_t n = std::min(slice, strip.size() - fed);
+      z.next_in = const_cast<unsigned char*>(strip.data() + fed);  // zlib never writes its input
+      z.avail_in = static_cast<uInt>(n);
+      fed += n;
+    }
     z.next_out = sink.data();
     z.avail_out = static_cast<uInt>(sink.size());
     state = inflate(&z, Z_NO_FLUSH);
     produced += sink.size() - z.avail_out;
-    if (state == Z_BUF_ERROR && z.avail_in > 0) state = Z_OK;  // output was full: go on
+    // No progress possible for want of room or input: go on while either can still come.
+    if (state == Z_BUF_ERROR && (z.avail_in > 0 || fed < strip.size())) state = Z_OK;
   }
   inflateEnd(&z);
-  return state == Z_STREAM_END && produced <= limit;
+  if (spent != errc{}) return spent;
+  return state == Z_STREAM_END && produced <= limit ? errc{} : errc::corrupt;
 }
 
 }  // namespace
 
 errc precheck_tiff(bytes_t b, const image_header& header) {
+  scan_budget unlimited;
+  return precheck_tiff(b, header, unlimited);
+}
+
+errc precheck_tiff(bytes_t b, const image_header& header, scan_budget& budget) {
   const tiff_reader r{b, b[0] == 'I'};
   const std::uint64_t ifd = r.u32(4);
   if (!r.fits(ifd, 2)) return errc::truncated;
@@ -105,6 +124,7 @@ errc precheck_tiff(bytes_t b, const image_header& header) {
   field planar;
   bool tiled = false;
   for (std::uint32_t i = 0; i < entries; ++i) {
+    if (const errc spent = budget.tick(4096); spent != errc{}) return spent;
     const std::uint64_t e = ifd + 2 + 12 * std::uint64_t{i};
     if (!r.fits(e, 12)) return errc::truncated;
     const std::uint32_t tag = r.u16(e);
@@ -181,18 +201,21 @@ errc precheck_tiff(bytes_t b, const image_header& header) {
   std::vector<std::pair<std::uint64_t, std::uint64_t>> spans;  // (offset, end) of each chunk
   spans.reserve(offsets.count);
   for (std::uint32_t i = 0; i < offsets.count; ++i) {
+    if (const errc spent = budget.tick(4096); spent != errc{}) return spent;
     const std::uint64_t o = value(offsets, offsets_at, i);
     const std::uint64_t n = value(counts, counts_at, i);
     if (!r.fits(o, n)) return errc::truncated;
     if (n != 0) spans.emplace_back(o, o + n);
   }
   std::sort(spans.begin(), spans.end());
+  if (const errc spent = budget.check(); spent != errc{}) return spent;
   for (std::size_t i = 1; i < spans.size(); ++i) {
     if (spans[i].first < spans[i - 1].second) return errc::corrupt;  // duplicate or overlap
   }
   if (deflate) {
     for (const auto& [begin, end] : spans) {
-      if (!whole_deflate_stream(b.subspan(begin, end - begin), chunk_bytes)) return errc::corrupt;
+      const errc e = whole_deflate_stream(b.subspan(begin, end - begin), chunk_bytes, budget);
+      if (e != errc{}) return e;
     }
   }
   return {};

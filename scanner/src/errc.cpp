@@ -20,6 +20,9 @@ class scanner_category_impl final : public core::named_category {
       case errc::corrupt: return "the image data is malformed and cannot be decoded";
       case errc::out_of_memory: return "not enough memory to decode the image";
       case errc::digest_failed: return "the digest library failed";
+      case errc::scan_budget_exceeded:
+        return "the image needs more CPU time to scan than the scan budget allows";
+      case errc::scan_cancelled: return "the scan was stopped (the server is shutting down)";
     }
     return "unknown scanner error";
   }
@@ -33,6 +36,8 @@ class scanner_category_impl final : public core::named_category {
       case errc::corrupt: return "corrupt";
       case errc::out_of_memory: return "out_of_memory";
       case errc::digest_failed: return "digest_failed";
+      case errc::scan_budget_exceeded: return "scan_budget_exceeded";
+      case errc::scan_cancelled: return "scan_cancelled";
     }
     return "unknown";
   }

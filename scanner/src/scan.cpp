@@ -36,6 +36,10 @@ void declare_config(core::config& cfg) {
               "fullres (PDQ on the full image) or reference-512 (the reference CLI's pre-resize)");
   cfg.declare("scanner.keep_pixel_bytes", config_type::integer, num(d.keep_pixel_bytes),
               "decoded pixel buffers kept per scan thread between images");
+  cfg.declare("scanner.max_scan_ms", config_type::integer, num(d.max_scan.count()),
+              "CPU time (of the scanning thread) one scan may spend, in milliseconds, checked "
+              "between stages and inside the decoders' loops; over it: 422 "
+              "scan_budget_exceeded");
 }
 
 core::result<scan_options> scan_options_from(const core::config& cfg) {
@@ -51,7 +55,8 @@ core::result<scan_options> scan_options_from(const core::config& cfg) {
   const auto frames = positive("scanner.max_frames");
   const auto total = positive("scanner.max_total_pixels");
   const auto keep = positive("scanner.keep_pixel_bytes");
-  for (const auto* r : {&bytes, &pixels, &decode_bytes, &frames, &total, &keep}) {
+  const auto scan_ms = positive("scanner.max_scan_ms");
+  for (const auto* r : {&bytes, &pixels, &decode_bytes, &frames, &total, &keep, &scan_ms}) {
     if (!*r) return r->error();
   }
   if (*frames > 100000) return core::errc::config_bad_value;
@@ -61,6 +66,9 @@ core::result<scan_options> scan_options_from(const core::config& cfg) {
   o.limits.max_frames = static_cast<std::uint32_t>(*frames);
   o.limits.max_total_pixels = *total;
   o.keep_pixel_bytes = static_cast<std::size_t>(*keep);
+  // Past a day is a typing error, and the nanosecond count must not overflow.
+  if (*scan_ms > 86'400'000) return core::errc::config_bad_value;
+  o.max_scan = std::chrono::milliseconds(*scan_ms);
   const std::string& mode = cfg.get_string("scanner.pdq_mode");
   if (mode == "fullres") {
     o.mode = pdq_mode::fullres;
@@ -98,25 +106,49 @@ const scan_timings& image_scanner::last_timings() const noexcept {
 }
 
 core::result<scan_result> image_scanner::scan(std::span<const std::uint8_t> bytes) noexcept {
+  return scan(bytes, nullptr);
+}
+
+core::result<scan_result> image_scanner::scan(std::span<const std::uint8_t> bytes,
+                                              const std::atomic<bool>* stop) noexcept {
+  scan_budget budget(state_->options.max_scan, stop);
+  return scan(bytes, budget);
+}
+
+core::result<scan_result> image_scanner::scan(std::span<const std::uint8_t> bytes,
+                                              scan_budget& budget) noexcept {
   state& s = *state_;
   s.timings = {};
   try {
     scan_result out;
+    // Between stages: a spent budget ends the scan with its errc.
+    const auto spent = [&] { return budget.check(); };
 
     // Caps first: a refused image costs neither digests nor decoding.
     const auto header = s.decoder.check(bytes);
     if (!header) return header.error();
+    if (const errc e = spent(); e != errc{}) return e;
 
     auto start = clock::now();
     auto digest = s.digests.digest(bytes);
     s.timings.digest = since(start);
     if (!digest) return digest.error();
     out.digest = *digest;
+    if (const errc e = spent(); e != errc{}) return e;
 
     start = clock::now();
-    auto decoded = s.decoder.decode(bytes, s.image);
+    auto decoded = s.decoder.decode(bytes, s.image, budget);
     s.timings.decode = since(start);
     if (!decoded) return decoded.error();
+    // Keep ordinary buffers for the next image; give huge ones back, on every way out.
+    struct release_huge_buffers {
+      state& s;
+      ~release_huge_buffers() {
+        std::size_t held = 0;
+        for (const pixels& p : s.image.frames) held += p.data.capacity();
+        if (held > s.options.keep_pixel_bytes) s.image = decoded_image{};
+      }
+    } const release{s};
 
     const decoded_image& image = s.image;
     out.format = image.format;
@@ -127,23 +159,24 @@ core::result<scan_result> image_scanner::scan(std::span<const std::uint8_t> byte
 
     start = clock::now();
     const pixels_view first = image.frames.front().view();
-    out.pdq = s.pdq.hash(first, s.options.mode);
+    const auto hash_spent = [&] {  // the hash stage's time counts also when it ends early
+      s.timings.hash = since(start);
+      return spent();
+    };
+    out.pdq = s.pdq.hash(first, s.options.mode);  // with its 8 dihedral hashes
+    if (const errc e = hash_spent(); e != errc{}) return e;
     out.phash = s.phash.hash(first);
     if (out.animated()) {
       out.frames.reserve(image.frames.size());
       out.frames.push_back({0, out.pdq});
       for (std::size_t i = 1; i < image.frames.size(); ++i) {
+        if (const errc e = hash_spent(); e != errc{}) return e;
         out.frames.push_back(
             {static_cast<std::uint32_t>(i), s.pdq.hash(image.frames[i].view(), s.options.mode)});
       }
     }
-    s.timings.hash = since(start);
+    if (const errc e = hash_spent(); e != errc{}) return e;
     out.timings = s.timings;
-
-    // Keep ordinary buffers for the next image; give huge ones back.
-    std::size_t held = 0;
-    for (const pixels& p : s.image.frames) held += p.data.capacity();
-    if (held > s.options.keep_pixel_bytes) s.image = decoded_image{};
     return out;
   } catch (const std::bad_alloc&) {
     s.image = decoded_image{};

@@ -91,7 +91,9 @@ core::result<image_header> jpeg_header(const reader& r) noexcept {
       h.height = r.u16be(pos + 3);
       h.width = r.u16be(pos + 5);
       const std::uint32_t components = r.b[pos + 7];  // TurboJPEG: grey, RGB or CMYK out
-      h.bytes_per_pixel = components == 1 ? 1 : components == 4 ? 4 : 3;
+      // CMYK is decoded into a scratch buffer (4) and converted into the RGB frame (3): both
+      // are held at once.
+      h.bytes_per_pixel = components == 1 ? 1 : components == 4 ? 7 : 3;
       // Height 0 announces a DNL marker, which libjpeg-turbo does not support.
       if (h.width == 0 || h.height == 0) return errc::corrupt;
       return h;

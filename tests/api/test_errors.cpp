@@ -49,6 +49,11 @@ TEST_CASE("other modules' errors map by their code names - unknown ones are 500"
   CHECK(api::status_for_name("unsupported_format") == 415);
   CHECK(api::status_for_name("too_many_pixels") == 413);
   CHECK(api::status_for_name("corrupt") == 422);
+  // An input over its CPU budget is its own fault: 422, so no Retry-After invites a resend;
+  // a scan stopped by a shutdown is the server's: 503, retry (elsewhere).
+  CHECK(api::status_for_name("scan_budget_exceeded") == 422);
+  CHECK_FALSE(api::wants_retry_after(api::status_for_name("scan_budget_exceeded")));
+  CHECK(api::status_for_name("scan_cancelled") == 503);
   CHECK(api::status_for_name("no_such_code_anywhere") == 500);
   CHECK(api::status_for(boost::system::errc::make_error_code(boost::system::errc::io_error)) ==
         500);

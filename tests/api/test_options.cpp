@@ -22,6 +22,7 @@ TEST_CASE("the embedded defaults are the documented ones") {
   CHECK(o->body_limit(api::body_class::none) == 1024 * 1024);
   CHECK(o->keepalive_max_requests == 1000);
   CHECK(o->max_connections == 1024);
+  CHECK(o->body_budget == 1024 * 1024 * 1024);  // 32 image bodies, not 1,024 x 32 MiB
   CHECK_FALSE(o->tls());
   CHECK(o->rate_limit_per_s == 500);  // per-key rate limits are on by default
   CHECK(o->rate_limit_burst == 1000);
@@ -55,6 +56,20 @@ TEST_CASE("file, environment and flags override - values are validated") {
   CHECK_FALSE(api::options_from(cfg));
   REQUIRE(cfg.set("http.io_threads", "-1", core::config_source::flag));
   CHECK_FALSE(api::options_from(cfg));
+  REQUIRE(cfg.set("http.io_threads", "1", core::config_source::flag));
+
+  // The body budget: at least 1 byte and at least the largest body limit, or that body could
+  // never be admitted.
+  REQUIRE(cfg.set("http.body_budget_bytes", "600000000", core::config_source::flag));
+  const auto budget = api::options_from(cfg);
+  REQUIRE(budget);
+  CHECK(budget->body_budget == 600'000'000);
+  REQUIRE(cfg.set("http.body_budget_bytes", "0", core::config_source::flag));
+  CHECK(api::options_from(cfg).error() == api::errc::malformed);
+  REQUIRE(cfg.set("http.body_budget_bytes", "100000000", core::config_source::flag));
+  CHECK(api::options_from(cfg).error() == api::errc::malformed);  // under 512 MiB imports
+  REQUIRE(cfg.set("http.body_limit_import_bytes", "100000000", core::config_source::flag));
+  CHECK(api::options_from(cfg));
 }
 
 TEST_CASE("config keys: the bootstrap admin key and role:key pairs - secrets are redacted") {

@@ -29,9 +29,8 @@ expect() { # pattern command...
 
 expect "applied 1 2" "$hg" db migrate
 expect "up to date" "$hg" db migrate
-# As many versions as hashdb/sql has files (other branches add migrations).
-migrations=$(ls "$(dirname "$0")/../../hashdb/sql/"*.sql | wc -l)
-expect "schema version $migrations of $migrations" "$hg" db status
+# Fully migrated, whatever the count (helpers add migrations; the lead renumbers them).
+expect "schema version ([0-9]+) of \1\b" "$hg" db status
 expect "ncmec.*pdq.*threshold=31.*action=block" "$hg" lists create ncmec --signal pdq --source NCMEC --action block
 a=$(printf 'a%.0s' $(seq 64)); b=$(printf 'B%.0s' $(seq 64))
 printf '\xef\xbb\xbf%s,item-1\r\n\r\n# comment\n%s\n%s\nzz\n' "$a" "$b" "$a" >"$dir/list.txt"

@@ -26,6 +26,7 @@ const ADMIN = 'hg_test_admin_0123456789abcdefghijklmnopqrs';
 const INGEST = 'hg_test_ingest_0123456789abcdefghijklmnopqr';
 const REVIEWER1 = 'hg_test_reviewer_one_0123456789abcdefghijk';
 const REVIEWER2 = 'hg_test_reviewer_two_0123456789abcdefghijk';
+const REVIEWER3 = 'hg_test_reviewer_three_0123456789abcdefghi';
 const COMPLIANCE = 'hg_test_compliance_0123456789abcdefghijklm';
 const dbName = `hg_browser_${process.pid}`;
 // Markup in the two headers the caching layer fills in: it must reach the page as text.
@@ -55,7 +56,7 @@ function startServe(dbUrl) {
     const p = spawn(env('HG_HASHGUARD_BIN'), ['serve',
       '--http.address=127.0.0.1', '--http.port=0', `--database.url=${dbUrl}`,
       `--data.dir=${dataDir}`, `--auth.bootstrap_key=${ADMIN}`,
-      `--auth.keys=ingest:${INGEST},reviewer:${REVIEWER1},reviewer:${REVIEWER2},compliance:${COMPLIANCE}`,
+      `--auth.keys=ingest:${INGEST},reviewer:${REVIEWER1},reviewer:${REVIEWER2},reviewer:${REVIEWER3},compliance:${COMPLIANCE}`,
       '--cases.required_confirmations=2', '--snapshot.poll_ms=50',
       '--evidence.enabled=true', `--evidence.key=${KEY_HEX}`,
       '--report.person.first_name=Test', '--report.person.last_name=Reporter',
@@ -273,57 +274,94 @@ async function main() {
     await context.close();
   });
 
-  step('two-person rule: one reviewer confirms, a second, different one makes it final', async () => {
+  step('two-person rule: blind second review, one decision per click, final after two, then only a reopen', async () => {
     const { page, context, problems } = await newPage(base);
     await signIn(page, REVIEWER1);
     await page.waitForSelector('table.queue');
     await page.goto(`${base}/ui/#/case/${seeded.case_a}`);
     await page.waitForSelector('#decision');
-    assert.match(await page.textContent('#two-person'), /second, different reviewer.*\(0\/2\)/);
-    // Evidence: hidden until asked for, then blurred and greyscale until revealed.
-    assert.equal(await page.$$eval('img.evidence', (e) => e.length), 0);
+    assert.match(await page.textContent('#two-person'), /Blind review/);
+    assert.equal(await page.textContent('#case-status'), 'needs review');
+    // Evidence: hidden until asked for; the blurred preview is the server's mosaic (never the
+    // original bytes) and is no view.
+    assert.equal(await page.$$eval('.evidence', (e) => e.length), 0);
     await page.click('button.reveal');
-    await page.waitForSelector('img.evidence.blurred');
-    const filter = await page.$eval('img.evidence', (e) => getComputedStyle(e).filter);
+    await page.waitForSelector('canvas.evidence.blurred');
+    const filter = await page.$eval('canvas.evidence', (e) => getComputedStyle(e).filter);
     assert.match(filter, /blur/);
     assert.match(filter, /grayscale/);
-    assert.equal(await page.$eval('img.evidence', (e) => e.complete && e.naturalWidth), seeded.width);
+    assert.ok(await page.$eval('canvas.evidence', (e) => e.width <= 12 && e.height <= 12));
+    assert.equal(await page.$$eval('img.evidence', (e) => e.length), 0);
     if (process.env.HG_SCREENSHOT_DIR) {
       await page.screenshot({ path: path.join(process.env.HG_SCREENSHOT_DIR, 'case.png'), fullPage: true });
     }
+    // A dismissal without having seen the original is refused.
+    await page.check('#d-false_positive');
+    await page.fill('#note', 'looks fine');
+    await page.click('#decide');
+    await waitText(page, '#decision-status', /Refused/);
+    await page.check('#d-confirmed');
     // A note is required; confirming needs a classification.
+    await page.fill('#note', '');
     await page.click('#decide');
     assert.match(await page.textContent('#decision-status'), /note is required/);
     await page.fill('#note', 'matches the known item; synthetic test');
     await page.click('#decide');
     assert.match(await page.textContent('#decision-status'), /A1, A2, B1 or B2/);
     await page.selectOption('#classification', 'A2');
-    await page.click('#decide');
-    await waitText(page, '#flash', /now open \(1 confirmation\)/);
-    await waitText(page, '#two-person', /\(1\/2\)/);
-    assert.match(await page.textContent('#two-person'), /waiting for a second, different reviewer/);
+    // A double click sends one request: the button is disabled while the request runs.
+    let posts = 0;
+    const countPosts = (r) => { if (r.method() === 'POST' && r.url().endsWith('/decision')) posts += 1; };
+    page.on('request', countPosts);
+    await page.dblclick('#decide');
+    await waitText(page, '#flash', /now open \(1 confirmation/);
+    page.off('request', countPosts);
+    assert.equal(posts, 1, 'one decision request for a double click');
+    await waitText(page, '#two-person', /Your decision is recorded/);
     assert.match(await page.textContent('table.decisions'), /confirmed\s*A2\s*matches the known item/);
-    assert.match(await page.textContent('.viewed'), /^yes/);
-    // The same reviewer cannot confirm twice.
-    await page.fill('#note', 'again');
-    await page.selectOption('#classification', 'A2');
-    await page.click('#decide');
-    await page.waitForSelector('#decision-status .msg.error');
-    assert.match(await page.textContent('#decision-status'), /Refused/);
+    assert.equal((await call(base, 'GET', `/v1/cases/${seeded.case_a}`, REVIEWER1)).json.decisions.length, 1);
+    assert.equal(await page.$$eval('#decision', (e) => e.length), 0, 'no second decision form');
+    assert.match(await page.textContent('.viewed'), /^no/, 'a preview is not a view');
     await page.click('#signout');
     await page.waitForSelector('#signin');
 
+    // The second reviewer sees none of the first decision.
     await signIn(page, REVIEWER2);
     await page.waitForSelector('table.queue');
     await page.goto(`${base}/ui/#/case/${seeded.case_a}`);
     await page.waitForSelector('#decision');
+    assert.equal(await page.textContent('#case-status'), 'needs review');
+    assert.match(await page.textContent('#two-person'), /Blind review/);
+    const shown = await page.textContent('main');
+    assert.doesNotMatch(shown, /matches the known item|\(1\/2\)|1 confirm/);
+    assert.equal(await page.$$eval('table.decisions', (e) => e.length), 0);
+    await page.click('button.reveal-original');
+    await page.waitForSelector('img.evidence:not(.blurred)');
+    assert.equal(await page.$eval('img.evidence', (e) => e.complete && e.naturalWidth), seeded.width);
     await page.fill('#note', 'agree');
     await page.selectOption('#classification', 'A2');
     await page.click('#decide');
-    await waitText(page, '#flash', /now confirmed \(2 confirmations\)/);
+    await waitText(page, '#flash', /now confirmed \(2 confirmations/);
     await waitText(page, '#two-person', /final/);
     assert.equal(await page.textContent('#case-status'), 'confirmed');
-    assert.deepEqual(problems, []);
+    assert.match(await page.textContent('.viewed'), /^yes/);
+    // Decided: no decision form, and no reopen for one who decided it.
+    assert.equal(await page.$$eval('#decision, #reopen-form', (e) => e.length), 0);
+    await page.click('#signout');
+    await page.waitForSelector('#signin');
+
+    // A reviewer who did not decide it may only request a reopen (one of two needed).
+    await signIn(page, REVIEWER3);
+    await page.waitForSelector('table.queue');
+    await page.goto(`${base}/ui/#/case/${seeded.case_a}`);
+    await page.waitForSelector('#reopen-form');
+    assert.equal(await page.$$eval('#decision', (e) => e.length), 0);
+    assert.match(await page.textContent('#two-person'), /reopen/);
+    await page.fill('#reopen-reason', 'synthetic test: a second look');
+    await page.click('#reopen');
+    await waitText(page, '#flash', /Reopen requested \(1 of 2\)/);
+    assert.equal(await page.textContent('#case-status'), 'confirmed');
+    assert.deepEqual(problems.filter((p) => !/409/.test(p)), []);
     await context.close();
   });
 

@@ -5,6 +5,9 @@
 // status table decides (409 already_exists, 404 for a missing list, 503 with Retry-After).
 #include "hashguard/core/hex.hpp"
 #include "hashguard/handlers/routes.hpp"
+#include "hashguard/hashdb/audit.hpp"
+#include "hashguard/hashdb/audit_config.hpp"
+#include "hashguard/hashdb/cases.hpp"
 #include "hashguard/hashdb/snapshot_loader.hpp"
 #include "hashguard/scanner/scan.hpp"
 
@@ -17,6 +20,7 @@
 #include <cctype>
 #include <fstream>
 #include <iterator>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -36,7 +40,7 @@ struct in_process_node {
   hg_test::test_database db;
   hg_test::temp_dir dir{"hg-handlers"};
   matcher::snapshot_holder holder;
-  handlers::db_pool pool{db.url(), 2};
+  handlers::db_pool pool{db.url(), 2, std::chrono::milliseconds(5000), hg_test::audit_keys()};
   std::unique_ptr<hashdb::event_recorder> recorder;
   handlers::services deps;
   api::route_table table;
@@ -57,6 +61,7 @@ struct in_process_node {
     deps.node = "node-a";
     deps.db = &pool;
     deps.spill_dir = dir.path;
+    deps.audit_head_file = dir.path / "audit-head.json";  // absent until a test writes it
     deps.retry_after_s = 2;
     deps.lists_changed = [this] {
       hashdb::snapshot_load_options lo;
@@ -192,6 +197,47 @@ TEST_CASE("in process: list -> import -> snapshot -> scan -> event -> case -> de
     CHECK(h.contains("entry"));
     CHECK_FALSE(h.contains("detail"));  // nothing fills it yet: left out, never null
   }
+}
+
+TEST_CASE("in process: /v1/audit/verify checks the log against the published head") {
+  in_process_node node;
+  REQUIRE(node.call("POST", "/v1/lists", R"({"name":"a","signal":"pdq"})").status == 201);
+  REQUIRE(node.call("POST", "/v1/lists", R"({"name":"b","signal":"pdq"})").status == 201);
+  auto plain = hg_test::json_of(node.call("GET", "/v1/audit/verify"));
+  CHECK(plain.at("ok").as_bool());
+  CHECK(plain.at("published_head").is_null());
+  auto c = node.db.connect();
+  hashdb::audit_log log(c);
+  const auto head = **log.head();
+  const auto& file = node.deps.audit_head_file;
+
+  REQUIRE(hashdb::write_audit_head(file, head).has_value());
+  auto checked = hg_test::json_of(node.call("GET", "/v1/audit/verify"));
+  CHECK(checked.at("ok").as_bool());
+  CHECK(checked.at("published_head").at("id").as_int64() == head.id);
+  CHECK(checked.at("legacy_rows").as_int64() == 0);
+
+  // A head the log no longer reaches: its newest rows were cut off.
+  REQUIRE(hashdb::write_audit_head(file, {head.id + 5, head.hash, head.at}).has_value());
+  auto cut = hg_test::json_of(node.call("GET", "/v1/audit/verify"));
+  CHECK_FALSE(cut.at("ok").as_bool());
+  CHECK(cut.at("problem").as_string() == "truncated");
+  CHECK(cut.at("first_bad").as_int64() == head.id + 5);
+
+  // The row with the head's id holds another hash.
+  REQUIRE(hashdb::write_audit_head(file, {head.id, std::string(64, '0'), head.at}).has_value());
+  auto other = hg_test::json_of(node.call("GET", "/v1/audit/verify"));
+  CHECK_FALSE(other.at("ok").as_bool());
+  CHECK(other.at("problem").as_string() == "head_mismatch");
+
+  // A head file that is not a head is an error, never a silent "no head".
+  {
+    std::ofstream out(file);
+    out << "not json";
+  }
+  auto broken = node.call("GET", "/v1/audit/verify");
+  CHECK(broken.status == 500);
+  CHECK(broken.body.find("io_error") != std::string::npos);
 }
 
 TEST_CASE("in process: an error answer carries only its own request's text") {
@@ -363,4 +409,183 @@ TEST_CASE("in process: header bytes that are not UTF-8 never lose a match event"
   CHECK(detail.at("events").as_array().at(0).at("source_url").as_string() ==
         "https://s.example/%FF%FE.jpg");
   CHECK(detail.at("events").as_array().at(0).at("zone").as_string() == "shop.example");
+}
+
+TEST_CASE("in process: a case's detail pages its events (limit, before) and counts them all") {
+  in_process_node node;
+  auto c = node.db.connect();
+  hashdb::case_store store(c, {});
+  std::int64_t case_id = 0;
+  for (int i = 0; i < 5; ++i) {
+    hashdb::match_event e;
+    e.zone = "z.example";
+    e.source_url = "https://u.example/" + std::to_string(i);
+    e.occurred_us = 1'790'000'000'000'000 + std::int64_t{i} * 1'000'000;
+    e.sha256 = std::string(64, 'a');
+    e.act = core::action::block;
+    hashdb::event_hit h;
+    h.list_id = 1;
+    h.entry_id = 1;
+    e.hits.push_back(h);
+    auto r = store.record(e);
+    REQUIRE(r.has_value());
+    case_id = r->case_id.value();
+  }
+  const std::string path = "/v1/cases/" + std::to_string(case_id);
+  std::vector<std::string> ids;
+  std::string target = path + "?limit=2";
+  for (int page = 0; page < 3; ++page) {
+    auto res = node.call("GET", target);
+    REQUIRE(res.status == 200);
+    const auto d = hg_test::json_of(res);
+    CHECK(d.at("events_total").as_int64() == 5);
+    const auto events = d.at("events").as_array();
+    CHECK(events.size() == (page < 2 ? 2U : 1U));
+    for (const auto& e : events) ids.emplace_back(e.at("id").as_string());
+    const auto files = d.at("files").as_array();
+    REQUIRE(files.size() == 1);
+    CHECK(files[0].at("urls_total").as_int64() == 5);
+    CHECK(files[0].at("first_url").as_string() == "https://u.example/0");
+    if (page < 2) {
+      target = path + "?limit=2&before=" + std::string(d.at("next_before").as_string());
+    } else {
+      CHECK(d.at("next_before").is_null());
+    }
+  }
+  // Newest first, each event once.
+  REQUIRE(ids.size() == 5);
+  CHECK(std::set<std::string>(ids.begin(), ids.end()).size() == 5);
+  const auto newest = hg_test::json_of(node.call("GET", path));
+  CHECK(newest.at("events").as_array().at(0).at("source_url").as_string() == "https://u.example/4");
+  for (const std::string bad : {"?limit=0", "?limit=501", "?limit=x", "?before=nonsense",
+                                "?before=00000000-0000-0000-0000-000000000000"}) {
+    INFO(bad);
+    auto res = node.call("GET", path + bad);
+    CHECK(res.status == 400);
+    CHECK(hg_test::error_code_of(res) == "malformed");
+  }
+}
+
+TEST_CASE(
+    "in process: final decisions, a blind second review, reopen, ruling, preview and entry "
+    "disable") {
+  in_process_node node(true);
+  const std::string image = read_file(
+      std::string(HG_TEST_DATA) + "/pdq-vectors/images/reg-test-input/dih/bridge-1-original.jpg");
+  auto hashed = hg_test::json_of(node.call("POST", "/v1/hash", image));
+  const std::string pdq(hashed.at("hashes").at("pdq").as_string());
+  REQUIRE(node.call("POST", "/v1/lists", R"({"name":"near","signal":"pdq"})").status == 201);
+  REQUIRE(node.call("POST", "/v1/lists/near/hashes", pdq + "\n").status == 200);
+  REQUIRE(hg_test::json_of(node.call("POST", "/v1/scan", image)).at("verdict").as_string() ==
+          "match");
+  const std::string a = "k_aaaaaaaaaaaa", b = "k_bbbbbbbbbbbb", c = "k_cccccccccccc",
+                    d = "k_dddddddddddd";
+  const auto queue = hg_test::json_of(node.call("GET", "/v1/cases", {}, std::nullopt, a));
+  const auto id = queue.at("cases").at(0).at("id").as_int64();
+  const std::string path = "/v1/cases/" + std::to_string(id);
+  auto as = [&](const std::string& who, const std::string& method, const std::string& target,
+                const std::string& body = {}) {
+    return node.call(method, target, body, "application/json", who);
+  };
+  auto view = [&](const std::string& who) { return hg_test::json_of(as(who, "GET", path)); };
+  const auto file = view(a).at("files").at(0);
+  const std::string reveal =
+      path + "/files/" + std::string(file.at("content").as_string()) + "/reveal";
+  const std::string dismiss = R"({"decision":"false_positive","note":"a bridge","suppress":true})";
+  const std::string confirm = R"({"decision":"confirmed","note":"known","classification":"B1"})";
+
+  // A blurred preview is a coarse mosaic, never the bytes, and never a view.
+  auto preview = as(a, "POST", reveal, R"({"view":"preview"})");
+  REQUIRE(preview.status == 200);
+  const auto mosaic = hg_test::json_of(preview);
+  CHECK(mosaic.at("columns").as_int64() <= 12);
+  CHECK(
+      mosaic.at("rgb").as_array().size() ==
+      static_cast<std::size_t>(3 * mosaic.at("columns").as_int64() * mosaic.at("rows").as_int64()));
+  CHECK(preview.body.find(image.substr(0, 64)) == std::string::npos);
+  CHECK_FALSE(view(a).at("files").at(0).at("viewed_by_esp").as_bool());
+  CHECK(as(a, "POST", reveal, R"({"view":"sideways"})").status == 422);
+  auto unseen = as(a, "POST", path + "/decision", dismiss);
+  CHECK(unseen.status == 409);
+  CHECK(hg_test::error_code_of(unseen) == "evidence_not_viewed");
+
+  // Revealed unblurred: viewed; A's dismissal is the first of two.
+  auto original = as(a, "POST", reveal, R"({"view":"original"})");
+  REQUIRE(original.status == 200);
+  CHECK(original.body == image);
+  CHECK(view(a).at("files").at(0).at("viewed_by").as_string() == a);
+  auto first = as(a, "POST", path + "/decision", dismiss);
+  REQUIRE(first.status == 200);
+  CHECK(hg_test::json_of(first).at("status").as_string() == "open");
+  CHECK(as(a, "POST", path + "/decision", dismiss).status == 409);  // a double submit
+
+  // B has not decided: needs review, nothing of A's decision.
+  const auto blind = view(b);
+  CHECK(blind.at("case").at("status").as_string() == "needs_review");
+  CHECK(blind.at("decisions").as_array().empty());
+  CHECK(blind.at("confirmations").as_int64() == 0);
+  CHECK(blind.at("review").at("blind").as_bool());
+  CHECK(blind.at("review").at("can_decide").as_bool());
+  const auto blind_queue = hg_test::json_of(as(b, "GET", "/v1/cases"));
+  CHECK(blind_queue.at("cases").at(0).at("status").as_string() == "needs_review");
+  const auto own = view(a);
+  CHECK(own.at("case").at("status").as_string() == "open");
+  CHECK(own.at("decisions").as_array().size() == 1);
+  CHECK(own.at("review").at("you_decided").as_bool());
+  CHECK_FALSE(own.at("review").at("can_decide").as_bool());
+
+  // B disagrees: disputed. Not reportable. An admin rules.
+  auto second = as(b, "POST", path + "/decision", confirm);
+  REQUIRE(second.status == 200);
+  CHECK(hg_test::json_of(second).at("status").as_string() == "disputed");
+  const auto disputed = hg_test::json_of(as(a, "GET", "/v1/cases?status=disputed"));
+  CHECK(disputed.at("total").as_int64() == 1);
+  CHECK(hg_test::json_of(as(c, "GET", "/v1/cases?status=disputed"))
+            .at("cases")
+            .at(0)
+            .at("status")
+            .as_string() == "needs_review");  // C has not decided: blind
+  auto report = as("k_compliance01", "POST", path + "/report", R"({"report_id":"R-1"})");
+  CHECK(report.status == 409);
+  CHECK(hg_test::error_code_of(report) == "not_confirmed");
+  CHECK(as("k_admin0000001", "POST", path + "/ruling", R"({"decision":"escalated","note":"x"})")
+            .status == 422);
+  auto ruled = as("k_admin0000001", "POST", path + "/ruling", confirm);
+  REQUIRE(ruled.status == 200);
+  CHECK(hg_test::json_of(ruled).at("status").as_string() == "confirmed");
+
+  // Locked: no decision, a reopen request instead; those who decided cannot ask.
+  const auto locked = view(c);
+  CHECK(locked.at("case").at("status").as_string() == "confirmed");
+  CHECK(locked.at("review").at("locked").as_bool());
+  CHECK(locked.at("review").at("can_reopen").as_bool());
+  CHECK_FALSE(locked.at("review").at("can_decide").as_bool());
+  CHECK_FALSE(view(b).at("review").at("can_reopen").as_bool());  // B decided it
+  auto refused = as(c, "POST", path + "/decision", dismiss);
+  CHECK(refused.status == 409);
+  CHECK(hg_test::error_code_of(refused) == "case_locked");
+  CHECK(as(a, "POST", path + "/reopen", R"({"reason":"I was wrong"})").status == 409);
+  CHECK(as(c, "POST", path + "/reopen", R"({"reason":" "})").status == 422);
+  auto asked = as(c, "POST", path + "/reopen", R"({"reason":"look again"})");
+  REQUIRE(asked.status == 200);
+  CHECK_FALSE(hg_test::json_of(asked).at("reopened").as_bool());
+  CHECK(hg_test::json_of(asked).at("needed").as_int64() == 2);
+  auto reopened = as(d, "POST", path + "/reopen", R"({"reason":"agreed"})");
+  REQUIRE(reopened.status == 200);
+  CHECK(hg_test::json_of(reopened).at("reopened").as_bool());
+  CHECK(view(a).at("case").at("status").as_string() == "needs_review");  // a new, blind round
+
+  // An admin disables the wrong entry: the snapshot drops it, the scan no longer matches.
+  const auto entry = view(a).at("events").at(0).at("hits").at(0).at("entry_id").as_int64();
+  const int before = node.rebuilds;
+  auto disabled =
+      as("k_admin0000001", "POST", "/v1/lists/near/entries/" + std::to_string(entry) + "/disable",
+         R"({"reason":"a bridge, not abuse"})");
+  REQUIRE(disabled.status == 200);
+  CHECK(hg_test::json_of(disabled).at("changed").as_bool());
+  CHECK(node.rebuilds == before + 1);
+  CHECK(as("k_admin0000001", "POST", "/v1/lists/near/entries/999999/disable", R"({"reason":"x"})")
+            .status == 404);
+  CHECK(hg_test::json_of(node.call("POST", "/v1/scan", image)).at("verdict").as_string() ==
+        "no_match");
 }

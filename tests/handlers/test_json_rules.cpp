@@ -36,7 +36,7 @@ hg_test::route_call call_for(const api::route_spec& row, std::string body,
 TEST_CASE("every JSON route: 415 for a foreign Content-Type, one 400 body for malformed JSON") {
   hg_test::test_database db;
   matcher::snapshot_holder holder;
-  handlers::db_pool pool(db.url(), 2);
+  handlers::db_pool pool(db.url(), 2, std::chrono::milliseconds(5000), hg_test::audit_keys());
   handlers::services deps;
   deps.snapshot = &holder;
   deps.db = &pool;

@@ -7,6 +7,7 @@
 #include "hashguard/hashdb/migrations.hpp"
 
 #include "hg_catch.hpp"
+#include "hg_pg.hpp"
 #include "hg_util.hpp"
 #include "route_call.hpp"
 
@@ -28,6 +29,7 @@ hg_test::route_call request_for(const api::route_spec& row) {
   };
   bind("{id}", "1");
   bind("{content}", std::string(64, 'a'));
+  bind("{entry}", "1");
   c.target = path;
   if (row.pattern.starts_with("/v1/exports/") && !row.pattern.ends_with("cybertipline")) {
     c.target += "?from=2026-01-01&to=2026-02-01";
@@ -38,6 +40,10 @@ hg_test::route_call request_for(const api::route_spec& row) {
     c.body = R"({"name":"outage","role":"ingest"})";
   } else if (row.pattern.ends_with("/decision")) {
     c.body = R"({"decision":"escalated","note":"checking"})";
+  } else if (row.pattern.ends_with("/ruling")) {
+    c.body = R"({"decision":"confirmed","note":"checked","classification":"A1"})";
+  } else if (row.pattern.ends_with("/reopen") || row.pattern.ends_with("/disable")) {
+    c.body = R"({"reason":"checking"})";
   } else if (row.pattern.ends_with("/report")) {
     c.body = R"({"report_id":"R-1"})";
   } else if (row.method == "PATCH") {
@@ -69,7 +75,7 @@ TEST_CASE(
   }
 
   matcher::snapshot_holder holder;
-  handlers::db_pool pool(server->url(), 2);
+  handlers::db_pool pool(server->url(), 2, std::chrono::milliseconds(5000), hg_test::audit_keys());
   handlers::services deps;
   deps.snapshot = &holder;
   deps.db = &pool;

@@ -49,9 +49,11 @@ TEST_CASE("the design table has every route of DESIGN.md section 5 once, roles a
         s.pattern.ends_with("/report")) {
       CHECK(s.role == core::role::compliance);
     }
-    if (s.pattern.starts_with("/v1/cases") && !s.pattern.ends_with("/report")) {
+    if (s.pattern.starts_with("/v1/cases") && !s.pattern.ends_with("/report") &&
+        !s.pattern.ends_with("/ruling")) {
       CHECK(s.role == core::role::reviewer);
     }
+    if (s.pattern.ends_with("/ruling")) CHECK(s.role == core::role::admin);
   }
   CHECK(seen.contains({"POST", "/v1/scan"}));
   CHECK(seen.contains({"PATCH", "/v1/lists/{id}"}));
@@ -63,8 +65,12 @@ TEST_CASE("the design table has every route of DESIGN.md section 5 once, roles a
   CHECK(seen.contains({"GET", "/v1/keys"}));
   CHECK(seen.contains({"POST", "/v1/keys"}));
   CHECK(seen.contains({"DELETE", "/v1/keys/{id}"}));
-  // With POST /v1/cases/{id}/files/{content}/reveal, the 3 key routes and the 3 /ui rows.
-  CHECK(seen.size() == 32);
+  CHECK(seen.contains({"POST", "/v1/cases/{id}/reopen"}));
+  CHECK(seen.contains({"POST", "/v1/cases/{id}/ruling"}));
+  CHECK(seen.contains({"POST", "/v1/lists/{id}/entries/{entry}/disable"}));
+  // With POST /v1/cases/{id}/files/{content}/reveal, the reopen, ruling and entry-disable rows,
+  // the 3 key routes and the 3 /ui rows.
+  CHECK(seen.size() == 35);
 }
 
 TEST_CASE("the OpenAPI document and the route table agree, both ways, roles included") {

@@ -1,6 +1,7 @@
 #include "hashguard/hashdb/cases.hpp"
 
 #include "hashguard/hashdb/audit.hpp"
+#include "hashguard/hashdb/decision_feed.hpp"
 
 #include "hg_pg.hpp"
 #include "review_fixture.hpp"
@@ -199,7 +200,9 @@ TEST_CASE("decisions: two-person rule, classification, false positive with suppr
   dismiss.kind = hashdb::decision_kind::false_positive;
   dismiss.suppress = true;
   dismiss.note = "a cartoon";
-  auto dr = cases.decide(dismiss, "key:7");
+  REQUIRE(cases.decide(dismiss, "key:7").has_value());
+  dismiss.reviewer_key_id = 8;  // a dismissal needs as many reviewers as a confirmation
+  auto dr = cases.decide(dismiss, "key:8");
   REQUIRE(dr.has_value());
   CHECK(dr->status == "false_positive");
   CHECK(cases.is_suppressed(hex_n(5000, 64)) == true);
@@ -214,7 +217,7 @@ TEST_CASE("decisions: two-person rule, classification, false positive with suppr
   auto v = log.verify();
   REQUIRE(v.has_value());
   CHECK(v->ok);
-  CHECK(v->rows == 3);
+  CHECK(v->rows == 4);
 }
 
 TEST_CASE("reports start the preservation clock: purge honours holds and deadlines") {
@@ -227,6 +230,9 @@ TEST_CASE("reports start the preservation clock: purge honours holds and deadlin
   auto open = cases.record(event("z", 4, 4));
   REQUIRE((reported && dismissed && held && open));
 
+  // A report needs a confirmed case.
+  hg_test::decide_final(cases, *reported->case_id, hashdb::decision_kind::confirmed);
+  hg_test::decide_final(cases, *held->case_id, hashdb::decision_kind::confirmed);
   hashdb::report_input rep;
   rep.case_id = *reported->case_id;
   rep.report_id = "123456";
@@ -246,14 +252,10 @@ TEST_CASE("reports start the preservation clock: purge honours holds and deadlin
   REQUIRE(cases.record_report(rep, "key:9").has_value());
   REQUIRE(cases.set_legal_hold(*held->case_id, true, "key:9").has_value());
 
-  hashdb::decision_input dismiss;
-  dismiss.case_id = *dismissed->case_id;
-  dismiss.reviewer_key_id = 7;
-  dismiss.kind = hashdb::decision_kind::false_positive;
-  REQUIRE(cases.decide(dismiss, "key:7").has_value());
+  hg_test::decide_final(cases, *dismissed->case_id, hashdb::decision_kind::false_positive);
   rep.case_id = *dismissed->case_id;
   rep.report_id = "777";
-  CHECK(hg_test::error_of(cases.record_report(rep, "key:9")) == hashdb::errc::conflict);
+  CHECK(hg_test::error_of(cases.record_report(rep, "key:9")) == hashdb::errc::not_confirmed);
 
   // Nothing has expired yet.
   auto none = cases.purge(std::nullopt, "cli");
@@ -564,4 +566,313 @@ TEST_CASE("two concurrent writers on one zone open one case per item") {
   CHECK(tx.exec1("SELECT count(*) FROM cases")[0].as<int>() == 10);
   CHECK(tx.exec1("SELECT sum(sightings) FROM cases")[0].as<int>() == 2 * per_writer);
   CHECK(tx.exec1("SELECT count(*) FROM events")[0].as<int>() == 2 * per_writer);
+}
+
+namespace {
+
+using hashdb::decision_kind;
+using hg_test::make_decision;
+
+std::string actor_of(std::int64_t reviewer) {
+  return "k_rev" + std::to_string(reviewer);
+}
+
+core::result<hashdb::decision_result> decide(hashdb::case_store& cases, std::int64_t id,
+                                             std::int64_t reviewer, decision_kind kind,
+                                             bool suppress = false) {
+  return cases.decide(make_decision(id, reviewer, kind, suppress), actor_of(reviewer));
+}
+
+core::result<hashdb::reopen_result> reopen(hashdb::case_store& cases, std::int64_t id,
+                                           std::int64_t reviewer, std::string reason = "wrong") {
+  hashdb::reopen_input r;
+  r.case_id = id;
+  r.reviewer_key_id = reviewer;
+  r.reason = std::move(reason);
+  return cases.request_reopen(r, actor_of(reviewer));
+}
+
+}  // namespace
+
+TEST_CASE(
+    "decisions: a dismissal needs as many reviewers as a confirmation, disagreement is disputed") {
+  hg_test::test_database db;
+  auto c = db.connect();
+  CHECK(hashdb::case_options{}.required_confirmations == 2);
+  hashdb::case_store cases(c, {});
+  const auto id = *cases.record(event("z", 1, 1))->case_id;
+  CHECK(cases.get(id)->required_confirmations == 2);
+
+  auto first = decide(cases, id, 1, decision_kind::confirmed);
+  REQUIRE(first.has_value());
+  CHECK(first->status == "open");
+  CHECK(first->confirmations == 1);
+  CHECK_FALSE(cases.get(id)->classification.has_value());  // nothing pending shows on the case
+  // A dismissal never overrides a pending confirmation: the case is disputed.
+  auto second = decide(cases, id, 2, decision_kind::false_positive);
+  REQUIRE(second.has_value());
+  CHECK(second->status == "disputed");
+  CHECK(second->dismissals == 1);
+  CHECK_FALSE(cases.get(id)->dismissed_at.has_value());
+  // One more reviewer decides it.
+  auto third = decide(cases, id, 3, decision_kind::confirmed);
+  REQUIRE(third.has_value());
+  CHECK(third->status == "confirmed");
+  CHECK(cases.get(id)->classification == std::optional<std::string>("A1"));
+
+  // One dismissal alone is not final; the second makes it a false positive.
+  const auto fp = *cases.record(event("z", 2, 2))->case_id;
+  CHECK(decide(cases, fp, 1, decision_kind::false_positive)->status == "open");
+  CHECK_FALSE(cases.get(fp)->dismissed_at.has_value());
+  CHECK(decide(cases, fp, 2, decision_kind::false_positive)->status == "false_positive");
+  CHECK(cases.get(fp)->dismissed_at.has_value());
+
+  // The most severe classification of the confirming reviewers is the case's.
+  const auto two = *cases.record(event("z", 3, 3))->case_id;
+  auto b2 = make_decision(two, 1, decision_kind::confirmed);
+  b2.classification = "B2";
+  REQUIRE(cases.decide(b2, actor_of(1)).has_value());
+  auto a2 = make_decision(two, 2, decision_kind::confirmed);
+  a2.classification = "A2";
+  REQUIRE(cases.decide(a2, actor_of(2)).has_value());
+  CHECK(cases.get(two)->classification == std::optional<std::string>("A2"));
+
+  // With one required, one reviewer decides alone, either way.
+  hashdb::case_options one;
+  one.required_confirmations = 1;
+  hashdb::case_store single(c, one);
+  const auto alone = *single.record(event("y", 4, 4))->case_id;
+  CHECK(decide(single, alone, 1, decision_kind::false_positive)->status == "false_positive");
+}
+
+TEST_CASE("decisions: one per reviewer and round, even when sent twice at once") {
+  hg_test::test_database db;
+  auto c = db.connect();
+  hashdb::case_store cases(c, {});
+  const auto id = *cases.record(event("z", 1, 1))->case_id;
+  hashdb::case_options one;
+  one.required_confirmations = 1;
+  hashdb::case_store single(c, one);
+  const auto solo = *single.record(event("y", 2, 2))->case_id;
+
+  // The same reviewer twice at once (a double-clicked submit), then two reviewers at once on a
+  // one-person case: each time exactly one request decides.
+  auto race = [&](std::int64_t case_id, hashdb::case_options opts, std::int64_t r1,
+                  decision_kind k1, std::int64_t r2, decision_kind k2) {
+    std::vector<core::error_code> errors(2);
+    std::vector<bool> ok(2);
+    {
+      std::jthread a([&] {
+        auto conn = db.connect();
+        hashdb::case_store s(conn, opts);
+        auto r = decide(s, case_id, r1, k1);
+        ok[0] = r.has_value();
+        if (!r) errors[0] = r.error();
+      });
+      std::jthread b([&] {
+        auto conn = db.connect();
+        hashdb::case_store s(conn, opts);
+        auto r = decide(s, case_id, r2, k2);
+        ok[1] = r.has_value();
+        if (!r) errors[1] = r.error();
+      });
+    }
+    CHECK(ok[0] != ok[1]);
+    return ok[0] ? errors[1] : errors[0];
+  };
+  CHECK(race(id, {}, 5, decision_kind::confirmed, 5, decision_kind::confirmed) ==
+        hashdb::errc::conflict);
+  CHECK(race(solo, one, 6, decision_kind::confirmed, 7, decision_kind::false_positive) ==
+        hashdb::errc::case_locked);
+  pqxx::connection pc(db.url());
+  pqxx::read_transaction tx(pc);
+  CHECK(tx.exec1("SELECT count(*) FROM decisions")[0].as<int>() == 2);
+}
+
+TEST_CASE(
+    "decisions: a decided case is locked and reopens for max(2, R) reviewers who did not decide") {
+  hg_test::test_database db;
+  auto c = db.connect();
+  hashdb::case_store cases(c, {});
+  const auto id = *cases.record(event("z", 1, 1))->case_id;
+  REQUIRE(decide(cases, id, 1, decision_kind::confirmed).has_value());
+  REQUIRE(decide(cases, id, 2, decision_kind::confirmed).has_value());
+  CHECK(hg_test::error_of(decide(cases, id, 3, decision_kind::false_positive, true)) ==
+        hashdb::errc::case_locked);
+  CHECK(hg_test::error_of(decide(cases, id, 1, decision_kind::confirmed)) ==
+        hashdb::errc::case_locked);
+  CHECK(cases.get(id)->status == "confirmed");
+
+  CHECK(hg_test::error_of(reopen(cases, id, 1)) == hashdb::errc::conflict);  // a decider
+  CHECK(hg_test::error_of(reopen(cases, id, 3, " ")) == hashdb::errc::invalid_argument);
+  auto first = reopen(cases, id, 3);
+  REQUIRE(first.has_value());
+  CHECK(first->requests == 1);
+  CHECK(first->needed == 2);
+  CHECK_FALSE(first->reopened);
+  CHECK(first->status == "confirmed");
+  CHECK(hg_test::error_of(reopen(cases, id, 3)) == hashdb::errc::conflict);  // asked already
+  auto second = reopen(cases, id, 4);
+  REQUIRE(second.has_value());
+  CHECK(second->reopened);
+  CHECK(second->status == "open");
+  CHECK(second->round == 2);
+  auto s = cases.get(id);
+  CHECK(s->status == "open");
+  CHECK(s->round == 2);
+  CHECK_FALSE(s->classification.has_value());
+  CHECK(hg_test::error_of(reopen(cases, id, 5)) == hashdb::errc::conflict);  // not decided
+  // The new round counts afresh: an earlier decider may decide again.
+  auto again = decide(cases, id, 1, decision_kind::false_positive);
+  REQUIRE(again.has_value());
+  CHECK(again->status == "open");
+  CHECK(again->confirmations == 0);
+
+  // One required to decide, still two to reopen.
+  hashdb::case_options one;
+  one.required_confirmations = 1;
+  hashdb::case_store single(c, one);
+  const auto solo = *single.record(event("y", 2, 2))->case_id;
+  REQUIRE(decide(single, solo, 1, decision_kind::false_positive).has_value());
+  CHECK_FALSE(reopen(single, solo, 2)->reopened);
+  CHECK(reopen(single, solo, 3)->reopened);
+
+  // A reported case never reopens.
+  const auto rep = *single.record(event("x", 3, 3))->case_id;
+  REQUIRE(decide(single, rep, 1, decision_kind::confirmed).has_value());
+  hashdb::report_input r;
+  r.case_id = rep;
+  r.report_id = "9";
+  REQUIRE(single.record_report(r, "k_comp").has_value());
+  CHECK(hg_test::error_of(reopen(single, rep, 2)) == hashdb::errc::case_locked);
+
+  hashdb::audit_log log(c);
+  CHECK(log.verify()->ok);
+  auto recent = log.recent(50);
+  REQUIRE(recent.has_value());
+  std::map<std::string, int> actions;
+  for (const auto& row : *recent) ++actions[row.action];
+  CHECK(actions["case.reopen_request"] == 4);
+  CHECK(actions["case.reopen"] == 2);
+}
+
+TEST_CASE("decisions: an admin rules on a disputed case, and only there") {
+  hg_test::test_database db;
+  auto c = db.connect();
+  hashdb::case_store cases(c, {});
+  const auto id = *cases.record(event("z", 1, 1))->case_id;
+  REQUIRE(decide(cases, id, 1, decision_kind::confirmed).has_value());
+  auto ruling = make_decision(id, 77, decision_kind::false_positive);
+  CHECK(hg_test::error_of(cases.rule(ruling, "k_admin")) == hashdb::errc::conflict);  // open
+  REQUIRE(decide(cases, id, 2, decision_kind::false_positive)->status == "disputed");
+  auto escalate = make_decision(id, 77, decision_kind::escalated);
+  CHECK(hg_test::error_of(cases.rule(escalate, "k_admin")) == hashdb::errc::invalid_argument);
+  auto unclassified = make_decision(id, 77, decision_kind::confirmed);
+  unclassified.classification.reset();
+  CHECK(hg_test::error_of(cases.rule(unclassified, "k_admin")) == hashdb::errc::invalid_argument);
+  auto ruled = cases.rule(ruling, "k_admin");
+  REQUIRE(ruled.has_value());
+  CHECK(ruled->status == "false_positive");
+  CHECK(hg_test::error_of(decide(cases, id, 3, decision_kind::confirmed)) ==
+        hashdb::errc::case_locked);
+  CHECK(hg_test::error_of(cases.rule(ruling, "k_admin")) == hashdb::errc::conflict);
+}
+
+TEST_CASE("suppression: refused for exact-digest hits and content another case confirmed") {
+  hg_test::test_database db;
+  auto c = db.connect();
+  const auto l = hg_test::make_lists(db.url());
+  hashdb::case_store cases(c, {});
+  constexpr std::int64_t t = 1'780'000'000'000'000;
+
+  // An exact MD5 entry matched: suppression is refused (an admin disables the entry instead).
+  auto exact = hg_test::make_event("z", l.list_b, l.entry_b1, 10, t, "https://a.test/10.jpg");
+  exact.hits[0].sig = core::signal::md5;
+  exact.hits[0].distance = 0;
+  exact.hits[0].threshold = 0;
+  const auto exact_case = *cases.record(exact)->case_id;
+  CHECK(hg_test::error_of(decide(cases, exact_case, 1, decision_kind::false_positive, true)) ==
+        hashdb::errc::suppression_refused);
+  CHECK(decide(cases, exact_case, 1, decision_kind::false_positive).has_value());
+
+  // Content confirmed in zone a: its dismissal in zone b never lifts that block.
+  const auto a = hg_test::open_case(cases, l, "a", 20);
+  hg_test::decide_final(cases, a, decision_kind::confirmed);
+  const auto b = hg_test::open_case(cases, l, "b", 20);
+  CHECK(hg_test::error_of(decide(cases, b, 1, decision_kind::false_positive, true)) ==
+        hashdb::errc::suppression_refused);
+  CHECK_FALSE(cases.is_suppressed(hex_n(20, 64)).value());
+
+  // Suppressed only when every dismissing reviewer asked for it.
+  const auto half = hg_test::open_case(cases, l, "d", 40);
+  REQUIRE(decide(cases, half, 1, decision_kind::false_positive, true).has_value());
+  REQUIRE(decide(cases, half, 2, decision_kind::false_positive, false).has_value());
+  CHECK(cases.get(half)->status == "false_positive");
+  CHECK_FALSE(cases.is_suppressed(hex_n(40, 64)).value());
+
+  // Suppressed, then reopened: the suppression ends and the feed says so.
+  const auto sup = hg_test::open_case(cases, l, "c", 30);
+  hg_test::decide_final(cases, sup, decision_kind::false_positive, 901, true);
+  CHECK(cases.is_suppressed(hex_n(30, 64)).value());
+  REQUIRE(reopen(cases, sup, 1).has_value());
+  REQUIRE(reopen(cases, sup, 2)->reopened);
+  CHECK_FALSE(cases.is_suppressed(hex_n(30, 64)).value());
+  hashdb::decision_feed feed(c);
+  auto page = feed.since("", 1000);
+  REQUIRE(page.has_value());
+  REQUIRE_FALSE(page->items.empty());
+  CHECK(page->items.back().decision == "reopened");
+  CHECK(page->items.back().act == core::action::review);
+  CHECK(page->items.back().sha256 == hex_n(30, 64));
+}
+
+TEST_CASE("reports: only a confirmed case can be reported") {
+  hg_test::test_database db;
+  auto c = db.connect();
+  hashdb::case_store cases(c, {});
+  hashdb::report_input rep;
+  rep.report_id = "1";
+  auto report = [&](std::int64_t id) {
+    rep.case_id = id;
+    rep.report_id += "1";
+    return cases.record_report(rep, "k_comp");
+  };
+  const auto id = *cases.record(event("z", 1, 1))->case_id;
+  CHECK(hg_test::error_of(report(id)) == hashdb::errc::not_confirmed);  // open, unreviewed
+  REQUIRE(decide(cases, id, 1, decision_kind::confirmed).has_value());
+  CHECK(hg_test::error_of(report(id)) == hashdb::errc::not_confirmed);  // one of two
+  REQUIRE(decide(cases, id, 2, decision_kind::false_positive).has_value());
+  CHECK(hg_test::error_of(report(id)) == hashdb::errc::not_confirmed);  // disputed
+  REQUIRE(decide(cases, id, 3, decision_kind::confirmed).has_value());
+  REQUIRE(report(id).has_value());
+  CHECK(cases.get(id)->status == "reported");
+  CHECK(report(id).has_value());  // a second submission of a reported case
+  const auto fp = *cases.record(event("z", 2, 2))->case_id;
+  hg_test::decide_final(cases, fp, decision_kind::false_positive);
+  CHECK(hg_test::error_of(report(fp)) == hashdb::errc::not_confirmed);
+}
+
+TEST_CASE("blind review: who decided this round, and what an undecided reviewer sees") {
+  hg_test::test_database db;
+  auto c = db.connect();
+  hashdb::case_store cases(c, {});
+  const auto pending = *cases.record(event("z", 1, 1))->case_id;
+  const auto done = *cases.record(event("z", 2, 2))->case_id;
+  REQUIRE(decide(cases, pending, 1, decision_kind::confirmed).has_value());
+  hg_test::decide_final(cases, done, decision_kind::confirmed, 1);
+  const std::vector<std::int64_t> ids{pending, done};
+  CHECK(cases.decided_in_round(1, ids).value() == ids);
+  CHECK(cases.decided_in_round(3, ids).value().empty());
+
+  const auto s = cases.get(pending).value();
+  CHECK(hashdb::blind_to_undecided(s));
+  const auto blind = hashdb::blind_summary(s);
+  CHECK(blind.status == "needs_review");
+  CHECK_FALSE(blind.classification.has_value());
+  CHECK_FALSE(hashdb::blind_to_undecided(cases.get(done).value()));  // final: shown as it is
+
+  // After a reopen, nobody has decided the new round.
+  REQUIRE(reopen(cases, done, 5).has_value());
+  REQUIRE(reopen(cases, done, 6)->reopened);
+  CHECK(cases.decided_in_round(1, ids).value() == std::vector<std::int64_t>{pending});
 }

@@ -18,7 +18,7 @@ TEST_CASE("decision feed: confirmed content, then suppressed content, paged by c
   hg_test::test_database db;
   const auto lists = hg_test::make_lists(db.url());
   auto c = db.connect();
-  hashdb::case_store cases(c, {});
+  hashdb::case_store cases(c, hg_test::one_reviewer());
   hashdb::decision_feed feed(c);
 
   auto empty = feed.since("", 10);
@@ -91,10 +91,11 @@ TEST_CASE("decision feed: confirmed content, then suppressed content, paged by c
         std::vector<std::string>{all->items[0].sha256, all->items[1].sha256, all->items[2].sha256});
   CHECK(cursor == all->next);
 
-  // A second confirmation of an already confirmed case adds nothing; a new one appears after
-  // the cursor.
-  REQUIRE(cases.decide(hg_test::make_decision(confirmed_case, 3, hashdb::decision_kind::confirmed),
-                       "k_3"));
+  // A confirmed case is locked (a second confirmation is refused and adds nothing); a new one
+  // appears after the cursor.
+  CHECK(hg_test::error_of(cases.decide(
+            hg_test::make_decision(confirmed_case, 3, hashdb::decision_kind::confirmed), "k_3")) ==
+        hashdb::errc::case_locked);
   const auto late_case = hg_test::open_case(cases, lists, "zone-d", 500);
   REQUIRE(
       cases.decide(hg_test::make_decision(late_case, 3, hashdb::decision_kind::confirmed), "k_3"));
@@ -129,7 +130,7 @@ TEST_CASE("decision feed: a decision that commits late never hides behind a read
   hg_test::test_database db;
   const auto lists = hg_test::make_lists(db.url());
   auto c = db.connect();
-  hashdb::case_store cases(c, {});
+  hashdb::case_store cases(c, hg_test::one_reviewer());
   const auto first = hg_test::open_case(cases, lists, "zone-a", 1);
   const auto second = hg_test::open_case(cases, lists, "zone-b", 2);
 
@@ -142,7 +143,7 @@ TEST_CASE("decision feed: a decision that commits late never hides behind a read
   std::atomic<bool> decided{false};
   std::thread reviewer([&] {
     auto rc = db.connect();
-    hashdb::case_store other(rc, {});
+    hashdb::case_store other(rc, hg_test::one_reviewer());
     auto r =
         other.decide(hg_test::make_decision(second, 9, hashdb::decision_kind::confirmed), "k_9");
     decided = r.has_value();

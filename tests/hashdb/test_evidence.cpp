@@ -8,6 +8,8 @@
 
 #include <openssl/sha.h>
 
+#include <tuple>
+
 using namespace hashguard;
 
 namespace {
@@ -156,7 +158,9 @@ TEST_CASE("evidence store: preserve, audited reveal marks the file viewed, purge
   CHECK(hg_test::error_of(ev.reveal(case2, content2, "k_rev1", "x")) == hashdb::errc::integrity);
   CHECK(hg_test::error_of(ev.reveal(case1, content2, "k_rev1", "x")) == hashdb::errc::not_found);
 
-  // Purge: case1 reported with its deadline passed but on hold -> kept; case2 dismissed -> gone.
+  // Purge: case1 reported with its deadline passed but on hold -> kept; case2 dismissed past its
+  // false-positive retention -> gone.
+  hg_test::decide_final(store, case1, hashdb::decision_kind::confirmed);
   hashdb::report_input rep;
   rep.case_id = case1;
   rep.report_id = "r1";
@@ -166,13 +170,14 @@ TEST_CASE("evidence store: preserve, audited reveal marks the file viewed, purge
                     " WHERE id = " +
                         std::to_string(case1));
   REQUIRE(store.set_legal_hold(case1, true, "k_comp").has_value());
-  hashdb::decision_input fp;
-  fp.case_id = case2;
-  fp.reviewer_key_id = 1;
-  fp.kind = hashdb::decision_kind::false_positive;
-  fp.note = "no";
-  REQUIRE(store.decide(fp, "k_rev1").has_value());
-  auto p = ev.purge_expired("system");
+  hg_test::exec_sql(db.url(), "DELETE FROM evidence WHERE case_id = " + std::to_string(case2));
+  REQUIRE(ev.preserve(case2, content2, "other", "image/jpeg", "node-1").has_value());
+  for (const char* who : {"k_rev901", "k_rev902"}) {
+    REQUIRE(ev.reveal(case2, content2, who, "review").has_value());
+  }
+  hg_test::decide_final(store, case2, hashdb::decision_kind::false_positive);
+  hg_test::exec_sql(db.url(), "UPDATE cases SET dismissed_at = now() - interval '31 days'");
+  auto p = ev.purge_expired("system", 30);
   REQUIRE(p.has_value());
   CHECK(p->held == std::vector<std::int64_t>{case1});
   REQUIRE(p->purged.size() == 1);
@@ -181,7 +186,7 @@ TEST_CASE("evidence store: preserve, audited reveal marks the file viewed, purge
   CHECK(ev.reveal(case1, content1, "k_rev1", "still held").has_value());
   // Released from hold: the next purge removes it.
   REQUIRE(store.set_legal_hold(case1, false, "k_comp").has_value());
-  p = ev.purge_expired("system");
+  p = ev.purge_expired("system", 30);
   REQUIRE(p.has_value());
   REQUIRE(p->purged.size() == 1);
   CHECK(p->purged[0].first == case1);
@@ -192,7 +197,7 @@ TEST_CASE("evidence store: preserve_event seals into the event's case, only for 
   hg_test::test_database db;
   auto c = db.connect();
   const auto l = hg_test::make_lists(db.url());
-  hashdb::case_store store(c, {});
+  hashdb::case_store store(c, hg_test::one_reviewer());
   const std::string bytes = "synthetic image bytes for preserve_event";
   auto e = hg_test::make_event("z", l.list_a, l.entry_a1, 1, t0, "https://u/1");
   e.id = hashdb::new_uuid();
@@ -254,16 +259,85 @@ TEST_CASE("purge_evidence: one case, dry run, no key needed") {
   REQUIRE(ev.preserve(*r2->case_id, hg_test::hex_n(2, 64), "two", "image/png", "n").has_value());
   hg_test::exec_sql(db.url(), "UPDATE cases SET preserve_until = now() - interval '1 hour'");
 
-  auto dry = hashdb::purge_evidence(c, "system", std::nullopt, true);
+  auto dry = hashdb::purge_evidence(c, "system", 30, std::nullopt, true);
   REQUIRE(dry.has_value());
   CHECK(dry->purged.size() == 2);
   CHECK(evidence_rows(db.url()) == 2);
   CHECK(last_action(c) == "evidence.preserve");
 
-  auto one = hashdb::purge_evidence(c, "system", *r2->case_id);
+  auto one = hashdb::purge_evidence(c, "system", 30, *r2->case_id);
   REQUIRE(one.has_value());
   REQUIRE(one->purged.size() == 1);
   CHECK(one->purged[0].first == *r2->case_id);
   CHECK(evidence_rows(db.url()) == 1);
   CHECK(last_action(c) == "evidence.purge");
+}
+
+namespace {
+
+/// A two-person case (content 1) with one preserved file.
+struct preserved_case {
+  hg_test::test_database db;
+  hashdb::connection c{db.connect()};
+  hashdb::case_store store{c, {}};
+  hashdb::evidence_store ev{c, key("k1", '5')};
+  std::int64_t id{};
+  std::string content{hg_test::hex_n(1, 64)};
+
+  preserved_case() {
+    const auto l = hg_test::make_lists(db.url());
+    id = hg_test::open_case(store, l, "z", 1);
+    REQUIRE(ev.preserve(id, content, "synthetic", "image/png", "node-1").has_value());
+  }
+};
+
+}  // namespace
+
+TEST_CASE(
+    "evidence: only an unblurred reveal is a view, and a dismissal needs one by its reviewer") {
+  preserved_case p;
+  auto [c, store, ev, id, content] = std::tie(p.c, p.store, p.ev, p.id, p.content);
+  hashdb::review_store review(c);
+
+  // A blurred preview is audited but is no view: fileViewedByEsp stays false.
+  auto preview = ev.reveal(id, content, "k_rev1", "review", hashdb::reveal_mode::preview);
+  REQUIRE(preview.has_value());
+  CHECK(preview->bytes == "synthetic");
+  CHECK(last_action(c) == "evidence.preview");
+  CHECK_FALSE(review.detail(id)->files[0].viewed_by_esp);
+  CHECK(review.detail(id)->files[0].viewed_by.empty());
+  auto dismiss = hg_test::make_decision(id, 1, hashdb::decision_kind::false_positive);
+  CHECK(hg_test::error_of(store.decide(dismiss, "k_rev1")) == hashdb::errc::evidence_not_viewed);
+
+  // Revealed unblurred to k_rev1: viewed, and k_rev1 may dismiss; k_rev2 may not yet.
+  REQUIRE(ev.reveal(id, content, "k_rev1", "review", hashdb::reveal_mode::original).has_value());
+  CHECK(last_action(c) == "evidence.reveal");
+  CHECK(review.detail(id)->files[0].viewed_by == "k_rev1");
+  REQUIRE(store.decide(dismiss, "k_rev1").has_value());
+  auto second = hg_test::make_decision(id, 2, hashdb::decision_kind::false_positive);
+  CHECK(hg_test::error_of(store.decide(second, "k_rev2")) == hashdb::errc::evidence_not_viewed);
+  // Confirming needs no look (the match stands unless someone looks and disagrees).
+  auto confirm = hg_test::make_decision(id, 2, hashdb::decision_kind::confirmed);
+  CHECK(store.decide(confirm, "k_rev2")->status == "disputed");
+}
+
+TEST_CASE("evidence of a dismissed case is kept for the false-positive retention") {
+  preserved_case p;
+  auto [db, store, ev, id, content] = std::tie(p.db, p.store, p.ev, p.id, p.content);
+  for (const char* who : {"k_rev901", "k_rev902"}) {
+    REQUIRE(ev.reveal(id, content, who, "review").has_value());
+  }
+  hg_test::decide_final(store, id, hashdb::decision_kind::false_positive);
+
+  auto now = ev.purge_expired("system", 30);
+  REQUIRE(now.has_value());
+  CHECK(now->purged.empty());
+  CHECK(evidence_rows(db.url()) == 1);
+  hg_test::exec_sql(db.url(), "UPDATE cases SET dismissed_at = now() - interval '29 days'");
+  CHECK(ev.purge_expired("system", 30)->purged.empty());
+  hg_test::exec_sql(db.url(), "UPDATE cases SET dismissed_at = now() - interval '31 days'");
+  auto later = ev.purge_expired("system", 30);
+  REQUIRE(later.has_value());
+  CHECK(later->purged.size() == 1);
+  CHECK(evidence_rows(db.url()) == 0);
 }

@@ -237,7 +237,7 @@ struct seeded {
 seeded seed(hashdb::connection& c, const std::string& url) {
   seeded s;
   s.lists = hg_test::make_lists(url);
-  hashdb::case_store store(c, {});
+  hashdb::case_store store(c, hg_test::one_reviewer());
   const std::vector<hashdb::match_event> events{
       hg_test::make_event("shop.example", s.lists.list_a, s.lists.entry_a1, 1, t0,
                           "https://cdn.example/a.jpg?x=1,2"),
@@ -373,7 +373,7 @@ TEST_CASE("events export pages through more events than one page") {
   hg_test::test_database db;
   auto c = db.connect();
   const auto lists = hg_test::make_lists(db.url());
-  hashdb::case_store store(c, {});
+  hashdb::case_store store(c, hg_test::one_reviewer());
   std::vector<hashdb::match_event> batch;
   for (std::uint64_t i = 0; i < 450; ++i) {
     // Several events share a time, so the keyset must break ties by id.
@@ -396,7 +396,7 @@ TEST_CASE("cases and aggregate exports follow decisions and reports") {
   hg_test::test_database db;
   auto c = db.connect();
   const auto s = seed(c, db.url());
-  hashdb::case_store store(c, {});
+  hashdb::case_store store(c, hg_test::one_reviewer());
   hashdb::decision_input d;
   d.case_id = s.case_shop;
   d.reviewer_key_id = 7;
@@ -504,7 +504,7 @@ TEST_CASE("CyberTipline package: element order and names from cybertipline.md") 
   hg_test::test_database db;
   auto c = db.connect();
   const auto s = seed(c, db.url());
-  hashdb::case_store store(c, {});
+  hashdb::case_store store(c, hg_test::one_reviewer());
   hashdb::decision_input d;
   d.case_id = s.case_shop;
   d.reviewer_key_id = 1;
@@ -623,4 +623,73 @@ TEST_CASE("CyberTipline package: element order and names from cybertipline.md") 
     CHECK(hg_test::error_of(ex.cybertipline(99999, po, none.sink(), "k")) ==
           hashdb::errc::not_found);
   }
+}
+
+TEST_CASE("hot case exports: URLs capped and counted, provenance aggregated, no event loaded") {
+  hg_test::test_database db;
+  auto c = db.connect();
+  const auto l = hg_test::make_lists(db.url());
+  hashdb::case_store store(c, {});
+  // 2,001 events: content 1 at the 40 URLs https://u/<r> with r % 3 != 0 and https://u/first,
+  // content 2 at the 20 others, so file 1 has 41 distinct URLs (capped) and file 2 has 20.
+  constexpr int n = 2000;
+  const auto id = hg_test::open_hot_case(store, db.url(), l, t0, n, 60).id;
+  hashdb::exporter ex(c);
+  hashdb::package_options po;
+
+  collected report;
+  REQUIRE(ex.cybertipline(id, po, report.sink(), "k", "report.xml").has_value());
+  const auto kids = children(report.bytes, "webPageIncident");
+  CHECK(std::count(kids.begin(), kids.end(), "url") == 40);
+  CHECK(report.bytes.find("<url>https://u/first</url>") == std::string::npos);  // the oldest
+  CHECK(text_of(report.bytes, "additionalInfo") ==
+        "zone: z; 40 of 61 distinct URLs listed (the 20 most recently seen of each file)");
+
+  collected file1;
+  REQUIRE(ex.cybertipline(id, po, file1.sink(), "k", "fileDetails-1.xml").has_value());
+  CHECK(text_of(file1.bytes, "locationOfFile") == "https://u/first");
+  const auto info = text_of(file1.bytes, "additionalInfo");
+  INFO(info);
+  // Every event of the file carries the same hit: one line for all of them.
+  CHECK(info.find("distance 4 (threshold 31, variant rot90) in " + std::to_string(1 + n - n / 3) +
+                  " sightings") != std::string::npos);
+  CHECK(info.find("at 41 distinct URLs (report.xml lists the 20 most recently seen)") !=
+        std::string::npos);
+  collected file2;
+  REQUIRE(ex.cybertipline(id, po, file2.sink(), "k", "fileDetails-2.xml").has_value());
+  CHECK(text_of(file2.bytes, "additionalInfo").find("at 20 distinct URLs\n") == std::string::npos);
+  CHECK(text_of(file2.bytes, "additionalInfo").ends_with("at 20 distinct URLs"));
+
+  collected js;
+  REQUIRE(
+      ex.cases({t0 - hour, t0 + hour}, hashdb::export_format::json, js.sink(), "k").has_value());
+  const auto arr = boost::json::parse(js.bytes).as_array();
+  REQUIRE(arr.size() == 1);
+  const auto& files = arr[0].at("files").as_array();
+  REQUIRE(files.size() == 2);
+  CHECK(files[0].at("urls").as_array().size() == hashdb::urls_per_file);
+  CHECK(files[0].at("urls_total").as_int64() == 41);
+  CHECK(files[0].at("first_url").as_string() == "https://u/first");
+  CHECK(files[1].at("urls_total").as_int64() == 20);
+  const auto& entries = arr[0].at("list_entries").as_array();
+  REQUIRE(entries.size() == 1);
+  CHECK(entries[0].at("list_name").as_string() == "ncmec-test");
+  CHECK(entries[0].at("external_id").as_string() == "NC-1");
+
+  // 25 of file 1's sightings matched at other distances: 26 distinct matches, the 20 most
+  // frequent listed (the one at distance 4 first) and the count stated.
+  hg_test::exec_sql(db.url(),
+                    "UPDATE event_hits h SET distance = 4 + s.k FROM (SELECT e.id, row_number()"
+                    " OVER (ORDER BY e.occurred_at) AS k FROM events e WHERE e.sha256 = decode('" +
+                        hex_n(1, 64) + "', 'hex') LIMIT 25) s WHERE h.event_id = s.id");
+  collected capped;
+  REQUIRE(ex.cybertipline(id, po, capped.sink(), "k", "fileDetails-1.xml").has_value());
+  const auto lines = text_of(capped.bytes, "additionalInfo");
+  INFO(lines);
+  CHECK(std::count(lines.begin(), lines.end(), '\n') == 21);  // 20 matches, the cap, the sightings
+  const auto first_line = lines.substr(0, lines.find('\n'));
+  CHECK(first_line.starts_with("matched list ncmec-test"));
+  CHECK(first_line.ends_with("distance 4 (threshold 31, variant rot90) in " +
+                             std::to_string(1 + n - n / 3 - 25) + " sightings"));
+  CHECK(lines.find("the 20 most frequent of 26 distinct matches are listed") != std::string::npos);
 }

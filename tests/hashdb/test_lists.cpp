@@ -1,5 +1,9 @@
 #include "hashguard/hashdb/lists.hpp"
 
+#include "hashguard/hashdb/audit.hpp"
+
+#include "review_fixture.hpp"
+
 #include "hg_pg.hpp"
 
 #include <pqxx/pqxx>
@@ -333,4 +337,43 @@ TEST_CASE("two concurrent imports into one list: the union, each hash once") {
   pqxx::connection pc(db.url());
   pqxx::read_transaction tx(pc);
   CHECK(tx.exec1("SELECT count(DISTINCT value) FROM hashes")[0].as<int>() == 9000);
+}
+
+TEST_CASE("lists: one entry disabled for good, audited with its reason") {
+  hg_test::test_database db;
+  auto c = db.connect();
+  const auto l = hg_test::make_lists(db.url());
+  hashdb::list_store lists(c);
+  const auto before = lists.get(l.list_b);
+  REQUIRE(before.has_value());
+  CHECK(hg_test::error_of(lists.disable_entry(l.list_b, l.entry_b1, " ", "k_admin")) ==
+        hashdb::errc::invalid_argument);
+  CHECK(hg_test::error_of(lists.disable_entry(l.list_b, l.entry_a1, "wrong list", "k_admin")) ==
+        hashdb::errc::not_found);
+  CHECK(hg_test::error_of(lists.disable_entry(l.list_b + 100, l.entry_b1, "no list", "k_admin")) ==
+        hashdb::errc::not_found);
+
+  auto off = lists.disable_entry(l.list_b, l.entry_b1, "matched an innocent file", "k_admin");
+  REQUIRE(off.has_value());
+  CHECK(off->changed);
+  CHECK(off->value == hg_test::hex_n(2001, 64));
+  CHECK(off->external_id == "IN-1");
+  CHECK(off->version > before->version);  // nodes reload their snapshot
+  CHECK(lists.get(l.list_b)->version == off->version);
+  hashdb::audit_log audit(c);
+  auto rows = audit.recent(1);
+  REQUIRE(rows.has_value());
+  REQUIRE(rows->size() == 1);
+  CHECK(rows->front().action == "list.entry_disable");
+  CHECK(rows->front().actor == "k_admin");
+  CHECK(rows->front().detail.find("matched an innocent file") != std::string::npos);
+  CHECK(audit.verify()->ok);
+
+  // Idempotent, and the entry is no longer exported (nor loaded into a snapshot).
+  auto again = lists.disable_entry(l.list_b, l.entry_b1, "again", "k_admin");
+  REQUIRE(again.has_value());
+  CHECK_FALSE(again->changed);
+  CHECK(again->version == off->version);
+  std::ostringstream out;
+  CHECK(lists.export_to("internal-md5", hashdb::list_format::hashguard, out).value() == 0);
 }

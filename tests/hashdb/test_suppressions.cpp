@@ -85,6 +85,15 @@ TEST_CASE("suppression set: dismissed adds, confirmed removes, the latest item w
   CHECK(d.cursor() == "15");
 }
 
+TEST_CASE("suppression set: a reopened dismissal is no longer suppressed") {
+  const hashdb::suppression_set empty;
+  const std::vector<hashdb::content_decision> items{item("dismissed", 1), item("dismissed", 2),
+                                                    item("reopened", 1)};
+  const auto s = empty.apply(items, "3");
+  CHECK_FALSE(s.contains(key(1)));
+  CHECK(s.contains(key(2)));
+}
+
 TEST_CASE("suppression set: random batches agree with a reference set") {
   std::mt19937_64 rng(20240611);
   std::set<hashdb::content_key> reference;
@@ -129,7 +138,7 @@ TEST_CASE("refresh_suppressions: follows reviewers' decisions through the feed")
   hg_test::test_database db;
   const auto lists = hg_test::make_lists(db.url());
   auto c = db.connect();
-  hashdb::case_store cases(c, {});
+  hashdb::case_store cases(c, hg_test::one_reviewer());
   hashdb::suppression_holder holder;
 
   auto nothing = hashdb::refresh_suppressions(c, holder);
@@ -184,32 +193,34 @@ TEST_CASE("refresh_suppressions: follows reviewers' decisions through the feed")
   CHECK(seen_again->outcome == hashdb::record_outcome::recorded);
 }
 
-TEST_CASE("refresh_suppressions: a second confirmation does not lift a later suppression") {
+TEST_CASE(
+    "refresh_suppressions: a dismissal never lifts a confirmed block, a confirmation lifts a "
+    "suppression") {
   hg_test::test_database db;
   const auto lists = hg_test::make_lists(db.url());
   auto c = db.connect();
   hashdb::case_options two_person;
   two_person.required_confirmations = 2;
-  hashdb::case_store cases(c, {});
+  hashdb::case_store cases(c, hg_test::one_reviewer());
   hashdb::case_store strict(c, two_person);
-  // Zone a's case is confirmed (one reviewer suffices); zone b's case of the same content is
-  // then dismissed with suppression: the content is suppressed (latest decision).
+  // Zone a's case is confirmed (one reviewer suffices); zone b's case of the same content
+  // cannot suppress it: the block stays, in the table and in the set. Dismissing zone b's case
+  // without suppression is fine.
   const auto confirmed = hg_test::open_case(cases, lists, "zone-a", 5, 1'780'000'000'000'000);
   const auto dismissed = hg_test::open_case(cases, lists, "zone-b", 5, 1'780'000'000'100'000);
   REQUIRE(
       cases.decide(hg_test::make_decision(confirmed, 1, hashdb::decision_kind::confirmed), "k_1"));
-  REQUIRE(cases.decide(
-      hg_test::make_decision(dismissed, 2, hashdb::decision_kind::false_positive, true), "k_2"));
-  // Another reviewer confirms the already confirmed case: no new feed item, so the
-  // suppression stays, in the table and in the set.
-  REQUIRE(
-      cases.decide(hg_test::make_decision(confirmed, 3, hashdb::decision_kind::confirmed), "k_3"));
+  CHECK(hg_test::error_of(cases.decide(
+            hg_test::make_decision(dismissed, 2, hashdb::decision_kind::false_positive, true),
+            "k_2")) == hashdb::errc::suppression_refused);
+  REQUIRE(cases.decide(hg_test::make_decision(dismissed, 2, hashdb::decision_kind::false_positive),
+                       "k_2"));
   hashdb::suppression_holder holder;
   REQUIRE(hashdb::refresh_suppressions(c, holder).has_value());
-  CHECK(holder.contains(key(5)));
+  CHECK_FALSE(holder.contains(key(5)));
   auto in_table = cases.is_suppressed(hg_test::hex_n(5, 64));
   REQUIRE(in_table.has_value());
-  CHECK(*in_table);
+  CHECK_FALSE(*in_table);
 
   // Under the two-person rule, the first confirmation leaves the case open: still suppressed;
   // the second makes it confirmed and lifts the suppression.
@@ -217,6 +228,8 @@ TEST_CASE("refresh_suppressions: a second confirmation does not lift a later sup
   const auto gone = hg_test::open_case(strict, lists, "zone-d", 6, 1'780'000'000'300'000);
   REQUIRE(strict.decide(
       hg_test::make_decision(gone, 1, hashdb::decision_kind::false_positive, true), "k_1"));
+  REQUIRE(strict.decide(
+      hg_test::make_decision(gone, 2, hashdb::decision_kind::false_positive, true), "k_2"));
   REQUIRE(
       strict.decide(hg_test::make_decision(pending, 1, hashdb::decision_kind::confirmed), "k_1"));
   REQUIRE(hashdb::refresh_suppressions(c, holder).has_value());
@@ -264,7 +277,7 @@ TEST_CASE(
   hg_test::test_database db;
   const auto lists = hg_test::make_lists(db.url());
   auto c = db.connect();
-  hashdb::case_store cases(c, {});
+  hashdb::case_store cases(c, hg_test::one_reviewer());
   const auto early = hg_test::open_case(cases, lists, "zone-a", 300, 1'780'000'000'000'000);
   REQUIRE(cases.decide(
       hg_test::make_decision(early, 1, hashdb::decision_kind::false_positive, true), "k_1"));

@@ -61,6 +61,40 @@ class png_builder {
     return png;
   }
 
+  /// A width x height 8-bit grey PNG whose rows all hold the same horizontal ramp, deflated
+  /// row by row without building the raw image: large images (for budget and timing tests)
+  /// in little memory and a small file.
+  static std::vector<std::uint8_t> ramp(std::uint32_t width, std::uint32_t height) {
+    std::vector<std::uint8_t> png{0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+    std::vector<std::uint8_t> ihdr;
+    put32(ihdr, width);
+    put32(ihdr, height);
+    ihdr.insert(ihdr.end(), {8, 0, 0, 0, 0});
+    chunk(png, "IHDR", ihdr);
+    std::vector<std::uint8_t> row(std::size_t{width} + 1, 0);  // filter byte 0, then samples
+    for (std::uint32_t x = 0; x < width; ++x) row[x + 1] = static_cast<std::uint8_t>(x * 7U);
+    z_stream z{};
+    if (deflateInit(&z, 6) != Z_OK) throw std::runtime_error("deflateInit failed");
+    std::vector<std::uint8_t> out;
+    std::vector<std::uint8_t> buffer(1U << 16U);
+    for (std::uint32_t y = 0; y < height; ++y) {
+      z.next_in = row.data();
+      z.avail_in = static_cast<uInt>(row.size());
+      const int flush = y + 1 == height ? Z_FINISH : Z_NO_FLUSH;
+      int state = Z_OK;
+      do {
+        z.next_out = buffer.data();
+        z.avail_out = static_cast<uInt>(buffer.size());
+        state = deflate(&z, flush);
+        out.insert(out.end(), buffer.data(), buffer.data() + (buffer.size() - z.avail_out));
+      } while (z.avail_out == 0 || (flush == Z_FINISH && state != Z_STREAM_END));
+    }
+    deflateEnd(&z);
+    chunk(png, "IDAT", out);
+    chunk(png, "IEND", {});
+    return png;
+  }
+
   /// A gAMA chunk (gamma * 100000), to pass as extra_chunks.
   static std::vector<std::uint8_t> gama(std::uint32_t gamma_100000) {
     std::vector<std::uint8_t> out;

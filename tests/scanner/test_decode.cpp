@@ -367,6 +367,37 @@ TEST_CASE("an animated GIF decodes every frame, composited as the disposal metho
     REQUIRE(capped);
     CHECK(capped->frames.size() == 2);
   }
+  SECTION("frames far larger than the screen count their own area against the total") {
+    // Four 1000 x 1000 frames on a 4 x 4 screen: 16 canvas pixels each, a million decoded.
+    std::vector<hg_test::gif_frame> huge;
+    for (int i = 0; i < 4; ++i) {
+      huge.push_back(hg_test::make_frame(0, 0, 1000, 1000, std::vector<std::uint8_t>(1'000'000, 1),
+                                         DISPOSE_DO_NOT));
+    }
+    const auto file = hg_test::gif_builder::build(4, 4, 4, palette, huge);
+    decode_limits limits;
+    limits.max_total_pixels = 2'500'000;
+    const auto capped = decode(file, limits);
+    REQUIRE(capped);
+    CHECK(capped->frames.size() == 2);
+    CHECK(capped->frames_in_file == 4);
+  }
+  SECTION("the decode byte budget holds for all the frames' buffers together") {
+    // Every frame is a kept RGB canvas; frame 2 ("restore to previous") also needs a saved
+    // canvas from then on.
+    const std::uint64_t canvas = std::uint64_t{w} * h * 3;
+    decode_limits limits;
+    limits.max_decode_bytes = 3 * canvas;  // frames 0, 1; frame 2 would hold 2 + 1 + saved
+    auto capped = decode(bytes, limits);
+    REQUIRE(capped);
+    CHECK(capped->frames.size() == 2);
+    CHECK(capped->frames_in_file == 6);
+    limits.max_decode_bytes = 4 * canvas;  // frames 0, 1, 2 and the saved canvas
+    capped = decode(bytes, limits);
+    REQUIRE(capped);
+    CHECK(capped->frames.size() == 3);
+    CHECK(capped->frames[2].data == f[2].data);
+  }
   SECTION("a GIF cut inside a frame keeps the frames before it and the rows read") {
     // The first five frames only, cut inside the last one's image data.
     auto first_five = hg_test::gif_builder::build(
@@ -840,7 +871,7 @@ TEST_CASE("the decode byte budget counts each format's bytes per pixel, before d
     std::uint32_t bytes_per_pixel;
   };
   const std::vector<sample> samples{
-      {"rgb.jpg", 3},    {"grey.jpg", 1},       {"cmyk.jpg", 4},    {"progressive.jpg", 3},
+      {"rgb.jpg", 3},    {"grey.jpg", 1},       {"cmyk.jpg", 7},    {"progressive.jpg", 3},
       {"rgb.png", 3},    {"grey.png", 1},       {"rgb16.png", 6},   {"grey16.png", 2},
       {"rgba16.png", 6}, {"grey_alpha.png", 1}, {"palette.png", 3}, {"grey1.png", 1},
       {"still.gif", 3},  {"anim.gif", 3},       {"lossy.webp", 3},  {"lossless.webp", 4},

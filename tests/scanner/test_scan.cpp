@@ -5,7 +5,11 @@
 
 #include "gif_builder.hpp"
 #include "hg_catch.hpp"
+#include "png_builder.hpp"
 #include "scanner_test_support.hpp"
+
+#include <atomic>
+#include <chrono>
 
 using namespace hashguard::scanner;
 using hashguard::core::to_hex;
@@ -221,4 +225,47 @@ TEST_CASE("scanner configuration keys have scan_options' defaults and are valida
   REQUIRE(cfg.set("scanner.max_decode_bytes", "12345", config_source::flag));
   REQUIRE(cfg.set("scanner.max_frames", "0", config_source::flag));
   CHECK(scan_options_from(cfg).error() == hashguard::core::errc::config_bad_value);
+  REQUIRE(cfg.set("scanner.max_frames", "32", config_source::flag));
+  CHECK(defaults->max_scan == std::chrono::milliseconds(10'000));
+  REQUIRE(cfg.set("scanner.max_scan_ms", "250", config_source::flag));
+  const auto scan_ms = scan_options_from(cfg);
+  REQUIRE(scan_ms);
+  CHECK(scan_ms->max_scan == std::chrono::milliseconds(250));
+  REQUIRE(cfg.set("scanner.max_scan_ms", "0", config_source::flag));
+  CHECK(scan_options_from(cfg).error() == hashguard::core::errc::config_bad_value);
+}
+
+TEST_CASE("a scan that spends its CPU budget answers scan_budget_exceeded, at any stage") {
+  const auto bytes = hg_test::png_builder::ramp(2048, 2048);
+  image_scanner unlimited;
+  REQUIRE(unlimited.scan(bytes));
+
+  SECTION("options.max_scan applies to every scan") {
+    scan_options none;
+    none.max_scan = std::chrono::milliseconds(0);
+    image_scanner scanner(none);
+    CHECK(scanner.scan(bytes).error() == errc::scan_budget_exceeded);
+  }
+  SECTION("spent during the decode, the hash stages never run") {
+    scan_budget tiny(std::chrono::microseconds(200));
+    CHECK(unlimited.scan(bytes, tiny).error() == errc::scan_budget_exceeded);
+    CHECK(unlimited.last_timings().hash.count() == 0);
+  }
+  SECTION("a raised stop flag cancels it") {
+    std::atomic<bool> stop{true};
+    CHECK(unlimited.scan(bytes, &stop).error() == errc::scan_cancelled);
+  }
+  SECTION("every stage checks it: budgets from 0 to half the scan end at some stage") {
+    scan_budget whole(std::chrono::hours(1));
+    REQUIRE(unlimited.scan(bytes, whole));
+    const auto needed = whole.used();
+    for (int tenth = 0; tenth < 5; ++tenth) {
+      scan_budget part(needed * tenth / 10);
+      const auto r = unlimited.scan(bytes, part);
+      INFO("budget " << tenth << "/10");
+      CHECK((!r && r.error() == errc::scan_budget_exceeded));
+    }
+  }
+  // The scanner recovers: the next scan with budget to spare is whole.
+  CHECK(unlimited.scan(bytes));
 }

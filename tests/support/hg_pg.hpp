@@ -6,13 +6,16 @@
 
 #include "hg_catch.hpp"
 
+#include "hashguard/hashdb/audit.hpp"
 #include "hashguard/hashdb/database.hpp"
 #include "hashguard/hashdb/migrations.hpp"
 
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdint>
 #include <cstdlib>
+#include <memory>
 #include <string>
 
 namespace hg_test {
@@ -31,6 +34,20 @@ inline std::string server_url() {
 template <class R>
 boost::system::error_code error_of(const R& r) {
   return r.has_value() ? boost::system::error_code{} : r.error();
+}
+
+/// The audit keys test connections append with (id "test", a fixed key): the audit chain
+/// refuses appends on a connection without keys.
+inline std::shared_ptr<const hashguard::hashdb::audit_keyring> audit_keys() {
+  static const auto keys = [] {
+    auto ring = std::make_shared<hashguard::hashdb::audit_keyring>();
+    ring->current.id = "test";
+    for (std::size_t i = 0; i < ring->current.bytes.size(); ++i) {
+      ring->current.bytes[i] = static_cast<std::uint8_t>(0xa0 + i);
+    }
+    return std::shared_ptr<const hashguard::hashdb::audit_keyring>(std::move(ring));
+  }();
+  return keys;
 }
 
 /// Creates a fresh database on construction, drops it on destruction.
@@ -56,11 +73,13 @@ class test_database {
 
   [[nodiscard]] const std::string& url() const { return url_; }
   [[nodiscard]] const std::string& name() const { return name_; }
+  /// A connection to this database, with the test audit keys.
   [[nodiscard]] hashguard::hashdb::connection connect() const {
     std::string why;
     auto c = hashguard::hashdb::connection::open(url_, &why);
     INFO(why);
     REQUIRE(c.has_value());
+    c->use_audit_keys(audit_keys());
     return std::move(*c);
   }
 

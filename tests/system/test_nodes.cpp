@@ -136,7 +136,8 @@ TEST_CASE("nodes: two serve processes on one PostgreSQL share lists, cases and k
   // A key made by an operator (`hashguard keys create`, as on node A's host) works on both
   // nodes after one refresh interval, and stops on both once revoked.
   auto [rc, secret] =
-      run_cli({"keys", "create", "edge-nodes", "--role", "ingest", "--database-url=" + db.url()});
+      run_cli({"keys", "create", "edge-nodes", "--role", "ingest", "--database-url=" + db.url(),
+               "--data-dir=" + (dir.path / "node-a").string()});  // node A's audit key
   REQUIRE(rc == 0);
   while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
   REQUIRE_FALSE(secret.empty());
@@ -160,7 +161,8 @@ TEST_CASE("nodes: two serve processes on one PostgreSQL share lists, cases and k
     const auto id = tx.exec1("SELECT id FROM api_keys WHERE name = 'edge-nodes'")[0].as<long>();
     tx.commit();
     auto [revoke_rc, out] =
-        run_cli({"keys", "revoke", std::to_string(id), "--database-url=" + db.url()});
+        run_cli({"keys", "revoke", std::to_string(id), "--database-url=" + db.url(),
+                 "--data-dir=" + (dir.path / "node-a").string()});
     INFO(out);
     REQUIRE(revoke_rc == 0);
   }

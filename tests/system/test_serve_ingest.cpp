@@ -358,7 +358,9 @@ TEST_CASE("serve: GET /v1/decisions follows reviewers, and list edits over HTTP 
       {HG_HASHGUARD_BIN, "serve", "--http-port=0", "--database-url=" + db.url(),
        "--data-dir=" + dir.string(),
        "--auth-keys=ingest:" + ingest + ",reviewer:" + reviewer + ",compliance:" + compliance,
-       "--auth-bootstrap-key=" + admin, "--snapshot-poll-ms=50"});
+       "--auth-bootstrap-key=" + admin, "--snapshot-poll-ms=50",
+       // One reviewer decides alone here: the feed is under test, not the two-person rule.
+       "--cases-required-confirmations=1"});
   const auto port = srv.port();
 
   // Nothing decided yet: an empty page and a cursor to poll with.

@@ -145,7 +145,7 @@ TEST_CASE("serve: /metrics shows every periodic task's last success and failures
                      "--evidence.retry_ms=50", "--retention.purge_interval_s=1",
                      "--http.log_requests=true"});
   const std::set<std::string> tasks{"keys",     "snapshot",  "suppressions", "purge",
-                                    "evidence", "log_flush", "probe_audit"};
+                                    "evidence", "log_flush", "probe_audit",  "audit_head"};
 
   // Every task succeeds with the database up: keys, snapshot and suppressions before serve
   // listens, the others at their first interval (the purge's is a second).

@@ -26,6 +26,8 @@ namespace {
 
 const std::string ingest = "ingest-key-for-openapi-test-01234567";
 const std::string reviewer = "reviewer-key-for-openapi-test-012345";
+const std::string reviewer2 = "second-reviewer-key-for-openapi-test";
+const std::string reviewer3 = "third-reviewer-key-for-openapi-test0";
 const std::string compliance = "compliance-key-for-openapi-test-0123";
 const std::string admin = "admin-key-for-openapi-test-012345678";
 
@@ -107,13 +109,13 @@ TEST_CASE("every design route has an operation in the OpenAPI document with its 
 TEST_CASE("serve: every route's real answers fit handlers/openapi.json") {
   test_database db;
   temp_dir tmp("hg-serve-openapi");
-  serve_process srv(
-      {HG_HASHGUARD_BIN, "serve", "--http.port=0", "--http.address=127.0.0.1",
-       "--database.url=" + db.url(), "--data.dir=" + (tmp.path / "data").string(),
-       "--auth.keys=ingest:" + ingest + ",reviewer:" + reviewer + ",compliance:" + compliance,
-       "--auth.bootstrap_key=" + admin, "--snapshot.poll_ms=50", "--evidence.enabled=true",
-       "--evidence.key=" + std::string(64, 'a'), "--evidence.retry_ms=50",
-       "--http.log_requests=false"});
+  serve_process srv({HG_HASHGUARD_BIN, "serve", "--http.port=0", "--http.address=127.0.0.1",
+                     "--database.url=" + db.url(), "--data.dir=" + (tmp.path / "data").string(),
+                     "--auth.keys=ingest:" + ingest + ",reviewer:" + reviewer + ",reviewer:" +
+                         reviewer2 + ",reviewer:" + reviewer3 + ",compliance:" + compliance,
+                     "--auth.bootstrap_key=" + admin, "--snapshot.poll_ms=50",
+                     "--evidence.enabled=true", "--evidence.key=" + std::string(64, 'a'),
+                     "--evidence.retry_ms=50", "--http.log_requests=false"});
   route_caller api(srv.port());
   const auto json_type = std::string_view("application/json");
 
@@ -190,13 +192,31 @@ TEST_CASE("serve: every route's real answers fit handlers/openapi.json") {
       },
       30s, 100ms));
   api.call("GET", "/v1/cases/{id}", "/v1/cases/999999", reviewer, 404);
-  api.call("POST", "/v1/cases/{id}/files/{content}/reveal",
-           "/v1/cases/" + case_id + "/files/" + content + "/reveal", reviewer, 200,
-           R"({"purpose":"openapi test"})", json_type);
-  api.call("POST", "/v1/cases/{id}/decision", "/v1/cases/" + case_id + "/decision", reviewer, 422,
+  const std::string reveal = "/v1/cases/" + case_id + "/files/" + content + "/reveal";
+  const std::string reveal_pattern = "/v1/cases/{id}/files/{content}/reveal";
+  api.call("POST", reveal_pattern, reveal, reviewer, 200, R"({"view":"preview"})", json_type);
+  api.call("POST", reveal_pattern, reveal, reviewer, 200, R"({"purpose":"openapi test"})",
+           json_type);
+  api.call("POST", reveal_pattern, reveal, reviewer2, 200, R"({"view":"original"})", json_type);
+  const std::string decide = "/v1/cases/" + case_id + "/decision";
+  const std::string decision_pattern = "/v1/cases/{id}/decision";
+  api.call("POST", decision_pattern, decide, reviewer, 422,
            R"({"decision":"confirmed","note":" "})", json_type);
-  api.call("POST", "/v1/cases/{id}/decision", "/v1/cases/" + case_id + "/decision", reviewer, 200,
+  api.call("POST", decision_pattern, decide, reviewer, 200,
            R"({"decision":"confirmed","note":"known image","classification":"A1"})", json_type);
+  // Two reviewers disagree (disputed: not reportable), an admin rules, the case is locked.
+  api.call("POST", decision_pattern, decide, reviewer2, 200,
+           R"({"decision":"false_positive","note":"looks innocent"})", json_type);
+  api.call("POST", "/v1/cases/{id}/report", "/v1/cases/" + case_id + "/report", compliance, 409,
+           R"({"report_id":"R-0"})", json_type);
+  api.call("POST", "/v1/cases/{id}/ruling", "/v1/cases/" + case_id + "/ruling", admin, 200,
+           R"({"decision":"confirmed","note":"known image","classification":"A1"})", json_type);
+  api.call("POST", decision_pattern, decide, reviewer3, 409,
+           R"({"decision":"escalated","note":"late"})", json_type);
+  api.call("POST", "/v1/cases/{id}/reopen", "/v1/cases/" + case_id + "/reopen", reviewer3, 200,
+           R"({"reason":"a second look"})", json_type);
+  api.call("POST", "/v1/cases/{id}/reopen", "/v1/cases/" + case_id + "/reopen", reviewer, 409,
+           R"({"reason":"I decided it"})", json_type);
   api.call("POST", "/v1/cases/{id}/report", "/v1/cases/" + case_id + "/report", compliance, 201,
            R"({"report_id":"R-1","file_ids":["F-1"],"submitted_at":"2026-01-02T03:04:05Z",)"
            R"("environment":"test","responses":{"ok":true}})",
@@ -232,8 +252,18 @@ TEST_CASE("serve: every route's real answers fit handlers/openapi.json") {
   api.call("GET", "/v1/audit", "/v1/audit?before=x", compliance, 400);
   api.call("GET", "/v1/audit/verify", "/v1/audit/verify", compliance, 200);
 
-  // Errors keep their shape too: wrong role, and retiring the list last.
+  // Errors keep their shape too: wrong role, and retiring the list last (after disabling the
+  // entry that matched).
   api.call("GET", "/v1/audit", "/v1/audit", reviewer, 403);
+  const auto detail =
+      json::parse(api.call("GET", "/v1/cases/{id}", "/v1/cases/" + case_id, reviewer, 200).body);
+  const auto entry = detail.at("events").at(0).at("hits").at(0).at("entry_id").as_int64();
+  const std::string disable_pattern = "/v1/lists/{id}/entries/{entry}/disable";
+  api.call("POST", disable_pattern,
+           "/v1/lists/" + list + "/entries/" + std::to_string(entry) + "/disable", admin, 200,
+           R"({"reason":"openapi test"})", json_type);
+  api.call("POST", disable_pattern, "/v1/lists/" + list + "/entries/999999/disable", admin, 404,
+           R"({"reason":"openapi test"})", json_type);
   api.call("DELETE", "/v1/lists/{id}", "/v1/lists/" + list, admin, 200);
   api.call("DELETE", "/v1/lists/{id}", "/v1/lists/999999", admin, 404);
 

@@ -4,13 +4,16 @@
 //  - the purge: `hashguard cases purge` and serve's periodic purge delete expired evidence
 //    and keep the evidence of a case on legal hold;
 //  - exports are sent from a file: a large one arrives complete, with a Content-Length, and
-//    its bytes hash to the custody record's SHA-256.
+//    its bytes hash to the custody record's SHA-256;
+//  - the audit head: serve publishes it (log line, head file), `hashguard audit verify` and
+//    /v1/audit/verify check the log against it, and catch its newest rows cut off.
 #include "hg_catch.hpp"
 #include "hg_pg.hpp"
 #include "hg_util.hpp"
 #include "http_client.hpp"
 #include "serve_api.hpp"
 #include "serve_process.hpp"
+#include "system_support.hpp"
 
 #include "hashguard/core/parse.hpp"
 #include "hashguard/hashdb/cases.hpp"
@@ -400,4 +403,63 @@ TEST_CASE("serve: a large export arrives complete and hashes to its custody reco
   // Nothing is left behind in the spill directory (the files are unlinked).
   CHECK(std::filesystem::is_empty(tmp.path / "data" / "exports"));
   CHECK(srv.stop(SIGTERM).code == 0);
+}
+
+TEST_CASE("serve: the published audit head catches the log's newest rows cut off") {
+  test_database db;
+  const temp_dir dir("hg-audit-head");
+  auto args = serve_args(db.url(), dir.path, 0);
+  args.push_back("--audit.publish_interval_s=1");
+  serve_process srv(args);
+  const auto head_file = dir.path / "data" / "audit-head.json";
+  const auto key_file = dir.path / "data" / "audit.key";
+  // No key configured: serve generated one, private to its user, and said so.
+  REQUIRE(std::filesystem::exists(key_file));
+  CHECK((std::filesystem::status(key_file).permissions() & std::filesystem::perms::all) ==
+        (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
+  CHECK(srv.err_text().find("generated one in " + key_file.string()) != std::string::npos);
+
+  make_list(srv.port(), file_bytes(match_image));  // audited: list.create, list.import
+  const auto newest = count(db.url(), "SELECT max(id) FROM audit_log");
+  REQUIRE(eventually(
+      [&] {
+        return std::filesystem::exists(head_file) &&
+               file_bytes(head_file.string()).find("\"id\":" + std::to_string(newest)) !=
+                   std::string::npos;
+      },
+      30s));
+  CHECK((std::filesystem::status(head_file).permissions() & std::filesystem::perms::all) ==
+        (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
+  CHECK(eventually(
+      [&] {
+        return srv.err_text().find("audit head " + std::to_string(newest)) != std::string::npos;
+      },
+      10s));
+
+  const std::vector<std::string> verify{"audit", "verify", "--json", "--database-url=" + db.url(),
+                                        "--data-dir=" + (dir.path / "data").string()};
+  auto [intact_status, intact] = hg_sys::run_cli(verify);
+  INFO(intact);
+  CHECK(intact_status == 0);
+  CHECK(json::parse(intact).at("published_head").at("id").as_int64() == newest);
+
+  // Someone who can bypass the trigger cuts the newest rows: the shorter chain is valid, the
+  // published head is not in it.
+  exec(db.url(),
+       "SET LOCAL session_replication_role = replica; DELETE FROM audit_log WHERE id >= " +
+           std::to_string(newest));
+  // serve notices at its next publication and keeps the head file as it was.
+  CHECK(eventually(
+      [&] { return srv.err_text().find("task audit_head failed") != std::string::npos; }, 10s));
+  CHECK(file_bytes(head_file.string()).find("\"id\":" + std::to_string(newest)) !=
+        std::string::npos);
+  auto [cut_status, cut] = hg_sys::run_cli(verify);
+  INFO(cut);
+  CHECK(cut_status == 1);
+  CHECK(json::parse(cut).at("problem").as_string() == "truncated");
+  auto http = request(srv.port(), "GET", "/v1/audit/verify", compliance);
+  REQUIRE(http);
+  REQUIRE(http->status == 200);
+  CHECK_FALSE(json_of(*http).at("ok").as_bool());
+  CHECK(json_of(*http).at("problem").as_string() == "truncated");
 }

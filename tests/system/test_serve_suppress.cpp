@@ -148,6 +148,9 @@ std::vector<std::string> serve_args(const std::string& url, const node_dir& dir,
           "--data-dir=" + dir.path.string(), "--node-name=" + name,
           "--auth-keys=ingest:" + ingest + ",reviewer:" + reviewer, "--auth-bootstrap-key=" + admin,
           "--snapshot-poll-ms=50", "--suppressions-poll-ms=" + std::to_string(suppressions_poll_ms),
+          // One reviewer decides alone: suppression across nodes is under test, not the
+          // two-person rule.
+          "--cases-required-confirmations=1",
           // Long enough that a loaded machine commits (not spools) each event: the recorder's
           // `suppressed` outcome comes from the database.
           "--database-commit-deadline-ms=10000", "--http-log-requests=false"};

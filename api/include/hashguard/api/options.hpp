@@ -8,6 +8,8 @@
 //   http.db_threads, http.db_queue     database pool: threads and queue bound
 //   http.header_limit_bytes            request line + fields; over it: 431
 //   http.body_limit_*_bytes            per body class (json, image, import); over it: 413
+//   http.body_budget_bytes             request bodies in memory across all connections; a
+//                                      request that cannot reserve its body: 503 overloaded
 //   http.read_timeout_ms               each read must make progress within this
 //   http.request_deadline_ms           the whole request (header + body) must arrive within this
 //   http.write_timeout_ms              each response write
@@ -51,6 +53,8 @@ struct server_options {
   std::uint64_t body_limit_json{1024 * 1024};
   std::uint64_t body_limit_image{32 * 1024 * 1024};
   std::uint64_t body_limit_import{512ULL * 1024 * 1024};
+  /// Bytes of request bodies in memory at once, across all connections (see server.hpp).
+  std::uint64_t body_budget{1ULL << 30U};
   std::chrono::milliseconds read_timeout{10'000};
   std::chrono::milliseconds request_deadline{30'000};
   std::chrono::milliseconds write_timeout{10'000};
@@ -73,7 +77,8 @@ struct server_options {
 /// Declares every http.* and auth.* key with its embedded default.
 void declare_config(core::config& cfg);
 /// Reads the options from a config on which declare_config ran. Errors: errc::malformed for
-/// values out of range (a port above 65535, negative sizes, one TLS path without the other).
+/// values out of range (a port above 65535, negative sizes, one TLS path without the other, a
+/// body budget smaller than a body limit: such a body could never be admitted).
 [[nodiscard]] core::result<server_options> options_from(const core::config& cfg);
 /// Config keys (auth.bootstrap_key, auth.keys) are typed by people, so they are checked: at
 /// least this many characters (`hashguard keys create` makes 46; `openssl rand -hex 16` 32).

@@ -23,6 +23,13 @@
 // Retry-After) and a close. So idle or slow clients, which need no key, cannot keep a
 // legitimate client out; they are also closed by the per-read timeout on their own.
 //
+// Body budget (body_budget): request bodies held in memory across all connections stay within
+// one total. A request reserves its Content-Length before its body is read (a chunked body
+// grows its reservation as it arrives) and gives it back when it is finished; one that cannot
+// reserve gets 503 overloaded with Retry-After and a close, its body unread (a chunked one as
+// soon as it outgrows what is left). So 1,024 connections x a 32 MiB limit pin at most the
+// budget, not 32 GiB; the reading buffer of each connection (header limit + 64 KiB) is apart.
+//
 // Rate limit: every request of a valid key takes a token from that key's bucket (any route
 // with a role, before the role check); an empty bucket answers 429 rate_limited with
 // Retry-After. Other keys are unaffected.
@@ -33,9 +40,11 @@
 // handle_signals() ran) stops accepting, closes idle connections, lets in-flight requests finish
 // (answered with Connection: close) until drain_timeout, then closes the rest; wait() returns
 // when everything stopped. The pools given in `services` are shut down by wait() after the
-// connections drained and before the I/O threads stop (so every job's answer can still travel).
-// A handler's responder must be called (or dropped) before wait() can return: wait() keeps the
-// I/O threads running until every open request has its answer.
+// connections drained and before the I/O threads stop (so every job's answer can still travel);
+// past the drain deadline they are cancelled first (work_pool::cancel: scans stop at their next
+// budget check), so a long scan does not hold the process past the deadline. A handler's responder
+// must be called (or dropped) before wait() can return: wait() keeps the I/O threads running until
+// every open request has its answer.
 //
 // Thread-safety: start/handle_signals/wait from one thread; shutdown() from any thread.
 #pragma once
@@ -90,6 +99,8 @@ class server {
   bool wait();
   /// Connections open now.
   [[nodiscard]] std::size_t connections() const noexcept;
+  /// Bytes of request bodies reserved now against the body budget.
+  [[nodiscard]] std::uint64_t body_bytes_reserved() const noexcept;
 
  private:
   struct impl;

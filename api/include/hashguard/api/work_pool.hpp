@@ -2,11 +2,16 @@
 // the database pool. The queue bound is the server's backpressure: when try_post() refuses a
 // job, the server answers 503 with Retry-After instead of queueing without limit.
 //
+// Cancelling: cancel() raises a flag that long jobs may poll (a scan's budget does, through
+// current_cancel_flag()), so a server past its drain deadline does not wait for work whose
+// answers nobody will read. Queued jobs still run (and see the flag at once).
+//
 // Thread-safety: every member may be called from any thread. Jobs run in FIFO order on some
 // worker; a job that throws is a bug: the exception is swallowed (the job's owner must catch
 // and answer; the server's wrappers do).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -30,6 +35,12 @@ class work_pool {
   [[nodiscard]] bool try_post(std::function<void()> job);
   /// Stops accepting jobs, runs the ones already queued, joins the threads. Idempotent.
   void shutdown();
+  /// Raises the cancel flag (never lowered again). Idempotent.
+  void cancel() noexcept { cancelled_.store(true, std::memory_order_relaxed); }
+  /// The flag cancel() raises; it lives as long as the pool.
+  [[nodiscard]] const std::atomic<bool>& cancel_flag() const noexcept { return cancelled_; }
+  /// The cancel flag of the pool whose worker thread calls this; nullptr on any other thread.
+  [[nodiscard]] static const std::atomic<bool>* current_cancel_flag() noexcept;
 
   [[nodiscard]] std::size_t queued() const;   ///< jobs waiting (not running)
   [[nodiscard]] std::size_t running() const;  ///< jobs running now
@@ -50,6 +61,7 @@ class work_pool {
   std::deque<std::function<void()>> queue_;
   std::size_t running_{0};
   bool stopping_{false};
+  std::atomic<bool> cancelled_{false};
   std::vector<std::thread> threads_;
 };
 

@@ -27,8 +27,11 @@ namespace hashguard::handlers {
 
 class db_pool {
  public:
+  /// `audit_keys`: given to every connection the pool opens (the routes that append audit
+  /// rows need them; without, those appends fail with hashdb::errc::audit_key_missing).
   db_pool(std::string url, std::size_t size,
-          std::chrono::milliseconds wait = std::chrono::milliseconds(5000));
+          std::chrono::milliseconds wait = std::chrono::milliseconds(5000),
+          std::shared_ptr<const hashdb::audit_keyring> audit_keys = nullptr);
   db_pool(const db_pool&) = delete;
   db_pool& operator=(const db_pool&) = delete;
 
@@ -64,6 +67,7 @@ class db_pool {
   std::string url_;
   std::size_t size_;
   std::chrono::milliseconds wait_;
+  std::shared_ptr<const hashdb::audit_keyring> audit_keys_;
   mutable std::mutex mu_;
   std::condition_variable returned_;
   std::vector<std::unique_ptr<hashdb::connection>> idle_;

@@ -59,6 +59,9 @@ struct services {
   int required_confirmations{2};        ///< for decisions on new cases
   hashdb::package_options package;      ///< reporter block of report.xml
   std::optional<hashdb::evidence_key> evidence;  ///< set when preservation is enabled
+  /// The published audit head (audit.head_file) /v1/audit/verify checks the log against;
+  /// empty or absent: the chain alone is checked.
+  std::filesystem::path audit_head_file;
   /// Where exports are generated before they are sent (unlinked temporary files, 0600).
   std::filesystem::path spill_dir{std::filesystem::temp_directory_path()};
 

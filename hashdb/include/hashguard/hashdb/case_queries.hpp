@@ -1,7 +1,15 @@
 // What reviewers and compliance read from the case store: the filtered review queue with its
-// counts, and everything one case holds (files, sightings, hits with their provenance,
-// decisions, CyberTipline submissions). The exports (export.hpp) and the api's review handlers
-// are built on these queries.
+// counts, and one case (files with their provenance, a page of its sightings with their hits,
+// the list entries it covers, decisions, CyberTipline submissions). The exports (export.hpp)
+// and the api's review handlers are built on these queries.
+//
+// A case can hold hundreds of thousands of events (a popular item seen again and again), so
+// nothing here grows with them: events come a page at a time (newest first, with their total),
+// a file's first/last seen and sightings are counters kept at ingest, and its source URLs are
+// computed with SQL aggregates and capped (the kept ones and the distinct total, so the cap is
+// always visible). What still grows with the case: the files (one per distinct content) and the
+// list entries it covers; and the URL aggregate's time (one pass over the case's events in
+// PostgreSQL: about 0.2 s for 200,000 events).
 //
 // Times are ISO 8601 UTC text with microseconds ("2026-11-28T20:43:11.123456Z"); hashes and
 // digests are lowercase hex ("" when absent). Read-only: nothing here writes an audit row (the
@@ -23,9 +31,10 @@ namespace hashguard::hashdb {
 /// The review queue's filters; every field is optional. Dates compare with the case's
 /// last_seen: from <= last_seen < to.
 struct queue_filter {
-  std::optional<std::string> status;    ///< open, confirmed, false_positive, escalated, reported
-  std::optional<std::string> zone;      ///< exact zone
-  std::optional<std::int64_t> list_id;  ///< cases that cover an entry of this list
+  std::optional<std::string>
+      status;  ///< open, disputed, confirmed, false_positive, escalated, reported
+  std::optional<std::string> zone;             ///< exact zone
+  std::optional<std::int64_t> list_id;         ///< cases that cover an entry of this list
   std::optional<std::int64_t> from_us, to_us;  ///< microseconds since the Unix epoch
   std::size_t limit{50};                       ///< 1..500
   std::size_t offset{0};
@@ -65,13 +74,34 @@ struct event_record {
   std::vector<hit_record> hits;
 };
 
+/// At most this many distinct source URLs are kept per file (file_record::urls), in the case
+/// detail, the exports and the CyberTipline package alike.
+inline constexpr std::size_t urls_per_file = 20;
+/// At most this many distinct match records are kept per file (file_record::matches).
+inline constexpr std::size_t matches_per_file = 20;
+
+/// What one file's events matched: a distinct hit (list, entry, signal, distance, threshold,
+/// list version, action, variant), with how often and when.
+struct file_match {
+  hit_record hit;
+  std::int64_t sightings{};  ///< events of the file with this hit
+  std::string first_seen, last_seen;
+};
+
 /// One distinct content of a case.
 struct file_record {
   std::string content;  ///< the case's key for it (SHA-256, or the best hash sent)
   std::string md5, sha1, sha256, pdq, phash;
   std::string first_seen, last_seen;
   std::int64_t sightings{};
-  std::vector<std::string> urls;  ///< distinct source URLs it was seen at, oldest first
+  /// Distinct source URLs it was seen at: the urls_per_file most recently seen, newest first.
+  std::vector<std::string> urls;
+  std::int64_t urls_total{};  ///< distinct source URLs in all (> urls.size() when capped)
+  std::string first_url;      ///< the URL of its first sighting ("" when none had one)
+  /// Only in the CyberTipline package (exporter::cybertipline; empty in review_store::detail):
+  /// its distinct hits, the matches_per_file seen most often, and how many there are in all.
+  std::vector<file_match> matches;
+  std::int64_t matches_total{};
   /// Whether anyone at the provider viewed the file (CyberTipline fileViewedByEsp), by whom
   /// and when: set by the first reveal of preserved evidence (evidence.hpp).
   bool viewed_by_esp{false};
@@ -99,10 +129,33 @@ struct report_record {
   std::string recorded_at;
 };
 
+/// One list entry a case covers (every entry any of its events matched).
+struct case_entry {
+  std::int64_t list_id{};
+  std::string list_name;  ///< "" when the list no longer exists
+  std::int64_t entry_id{};
+  std::string external_id;  ///< "" when none
+};
+
+/// Which events a case detail carries: the newest `limit` (0: none, only the total), or with
+/// `before` (an event id of the case, e.g. the previous page's next_before) the newest
+/// `limit` older than that event. Events are ordered by (occurred_at, id).
+struct event_page {
+  std::size_t limit{100};  ///< 0..500 (the api allows 1..500)
+  std::optional<std::string> before;
+};
+inline constexpr std::size_t max_event_page = 500;
+
 struct case_detail {
   case_summary summary;
-  std::vector<file_record> files;    ///< first seen first
-  std::vector<event_record> events;  ///< oldest first (empty once a false positive was reduced)
+  std::vector<file_record> files;   ///< first seen first
+  std::vector<case_entry> entries;  ///< by list id, entry id
+  std::int64_t urls_total{};        ///< distinct source URLs over all its files
+  /// A page of the events, newest first (empty once a false positive was reduced).
+  std::vector<event_record> events;
+  std::int64_t events_total{};  ///< all the case's events
+  /// The id to pass as event_page::before for the next older page; empty on the last page.
+  std::string next_before;
   std::vector<decision_record> decisions;  ///< oldest first
   std::vector<report_record> reports;      ///< oldest first
   int confirmations{};                     ///< distinct reviewers who confirmed
@@ -114,8 +167,9 @@ class review_store {
 
   /// errc::invalid_argument for a limit outside 1..500 or an unknown status.
   [[nodiscard]] core::result<queue_page> queue(const queue_filter& f);
-  /// errc::not_found when the case does not exist.
-  [[nodiscard]] core::result<case_detail> detail(std::int64_t case_id);
+  /// errc::not_found when the case does not exist; errc::invalid_argument for a page limit
+  /// over max_event_page or a `before` that is not an event of this case.
+  [[nodiscard]] core::result<case_detail> detail(std::int64_t case_id, const event_page& page = {});
 
  private:
   connection& conn_;

@@ -4,22 +4,57 @@
 // Grouping: an event joins the case of its zone that already covers one of its list entries,
 // else the case of its zone that already holds its content (SHA-256, or the best hash sent),
 // else opens a new case. A case's files are the distinct contents seen; sightings counts its
-// events. Content on the suppression list (a reviewer dismissed it as a false positive and
-// asked for suppression) no longer opens or feeds cases: its events are still stored, marked
-// suppressed. A case that becomes confirmed takes its contents off the suppression list again
-// (the latest decision wins, as in the decisions feed).
+// events. Content on the suppression list (dismissed as a false positive with suppression)
+// no longer opens or feeds cases: its events are still stored, marked suppressed. A case that
+// becomes confirmed takes its contents off the suppression list again.
 //
-// Statuses: open -> confirmed (after `required_confirmations` confirmations by distinct
-// reviewers; 1 or 2) | false_positive | escalated; confirmed -> reported when a CyberTipline
-// submission is recorded.
+// Decisions (two-person integrity; docs/internals.md "Decisions" has the table). R is the
+// case's required_confirmations (1 or 2; 2 by default). A case is reviewed in rounds; only the
+// decisions of its current round count, and each reviewer records at most one per round
+// (confirmed, false_positive or escalated; errc::conflict for a second one, so a double submit
+// records one decision). With C confirmations and F dismissals in the round:
+//   confirmed       C >= R and C > F              final: the case is locked
+//   false_positive  F >= R and F > C              final: the case is locked
+//   disputed        C > 0 and F > 0, neither final: one more reviewer (the majority reaches R)
+//                   or an admin ruling (rule()) decides
+//   escalated       a reviewer escalated, nothing above applies
+//   open            otherwise
+// So a dismissal needs as many reviewers as a confirmation, and never overrides a pending one.
+// The case's classification is set only when it becomes confirmed (the most severe one its
+// confirming reviewers gave: A1 > A2 > B1 > B2), so nothing of a pending decision shows in the
+// case row. Every decision runs in one transaction holding the case row's lock (FOR UPDATE):
+// two concurrent requests are serialised and the second sees the first.
+//
+// A locked case (confirmed, false_positive) refuses decisions (errc::case_locked). It changes
+// only through reopen requests: request_reopen() records one per reviewer who made no
+// decision in the round being reopened; when max(2, R) distinct reviewers have asked, the same
+// transaction reopens it (round + 1, status open, classification cleared; a dismissal's
+// suppressions are lifted and fed as `reopened`; a confirmation's block stays in the feed until
+// a later final decision changes it). A reported case is never reopened (errc::case_locked).
+//
+// Blind review: until a reviewer has recorded their own decision in the current round of an
+// undecided case (open, disputed, escalated), they see it as `needs_review`, with no earlier
+// decision, classification or count (decided_in_round(), blind_summary(); the handlers hide
+// the decisions and counts of a case detail). Final cases are shown as they are.
+//
+// Dismissals: a reviewer may not record false_positive while the case holds preserved evidence
+// that this actor never revealed unblurred (evidence.hpp; errc::evidence_not_viewed).
+// Suppression (`suppress`, asked for with false_positive) is refused (errc::suppression_refused)
+// when any hit of the case is an exact digest (md5, sha1, sha256: a bad exact entry is disabled
+// by an admin instead, list_store::disable_entry), or when any of its contents belongs to
+// another case that is confirmed or reported. It takes effect when the case becomes a false
+// positive, and only if every reviewer who dismissed it in that round asked for it.
+//
+// Reports: record_report() needs a confirmed (or already reported) case: errc::not_confirmed
+// for an open, disputed, escalated or dismissed one.
 //
 // Retention: a reported case is preserved until `preserve_days` after its first report; a
 // false-positive case keeps only its hashes (its events go) `false_positive_days` after
-// dismissal; a case on legal hold is never purged. purge() refuses a named case that is held or
-// unexpired (errc::purge_refused).
+// dismissal (its evidence likewise: purge_evidence); a case on legal hold is never purged.
+// purge() refuses a named case that is held or unexpired (errc::purge_refused).
 //
-// Decisions, reports, holds and purges write an audit row in the same transaction.
-// A case_store borrows a connection (one per thread).
+// Decisions, rulings, reopen requests, reports, holds and purges write an audit row in the
+// same transaction. A case_store borrows a connection (one per thread).
 #pragma once
 
 #include "hashguard/hashdb/database.hpp"
@@ -36,7 +71,7 @@ namespace hashguard::hashdb {
 
 struct case_options {
   int dedupe_window_s{3600};      ///< same (zone, request id) within this is one event
-  int required_confirmations{1};  ///< for new cases: 1, or 2 for the two-person rule
+  int required_confirmations{2};  ///< for new cases: 2 (the two-person rule), or 1
   int preserve_days{365};         ///< after the first report
   int false_positive_days{30};    ///< details kept after a false-positive dismissal
 };
@@ -53,12 +88,14 @@ struct record_result {
 struct case_summary {
   std::int64_t id{};
   std::string zone;
-  std::string status;  ///< open, confirmed, false_positive, escalated, reported
+  std::string status;  ///< open, disputed, confirmed, false_positive, escalated, reported;
+                       ///< needs_review only in a blind_summary()
   std::string opened_at, first_seen, last_seen;
   std::int64_t sightings{};
   std::int64_t files{};
-  int required_confirmations{1};
-  std::optional<std::string> classification;  ///< A1, A2, B1, B2
+  int required_confirmations{2};
+  int round{1};                               ///< the review round (a reopen starts the next)
+  std::optional<std::string> classification;  ///< A1, A2, B1, B2 (set once confirmed)
   std::optional<std::string> dismissed_at, reported_at, preserve_until;
   bool legal_hold{false};
   bool details_purged{false};
@@ -80,7 +117,23 @@ struct decision_input {
 struct decision_result {
   std::int64_t decision_id{};
   std::string status;   ///< the case's status afterwards
-  int confirmations{};  ///< distinct reviewers who confirmed so far
+  int confirmations{};  ///< distinct reviewers who confirmed in the current round
+  int dismissals{};     ///< distinct reviewers who dismissed in the current round
+};
+
+/// A reopen request by one reviewer.
+struct reopen_input {
+  std::int64_t case_id{};
+  std::int64_t reviewer_key_id{};
+  std::string reason;  ///< required, up to 10000 characters
+};
+
+struct reopen_result {
+  int requests{};        ///< distinct reviewers who asked to reopen the current round
+  int needed{};          ///< max(2, required_confirmations)
+  bool reopened{false};  ///< this request reopened the case
+  std::string status;    ///< the case's status afterwards
+  int round{};           ///< the case's round afterwards
 };
 
 struct report_input {
@@ -120,12 +173,30 @@ class case_store {
   /// Event ids of a case, oldest first.
   [[nodiscard]] core::result<std::vector<std::string>> event_ids(std::int64_t case_id);
 
-  /// errc::not_found (case), errc::conflict (the reviewer already confirmed this case, or a
-  /// decision on a reported case), errc::invalid_argument (classification).
+  /// One reviewer's decision in the case's current round (the rules above); `actor` is the
+  /// key id that revealed evidence (the evidence check) and is written to the audit row.
+  /// errc::not_found (case), errc::invalid_argument (classification, note over 10000 bytes,
+  /// suppress without false_positive), errc::case_locked (confirmed, false_positive or
+  /// reported), errc::conflict (this reviewer already decided in this round),
+  /// errc::evidence_not_viewed, errc::suppression_refused.
   [[nodiscard]] core::result<decision_result> decide(const decision_input& d,
                                                      std::string_view actor);
+  /// An admin's ruling on a disputed case: final at once, for one of the verdicts its reviewers
+  /// recorded (confirmed needs a classification). d.reviewer_key_id is the admin's id.
+  /// errc::conflict unless the case is disputed; errc::invalid_argument for escalated or a
+  /// missing classification; errc::suppression_refused as decide().
+  [[nodiscard]] core::result<decision_result> rule(const decision_input& d, std::string_view actor);
+  /// Records a reopen request for a locked case (reopening it when enough have asked).
+  /// errc::conflict when the case is not locked, the reviewer decided the round being
+  /// reopened, or already asked; errc::case_locked for a reported case;
+  /// errc::invalid_argument for an empty reason.
+  [[nodiscard]] core::result<reopen_result> request_reopen(const reopen_input& r,
+                                                           std::string_view actor);
+  /// Of `case_ids`, those in which `reviewer_key_id` recorded a decision in the current round.
+  [[nodiscard]] core::result<std::vector<std::int64_t>> decided_in_round(
+      std::int64_t reviewer_key_id, std::span<const std::int64_t> case_ids);
   /// Records a CyberTipline submission and starts (or keeps) the preservation clock.
-  /// errc::conflict for a false-positive case.
+  /// errc::not_confirmed unless the case is confirmed or already reported.
   [[nodiscard]] core::result<std::int64_t> record_report(const report_input& r,
                                                          std::string_view actor);
   [[nodiscard]] core::result<void> set_legal_hold(std::int64_t case_id, bool hold,
@@ -142,5 +213,12 @@ class case_store {
   connection& conn_;
   case_options options_;
 };
+
+/// Whether a reviewer who has not decided in the case's current round must see it blind: true
+/// for an undecided case (open, disputed, escalated).
+[[nodiscard]] bool blind_to_undecided(const case_summary& c) noexcept;
+/// The case as a reviewer sees it before deciding: status `needs_review`, no classification,
+/// no dismissal time.
+[[nodiscard]] case_summary blind_summary(case_summary c);
 
 }  // namespace hashguard::hashdb

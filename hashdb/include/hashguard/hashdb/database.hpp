@@ -21,6 +21,7 @@ namespace hashguard::hashdb {
 namespace detail {
 struct connection_impl;  // src/pg.hpp
 }
+struct audit_keyring;  // audit.hpp
 
 class connection {
  public:
@@ -41,6 +42,10 @@ class connection {
   [[nodiscard]] core::result<void> reconnect();
   /// The server's (or libpq's) message for the last failure on this connection.
   [[nodiscard]] const std::string& last_error() const noexcept;
+  /// The keys audit rows appended through this connection are keyed with (audit.hpp);
+  /// without them an append fails (errc::audit_key_missing). Kept across reconnects.
+  void use_audit_keys(std::shared_ptr<const audit_keyring> keys) noexcept;
+  [[nodiscard]] const std::shared_ptr<const audit_keyring>& audit_keys() const noexcept;
 
   /// For hashdb's own sources only (the type is incomplete outside them).
   detail::connection_impl& impl() noexcept { return *impl_; }

@@ -3,10 +3,11 @@
 // in the order the decisions committed.
 //
 // Rows are written by the database itself (migration 4's triggers): when a case becomes
-// confirmed, one `confirmed` item per file of the case (action block); when a reviewer
-// dismisses a case as a false positive and suppresses it, one `dismissed` item per content that
-// joined the suppression list (action none). A content can appear more than once (confirmed,
-// later dismissed): the latest item for it wins.
+// confirmed, one `confirmed` item per file of the case (action block); when a case is dismissed
+// as a false positive with suppression, one `dismissed` item per content that joined the
+// suppression list (action none); when such a dismissal is reopened for review (cases.hpp),
+// one `reopened` item per content whose suppression ended (action review: match it again). A
+// content can appear more than once (confirmed, later dismissed): the latest item for it wins.
 //
 // Cursor: an opaque string. "" starts from the beginning; each page's `next` resumes after its
 // last item (or equals the cursor given when there was nothing new). Monotonic: feed writers
@@ -33,8 +34,8 @@ namespace hashguard::hashdb {
 
 struct content_decision {
   std::optional<std::int64_t> case_id;   ///< the case decided (nullopt: none recorded)
-  std::string decision;                  ///< "confirmed" or "dismissed"
-  core::action act{core::action::none};  ///< block (confirmed) or none (dismissed)
+  std::string decision;                  ///< "confirmed", "dismissed" or "reopened"
+  core::action act{core::action::none};  ///< block, none (dismissed) or review (reopened)
   std::string md5, sha1, sha256, pdq, phash;
   std::string decided_at;
 };

@@ -14,15 +14,21 @@ enum class errc {
   already_exists,    ///< a unique name or value is taken
   invalid_argument,  ///< a value outside its domain (name, threshold, action, role...)
   conflict,  ///< the request contradicts the current state (retired list, same reviewer twice)
-  schema_too_new,  ///< the database has migrations this binary does not know
-  server_failed,   ///< the embedded PostgreSQL could not be initialised, started or stopped
-  io_error,        ///< a local file (spool, export, import) could not be read or written
-  spool_corrupt,   ///< a spool record failed its length or checksum check
-  deadline,        ///< the commit deadline passed before the database answered
-  purge_refused,   ///< the case is on legal hold or its retention has not expired
-  unknown_format,  ///< an import whose format is neither named nor detectable
-  in_doubt,        ///< the connection broke during COMMIT: the outcome is unknown
-  integrity,       ///< sealed evidence failed authentication (tampered, or the wrong key)
+  schema_too_new,       ///< the database has migrations this binary does not know
+  server_failed,        ///< the embedded PostgreSQL could not be initialised, started or stopped
+  io_error,             ///< a local file (spool, export, import) could not be read or written
+  spool_corrupt,        ///< a spool record failed its length or checksum check
+  deadline,             ///< the commit deadline passed before the database answered
+  purge_refused,        ///< the case is on legal hold or its retention has not expired
+  unknown_format,       ///< an import whose format is neither named nor detectable
+  in_doubt,             ///< the connection broke during COMMIT: the outcome is unknown
+  integrity,            ///< sealed evidence failed authentication (tampered, or the wrong key)
+  case_locked,          ///< the case is decided (or reported): only a reopen changes it
+  evidence_not_viewed,  ///< a dismissal by a reviewer who never revealed the case's evidence
+  suppression_refused,  ///< exact-digest hits, or content another case confirmed
+  not_confirmed,        ///< a report on a case that is not confirmed
+  audit_key_missing,    ///< an audit row was to be appended on a connection without audit keys
+  audit_head_behind,    ///< the audit log no longer reaches the head published before
 };
 
 const core::named_category& hashdb_category() noexcept;

@@ -8,13 +8,19 @@
 // its place (case id, content key, key id), so a row copied onto another case does not open.
 // The key id is stored so a rotated key can still be named; the key itself never is.
 //
-// reveal() decrypts for a reviewer: every reveal appends an audit row ("evidence.reveal") and
-// marks the file viewed by the provider (case_files.viewed_by/viewed_at; CyberTipline
-// fileViewedByEsp), in the same transaction as the read. A tampered ciphertext or tag, or the
-// wrong key, is refused (errc::integrity) and audited as a failed reveal.
-// purge_expired() deletes evidence whose case's preservation deadline passed, and evidence of
-// false-positive cases, unless the case is on legal hold; deleting a case removes its evidence
-// (foreign key).
+// reveal() decrypts for a reviewer, in one of two modes, each audited in the same transaction
+// as the read:
+//  - reveal_mode::original ("evidence.reveal"): the caller shows the original bytes unblurred
+//    to that person. Only this marks the file viewed: by the provider (case_files.viewed_by/
+//    viewed_at, the first viewer; CyberTipline fileViewedByEsp) and by this actor
+//    (evidence_views, which a dismissal needs: cases.hpp).
+//  - reveal_mode::preview ("evidence.preview"): the bytes are for the caller to reduce to a
+//    blurred preview and never show or send as they are. Never marks the file viewed.
+// A tampered ciphertext or tag, or the wrong key, is refused (errc::integrity) and audited as
+// a failed reveal.
+// purge_evidence() deletes evidence whose case's preservation deadline passed, and evidence of
+// false-positive cases once their retention (false_positive_days after dismissal) is over,
+// unless the case is on legal hold; deleting a case removes its evidence (foreign key).
 // An evidence_store borrows a connection (one per thread).
 #pragma once
 
@@ -81,11 +87,15 @@ enum class preserve_outcome : std::uint8_t {
 };
 
 /// Deletes the evidence whose case's preservation deadline passed, and the evidence of
-/// false-positive cases, unless the case is on legal hold; audited per file ("evidence.purge").
-/// With `only_case`, that case alone. `dry_run` reports without deleting. Needs no key.
+/// false-positive cases dismissed more than `false_positive_days` ago (case_options'), unless
+/// the case is on legal hold; audited per file ("evidence.purge"). With `only_case`, that case
+/// alone. `dry_run` reports without deleting. Needs no key.
 [[nodiscard]] core::result<evidence_purge> purge_evidence(
-    connection& c, std::string_view actor, std::optional<std::int64_t> only_case = {},
-    bool dry_run = false);
+    connection& c, std::string_view actor, int false_positive_days,
+    std::optional<std::int64_t> only_case = {}, bool dry_run = false);
+
+/// How revealed bytes will be shown (see above).
+enum class reveal_mode : std::uint8_t { original, preview };
 
 class evidence_store {
  public:
@@ -105,12 +115,15 @@ class evidence_store {
                                                               std::string_view bytes,
                                                               std::string_view media_type,
                                                               std::string_view actor);
-  /// Decrypts for `actor`, audits the reveal with its purpose, marks the file viewed.
+  /// Decrypts for `actor` and audits the reveal with its purpose; reveal_mode::original marks
+  /// the file viewed (by the provider and by `actor`), reveal_mode::preview never does.
   /// errc::not_found (no evidence), errc::integrity (refused; audited as evidence.reveal_failed).
   [[nodiscard]] core::result<revealed> reveal(std::int64_t case_id, std::string_view content_hex,
-                                              std::string_view actor, std::string_view purpose);
+                                              std::string_view actor, std::string_view purpose,
+                                              reveal_mode mode = reveal_mode::original);
   /// purge_evidence() over this store's connection.
-  [[nodiscard]] core::result<evidence_purge> purge_expired(std::string_view actor);
+  [[nodiscard]] core::result<evidence_purge> purge_expired(std::string_view actor,
+                                                           int false_positive_days);
 
  private:
   connection& conn_;

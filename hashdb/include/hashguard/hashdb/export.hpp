@@ -76,8 +76,9 @@ class record_writer {
 
 /// Cases, one row (CSV) or object (JSON) each. CSV columns: see cases_csv_columns() (the
 /// shared fields, then the file count and ';'-joined list entries, report ids, decisions and
-/// SHA-256s). JSON: the shared fields plus details_purged, list_entries, files, decisions and
-/// reports in full.
+/// SHA-256s). JSON: the shared fields plus details_purged, list_entries (with list names and
+/// external ids), files (each with its capped urls, urls_total and first_url), decisions and
+/// reports in full. A case's events are never read (they are the events export's).
 class cases_writer : public record_writer {
  public:
   cases_writer(export_format f, export_sink sink);
@@ -140,8 +141,14 @@ struct package_document {
 };
 
 /// report.xml and one fileDetails-N.xml per file of the case (N from 1, files in first-seen
-/// order). reportId / fileId are written when a submission was recorded (the newest
-/// production submission, else the newest test one; the N-th fileId of its list belongs to
+/// order). Built from the case's aggregates, never from its events, so a case of any number of
+/// sightings gives a package of bounded size: report.xml lists each file's kept URLs
+/// (urls_per_file, the most recently seen) once each, and says "K of N distinct URLs listed"
+/// when a file has more; a fileDetails' locationOfFile is the file's first URL, and its
+/// additionalInfo the file's distinct matches (matches_per_file, most frequent first, each with
+/// its sighting count, and how many there are when more) then its sightings, first and last
+/// seen and distinct URL count. reportId / fileId are written when a submission was recorded (the
+/// newest production submission, else the newest test one; the N-th fileId of its list belongs to
 /// the N-th file) and left out otherwise. industryClassification is written when the case has
 /// one.
 [[nodiscard]] std::vector<package_document> cybertipline_documents(const case_detail& c,

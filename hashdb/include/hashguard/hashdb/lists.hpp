@@ -98,6 +98,16 @@ struct import_report {
   } time;
 };
 
+/// What disable_entry() did.
+struct disabled_entry {
+  std::int64_t list_id{};
+  std::int64_t entry_id{};
+  std::string value;        ///< the entry's hash or digest, lowercase hex
+  std::string external_id;  ///< "" when none
+  bool changed{false};      ///< false: it was disabled already (nothing written)
+  std::int64_t version{};   ///< the list's version afterwards
+};
+
 class list_store {
  public:
   explicit list_store(connection& c) noexcept : conn_(c) {}
@@ -112,6 +122,18 @@ class list_store {
   [[nodiscard]] core::result<hash_list> update(std::string_view name, const list_changes& changes);
   /// Disables the list for good (kept for provenance). Idempotent.
   [[nodiscard]] core::result<hash_list> retire(std::string_view name);
+  /// Disables one entry of a list for good: the way to clear a wrong entry (an exact digest
+  /// that matched innocent content; cases.hpp refuses to suppress such content instead). The
+  /// entry is retired (kept for the provenance of cases that matched it), the list's version
+  /// moves so every node drops it at its next snapshot reload, and importing the same value
+  /// again leaves it disabled. The audit row ("list.entry_disable", with `reason`) is written
+  /// in the same transaction. Idempotent: a disabled entry answers changed=false, unaudited.
+  /// errc::not_found (no such list, or the entry is not in it), errc::invalid_argument (an
+  /// empty reason, or one over 10000 bytes).
+  [[nodiscard]] core::result<disabled_entry> disable_entry(std::int64_t list_id,
+                                                           std::int64_t entry_id,
+                                                           std::string_view reason,
+                                                           std::string_view actor);
 
   /// Imports `in` into the list. A hashguard-format file whose list does not exist yet creates
   /// it from its metadata (`name` wins over the file's name). errc::unknown_format when the

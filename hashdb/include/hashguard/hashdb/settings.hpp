@@ -9,12 +9,14 @@
 //   database.record_lanes          connections committing match events in parallel
 //   database.spool                 spool file; empty = DATA_DIR/spool/events.spool
 //   events.dedupe_window_s         same (zone, request id) within this is one event
-//   cases.required_confirmations   1, or 2 for the two-person rule
+//   cases.required_confirmations   2 (the two-person rule, the default), or 1
 //   retention.preserve_days        preservation after a CyberTipline report
 //   retention.false_positive_days  details kept after a false-positive dismissal
+//   audit.*                        the audit chain's keys and published head (audit_config.hpp)
 #pragma once
 
 #include "hashguard/core/config.hpp"
+#include "hashguard/hashdb/audit_config.hpp"
 #include "hashguard/hashdb/cases.hpp"
 #include "hashguard/hashdb/embedded_postgres.hpp"
 #include "hashguard/hashdb/recorder.hpp"
@@ -32,6 +34,7 @@ struct settings {
   server_options server;
   recorder_options recorder;  ///< database_url left empty: filled once the server is known
   case_options cases;
+  audit_settings audit;
 };
 
 /// Reads the keys declare_config declared. errc::invalid_argument for out-of-range values.

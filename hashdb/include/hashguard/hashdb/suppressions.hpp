@@ -4,7 +4,8 @@
 //
 // Source: the decisions feed (decision_feed.hpp, migration 5), the same rows GET /v1/decisions
 // serves. A `dismissed` item adds its content, a `confirmed` item removes it (a case confirmed
-// after its content was suppressed elsewhere: confirmed content must block again), applied in
+// after its content was suppressed elsewhere: confirmed content must block again), and so does
+// a `reopened` item (a dismissal reopened for review: its suppression ends), applied in
 // feed order so that the latest item for a content wins, as the feed's contract says. So every
 // node that polls the feed converges on the same set within one poll interval, whichever node
 // (or CLI) took the decision.
@@ -62,8 +63,8 @@ class suppression_set {
   /// The feed cursor after the last item this set reflects ("" for none).
   [[nodiscard]] const std::string& cursor() const noexcept { return cursor_; }
 
-  /// This set with `items` applied in order (dismissed adds, confirmed removes; an item whose
-  /// sha256 is not 64 hex digits is skipped), at cursor `next`. O(n + m log m) for n keys and
+  /// This set with `items` applied in order (dismissed adds, confirmed and reopened remove; an item
+  /// whose sha256 is not 64 hex digits is skipped), at cursor `next`. O(n + m log m) for n keys and
   /// m items; this set is unchanged.
   [[nodiscard]] suppression_set apply(std::span<const content_decision> items,
                                       std::string next) const;

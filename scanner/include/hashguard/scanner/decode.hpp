@@ -26,17 +26,25 @@
 //         output as a full RGB canvas. The canvas starts as the background colour (the global
 //         colour table's background entry, black without one); transparent pixels leave the
 //         canvas as it was. The animation stops after max_frames frames, or before the frames'
-//         total pixels would exceed max_total_pixels.
+//         total pixels (or the frames' own areas, which are decoded also off the canvas) would
+//         exceed max_total_pixels, or before the frames' buffers together
+//         (3 bytes per pixel, plus a saved canvas for "restore to previous") would exceed
+//         max_decode_bytes.
 //   WebP, BMP, TIFF  OpenCV's imdecode (unchanged: no EXIF rotation, no conversion); BGR is
 //         swapped to RGB, alpha dropped, grey stays 1 channel, 16-bit samples -> floor(v / 257).
 //         Animated WebP is unsupported_format. TIFF strips and tiles are checked before
 //         OpenCV sees the file (decode_tiff_precheck.cpp): no more than the image's size
 //         needs, each inside the data, none overlapping another, and every deflate strip a
 //         whole stream that inflates to no more than its strip holds; otherwise corrupt.
+// CPU budget (budget.hpp): decode(bytes, out, budget) checks it before and after each library
+// call and inside our own loops (GIF frames and rows, PNG rows, TIFF strip prechecks and their
+// inflating); a spent budget ends the decode with its errc (scan_budget_exceeded or
+// scan_cancelled) and no frames.
 // EXIF orientation is never applied (the reference does not; dihedral hashes cover rotation).
 //
 // Errors (errc): empty, truncated, unsupported_format, too_large, too_many_pixels, corrupt,
-// out_of_memory. No exception or longjmp leaves the decoder; library errors become codes.
+// out_of_memory, and with a budget scan_budget_exceeded and scan_cancelled. No exception or longjmp
+// leaves the decoder; library errors become codes.
 //
 // Thread-safety: a decoder is not thread-safe (it keeps library handles and scratch buffers
 // for reuse); use one per thread. The free function decode() makes a temporary one. A
@@ -44,6 +52,7 @@
 #pragma once
 
 #include "hashguard/core/error.hpp"
+#include "hashguard/scanner/budget.hpp"
 #include "hashguard/scanner/errc.hpp"
 #include "hashguard/scanner/image.hpp"
 #include "hashguard/scanner/sniff.hpp"
@@ -65,12 +74,14 @@ struct decode_limits {
   /// bytes per pixel of the samples the decoding library produces (image_header::
   /// bytes_per_pixel, e.g. 8 for 16-bit RGBA). Over it: errc::too_many_pixels, before any
   /// allocation. The default admits every image under the default pixel cap at 8-bit RGBA
-  /// (100,000,000 x 4); a 16-bit RGBA TIFF of 100 MP (800 MB) is refused.
+  /// (100,000,000 x 4); a 16-bit RGBA TIFF of 100 MP (800 MB) is refused. An animated GIF
+  /// keeps every output frame: the animation ends before its frames together pass it.
   std::uint64_t max_decode_bytes{400'000'000};
   /// GIF: frames decoded at most; later frames are left out (frames_in_file says so).
   std::uint32_t max_frames{32};
-  /// GIF: the output frames together hold at most this many pixels (the first frame always
-  /// counts; it is bounded by max_pixels).
+  /// GIF: the output frames together hold at most this many pixels, and the frames' own areas
+  /// (decoded whether or not they lie on the canvas) add up to at most this many (the first
+  /// frame always counts; it is bounded by max_pixels).
   std::uint64_t max_total_pixels{100'000'000};
 };
 
@@ -102,6 +113,9 @@ class decoder {
   /// On error `out` holds no frames.
   [[nodiscard]] core::result<void> decode(std::span<const std::uint8_t> bytes,
                                           decoded_image& out) noexcept;
+  /// As above, spending `budget` (checked as the header comment says).
+  [[nodiscard]] core::result<void> decode(std::span<const std::uint8_t> bytes, decoded_image& out,
+                                          scan_budget& budget) noexcept;
   [[nodiscard]] core::result<decoded_image> decode(std::span<const std::uint8_t> bytes) noexcept;
 
   /// The byte cap, the header and the pixel cap, without decoding: what decode() checks first.

@@ -12,6 +12,13 @@
 // Timings: wall-clock time of each stage of the last call, for the API's metrics (decode and
 // hash are reported separately; the digests are their own stage).
 //
+// CPU budget (budget.hpp): every scan spends at most scan_options::max_scan of its thread's
+// CPU time. It is checked between the stages (the header and caps, digests, decode, PDQ of
+// each frame, pHash) and inside the decoders' own loops; a scan that spends it ends with
+// errc::scan_budget_exceeded, one whose stop flag goes up with errc::scan_cancelled. A stage
+// that cannot be interrupted (one PDQ hash, one TurboJPEG or OpenCV call) may overrun the
+// budget by its own cost, which the pixel and byte caps bound.
+//
 // Thread-safety: an image_scanner is not thread-safe; use one per thread. It owns its decoder,
 // hashers and digester, and keeps their buffers between calls (releasing pixel buffers above
 // scan_options::keep_pixel_bytes), so scanning images of a recurring size allocates nothing
@@ -22,6 +29,7 @@
 #include "hashguard/core/config.hpp"
 #include "hashguard/core/error.hpp"
 #include "hashguard/core/hash.hpp"
+#include "hashguard/scanner/budget.hpp"
 #include "hashguard/scanner/decode.hpp"
 #include "hashguard/scanner/digest.hpp"
 #include "hashguard/scanner/pdq.hpp"
@@ -43,13 +51,16 @@ struct scan_options {
   /// Decoded pixel buffers up to this size are kept for the next call; larger ones are freed
   /// after the scan, so one huge image does not pin its memory to the thread.
   std::size_t keep_pixel_bytes{64U << 20U};
+  /// CPU time (the scanning thread's) one scan may spend; over it: scan_budget_exceeded.
+  /// The default is some 20 times what a 100 MP image needs here.
+  std::chrono::milliseconds max_scan{10'000};
 };
 
 /// Declares the scanner's configuration keys with scan_options' defaults:
 ///   scanner.max_bytes (67108864), scanner.max_pixels (100000000),
 ///   scanner.max_decode_bytes (400000000), scanner.max_frames (32),
 ///   scanner.max_total_pixels (100000000), scanner.pdq_mode (fullres | reference-512),
-///   scanner.keep_pixel_bytes (67108864).
+///   scanner.keep_pixel_bytes (67108864), scanner.max_scan_ms (10000).
 void declare_config(core::config& cfg);
 /// Reads them back. Errors: core::errc::config_bad_value for a value out of range (sizes and
 /// counts must be at least 1) or an unknown PDQ mode.
@@ -93,7 +104,15 @@ class image_scanner {
 
   [[nodiscard]] const scan_options& options() const noexcept;
 
+  /// Scans within a budget of options().max_scan, with no stop flag.
   [[nodiscard]] core::result<scan_result> scan(std::span<const std::uint8_t> bytes) noexcept;
+  /// Scans within `budget` (made on this thread; options().max_scan is not applied).
+  [[nodiscard]] core::result<scan_result> scan(std::span<const std::uint8_t> bytes,
+                                               scan_budget& budget) noexcept;
+  /// Scans within options().max_scan, ending early once `stop` reads true (may be null; must
+  /// outlive the call): scan_cancelled.
+  [[nodiscard]] core::result<scan_result> scan(std::span<const std::uint8_t> bytes,
+                                               const std::atomic<bool>* stop) noexcept;
 
   /// Timings of the last call, also when it failed (stages not reached are zero).
   [[nodiscard]] const scan_timings& last_timings() const noexcept;

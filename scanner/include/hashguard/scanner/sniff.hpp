@@ -50,7 +50,8 @@ struct image_header {
   /// WebP only: the VP8X header announces an animation (the decoders read still WebP only).
   bool animated{};
   /// Bytes per pixel of the samples the decoding library produces, before the decoder reduces
-  /// them to 8-bit grey or RGB: JPEG 1, 3 or 4 (CMYK); PNG channels without alpha x 1 or 2
+  /// them to 8-bit grey or RGB, plus any output buffer held beside them: JPEG 1, 3, or 7 for
+  /// CMYK (4 decoded + 3 converted); PNG channels without alpha x 1 or 2
   /// (16-bit); GIF 3; WebP 3 (VP8) or 4 (VP8L, VP8X); BMP 3, or 4 at 32 bits; TIFF samples per
   /// pixel x 1 or 2 (16-bit), and 4 for what libtiff reads as RGBA (palette, YCbCr, CMYK, Lab,
   /// fewer than 8 bits). With largest_frame_pixels it sizes the decode's largest pixel buffer.
