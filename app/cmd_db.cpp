@@ -61,9 +61,13 @@ int db_start(const core::config& config) {
   std::cout << "running; stop with Ctrl-C or SIGTERM" << std::endl;
   const int sig = wait_for_signal();
   std::cout << "signal " << sig << ": stopping PostgreSQL" << std::endl;
-  if (auto r = server->stop(); !r) {
+  bool left_running = false;
+  if (auto r = server->stop(&left_running); !r) {
     print_error("db start", "stop", r.error());
     return exit_failure;
+  }
+  if (left_running) {
+    std::cout << "other processes are attached to it (a serve?): it keeps running" << std::endl;
   }
   return exit_ok;
 }

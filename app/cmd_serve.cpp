@@ -11,6 +11,7 @@
 #include "commands.hpp"
 #include "db_common.hpp"
 #include "serve_config.hpp"
+#include "serve_lock.hpp"
 #include "serve_metrics.hpp"
 #include "serve_review.hpp"
 #include "serve_tasks.hpp"
@@ -118,12 +119,31 @@ int run_serve(const std::vector<std::string>& args) {
     return exit_usage;
   }
 
+  // One serve per data directory (serve_lock.hpp), taken before the database and released
+  // last (declared first): after the embedded PostgreSQL has been stopped or handed over.
+  serve_lock::refusal refused;
+  auto owner = serve_lock::acquire(cfg.get_string("data.dir"), refused);
+  if (!owner) {
+    std::cerr << "hashguard serve: " << refused.why << "\n";
+    return exit_failure;
+  }
+
   // The database: a failure here is fatal at start (migrations must run once); later outages
-  // are the recorder's and the loader's business (spool, cached snapshot).
-  auto db = db_session::open(cfg);
+  // are the recorder's and the loader's business (spool, cached snapshot). The embedded server
+  // is this serve's to keep running: owned (adopted when found running without an owner),
+  // restarted by the postgres task when it dies, stopped at exit unless others are attached.
+  auto db = db_session::open(cfg, true, true);
   if (!db) return exit_failure;
+<<<<<<< HEAD
   std::cerr << "hashguard serve: database " << hashdb::redact_url(db->url())
             << (db->embedded() ? " (embedded)" : "") << "\n";
+=======
+  std::cerr << "hashguard serve: database " << redact_url(db->url())
+            << (db->embedded() ? (db->server()->owns() ? " (embedded, owned by this serve)"
+                                                       : " (embedded, attached)")
+                               : "")
+            << "\n";
+>>>>>>> main
 
   auto rec_options = db->settings().recorder;
   rec_options.database_url = db->url();
@@ -184,6 +204,7 @@ int run_serve(const std::vector<std::string>& args) {
   // The audit head, published outside PostgreSQL (the log and audit.head_file).
   tasks.start_audit_publish(db->url(), db->settings().audit.head_file,
                             db->settings().audit.publish_interval);
+  if (auto* server = db->server()) tasks.start_embedded_upkeep(*server, std::chrono::seconds(1));
   if (auto* keeper = upkeep->evidence.get()) tasks.watch(keeper->task());
   // Every metric family (a name registered twice would make every scrape fail: refuse to start).
   const serve_metric_sources sources{&scan_pool,      &db_pool,

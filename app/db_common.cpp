@@ -99,7 +99,8 @@ std::optional<std::vector<std::string>> load_config(core::config& config,
   return own;
 }
 
-std::unique_ptr<db_session> db_session::open(const core::config& config, bool migrate) {
+std::unique_ptr<db_session> db_session::open(const core::config& config, bool migrate,
+                                             bool own_embedded) {
   auto settings = hashdb::read_settings(config);
   if (!settings) {
     print_error("db", "configuration", settings.error());
@@ -117,6 +118,7 @@ std::unique_ptr<db_session> db_session::open(const core::config& config, bool mi
   }
   auto s = std::make_unique<db_session>();
   s->settings_ = *settings;
+  s->settings_.server.adopt = own_embedded;
   s->audit_keys_ = std::move(keys->keys);
   if (s->settings_.database_url.empty()) {
     std::string why;
@@ -147,6 +149,18 @@ std::unique_ptr<db_session> db_session::open(const core::config& config, bool mi
     }
   }
   return s;
+}
+
+db_session::~db_session() {
+  conn_.reset();  // before the server may stop
+  if (!server_) return;
+  bool left_running = false;
+  if (auto r = server_->stop(&left_running); !r) {
+    print_error("db", "stopping the embedded PostgreSQL", r.error());
+  } else if (left_running) {
+    std::cerr << "hashguard: the embedded PostgreSQL in " << settings_.data_dir.string()
+              << " keeps running: other processes are attached to it (the last to end stops it)\n";
+  }
 }
 
 std::string db_session::actor() const {

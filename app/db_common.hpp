@@ -41,13 +41,23 @@ struct cli_options {
     core::config& config, const std::vector<std::string>& args);
 
 /// An open, migrated database: the configured URL, or the embedded server in data.dir (started
-/// for the duration of the command unless already running, then left as it was), with the
-/// audit keys loaded (a generated key is announced on stderr).
+/// for the duration of the command unless already running, then left as it was; see
+/// embedded_postgres.hpp for who stops it), with the audit keys loaded (a generated key is
+/// announced on stderr).
 class db_session {
  public:
   /// Prints the reason and returns nullptr when the database cannot be reached or migrated.
+  /// `own_embedded`: take ownership of an embedded server found running without an owner
+  /// (serve, the one process of the data directory that keeps it running).
   [[nodiscard]] static std::unique_ptr<db_session> open(const core::config& config,
-                                                        bool migrate = true);
+                                                        bool migrate = true,
+                                                        bool own_embedded = false);
+  db_session() = default;
+  db_session(const db_session&) = delete;
+  db_session& operator=(const db_session&) = delete;
+  /// Closes the connection, then detaches from the embedded server (saying so on stderr when
+  /// this process owned it and left it running for the others attached).
+  ~db_session();
 
   hashdb::connection& conn() { return *conn_; }
   [[nodiscard]] const hashdb::settings& settings() const { return settings_; }

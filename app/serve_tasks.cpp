@@ -226,4 +226,24 @@ void serve_tasks::start_audit_publish(const std::string& database_url,
               });
 }
 
+void serve_tasks::start_embedded_upkeep(hashdb::embedded_server& server,
+                                        std::chrono::milliseconds interval) {
+  (void)start("postgres", interval, first_run::after_interval, [&server]() -> core::result<void> {
+    std::string why;
+    auto done = server.keep_running(&why);
+    if (!done) {
+      std::cerr << "hashguard serve: embedded PostgreSQL is down and did not restart (retrying): "
+                << why << "\n";
+      return done.error();
+    }
+    if (*done == hashdb::embedded_server::upkeep::restarted) {
+      std::cerr << "hashguard serve: embedded PostgreSQL had stopped: restarted\n";
+    } else if (*done == hashdb::embedded_server::upkeep::adopted) {
+      std::cerr << "hashguard serve: embedded PostgreSQL: owned by this serve now (the command "
+                   "that started it has ended)\n";
+    }
+    return {};
+  });
+}
+
 }  // namespace hashguard::app

@@ -12,6 +12,9 @@
 //                 refusing (handlers::probe_guard), every second; rows that fail are retried
 //   purge         purge_expired (serve_evidence.hpp): every retention.purge_interval_s, first
 //                 after one interval; not started when the interval is 0
+//   postgres      hashdb::embedded_server::keep_running: with the embedded PostgreSQL only,
+//                 every second: restarts it when its postmaster is gone, takes ownership of
+//                 it when the command that started it has ended (one line on stderr each)
 //   audit_head    hashdb::audit_log::head, published when it changed: one line on stderr
 //                 ("hashguard serve: audit head ID HASH TIME") and audit.head_file rewritten
 //                 (hashdb::write_audit_head: atomic, 0600); first run in start, then every
@@ -38,6 +41,7 @@
 #include "hashguard/core/periodic_task.hpp"
 #include "hashguard/handlers/probe_guard.hpp"
 #include "hashguard/hashdb/cases.hpp"
+#include "hashguard/hashdb/embedded_postgres.hpp"
 #include "hashguard/hashdb/snapshot_loader.hpp"
 #include "hashguard/hashdb/suppressions.hpp"
 #include "hashguard/matcher/snapshot.hpp"
@@ -86,6 +90,8 @@ class serve_tasks {
   void start_purge(const std::string& database_url, const hashdb::case_options& cases,
                    std::shared_ptr<const hashdb::audit_keyring> audit_keys,
                    std::chrono::seconds interval);
+  /// The postgres task over serve's embedded server (which must outlive this object).
+  void start_embedded_upkeep(hashdb::embedded_server& server, std::chrono::milliseconds interval);
   /// The audit_head task, unless `interval` is 0.
   void start_audit_publish(const std::string& database_url, std::filesystem::path head_file,
                            std::chrono::seconds interval);

@@ -125,7 +125,9 @@ function reopenForm(c, reload) {
   return form;
 }
 
-const sightingRow = (e) => [when(e.occurred_at), e.zone, el('span', { class: 'url', text: e.source_url }),
+const sightingRow = (e) => [when(e.occurred_at), e.zone,
+  el('span', {}, el('span', { class: 'url', text: e.source_url }),
+    e.source_url_truncated ? el('em', { class: 'truncated', text: ' (truncated)' }) : null),
   e.request_id, e.node, el('code', { text: e.sha256 })];
 
 // The newest page of sightings, their count, and a button that pages back (`before`).

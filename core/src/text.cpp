@@ -72,4 +72,22 @@ bool printable_utf8(std::string_view text) noexcept {
   return valid_utf8(text);
 }
 
+std::string_view url_prefix(std::string_view url, std::size_t max_bytes) noexcept {
+  if (url.size() <= max_bytes) return url;
+  std::size_t n = max_bytes;
+  // url[n] is the first byte cut off: a continuation byte means the cut splits a sequence,
+  // so the whole sequence goes.
+  while (n > 0 && (static_cast<std::uint8_t>(url[n]) & 0xC0) == 0x80) --n;
+  // A cut after "%" or "%X" would leave an escape that decodes to nothing: it goes too.
+  auto hex = [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+  };
+  if (n >= 1 && url[n - 1] == '%') {
+    n -= 1;
+  } else if (n >= 2 && url[n - 2] == '%' && hex(url[n - 1])) {
+    n -= 2;
+  }
+  return url.substr(0, n);
+}
+
 }  // namespace hashguard::core

@@ -94,6 +94,7 @@ json::object detail_json(const hashdb::case_detail& d) {
         {"occurred_at", e.occurred_at},
         {"zone", e.zone},
         {"source_url", e.source_url},
+        {"source_url_truncated", e.source_url_truncated},
         {"request_id", e.request_id},
         {"node", e.node},
         {"sha256", e.sha256},

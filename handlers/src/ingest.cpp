@@ -188,6 +188,15 @@ std::optional<api::response> refused_as_probe(const services& deps, const api::a
                               d.retry_after_s);
 }
 
+/// X-Source-Url-Truncated: "1" when the cache layer cut the URL it sends, "0" or absent when
+/// not; nullopt for anything else.
+std::optional<bool> source_url_truncated(const api::request& req) {
+  const auto v = req.header("X-Source-Url-Truncated");
+  if (!v || *v == "0") return false;
+  if (*v == "1") return true;
+  return std::nullopt;
+}
+
 api::response not_ready() {
   return api::response::error(api::errc::not_ready, "no snapshot yet");
 }
@@ -202,6 +211,10 @@ api::response handle_scan(const services& deps, const api::request& req,
   if (record && !core::printable_utf8(zone)) {
     return api::response::error(api::errc::malformed,
                                 "X-Zone must be UTF-8 text without control characters");
+  }
+  const auto said_truncated = source_url_truncated(req);
+  if (record && !said_truncated) {
+    return api::response::error(api::errc::malformed, "X-Source-Url-Truncated must be 0 or 1");
   }
   auto& sc = thread_scanner(deps.scan);
   const auto* data = reinterpret_cast<const std::uint8_t*>(req.body.data());  // NOLINT
@@ -254,8 +267,13 @@ api::response handle_scan(const services& deps, const api::request& req,
     }
     hashdb::match_event e;
     e.zone = zone.empty() ? std::string("default") : std::string(zone);
-    // The URL is kept whatever its bytes: those that are not UTF-8 are written %XX.
-    e.source_url = core::escape_invalid_utf8(req.header("X-Source-Url").value_or(""));
+    // The URL is kept whatever its bytes: those that are not UTF-8 are written %XX. One over
+    // the limit keeps its first part, cut between characters and escapes, marked truncated as
+    // the cache layer marks the ones it cuts, so what is stored never claims to be whole.
+    const std::string url = core::escape_invalid_utf8(req.header("X-Source-Url").value_or(""));
+    const std::string_view kept = core::url_prefix(url, hashdb::max_source_url_bytes);
+    e.source_url = std::string(kept);
+    e.source_url_truncated = *said_truncated || kept.size() < url.size();
     if (req.header("X-Request-Id")) e.request_id = req.request_id;
     e.node = deps.node;
     e.md5 = core::to_hex(std::span<const std::uint8_t>(r.digest.md5));
@@ -328,10 +346,24 @@ api::response handle_match(const services& deps, const api::request& req,
   if (!body) return api::response::error(body.error());
   auto snap = deps.snapshot->load();
   if (!snap) return not_ready();
+  // A field sent with the wrong JSON type is refused, never read as absent: a client whose
+  // hash went out as a number or null would otherwise get an answer about its other fields
+  // only, a no_match that never looked at that hash.
+  for (std::string_view key : {"pdq", "phash", "md5", "sha1", "sha256"}) {
+    if (const auto* v = body->if_contains(key); v != nullptr && !v->is_string()) {
+      return api::response::error(api::errc::malformed,
+                                  std::string(key) + " must be a string of hex digits");
+    }
+  }
+  const auto* quality = body->if_contains("quality");
+  if (quality != nullptr &&
+      !(quality->is_int64() && quality->as_int64() >= 0 && quality->as_int64() <= 100)) {
+    return api::response::error(api::errc::malformed, "quality must be an integer 0..100");
+  }
   matcher::scan_query q;
   auto str = [&](std::string_view key) -> std::optional<std::string> {
     const auto* v = body->if_contains(key);
-    if (v == nullptr || !v->is_string()) return std::nullopt;
+    if (v == nullptr) return std::nullopt;
     return std::string(v->as_string());
   };
   auto bad = [](std::string_view what) {
@@ -344,9 +376,7 @@ api::response handle_match(const services& deps, const api::request& req,
     matcher::pdq_query p;
     p.variants[0] = *h;
     p.variant_count = 1;
-    if (const auto* qv = body->if_contains("quality"); qv != nullptr && qv->is_int64()) {
-      p.quality = static_cast<int>(qv->as_int64());
-    }
+    if (quality != nullptr) p.quality = static_cast<int>(quality->as_int64());
     q.pdq = p;
   }
   if (auto s = str("phash")) {

@@ -12,7 +12,7 @@ std::string event_select_columns() {
   return "e.id::text, " + iso_of("e.occurred_at") + ", " + iso_of("e.recorded_at") +
          ", e.zone, coalesce(e.source_url, ''), coalesce(e.request_id, ''),"
          " coalesce(e.node, ''), e.md5, e.sha1, e.sha256, e.pdq, e.phash, e.pdq_quality,"
-         " e.action, e.case_id, e.suppressed";
+         " e.action, e.case_id, e.suppressed, e.source_url_truncated";
 }
 
 event_record event_from_row(const pqxx::row& r) {
@@ -33,6 +33,7 @@ event_record event_from_row(const pqxx::row& r) {
   e.action = r[13].as<std::string>();
   if (!r[14].is_null()) e.case_id = r[14].as<std::int64_t>();
   e.suppressed = r[15].as<bool>();
+  e.source_url_truncated = r[16].as<bool>();
   return e;
 }
 

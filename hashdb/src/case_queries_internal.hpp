@@ -12,8 +12,10 @@
 
 namespace hashguard::hashdb::detail {
 
-/// The columns event_from_row reads, for a query over `events e`.
+/// The columns event_from_row reads, for a query over `events e`; a query may select more
+/// after them, from position event_column_count on.
 std::string event_select_columns();
+inline constexpr int event_column_count = 17;
 event_record event_from_row(const pqxx::row& r);
 /// Fills each event's hits (list names and external ids joined in).
 void attach_hits(pqxx::transaction_base& tx, std::vector<event_record>& events);

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <csignal>
+#include <fstream>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -60,7 +62,8 @@ std::string percent_encode(const std::string& s) {
   return out;
 }
 
-// A lock file serialising start() between hashguard processes on the same data directory.
+// A lock file serialising start(), stop() and keep_running() between hashguard processes on
+// the same data directory.
 class start_lock {
  public:
   explicit start_lock(const fs::path& file)
@@ -77,6 +80,33 @@ class start_lock {
  private:
   int fd_;
 };
+
+// A descriptor on a lock file holding the flock `op` (LOCK_SH or LOCK_EX) without waiting, or
+// -1. Closed on exec: the server and the tools never inherit it.
+int try_lock(const fs::path& file, int op) {
+  const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return -1;
+  if (::flock(fd, op | LOCK_NB) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+void close_fd(int& fd) noexcept {
+  if (fd >= 0) ::close(fd);
+  fd = -1;
+}
+
+// pg_ctl start with the flags of a private, socket-only server; 0 on success.
+int start_postmaster(const server_options& o, const layout& l) {
+  const std::string server_flags = "-c listen_addresses='' -k " + l.run.string() +
+                                   " -c unix_socket_permissions=0700 -c max_connections=100";
+  return detail::run_command(as_owner(o, {(o.bin_dir / "pg_ctl").string(), "start", "-w", "-t",
+                                          std::to_string(o.timeout_s), "-D", l.data.string(), "-l",
+                                          l.server_log.string(), "-o", server_flags}),
+                             l.commands_log);
+}
 
 core::result<void> fail(std::string* detail, std::string text) {
   if (detail != nullptr) *detail = std::move(text);
@@ -107,6 +137,23 @@ bool chown_tree(const fs::path& root, const std::string& user, std::string& why)
 }
 
 }  // namespace
+
+long embedded_postmaster(const server_options& options) {
+  std::ifstream in(layout_of(options).data / "postmaster.pid");
+  long pid = 0;
+  if (!(in >> pid) || pid <= 0) return 0;
+  if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno != EPERM) return 0;
+  // A killed postmaster nobody reaped yet still answers kill(pid, 0): look at its state.
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  const auto paren = line.rfind(')');
+  if (paren != std::string::npos && paren + 2 < line.size()) {
+    const char state = line[paren + 2];
+    if (state == 'Z' || state == 'X') return 0;
+  }
+  return pid;
+}
 
 bool embedded_server_running(const server_options& options) {
   const layout l = layout_of(options);
@@ -158,6 +205,7 @@ core::result<embedded_server> embedded_server::start(const server_options& optio
 
   embedded_server server;
   server.options_ = options;
+
   server.server_url_ = "postgresql://postgres@/postgres?host=" + percent_encode(l.run.string());
   server.url_ = url_with_database(server.server_url_, options.database);
 
@@ -171,23 +219,27 @@ core::result<embedded_server> embedded_server::start(const server_options& optio
     server.initialized_ = true;
   }
 
+  // Attached from here on (shared: never waits, since a stop holds start.lock as we do). On
+  // the failures below the object must not stop() on its way out: that would wait for the
+  // start.lock this process holds.
+  server.attach_fd_ = try_lock(l.root / "attached.lock", LOCK_SH);
+  if (server.attach_fd_ < 0) {
+    return fail(detail, "cannot lock " + (l.root / "attached.lock").string()).error();
+  }
   if (!embedded_server_running(options)) {
-    const std::string server_flags = "-c listen_addresses='' -k " + l.run.string() +
-                                     " -c unix_socket_permissions=0700 -c max_connections=100";
-    const int rc = detail::run_command(
-        as_owner(options, {(options.bin_dir / "pg_ctl").string(), "start", "-w", "-t",
-                           std::to_string(options.timeout_s), "-D", l.data.string(), "-l",
-                           l.server_log.string(), "-o", server_flags}),
-        l.commands_log);
-    if (rc != 0) {
+    if (start_postmaster(options, l) != 0) {
+      server.release();
       return fail(detail, "pg_ctl start failed:\n" + detail::tail_of(l.server_log)).error();
     }
-    server.owns_ = true;
+    // Who starts it owns it (unless an owner whose server had died is still there).
+    server.owner_fd_ = try_lock(l.root / "owner.lock", LOCK_EX);
+  } else if (options.adopt) {
+    server.owner_fd_ = try_lock(l.root / "owner.lock", LOCK_EX);
   }
 
   if (auto r = create_database(server.server_url_, options.database); !r) {
     if (detail != nullptr) *detail = "cannot create database " + options.database;
-    (void)server.stop();
+    (void)server.stop_locked(nullptr);
     return r.error();
   }
   return server;
@@ -198,7 +250,8 @@ embedded_server::embedded_server(embedded_server&& other) noexcept
       url_(std::move(other.url_)),
       server_url_(std::move(other.server_url_)),
       initialized_(other.initialized_),
-      owns_(std::exchange(other.owns_, false)) {}
+      attach_fd_(std::exchange(other.attach_fd_, -1)),
+      owner_fd_(std::exchange(other.owner_fd_, -1)) {}
 
 embedded_server& embedded_server::operator=(embedded_server&& other) noexcept {
   if (this != &other) {
@@ -207,7 +260,8 @@ embedded_server& embedded_server::operator=(embedded_server&& other) noexcept {
     url_ = std::move(other.url_);
     server_url_ = std::move(other.server_url_);
     initialized_ = other.initialized_;
-    owns_ = std::exchange(other.owns_, false);
+    attach_fd_ = std::exchange(other.attach_fd_, -1);
+    owner_fd_ = std::exchange(other.owner_fd_, -1);
   }
   return *this;
 }
@@ -216,16 +270,78 @@ embedded_server::~embedded_server() {
   (void)stop();
 }
 
-core::result<void> embedded_server::stop() {
-  if (!owns_) return {};
-  owns_ = false;
+void embedded_server::close_locks() noexcept {
+  close_fd(attach_fd_);
+  close_fd(owner_fd_);
+}
+
+void embedded_server::release() noexcept {
+  close_locks();
+}
+
+core::result<void> embedded_server::stop(bool* left_running) {
+  if (attach_fd_ < 0 && owner_fd_ < 0) {
+    if (left_running != nullptr) *left_running = false;
+    return {};
+  }
   const layout l = layout_of(options_);
-  const int rc = detail::run_command(
-      as_owner(options_, {(options_.bin_dir / "pg_ctl").string(), "stop", "-w", "-t",
-                          std::to_string(options_.timeout_s), "-D", l.data.string(), "-m", "fast"}),
-      l.commands_log);
-  if (rc != 0) return errc::server_failed;
-  return {};
+  start_lock lock(l.root / "start.lock");
+  return stop_locked(left_running);
+}
+
+core::result<void> embedded_server::stop_locked(bool* left_running) {
+  if (left_running != nullptr) *left_running = false;
+  if (attach_fd_ < 0 && owner_fd_ < 0) return {};
+  const layout l = layout_of(options_);
+  const bool owner = owner_fd_ >= 0;
+  close_fd(attach_fd_);
+  // Alone when nobody else holds a shared lock; held until the server is down, so nobody
+  // attaches meanwhile (start() also waits on start.lock, which the caller holds).
+  int alone = try_lock(l.root / "attached.lock", LOCK_EX);
+  bool stop_it = false;
+  int unowned = -1;
+  if (owner) {
+    stop_it = alone >= 0;
+  } else if (alone >= 0) {
+    // The last one out stops a server nobody owns (its owner went away while others were
+    // attached), so it does not run on forever.
+    unowned = try_lock(l.root / "owner.lock", LOCK_EX);
+    stop_it = unowned >= 0 && embedded_postmaster(options_) != 0;
+  }
+  core::result<void> out;
+  if (stop_it) {
+    const int rc =
+        detail::run_command(as_owner(options_, {(options_.bin_dir / "pg_ctl").string(), "stop",
+                                                "-w", "-t", std::to_string(options_.timeout_s),
+                                                "-D", l.data.string(), "-m", "fast"}),
+                            l.commands_log);
+    if (rc != 0) out = errc::server_failed;
+  } else if (left_running != nullptr) {
+    *left_running = owner;
+  }
+  close_fd(unowned);
+  close_fd(alone);
+  close_fd(owner_fd_);  // an owner that left it running gives ownership up
+  return out;
+}
+
+core::result<embedded_server::upkeep> embedded_server::keep_running(std::string* detail) {
+  const layout l = layout_of(options_);
+  if (attach_fd_ < 0) return upkeep::nothing;  // released or stopped
+  start_lock lock(l.root / "start.lock");
+  upkeep did = upkeep::nothing;
+  if (owner_fd_ < 0) {
+    if (!options_.adopt) return did;
+    owner_fd_ = try_lock(l.root / "owner.lock", LOCK_EX);
+    if (owner_fd_ < 0) return did;  // owned elsewhere: that owner keeps it running
+    did = upkeep::adopted;
+  }
+  if (embedded_postmaster(options_) != 0) return did;
+  if (start_postmaster(options_, l) != 0) {
+    if (detail != nullptr) *detail = "pg_ctl start failed:\n" + detail::tail_of(l.server_log);
+    return errc::server_failed;
+  }
+  return upkeep::restarted;
 }
 
 }  // namespace hashguard::hashdb

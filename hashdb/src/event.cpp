@@ -98,6 +98,7 @@ std::string to_json(const match_event& e) {
   o["occurred_us"] = e.occurred_us;
   o["zone"] = e.zone;
   o["source_url"] = e.source_url;
+  o["source_url_truncated"] = e.source_url_truncated;
   o["request_id"] = e.request_id;
   o["node"] = e.node;
   o["md5"] = e.md5;
@@ -125,6 +126,7 @@ std::string to_json(const match_event& e) {
     hits.push_back(std::move(j));
   }
   o["hits"] = std::move(hits);
+  if (e.answered) o["answered"] = true;
   return json::serialize(o);
 }
 
@@ -140,6 +142,13 @@ core::result<match_event> event_from_json(std::string_view text) {
     e.occurred_us = json::value_to<std::int64_t>(o.at("occurred_us"));
     e.zone = get_string(o, "zone");
     e.source_url = get_string(o, "source_url");
+    // Absent in spool records written before the flag existed: not truncated.
+    if (const auto* t = o.if_contains("source_url_truncated"); t != nullptr && t->is_bool()) {
+      e.source_url_truncated = t->as_bool();
+    }
+    if (const auto* a = o.if_contains("answered"); a != nullptr && a->is_bool()) {
+      e.answered = a->as_bool();
+    }
     e.request_id = get_string(o, "request_id");
     e.node = get_string(o, "node");
     e.md5 = get_string(o, "md5");

@@ -149,7 +149,7 @@ core::result<export_receipt> exporter::events(const export_range& r, export_form
         std::vector<event_record> page;
         for (const auto& row : rows) {
           page.push_back(detail::event_from_row(row));
-          after_at = row[16].as<std::string>();
+          after_at = row[detail::event_column_count].as<std::string>();
           after_id = page.back().id;
         }
         detail::attach_hits(tx, page);

@@ -115,6 +115,7 @@ fields event_fields(const event_record& e) {
           {"recorded_at", e.recorded_at},
           {"zone", e.zone},
           {"source_url", nonempty_json(e.source_url)},
+          {"source_url_truncated", e.source_url_truncated},
           {"request_id", nonempty_json(e.request_id)},
           {"node", nonempty_json(e.node)},
           {"case_id", e.case_id ? json::value(*e.case_id) : json::value(nullptr)},

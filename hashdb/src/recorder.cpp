@@ -42,9 +42,22 @@ struct event_recorder::impl {
   bool stopping{false};
   std::atomic<bool> db_up{true};  // assumed until a connection attempt fails
 
-  // (zone \x01 request id) -> (first event id, time seen); pruned in time order.
+  // The first record() of a request key (zone, request id, SHA-256) within the window. A repeat
+  // that arrives while the first is still being recorded waits for its outcome: it is answered
+  // with the id the first was answered with (which may be an earlier event the database found),
+  // or, when the first could not be recorded, it records itself. It never answers an id that
+  // may end up stored nowhere.
+  struct first_request {
+    std::string event_id;  // this caller's event id until settled, then the id answered
+    std::int64_t seen_us{};
+    bool settled{false};
+    std::optional<std::int64_t> case_id;
+    durability where{durability::committed};
+  };
+  // request key -> its first; pruned in time order.
   std::mutex dedupe_mutex;
-  std::unordered_map<std::string, std::pair<std::string, std::int64_t>> recent;
+  std::condition_variable dedupe_settled;
+  std::unordered_map<std::string, std::shared_ptr<first_request>> recent;
   std::deque<std::pair<std::int64_t, std::string>> recent_order;
 
   std::atomic<std::uint64_t> committed{0}, batches{0}, spooled{0}, replayed{0}, dead_letter{0};
@@ -63,35 +76,71 @@ struct event_recorder::impl {
     return std::hash<std::string>{}(zone) % queues.size();
   }
 
-  // Returns the first event id when (zone, request id) was seen within the window; otherwise
-  // remembers this event as the first.
-  std::optional<std::string> remember(const match_event& e) {
+  static std::string request_key(const match_event& e) {
+    return e.zone + '\x01' + e.request_id + '\x01' + e.sha256;
+  }
+
+  // What record() answers for a repeat of a request key seen within the window (waiting for
+  // the first's outcome when it is still being recorded); otherwise nullopt, and this event is
+  // now the key's first (settle() must follow).
+  std::optional<recorded> remember(const match_event& e) {
     if (e.request_id.empty()) return std::nullopt;
     const std::int64_t window_us =
         static_cast<std::int64_t>(options.cases.dedupe_window_s) * 1'000'000;
-    std::string key = e.zone + '\x01' + e.request_id;
-    std::lock_guard lock(dedupe_mutex);
+    std::string key = request_key(e);
+    std::unique_lock lock(dedupe_mutex);
     while (!recent_order.empty() && (recent_order.front().first < e.occurred_us - window_us ||
                                      recent_order.size() > 1'000'000)) {
+      // A first still being recorded this long is past the window too: its repeats (waiting
+      // on it) then record themselves.
       auto it = recent.find(recent_order.front().second);
-      if (it != recent.end() && it->second.second == recent_order.front().first) recent.erase(it);
+      if (it != recent.end() && it->second->seen_us == recent_order.front().first) {
+        recent.erase(it);
+      }
       recent_order.pop_front();
     }
-    if (auto it = recent.find(key); it != recent.end()) {
-      if (e.occurred_us - it->second.second < window_us) return it->second.first;
+    while (true) {
+      auto it = recent.find(key);
+      if (it == recent.end() || e.occurred_us - it->second->seen_us >= window_us) break;
+      const std::shared_ptr<first_request> first = it->second;
+      if (first->settled) {
+        return recorded{first->event_id, first->case_id, record_outcome::duplicate_request,
+                        first->where};
+      }
+      // Bounded: the first's record() returns within the commit deadline plus one spool append.
+      dedupe_settled.wait(lock, [&] {
+        auto now = recent.find(key);
+        return first->settled || now == recent.end() || now->second != first;
+      });
     }
-    recent[key] = {e.id, e.occurred_us};
+    auto first = std::make_shared<first_request>();
+    first->event_id = e.id;
+    first->seen_us = e.occurred_us;
+    recent[key] = first;
     recent_order.emplace_back(e.occurred_us, std::move(key));
     return std::nullopt;
   }
 
-  // Undoes remember() for an event that was not recorded after all (the spool refused it):
-  // a retry of the same request must record it, not answer an id that exists nowhere.
-  void forget(const match_event& e) {
+  // The outcome of a key's first record(): what its repeats are answered, or, when it was not
+  // recorded after all, no first at all (a repeat records itself rather than answer an id that
+  // exists nowhere).
+  void settle(const match_event& e, const core::result<recorded>& r) {
     if (e.request_id.empty()) return;
-    std::lock_guard lock(dedupe_mutex);
-    auto it = recent.find(e.zone + '\x01' + e.request_id);
-    if (it != recent.end() && it->second.first == e.id) recent.erase(it);
+    {
+      std::lock_guard lock(dedupe_mutex);
+      auto it = recent.find(request_key(e));
+      if (it == recent.end() || it->second->event_id != e.id || it->second->settled) {
+        // Pruned meanwhile: nothing to settle (its waiters were woken and look again).
+      } else if (r) {
+        it->second->event_id = r->event_id;
+        it->second->case_id = r->case_id;
+        it->second->where = r->where;
+        it->second->settled = true;
+      } else {
+        recent.erase(it);
+      }
+    }
+    dedupe_settled.notify_all();
   }
 
   std::shared_ptr<spool> current_spool() const {
@@ -99,8 +148,12 @@ struct event_recorder::impl {
     return spool_file;
   }
 
+  // The caller is answered with e's own id once this returns: the database must then store it
+  // under that id whatever it finds (match_event::answered).
   core::result<recorded> to_spool(const match_event& e) {
-    if (auto r = current_spool()->append(to_json(e)); !r) return r.error();
+    match_event answered = e;
+    answered.answered = true;
+    if (auto r = current_spool()->append(to_json(answered)); !r) return r.error();
     ++spooled;
     wake[0]->notify_one();  // lane 0 replays the spool
     return recorded{e.id, std::nullopt, record_outcome::recorded, durability::spooled};
@@ -134,6 +187,7 @@ struct event_recorder::impl {
       for (const std::string& rec : chunk->records) {
         auto e = event_from_json(rec);
         if (e && validate(*e)) {
+          e->answered = true;  // every spooled event was answered with its id (to_spool)
           events.push_back(std::move(*e));
         } else if (!reject(rec)) {
           return disk_failed();
@@ -283,11 +337,9 @@ core::result<recorded> event_recorder::record(match_event e) {
   if (e.id.empty()) e.id = new_uuid();
   if (e.occurred_us == 0) e.occurred_us = now_us();
   if (auto v = validate(e); !v) return v.error();
-  if (auto first = impl_->remember(e)) {
-    return recorded{*first, std::nullopt, record_outcome::duplicate_request, durability::committed};
-  }
+  if (auto repeat = impl_->remember(e)) return *repeat;
   auto r = record_new(e);
-  if (!r) impl_->forget(e);
+  impl_->settle(e, r);
   return r;
 }
 

@@ -19,7 +19,7 @@ void declare_config(core::config& c) {
   c.declare("database.spool", config_type::string, "",
             "event spool file; empty = DATA_DIR/spool/events.spool");
   c.declare("events.dedupe_window_s", config_type::integer, "3600",
-            "the same (zone, X-Request-Id) within this window is one event");
+            "the same (zone, X-Request-Id, content SHA-256) within this window is one event");
   c.declare("cases.required_confirmations", config_type::integer, "2",
             "distinct reviewers who must agree before a new case is decided (2 = two-person"
             " rule; 1 lets one reviewer decide alone)");

@@ -118,9 +118,9 @@ async function makeCases(base) {
   assert.equal(other.status, 200, other.text);
   assert.equal(other.json.verdict, 'no_match');
 
-  const scan = async (zone, url, requestId) => {
+  const scan = async (zone, url, requestId, more = {}) => {
     const r = await call(base, 'POST', '/v1/scan', INGEST, image,
-      { 'X-Zone': zone, 'X-Source-Url': url, 'X-Request-Id': requestId });
+      { 'X-Zone': zone, 'X-Source-Url': url, 'X-Request-Id': requestId, ...more });
     assert.equal(r.status, 200, r.text);
     assert.equal(r.json.verdict, 'match');
     assert.equal(r.json.action, 'block');
@@ -132,7 +132,9 @@ async function makeCases(base) {
   }
   const xssEvent = await scan(XSS_ZONE, XSS_URL, 'req-xss');
   const aEvents = [await scan('shop.example', 'https://shop.example/p/1.jpg', 'req-a1'),
-    await scan('shop.example', 'https://static.shop.example/p/1.jpg', 'req-a2')];
+    // The cache layer cut this URL (X-Source-Url-Truncated): the case page says so.
+    await scan('shop.example', 'https://static.shop.example/p/1.jpg', 'req-a2',
+      { 'X-Source-Url-Truncated': '1' })];
 
   // The cases those events joined, by zone (a reviewer's queue shows the same).
   const queue = await call(base, 'GET', '/v1/cases?status=open&limit=50', REVIEWER1);
@@ -229,6 +231,9 @@ async function main() {
     assert.equal(x.json.case.zone, XSS_ZONE);
     assert.equal(x.json.events[0].id, seeded.xssEvent);
     assert.equal(x.json.events[0].source_url, XSS_URL);
+    assert.equal(x.json.events[0].source_url_truncated, false);
+    assert.deepEqual(d.json.events.filter((e) => e.source_url_truncated).map((e) => e.source_url),
+      ['https://static.shop.example/p/1.jpg']);
   });
 
   step('a wrong key is refused', async () => {
@@ -282,6 +287,9 @@ async function main() {
     await page.waitForSelector('#decision');
     assert.match(await page.textContent('#two-person'), /Blind review/);
     assert.equal(await page.textContent('#case-status'), 'needs review');
+    // The sighting whose URL the cache layer cut is marked so.
+    assert.deepEqual(await page.$$eval('table.sightings em.truncated', (e) => e.map((x) => x.textContent)),
+      [' (truncated)']);
     // Evidence: hidden until asked for; the blurred preview is the server's mosaic (never the
     // original bytes) and is no view.
     assert.equal(await page.$$eval('.evidence', (e) => e.length), 0);

@@ -33,3 +33,33 @@ TEST_CASE("printable_utf8 refuses control characters and malformed text") {
   CHECK_FALSE(core::printable_utf8("\x7f"));
   CHECK_FALSE(core::printable_utf8("\xff"));
 }
+
+TEST_CASE("url_prefix cuts at a character and escape boundary, never inside one") {
+  CHECK(core::url_prefix("https://a.example/x", 100) == "https://a.example/x");
+  CHECK(core::url_prefix("abcdef", 6) == "abcdef");
+  CHECK(core::url_prefix("abcdef", 4) == "abcd");
+  CHECK(core::url_prefix("", 0).empty());
+  // é is two bytes, € three, 😀 four: a cut inside one drops the whole character.
+  CHECK(core::url_prefix("a\xc3\xa9z", 2) == "a");
+  CHECK(core::url_prefix("a\xc3\xa9z", 3) == "a\xc3\xa9");
+  CHECK(core::url_prefix("a\xe2\x82\xacz", 3) == "a");
+  CHECK(core::url_prefix("a\xf0\x9f\x98\x80z", 4) == "a");
+  CHECK(core::url_prefix("a\xf0\x9f\x98\x80z", 5) == "a\xf0\x9f\x98\x80");
+  // A %XX escape is kept whole or not at all.
+  CHECK(core::url_prefix("/a%20b", 3) == "/a");
+  CHECK(core::url_prefix("/a%20b", 4) == "/a");
+  CHECK(core::url_prefix("/a%20b", 5) == "/a%20");
+  CHECK(core::url_prefix("/a%FFb", 4) == "/a");
+  // Every cut of a mixed URL is valid UTF-8 and ends on no partial escape.
+  const std::string url = "https://s.example/caf\xc3\xa9/%FF%FE/\xf0\x9f\x98\x80?q=%20\xe2\x82\xac";
+  for (std::size_t n = 0; n <= url.size(); ++n) {
+    const auto p = core::url_prefix(url, n);
+    INFO(n);
+    CHECK(p.size() <= n);
+    CHECK(core::valid_utf8(p));
+    CHECK(url.substr(0, p.size()) == p);
+    const auto pct = p.rfind('%');
+    CHECK((pct == std::string_view::npos || pct + 3 <= p.size()));
+    CHECK(p.size() + 4 > n);  // at most a 4-byte character or a 2-byte escape head is dropped
+  }
+}

@@ -411,6 +411,34 @@ TEST_CASE("in process: header bytes that are not UTF-8 never lose a match event"
   CHECK(detail.at("events").as_array().at(0).at("zone").as_string() == "shop.example");
 }
 
+TEST_CASE("in process: /v1/match refuses a field of the wrong JSON type, naming it") {
+  in_process_node node;
+  const std::string md5 = R"("md5":"d41d8cd98f00b204e9800998ecf8427e")";
+  REQUIRE(node.call("POST", "/v1/match", "{" + md5 + "}", "application/json").status == 200);
+  // With a good field beside it, a bad one was read as absent and the answer was 200.
+  for (const std::string field : {"pdq", "phash", "md5", "sha1", "sha256", "quality"}) {
+    for (const std::string value : {"5", "null", "true", "[]", "{}"}) {
+      if (field == "quality" && value == "5") continue;  // a quality is a number
+      const std::string other = field == "md5" ? R"("sha1":")" + std::string(40, '0') + "\"" : md5;
+      const auto body = "{" + other + ",\"" + field + "\":" + value + "}";
+      auto r = node.call("POST", "/v1/match", body, "application/json");
+      INFO(body);
+      CHECK(r.status == 400);
+      CHECK(hg_test::error_code_of(r) == "malformed");
+      const std::string message(hg_test::json_of(r).at("error").at("message").as_string());
+      CHECK(message.rfind(field, 0) == 0);
+    }
+  }
+  CHECK(
+      node.call("POST", "/v1/match", "{" + md5 + R"(,"quality":101})", "application/json").status ==
+      400);
+  CHECK(node.call("POST", "/v1/match", "{" + md5 + R"(,"quality":"high"})", "application/json")
+            .status == 400);
+  CHECK(
+      node.call("POST", "/v1/match", "{" + md5 + R"(,"quality":70})", "application/json").status ==
+      200);
+}
+
 TEST_CASE("in process: a case's detail pages its events (limit, before) and counts them all") {
   in_process_node node;
   auto c = node.db.connect();

@@ -64,6 +64,14 @@ TEST_CASE("events: JSON round trip and validation") {
   REQUIRE(back->hits.size() == 1);
   CHECK(back->hits[0].variant == core::dihedral::rot90);
   CHECK(back->hits[0].entry_id == 5);
+  CHECK_FALSE(back->source_url_truncated);
+  CHECK_FALSE(back->answered);
+  e.source_url_truncated = true;
+  e.answered = true;
+  back = hashdb::event_from_json(hashdb::to_json(e));
+  REQUIRE(back.has_value());
+  CHECK(back->source_url_truncated);
+  CHECK(back->answered);
   CHECK(hashdb::validate(e).has_value());
   auto bad = e;
   bad.sha256 = "XYZ";
@@ -296,6 +304,58 @@ TEST_CASE("reports start the preservation clock: purge honours holds and deadlin
   CHECK(log.verify()->ok);
 }
 
+TEST_CASE("a reused request id with other content is an event of its own") {
+  hg_test::test_database db;
+  auto c = db.connect();
+  hashdb::case_store cases(c, {});
+  auto first = cases.record(event("z", 1, 1, "req-1"));
+  REQUIRE(first.has_value());
+  // The same zone and request id, other bytes (another matching image): its own event.
+  auto other = cases.record(event("z", 2, 2, "req-1"));
+  REQUIRE(other.has_value());
+  CHECK(other->outcome == record_outcome::recorded);
+  CHECK(other->event_id != first->event_id);
+  // A retry of either is still one event.
+  auto retry = cases.record(event("z", 2, 2, "req-1"));
+  REQUIRE(retry.has_value());
+  CHECK(retry->outcome == record_outcome::duplicate_request);
+  CHECK(retry->event_id == other->event_id);
+  // The same in one batch.
+  std::vector<hashdb::match_event> batch{event("y", 1, 1, "r"), event("y", 2, 2, "r"),
+                                         event("y", 1, 1, "r")};
+  auto rb = cases.record_batch(batch);
+  REQUIRE(rb.has_value());
+  CHECK((*rb)[0].outcome == record_outcome::recorded);
+  CHECK((*rb)[1].outcome == record_outcome::recorded);
+  CHECK((*rb)[2].outcome == record_outcome::duplicate_request);
+  CHECK((*rb)[2].event_id == (*rb)[0].event_id);
+  pqxx::connection pc(db.url());
+  pqxx::read_transaction tx(pc);
+  CHECK(tx.exec1("SELECT count(*) FROM events")[0].as<int>() == 4);
+}
+
+TEST_CASE("an event its caller already holds is stored even when it repeats a request") {
+  // A spooled event was answered under its own id before the database saw it; meanwhile
+  // another node recorded the same request. Replayed, it must exist under that id.
+  hg_test::test_database db;
+  auto c = db.connect();
+  hashdb::case_store cases(c, {});
+  auto elsewhere = cases.record(event("z", 1, 1, "req-1"));
+  REQUIRE(elsewhere.has_value());
+  auto spooled = event("z", 1, 1, "req-1");
+  spooled.id = hashdb::new_uuid();
+  spooled.answered = true;
+  auto r = cases.record(spooled);
+  REQUIRE(r.has_value());
+  CHECK(r->outcome == record_outcome::recorded);
+  CHECK(r->event_id == spooled.id);
+  CHECK(r->case_id == elsewhere->case_id);
+  // Replayed again (idempotent by id).
+  auto again = cases.record(spooled);
+  REQUIRE(again.has_value());
+  CHECK(again->outcome == record_outcome::duplicate_id);
+}
+
 TEST_CASE("a batch: two events of one new case, a repeated request, a replayed id") {
   hg_test::test_database db;
   auto c = db.connect();
@@ -308,7 +368,7 @@ TEST_CASE("a batch: two events of one new case, a repeated request, a replayed i
   first.id = hashdb::new_uuid();
   auto same_item = event("b", 1, 101, "r2");  // same entry, other content: the same new case
   auto same_content = event("b", 2, 101);     // other entry, content of the one before
-  auto repeated = event("b", 3, 102, "r1");   // the request of `first`: one event
+  auto repeated = event("b", 1, 100, "r1");   // `first` retried (new id): one event
   auto replayed = first;                      // `first` again, in the same batch
   auto replay_old = committed;                // an id committed by an earlier batch
   auto late = event("b", 4, 103, "r1");       // the same request outside the window: new

@@ -68,3 +68,46 @@ TEST_CASE("embedded server: fresh data directory, then the existing one") {
   CHECK(again->stop().has_value());
   CHECK_FALSE(hashdb::embedded_server_running(options));
 }
+
+TEST_CASE("embedded server: its owner stops it only when nobody else is attached") {
+  hg_test::temp_dir dir("hg-embedded-own");
+  hashdb::server_options options;
+  options.data_dir = dir.path;
+  std::string why;
+  auto owner = hashdb::embedded_server::start(options, &why);
+  INFO(why);
+  REQUIRE(owner.has_value());
+  REQUIRE(owner->owns());
+  auto cli = hashdb::embedded_server::start(options);  // a command attaches
+  REQUIRE(cli.has_value());
+  CHECK_FALSE(cli->owns());
+  bool left_running = false;
+  REQUIRE(owner->stop(&left_running).has_value());
+  CHECK(left_running);  // the command is still attached: left running, ownership given up
+  CHECK(hashdb::embedded_postmaster(options) > 0);
+  REQUIRE(cli->stop(&left_running).has_value());  // the last one out stops it
+  CHECK_FALSE(left_running);
+  CHECK(hashdb::embedded_postmaster(options) == 0);
+
+  // With adopt (serve), a server whose owner ended while it was attached becomes its own.
+  auto first = hashdb::embedded_server::start(options, &why);
+  REQUIRE(first.has_value());
+  hashdb::server_options adopting = options;
+  adopting.adopt = true;
+  auto serve = hashdb::embedded_server::start(adopting, &why);
+  REQUIRE(serve.has_value());
+  CHECK_FALSE(serve->owns());  // owned by `first`
+  CHECK(serve->keep_running().value() == hashdb::embedded_server::upkeep::nothing);
+  REQUIRE(first->stop(&left_running).has_value());
+  CHECK(left_running);
+  CHECK(serve->keep_running().value() == hashdb::embedded_server::upkeep::adopted);
+  CHECK(serve->owns());
+  {
+    auto attached = hashdb::embedded_server::start(options);  // ends while serve owns it
+    REQUIRE(attached.has_value());
+  }
+  CHECK(hashdb::embedded_postmaster(options) > 0);
+  REQUIRE(serve->stop(&left_running).has_value());
+  CHECK_FALSE(left_running);
+  CHECK(hashdb::embedded_postmaster(options) == 0);
+}

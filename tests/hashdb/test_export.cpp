@@ -353,6 +353,7 @@ TEST_CASE("events export: CSV and JSON carry the recorded events, custody is aud
     CHECK(o.at("event_id").as_string() == s.recorded[i].event_id);
     CHECK(o.at("sha256").as_string() == hex_n(i + 1, 64));
     CHECK(o.at("pdq_quality").as_int64() == 90);
+    CHECK(o.at("source_url_truncated").as_bool() == false);
     const auto& hits = o.at("hits").as_array();
     REQUIRE(hits.size() == 1);
     CHECK(hits[0].at("distance").as_int64() == 4);

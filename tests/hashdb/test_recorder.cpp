@@ -40,6 +40,26 @@ hashdb::match_event event(int n, std::string request = "") {
   return e;
 }
 
+/// A recorder on `url` with its spool in `dir` and one commit lane.
+std::unique_ptr<hashdb::event_recorder> start_recorder(const std::string& url, const temp_dir& dir,
+                                                       std::chrono::milliseconds deadline) {
+  hashdb::recorder_options o;
+  o.database_url = url;
+  o.spool_path = dir.path / "events.spool";
+  o.commit_deadline = deadline;
+  o.lanes = 1;
+  auto rec = hashdb::event_recorder::start(o);
+  REQUIRE(rec.has_value());
+  return std::move(*rec);
+}
+
+/// Records `e` straight into the case store, as another node would.
+void record_elsewhere(const hg_test::test_database& db, const hashdb::match_event& e) {
+  auto c = db.connect();
+  hashdb::case_store other_node(c, {});
+  REQUIRE(other_node.record(e).has_value());
+}
+
 std::set<std::string> stored_ids(const std::string& url) {
   const auto ids = hg_test::column_of(url, "SELECT id::text FROM events");
   return {ids.begin(), ids.end()};
@@ -279,4 +299,73 @@ TEST_CASE("recorder: a record spoiled in the middle of the spool costs only itse
   CHECK(st.replayed == 5);
   CHECK(st.dead_letter == 0);
   CHECK(st.spool_quarantined_bytes == 8 + spoiled.size());
+}
+
+TEST_CASE("recorder: a reused request id with other content is an event of its own") {
+  hg_test::test_database db;
+  temp_dir dir;
+  auto rec = start_recorder(db.url(), dir, 10000ms);
+  auto first = rec->record(event(3, "req"));
+  REQUIRE(first.has_value());
+  auto other = rec->record(event(6, "req"));  // same zone (6 % 3 == 3 % 3), other bytes
+  REQUIRE(other.has_value());
+  CHECK(other->outcome == hashdb::record_outcome::recorded);
+  CHECK(other->event_id != first->event_id);
+  auto retry = rec->record(event(6, "req"));
+  REQUIRE(retry.has_value());
+  CHECK(retry->outcome == hashdb::record_outcome::duplicate_request);
+  CHECK(retry->event_id == other->event_id);
+  CHECK(stored_ids(db.url()) == std::set<std::string>{first->event_id, other->event_id});
+}
+
+TEST_CASE("recorder: concurrent repeats of a request are answered an id that is stored") {
+  hg_test::test_database db;
+  temp_dir dir;
+  auto rec = start_recorder(db.url(), dir, 10000ms);
+  // Another node recorded request "b" already: this node's first record of it is answered
+  // that event's id by the database, and so must every repeat racing with it be.
+  record_elsewhere(db, event(4, "b"));
+  for (const std::string request : {"a", "b"}) {
+    constexpr int callers = 8;
+    std::vector<std::string> answered(callers);
+    std::vector<std::thread> pool;
+    std::atomic<int> failures{0};
+    for (int t = 0; t < callers; ++t) {
+      pool.emplace_back([&, t] {
+        auto r = rec->record(event(4, request));
+        if (!r) {
+          ++failures;
+          return;
+        }
+        answered[static_cast<std::size_t>(t)] = r->event_id;
+      });
+    }
+    for (auto& th : pool) th.join();
+    INFO("request " << request);
+    CHECK(failures == 0);
+    const std::set<std::string> ids(answered.begin(), answered.end());
+    CHECK(ids.size() == 1);
+    const auto stored = hg_test::column_of(
+        db.url(), "SELECT id::text FROM events WHERE request_id = '" + request + "'");
+    REQUIRE(stored.size() == 1);
+    CHECK(*ids.begin() == stored[0]);
+  }
+}
+
+TEST_CASE("recorder: a spooled event is stored under the id it was answered with") {
+  // Answered from the spool (deadline 0), while another node records the same request: when
+  // the spool is replayed, the id this caller holds must exist.
+  hg_test::test_database db;
+  temp_dir dir;
+  auto rec = start_recorder(db.url(), dir, 0ms);
+  record_elsewhere(db, event(5, "same"));
+  std::vector<std::string> answered;
+  for (int i = 0; i < 5; ++i) {
+    auto r = rec->record(event(5, "same"));
+    REQUIRE(r.has_value());
+    answered.push_back(r->event_id);
+  }
+  REQUIRE(rec->wait_drained(60s));
+  const auto stored = stored_ids(db.url());
+  for (const auto& id : answered) CHECK(stored.count(id) == 1);
 }

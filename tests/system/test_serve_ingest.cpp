@@ -688,3 +688,129 @@ TEST_CASE("serve: --match-dihedral=false matches the original orientation only")
   stop(*on);
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("serve: a source URL over 8 KiB is stored cut and marked, the cache layer's mark too") {
+  test_database db;
+  const temp_dir dir("hg-serve-url");
+  const std::string ingest = "ingest-key-for-url-0123456789abcdef";
+  const std::string reviewer = "reviewer-key-for-url-0123456789abcd";
+  const std::string admin = "admin-key-for-url-0123456789abcdefg";
+  serve_process srv(serve_command({"--database-url=" + db.url(), "--data-dir=" + dir.path.string(),
+                                   "--auth-keys=ingest:" + ingest + ",reviewer:" + reviewer,
+                                   "--auth-bootstrap-key=" + admin, "--snapshot-poll-ms=50",
+                                   "--database-commit-deadline-ms=10000"}));
+  const auto port = srv.port();
+  const std::string image = file_bytes(match_image);
+  make_list(port, admin, "urls", {pdq_of(port, ingest, image)});
+  REQUIRE(wait_pdq_entries(port, admin, 1));
+
+  // Answers the event id of a match; stored source_url and its flag read back from PostgreSQL.
+  auto scan = [&](std::vector<std::pair<std::string, std::string>> headers) {
+    auto r = post(port, "/v1/scan", ingest, image, std::move(headers));
+    REQUIRE(r);
+    INFO(r->body);
+    REQUIRE(r->status == 200);
+    const auto v = json::parse(r->body);
+    CHECK(v.at("verdict").as_string() == "match");
+    return std::string(v.at("event_id").as_string());
+  };
+  auto stored = [&](const std::string& id) {
+    pqxx::connection c(db.url());
+    pqxx::read_transaction tx(c);
+    auto row = tx.exec_params1(
+        "SELECT source_url, source_url_truncated FROM events WHERE id = $1::uuid", id);
+    return std::make_pair(row[0].as<std::string>(), row[1].as<bool>());
+  };
+
+  // 8,190 ASCII bytes, then a 4-byte character across the 8 KiB line, then more: the stored
+  // URL ends before that character and is marked.
+  const std::string head = "https://shop.example/" + std::string(8190 - 21, 'a');
+  const std::string long_url = head + "\xf0\x9f\x98\x80" + std::string(500, 'b');
+  REQUIRE(long_url.size() > 8192);
+  const auto cut = stored(scan({{"X-Source-Url", long_url}, {"X-Request-Id", "u1"}}));
+  CHECK(cut.first == head);
+  CHECK(cut.second);
+  // An escape across the line is cut before its '%'.
+  const std::string escaped_head = "https://shop.example/" + std::string(8191 - 21, 'c');
+  const auto escaped = stored(scan({{"X-Source-Url", escaped_head + "%20tail"}}));
+  CHECK(escaped.first == escaped_head);
+  CHECK(escaped.second);
+  // Exactly 8 KiB is whole.
+  const std::string whole = "https://shop.example/" + std::string(8192 - 21, 'd');
+  CHECK(stored(scan({{"X-Source-Url", whole}})) == std::make_pair(whole, false));
+  // The cache layer's own mark is stored; 0 or no header is not truncated.
+  CHECK(
+      stored(scan({{"X-Source-Url", "https://shop.example/x"}, {"X-Source-Url-Truncated", "1"}})) ==
+      std::make_pair(std::string("https://shop.example/x"), true));
+  CHECK(
+      stored(scan({{"X-Source-Url", "https://shop.example/y"}, {"X-Source-Url-Truncated", "0"}})) ==
+      std::make_pair(std::string("https://shop.example/y"), false));
+  // Anything else is refused before any work.
+  for (const char* bad : {"yes", "2", "true", "01"}) {
+    auto r = post(port, "/v1/scan", ingest, image, {{"X-Source-Url-Truncated", bad}});
+    REQUIRE(r);
+    INFO(bad << ": " << r->body);
+    CHECK(r->status == 400);
+    CHECK(error_code_of(*r) == "malformed");
+  }
+  // A header block over http.header_limit_bytes (16 KiB) stays 431.
+  auto huge = post(port, "/v1/scan", ingest, image,
+                   {{"X-Source-Url", "https://shop.example/" + std::string(17000, 'z')}});
+  REQUIRE(huge);
+  CHECK(huge->status == 431);
+
+  // The flag is shown with the event in the case detail.
+  const auto case_id = case_of_event(port, reviewer, scan({{"X-Source-Url-Truncated", "1"}}));
+  const auto detail = get_json(port, "/v1/cases/" + std::to_string(case_id), reviewer);
+  REQUIRE(detail.status == 200);
+  require_schema("CaseDetail", detail.body);
+  const auto events = detail.body.at("events").as_array();
+  int marked = 0;
+  for (const auto& e : events) marked += e.at("source_url_truncated").as_bool() ? 1 : 0;
+  CHECK(marked == 4);
+}
+
+TEST_CASE("serve: a reused request id with other content is its own event") {
+  test_database db;
+  const temp_dir dir("hg-serve-reuse");
+  const std::string ingest = "ingest-key-for-reuse-0123456789abcd";
+  const std::string admin = "admin-key-for-reuse-0123456789abcde";
+  serve_process srv(serve_command({"--database-url=" + db.url(), "--data-dir=" + dir.path.string(),
+                                   "--auth-keys=ingest:" + ingest, "--auth-bootstrap-key=" + admin,
+                                   "--snapshot-poll-ms=50", "--http-scan-threads=4",
+                                   "--database-commit-deadline-ms=10000"}));
+  const auto port = srv.port();
+  const std::string image = file_bytes(match_image);
+  const std::string image2 = file_bytes(other_image);
+  make_list(port, admin, "reuse", {pdq_of(port, ingest, image), pdq_of(port, ingest, image2)});
+  REQUIRE(wait_pdq_entries(port, admin, 2));
+  auto scan = [&](const std::string& bytes, const std::string& request) {
+    auto r = post(port, "/v1/scan", ingest, bytes, {{"X-Zone", "z"}, {"X-Request-Id", request}});
+    if (!r || r->status != 200) return std::string("failed: ") + (r ? r->body : "no answer");
+    return std::string(json::parse(r->body).at("event_id").as_string());
+  };
+  auto count = [&](const std::string& sql) {
+    pqxx::connection c(db.url());
+    pqxx::read_transaction tx(c);
+    return tx.exec1(sql)[0].as<int>();
+  };
+  const auto first = scan(image, "reused");
+  const auto other = scan(image2, "reused");
+  CHECK(other != first);
+  CHECK(scan(image, "reused") == first);  // a retry is still the first event
+  CHECK(scan(image2, "reused") == other);
+  CHECK(count("SELECT count(*) FROM events WHERE request_id = 'reused'") == 2);
+
+  // Concurrent identical requests: one answer, and that event exists.
+  constexpr int callers = 6;
+  std::vector<std::string> answers(callers);
+  std::vector<std::thread> pool;
+  for (int i = 0; i < callers; ++i) {
+    pool.emplace_back([&, i] { answers[static_cast<std::size_t>(i)] = scan(image, "raced"); });
+  }
+  for (auto& t : pool) t.join();
+  for (const auto& a : answers) CHECK(a == answers[0]);
+  CHECK(count("SELECT count(*) FROM events WHERE request_id = 'raced' AND id = '" + answers[0] +
+              "'") == 1);
+  CHECK(count("SELECT count(*) FROM events WHERE request_id = 'raced'") == 1);
+}

@@ -21,4 +21,10 @@ namespace hashguard::core {
 /// True when `text` is valid UTF-8 without control characters (U+0000..U+001F, U+007F).
 [[nodiscard]] bool printable_utf8(std::string_view text) noexcept;
 
+/// The longest prefix of `url` (valid UTF-8, e.g. escape_invalid_utf8's output) of at most
+/// `max_bytes` bytes that ends neither inside a UTF-8 sequence nor inside a %XX escape: what
+/// is kept of a URL cut to a length limit, still valid text whose escapes all decode. `url`
+/// itself when it fits. The view points into `url`.
+[[nodiscard]] std::string_view url_prefix(std::string_view url, std::size_t max_bytes) noexcept;
+
 }  // namespace hashguard::core

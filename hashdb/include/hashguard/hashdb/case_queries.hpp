@@ -66,6 +66,7 @@ struct event_record {
   std::string id;
   std::string occurred_at, recorded_at;
   std::string zone, source_url, request_id, node;
+  bool source_url_truncated{false};  ///< source_url is the first part of a longer URL
   std::string md5, sha1, sha256, pdq, phash;
   std::optional<int> pdq_quality;
   std::string action;

@@ -70,7 +70,7 @@
 namespace hashguard::hashdb {
 
 struct case_options {
-  int dedupe_window_s{3600};      ///< same (zone, request id) within this is one event
+  int dedupe_window_s{3600};      ///< same (zone, request id, SHA-256) within this: one event
   int required_confirmations{2};  ///< for new cases: 2 (the two-person rule), or 1
   int preserve_days{365};         ///< after the first report
   int false_positive_days{30};    ///< details kept after a false-positive dismissal

@@ -26,11 +26,12 @@ struct event_hit {
 };
 
 struct match_event {
-  std::string id;              ///< UUID text; the recorder assigns one when empty
-  std::int64_t occurred_us{};  ///< microseconds since the Unix epoch; 0 = now
-  std::string zone;            ///< the customer zone (required)
-  std::string source_url;
-  std::string request_id;         ///< X-Request-Id; with zone, deduplicated within a window
+  std::string id;                 ///< UUID text; the recorder assigns one when empty
+  std::int64_t occurred_us{};     ///< microseconds since the Unix epoch; 0 = now
+  std::string zone;               ///< the customer zone (required)
+  std::string source_url;         ///< UTF-8; the scan path keeps it to max_source_url_bytes
+  bool source_url_truncated{};    ///< source_url is the first part of a longer URL
+  std::string request_id;         ///< X-Request-Id; with zone and sha256, deduplicated in a window
   std::string node;               ///< the hashguard node that scanned
   std::string md5, sha1, sha256;  ///< lowercase hex of the content's digests, or empty
   std::string pdq;                ///< 64 hex, or empty
@@ -38,7 +39,15 @@ struct match_event {
   std::string phash;                       ///< 16 hex, or empty
   core::action act{core::action::review};  ///< the strictest action among the hits
   std::vector<event_hit> hits;
+  /// The caller was already answered with this event's own id (the recorder spooled it): the
+  /// database stores it as its own event even when its (zone, request id, SHA-256) repeats a
+  /// stored event's, so the id the caller holds always exists. Set by the recorder.
+  bool answered{};
 };
+
+/// The longest source URL an event stores, in bytes (issue 15): the cache layer truncates
+/// longer ones and says so; hashguard cuts one that arrives longer anyway.
+inline constexpr std::size_t max_source_url_bytes = 8192;
 
 /// A random (version 4) UUID in text form.
 [[nodiscard]] std::string new_uuid();

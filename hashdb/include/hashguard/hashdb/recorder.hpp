@@ -11,8 +11,14 @@
 //     events are idempotent by UUID;
 //   - lane 0's worker replays the spool, oldest first, whenever the database is reachable (also at
 //     start, for what a previous process left), and empties it when it has caught up.
-// The same (zone, request id) within the dedupe window is one event: record() returns the first
-// event's id (checked in memory here, and in the database across nodes).
+// The same (zone, request id, SHA-256) within the dedupe window is one event: record() returns
+// the first event's id (checked in memory here, and in the database across nodes); the same
+// request id with other content is an event of its own. A repeat that arrives while the first
+// is still being recorded waits for it (at most the commit deadline plus one spool append) and
+// is answered with the id the first was answered with, or, when the first could not be
+// recorded, records itself: an id record() returns always exists, committed or spooled. A
+// spooled event is stored under its own id when replayed, even if the database has meanwhile
+// recorded the same request (from another node): its caller holds that id.
 //
 // What the caller's thread waits for (in `serve`, a scan-pool thread): record() blocks on a
 // future until its event's group commit finishes, holding no lock meanwhile, and only its own
@@ -87,6 +93,8 @@ class event_recorder {
   /// Records one event (assigning its id and time when empty). errc::invalid_argument for an
   /// event the database would refuse; errc::io_error when neither the database nor the spool
   /// could take it (the caller must not report success).
+  /// A repeat of a request is answered with outcome duplicate_request, the first's id, case and
+  /// durability.
   [[nodiscard]] core::result<recorded> record(match_event e);
 
   [[nodiscard]] recorder_stats stats() const;

@@ -8,7 +8,7 @@
 //   database.commit_deadline_ms    record_event's commit deadline before the spool takes over
 //   database.record_lanes          connections committing match events in parallel
 //   database.spool                 spool file; empty = DATA_DIR/spool/events.spool
-//   events.dedupe_window_s         same (zone, request id) within this is one event
+//   events.dedupe_window_s         same (zone, request id, SHA-256) within this is one event
 //   cases.required_confirmations   2 (the two-person rule, the default), or 1
 //   retention.preserve_days        preservation after a CyberTipline report
 //   retention.false_positive_days  details kept after a false-positive dismissal
