@@ -134,16 +134,11 @@ int run_serve(const std::vector<std::string>& args) {
   // restarted by the postgres task when it dies, stopped at exit unless others are attached.
   auto db = db_session::open(cfg, true, true);
   if (!db) return exit_failure;
-<<<<<<< HEAD
   std::cerr << "hashguard serve: database " << hashdb::redact_url(db->url())
-            << (db->embedded() ? " (embedded)" : "") << "\n";
-=======
-  std::cerr << "hashguard serve: database " << redact_url(db->url())
             << (db->embedded() ? (db->server()->owns() ? " (embedded, owned by this serve)"
                                                        : " (embedded, attached)")
                                : "")
             << "\n";
->>>>>>> main
 
   auto rec_options = db->settings().recorder;
   rec_options.database_url = db->url();
