@@ -12,4 +12,10 @@ pkg_check_modules(PQ REQUIRED IMPORTED_TARGET libpq)
 find_package(libjpeg-turbo CONFIG REQUIRED)
 find_package(PNG REQUIRED)
 find_package(GIF REQUIRED)
-find_package(OpenCV 4.6 REQUIRED COMPONENTS core imgproc imgcodecs)
+find_package(TIFF REQUIRED)                                # TIFF::TIFF
+pkg_check_modules(WEBP REQUIRED IMPORTED_TARGET libwebp)  # PkgConfig::WEBP
+# OpenCV is for the tests and benchmarks only (pHash and decoder parity against OpenCV itself):
+# the service links none of it.
+if(HG_BUILD_TESTS OR HG_BUILD_BENCHMARKS)
+  find_package(OpenCV 4.6 REQUIRED COMPONENTS core imgproc imgcodecs img_hash)
+endif()

@@ -82,8 +82,8 @@ core::result<void> decoder::decode(std::span<const std::uint8_t> bytes, decoded_
   out.height = header->height;
   core::result<void> r;
   try {
-    // Library calls that cannot be interrupted (TurboJPEG, OpenCV) are checked before and
-    // after; our own loops check inside.
+    // Library calls that cannot be interrupted (TurboJPEG, libwebp, libtiff's strip decode) are
+    // checked before and after; our own loops check inside.
     if (const errc spent = budget.check(); spent != errc{}) {
       r = spent;
     } else {
@@ -93,17 +93,11 @@ core::result<void> decoder::decode(std::span<const std::uint8_t> bytes, decoded_
         case image_format::gif:
           r = detail::decode_gif(bytes, *header, state_->limits, budget, out);
           break;
-        case image_format::tiff: {
-          // The budgeted precheck first, so a TIFF whose strips cost too much stops here.
-          // decode_opencv repeats the (then bounded) precheck until the TIFF decoder takes a
-          // budget itself.
-          const errc early = detail::precheck_tiff(bytes, *header, budget);
-          r = early != errc{} ? core::result<void>(early)
-                              : detail::decode_opencv(bytes, *header, out);
+        case image_format::webp: r = detail::decode_webp(bytes, *header, out); break;
+        case image_format::bmp: r = detail::decode_bmp(bytes, *header, out); break;
+        case image_format::tiff:
+          r = detail::decode_tiff(bytes, *header, state_->limits, budget, out);
           break;
-        }
-        case image_format::webp:
-        case image_format::bmp: r = detail::decode_opencv(bytes, *header, out); break;
       }
     }
     if (r) {

@@ -45,14 +45,20 @@ core::result<void> decode_gif(bytes_t bytes, const image_header& header,
 /// decode_tiff_precheck.cpp). errc::truncated when one lies outside the data; errc::corrupt
 /// for more strips than the height needs, tiles far larger than the image, two strips that
 /// share bytes, or a deflate strip that is not one whole stream of at most its strip's size.
-/// {} when the file is fine or lacks the fields (OpenCV then refuses it). May throw
+/// {} when the file is fine or lacks the fields (libtiff then refuses it). May throw
 /// std::bad_alloc (one pair of offsets per strip). The budget is checked per strip and inside
 /// the inflating; a spent one returns its errc.
 errc precheck_tiff(bytes_t bytes, const image_header& header, scan_budget& budget);
-/// As above without a budget (decode_opencv's call).
+/// As above without a budget (tests).
 errc precheck_tiff(bytes_t bytes, const image_header& header);
 
-/// WebP, BMP and TIFF.
-core::result<void> decode_opencv(bytes_t bytes, const image_header& header, decoded_image& out);
+/// WebP (libwebp), BMP (decode_bmp.cpp's own reader) and TIFF (the precheck, then libtiff):
+/// the pixels OpenCV 4.6's imdecode gave for these formats (see each file).
+core::result<void> decode_webp(bytes_t bytes, const image_header& header, decoded_image& out);
+core::result<void> decode_bmp(bytes_t bytes, const image_header& header, decoded_image& out);
+/// TIFF checks the budget in its precheck and between libtiff's strip or tile reads.
+core::result<void> decode_tiff(bytes_t bytes, const image_header& header,
+                               const decode_limits& limits, scan_budget& budget,
+                               decoded_image& out);
 
 }  // namespace hashguard::scanner::detail

@@ -1,5 +1,5 @@
-// The TIFF precheck: the strips or tiles of the first IFD, checked before OpenCV (libtiff)
-// reads them. It bounds the work a file can demand to what its image size needs: a file may
+// The TIFF precheck: the strips or tiles of the first IFD, checked before libtiff reads
+// them. It bounds the work a file can demand to what its image size needs: a file may
 // not list more strips than its height needs, point two strips at the same bytes, or carry a
 // deflate strip that inflates to more than its strip holds (a 1x1 image with 100,000 strips
 // all naming one 1 MB stream of zeros once cost 100,000 x 1 GB of inflating).
@@ -146,7 +146,7 @@ errc precheck_tiff(bytes_t b, const image_header& header, scan_budget& budget) {
       default: break;
     }
   }
-  if (offsets.count == 0 || offsets.count != counts.count) return {};  // OpenCV will refuse
+  if (offsets.count == 0 || offsets.count != counts.count) return {};  // libtiff will refuse
   for (const field* f : {&offsets, &counts, &rows_per_strip, &tile_width, &tile_length}) {
     if (f->present() && f->type != 3 && f->type != 4) return errc::corrupt;
   }

@@ -208,7 +208,7 @@ core::result<image_header> webp_header(const reader& r) noexcept {
     return errc::corrupt;
   }
   if (h.width == 0 || h.height == 0) return errc::corrupt;
-  // OpenCV gives BGR, or BGRA where the stream may carry alpha (lossless and extended).
+  // libwebp decodes to RGB, or RGBA where the stream may carry alpha (lossless and extended).
   h.bytes_per_pixel = matches_prefix(fourcc, "VP8 ") ? 3 : 4;
   return h;
 }
@@ -231,7 +231,7 @@ core::result<image_header> bmp_header(const reader& r) noexcept {
     h.width = static_cast<std::uint32_t>(width);
     // Negative height: rows stored top-down; the size is the absolute value.
     h.height = static_cast<std::uint32_t>(height < 0 ? -height : height);
-    // OpenCV gives BGR for every depth (palettes expanded), BGRA for 32 bits.
+    // Budgeted as RGB for every depth (palettes expanded), 4 bytes for 32 bits.
     if (r.has(28, 2) && r.u16le(28) == 32) h.bytes_per_pixel = 4;
   } else {
     return errc::corrupt;
@@ -301,7 +301,7 @@ core::result<image_header> tiff_header(const reader& r) noexcept {
   h.width = *width;
   h.height = *height;
   // SampleFormat 1 is unsigned integer (4, "undefined", is read as unsigned too); 2 is signed
-  // and 3 floating point, which OpenCV would allocate at full width only to be refused.
+  // and 3 floating point, which the decoder cannot reduce to 8 bits.
   h.bits_per_sample = bits;
   h.samples_per_pixel = samples;
   h.unsupported_samples = bits > 16 || sample_format == 2 || sample_format == 3;

@@ -6,11 +6,14 @@
 #include "scanner_test_support.hpp"
 #include "tiff_builder.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cstdio>
 #include <random>
 
 using namespace hashguard::scanner;
@@ -658,6 +661,39 @@ TEST_CASE("the byte and pixel caps are configurable") {
   REQUIRE(header);
   CHECK(header->format == image_format::jpeg);
   CHECK(header->width == 64);
+}
+
+TEST_CASE("decoding damaged WebP BMP and TIFF files prints nothing") {
+  // The decoders are a library: libtiff's warnings and errors go to per-handle handlers that
+  // drop them (OpenCV, the decoder before, printed its exceptions to stderr). Everything
+  // written to file descriptor 2 while decoding is caught in a temporary file.
+  std::FILE* caught = std::tmpfile();
+  REQUIRE(caught != nullptr);
+  std::fflush(stderr);
+  const int saved = dup(2);
+  dup2(fileno(caught), 2);
+  std::size_t decoded = 0;
+  std::size_t refused = 0;
+  for (const char* name : {"rgb_le.tiff", "rgb_be.tiff", "grey.tiff", "rgb16.tiff", "rgb24.bmp",
+                           "palette4.bmp", "lossless.webp", "lossy.webp"}) {
+    const auto original = data_file(name);
+    for (std::size_t step = 0; step < 64; ++step) {
+      auto bytes = original;
+      const std::size_t at = 8 + (step * 7919) % (bytes.size() - 8);
+      bytes[at] = static_cast<std::uint8_t>(bytes[at] ^ (0x55 + step));
+      (decode(bytes) ? decoded : refused) += 1;
+    }
+  }
+  std::fflush(stderr);
+  dup2(saved, 2);
+  close(saved);
+  struct stat caught_stat {};
+  REQUIRE(fstat(fileno(caught), &caught_stat) == 0);
+  const auto written = caught_stat.st_size;
+  std::fclose(caught);
+  CHECK(written == 0);
+  CHECK(decoded > 0);
+  CHECK(refused > 0);
 }
 
 TEST_CASE("damaged files never crash the decoders") {

@@ -30,17 +30,28 @@
 //         exceed max_total_pixels, or before the frames' buffers together
 //         (3 bytes per pixel, plus a saved canvas for "restore to previous") would exceed
 //         max_decode_bytes.
-//   WebP, BMP, TIFF  OpenCV's imdecode (unchanged: no EXIF rotation, no conversion); BGR is
-//         swapped to RGB, alpha dropped, grey stays 1 channel, 16-bit samples -> floor(v / 257).
-//         Animated WebP is unsupported_format. TIFF strips and tiles are checked before
-//         OpenCV sees the file (decode_tiff_precheck.cpp): no more than the image's size
-//         needs, each inside the data, none overlapping another, and every deflate strip a
-//         whole stream that inflates to no more than its strip holds; otherwise corrupt.
+//   WebP, BMP, TIFF  the pixels OpenCV 4.6's imdecode(IMREAD_UNCHANGED) gave, which the
+//         scanner used for them until its own decoders replaced it (a parity test compares
+//         them over generated variants). WebP: libwebp, alpha dropped (never premultiplied);
+//         animated WebP is unsupported_format. BMP: decode_bmp.cpp's reader (1/4/8-bit
+//         palettes, RLE4/RLE8, 16-bit 5-5-5/5-6-5, 24, 32 with or without bitfields, bottom-up
+//         and top-down); a palette whose entries are all grey, and every OS/2 core-header BMP,
+//         gives grey. TIFF: libtiff over the bytes in memory, first directory: 1- and 8-bit
+//         samples and other colour spaces through libtiff's RGBA reader (grey photometrics to
+//         grey by OpenCV's integer luma), 10-16-bit grey and RGB(A) read as stored, then
+//         floor(v / 257); 2- and 4-bit samples are refused as OpenCV refused them. TIFF
+//         strips and tiles are checked before libtiff sees the file
+//         (decode_tiff_precheck.cpp): no more than the image's size needs, each inside the
+//         data, none overlapping another, and every deflate strip a whole stream that
+//         inflates to no more than its strip holds; a strip that fails to decode refuses the
+//         image; otherwise corrupt. TIFF's Orientation tag is applied as OpenCV applied it
+//         (a transposing orientation of a non-square image is corrupt).
 // CPU budget (budget.hpp): decode(bytes, out, budget) checks it before and after each library
 // call and inside our own loops (GIF frames and rows, PNG rows, TIFF strip prechecks and their
-// inflating); a spent budget ends the decode with its errc (scan_budget_exceeded or
-// scan_cancelled) and no frames.
-// EXIF orientation is never applied (the reference does not; dihedral hashes cover rotation).
+// inflating, each TIFF strip or tile); a spent budget ends the decode with its errc
+// (scan_budget_exceeded or scan_cancelled) and no frames. EXIF orientation is never applied (the
+// reference does not; dihedral hashes cover rotation); only TIFF's own Orientation tag is, as
+// above.
 //
 // Errors (errc): empty, truncated, unsupported_format, too_large, too_many_pixels, corrupt,
 // out_of_memory, and with a budget scan_budget_exceeded and scan_cancelled. No exception or longjmp
