@@ -43,7 +43,7 @@ int db_start(const core::config& config) {
   if (!db) return exit_failure;
   auto version = hashdb::schema_version(db->conn());
   if (!db->embedded()) {
-    std::cout << "database " << redact_url(db->url()) << " is at schema version "
+    std::cout << "database " << hashdb::redact_url(db->url()) << " is at schema version "
               << (version ? *version : -1)
               << "; no embedded server to start (a URL is configured)\n";
     return exit_ok;
@@ -111,7 +111,7 @@ int db_status(const core::config& config) {
             << " bytes waiting\n";
   auto db = db_session::open(config, false);
   if (!db) return exit_failure;
-  std::cout << "database " << redact_url(db->url()) << ": reachable\n";
+  std::cout << "database " << hashdb::redact_url(db->url()) << ": reachable\n";
   auto version = hashdb::schema_version(db->conn());
   if (!version) {
     print_error("db status", "schema version", version.error(), db->conn().last_error());

@@ -12,9 +12,21 @@ namespace {
 
 constexpr const char* usage =
     "usage: hashguard keys VERB ...   (plus --database-url URL | --data-dir DIR)\n"
-    "  create NAME --role ingest|reviewer|compliance|admin   prints the key once\n"
+    "  create NAME --role ingest|reviewer|compliance|admin [--capability match_details]\n"
+    "         prints the key once; match_details: ingest answers show each hit's entry,\n"
+    "         distance and detail (without it: list name, signal, action only)\n"
     "  ls [--json]\n"
     "  revoke ID\n";
+
+/// ["match_details",...]: the granted capabilities as a JSON array.
+std::string capabilities_json(core::capability_set caps) {
+  std::string out = "[";
+  for (const auto name : core::names_of(caps)) {
+    if (out.size() > 1) out += ",";
+    out += json_quote(name);
+  }
+  return out + "]";
+}
 
 }  // namespace
 
@@ -22,7 +34,7 @@ int run_keys(const std::vector<std::string>& args) {
   core::config config;
   auto rest = load_config(config, args);
   if (!rest) return exit_usage;
-  const cli_options o = parse_options(*rest, {"role"}, {"json", "help"});
+  const cli_options o = parse_options(*rest, {"role", "capability"}, {"json", "help"});
   if (o.positional.empty() || o.has("help")) {
     std::cout << usage;
     return o.has("help") ? exit_ok : exit_usage;
@@ -37,12 +49,26 @@ int run_keys(const std::vector<std::string>& args) {
     return exit_usage;
   }
   std::optional<core::role> role;
+  core::capability_set capabilities;
   std::int64_t id = 0;
   if (verb == "create") {
     role = core::parse_role(o.value("role").value_or(""));
     if (o.positional.size() != 2 || !role) {
       std::cerr << "hashguard keys create: NAME and --role ingest|reviewer|compliance|admin\n";
       return exit_usage;
+    }
+    // --capability a[,b]: each must be a known capability name.
+    std::string_view names = o.value("capability").value_or("");
+    while (!names.empty()) {
+      const auto comma = names.find(',');
+      const auto cap = core::parse_capability(names.substr(0, comma));
+      if (!cap) {
+        std::cerr << "hashguard keys create: unknown capability '" << names.substr(0, comma)
+                  << "' (known: match_details)\n";
+        return exit_usage;
+      }
+      capabilities.add(*cap);
+      names = comma == std::string_view::npos ? std::string_view{} : names.substr(comma + 1);
     }
   }
   if (verb == "revoke") {
@@ -58,14 +84,15 @@ int run_keys(const std::vector<std::string>& args) {
   if (!db) return exit_failure;
   hashdb::key_store keys(db->conn());
   if (verb == "create") {
-    auto made = keys.create(o.positional[1], *role);
+    auto made = keys.create(o.positional[1], *role, capabilities);
     if (!made) {
       print_error("keys create", o.positional[1], made.error(), db->conn().last_error());
       return exit_failure;
     }
     db->audit("key.create", "key:" + std::to_string(made->info.id),
               "{\"name\":" + json_quote(made->info.name) + ",\"role\":\"" +
-                  std::string(core::to_string(made->info.role)) + "\"}");
+                  std::string(core::to_string(made->info.role)) +
+                  "\",\"capabilities\":" + capabilities_json(made->info.capabilities) + "}");
     std::cerr << "key " << made->info.id << " (" << made->info.name << ", role "
               << core::to_string(made->info.role) << ") created; it is shown once, store it now:\n";
     std::cout << made->secret << "\n";
@@ -91,7 +118,8 @@ int run_keys(const std::vector<std::string>& args) {
     if (o.has("json")) {
       std::cout << "{\"id\":" << k.id << ",\"name\":" << json_quote(k.name) << ",\"role\":\""
                 << core::to_string(k.role) << "\",\"prefix\":\"" << k.prefix
-                << "\",\"created_at\":\"" << k.created_at << "\",\"revoked_at\":"
+                << "\",\"capabilities\":" << capabilities_json(k.capabilities)
+                << ",\"created_at\":\"" << k.created_at << "\",\"revoked_at\":"
                 << (k.revoked_at ? "\"" + *k.revoked_at + "\"" : std::string("null")) << "}\n";
     } else {
       std::cout << k.id << "\t" << k.name << "\t" << core::to_string(k.role) << "\t" << k.prefix

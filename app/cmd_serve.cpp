@@ -89,9 +89,10 @@ int run_serve(const std::vector<std::string>& args) {
     std::cerr << "hashguard serve: invalid setting: " << options.error().message() << "\n";
     return exit_usage;
   }
-  auto config_keys = api::keys_from(cfg);
+  std::string key_problem;
+  auto config_keys = api::keys_from(cfg, &key_problem);
   if (!config_keys) {
-    std::cerr << "hashguard serve: auth.keys: expected role:key,role:key\n";
+    std::cerr << "hashguard serve: " << key_problem << "\n";
     return exit_usage;
   }
 
@@ -101,6 +102,13 @@ int run_serve(const std::vector<std::string>& args) {
   auto scan_options = scanner::scan_options_from(cfg);
   if (!scan_options) {
     std::cerr << "hashguard serve: invalid setting: " << scan_options.error().message() << "\n";
+    return exit_usage;
+  }
+  const auto probe_limit = cfg.get_int("match.probe_limit");
+  const auto probe_radius = cfg.get_int("match.probe_radius");
+  if (probe_limit < 0 || probe_limit > 100000 || probe_radius < 1 || probe_radius > 128) {
+    std::cerr << "hashguard serve: match.probe_limit must be 0..100000 and match.probe_radius "
+                 "1..128\n";
     return exit_usage;
   }
   const auto poll_ms = cfg.get_int("snapshot.poll_ms");
@@ -126,7 +134,7 @@ int run_serve(const std::vector<std::string>& args) {
   // restarted by the postgres task when it dies, stopped at exit unless others are attached.
   auto db = db_session::open(cfg, true, true);
   if (!db) return exit_failure;
-  std::cerr << "hashguard serve: database " << redact_url(db->url())
+  std::cerr << "hashguard serve: database " << hashdb::redact_url(db->url())
             << (db->embedded() ? (db->server()->owns() ? " (embedded, owned by this serve)"
                                                        : " (embedded, attached)")
                                : "")
@@ -145,9 +153,14 @@ int run_serve(const std::vector<std::string>& args) {
   api::key_registry keys;
   matcher::snapshot_holder holder;
   hashdb::suppression_holder suppressions;
+  // The probe detector of the ingest routes (its audit task is started below).
+  handlers::probe_guard::options probe_options;
+  probe_options.limit = static_cast<std::size_t>(probe_limit);
+  probe_options.radius = static_cast<std::uint32_t>(probe_radius);
+  handlers::probe_guard probes(probe_options);
   serve_tasks tasks;
-  tasks.start_keys(keys, std::move(*config_keys), db->url(),
-                   std::chrono::milliseconds(cfg.get_int("auth.refresh_ms")));
+  auto& keys_task = tasks.start_keys(keys, std::move(*config_keys), db->url(),
+                                     std::chrono::milliseconds(cfg.get_int("auth.refresh_ms")));
   api::rate_limiter limiter(options->rate_limit_per_s, options->rate_limit_burst);
   api::metrics stats;
   api::work_pool scan_pool("scan", options->scan_threads, options->scan_queue);
@@ -182,14 +195,17 @@ int run_serve(const std::vector<std::string>& args) {
   auto upkeep = start_review_upkeep(cfg, db->url(), db->audit_keys());
   if (!upkeep) return exit_usage;
   tasks.start_purge(db->url(), db->settings().cases, db->audit_keys(), upkeep->purge_interval);
+  tasks.start_probe_audit(db->url(), probes, node, db->audit_keys());
   // The audit head, published outside PostgreSQL (the log and audit.head_file).
   tasks.start_audit_publish(db->url(), db->settings().audit.head_file,
                             db->settings().audit.publish_interval);
   if (auto* server = db->server()) tasks.start_embedded_upkeep(*server, std::chrono::seconds(1));
   if (auto* keeper = upkeep->evidence.get()) tasks.watch(keeper->task());
   // Every metric family (a name registered twice would make every scrape fail: refuse to start).
-  const serve_metric_sources sources{&scan_pool,          &db_pool,        &suppressions,
-                                     &suppressed_answers, recorder->get(), upkeep->evidence.get()};
+  const serve_metric_sources sources{&scan_pool,      &db_pool,
+                                     &suppressions,   &suppressed_answers,
+                                     recorder->get(), upkeep->evidence.get(),
+                                     &probes};
   if (!registered(add_serve_metrics(stats, holder, sources)) ||
       !registered(tasks.export_metrics(stats))) {
     return exit_failure;
@@ -211,8 +227,10 @@ int run_serve(const std::vector<std::string>& args) {
   }
   deps.suppressions = &suppressions;
   deps.suppressed_answers = &suppressed_answers;
+  deps.probes = &probes;
   deps.db = &db_connections;
   deps.lists_changed = [&snapshot_task] { snapshot_task.poke(); };
+  deps.keys_changed = [&keys_task] { keys_task.poke(); };
   if (!review_services(cfg, db->settings(), deps)) return exit_usage;
   deps.stats = &stats;
   deps.ready = [&holder, &spool_check, rec = recorder->get()] {

@@ -91,6 +91,11 @@ std::optional<std::vector<std::string>> load_config(core::config& config,
     print_error("config", "flags", applied.error());
     return std::nullopt;
   }
+  std::string problem;
+  if (auto r = config.resolve_secret_files(&problem); !r) {
+    print_error("config", problem, r.error());
+    return std::nullopt;
+  }
   return own;
 }
 
@@ -131,7 +136,7 @@ std::unique_ptr<db_session> db_session::open(const core::config& config, bool mi
   std::string why;
   auto c = hashdb::connection::open(s->url_, &why);
   if (!c) {
-    print_error("db", redact_url(s->url_), c.error(), why);
+    print_error("db", hashdb::redact_url(s->url_), c.error(), why);
     return nullptr;
   }
   s->conn_.emplace(std::move(*c));
@@ -176,17 +181,6 @@ void print_error(std::string_view command, std::string_view what, const core::er
             << ec.message() << ")";
   if (!detail.empty()) std::cerr << "\n  " << detail;
   std::cerr << "\n";
-}
-
-std::string redact_url(std::string_view url) {
-  const auto scheme = url.find("://");
-  if (scheme == std::string_view::npos) return std::string(url);
-  const auto at = url.find('@', scheme + 3);
-  const auto colon = url.find(':', scheme + 3);
-  if (at == std::string_view::npos || colon == std::string_view::npos || colon > at) {
-    return std::string(url);
-  }
-  return std::string(url.substr(0, colon + 1)) + "***" + std::string(url.substr(at));
 }
 
 std::string json_quote(std::string_view s) {

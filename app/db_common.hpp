@@ -86,9 +86,6 @@ class db_session {
 void print_error(std::string_view command, std::string_view what, const core::error_code& ec,
                  std::string_view detail = {});
 
-/// The URL with any password replaced by "***".
-[[nodiscard]] std::string redact_url(std::string_view url);
-
 /// JSON string literal of `s`.
 [[nodiscard]] std::string json_quote(std::string_view s);
 

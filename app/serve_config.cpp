@@ -28,6 +28,12 @@ void declare_serve_config(core::config& cfg) {
               "how often API keys are reloaded from the database (ms)");
   cfg.declare("node.name", core::config_type::string, "",
               "this node's name in match events; empty = the host name");
+  cfg.declare("match.probe_limit", core::config_type::integer, "64",
+              "near-duplicate PDQ queries (1..match.probe_radius bits from one of the key's last "
+              "64 queries, exact repeats not counted) a key may send per hour to /v1/scan and "
+              "/v1/match; past it they get 429 probe_suspected, audited (0: off)");
+  cfg.declare("match.probe_radius", core::config_type::integer, "32",
+              "bits within which a PDQ query counts as a near-duplicate of a recent one");
   cfg.declare("match.dihedral", core::config_type::boolean, "true",
               "search the 7 rotated/mirrored PDQ variants of scanned images too (false: the "
               "original orientation only, whatever the lists' dihedral setting)");
@@ -68,6 +74,11 @@ std::optional<int> load_serve_config(core::config& cfg, const std::vector<std::s
   }
   if (!leftover->empty()) {
     std::cerr << "hashguard serve: unexpected argument '" << leftover->front() << "'\n";
+    return exit_usage;
+  }
+  std::string problem;
+  if (auto r = cfg.resolve_secret_files(&problem); !r) {
+    std::cerr << "hashguard serve: " << problem << "\n";
     return exit_usage;
   }
   return std::nullopt;

@@ -27,6 +27,7 @@ core::result<std::size_t> load_keys(api::key_registry& registry,
     std::copy(bytes->begin(), bytes->end(), r.digest.begin());
     r.key_id = api::key_id_of(r.digest);
     r.role = info.role;
+    r.capabilities = info.capabilities;
     records.push_back(std::move(r));
     ++loaded;
   }

@@ -16,7 +16,8 @@ namespace hashguard::app {
 /// Replaces the registry's keys with `config_keys` plus the database's live keys (one swap) and
 /// returns how many came from the database. Opens a connection for the call and closes it.
 /// Errors: the database's (errc::unavailable...); the registry is then unchanged, so while the
-/// database is down the last loaded set stays in force.
+/// database is down the last loaded set stays in force (serve_tasks seeds the registry with
+/// the config keys first, so they work even when the first load fails).
 [[nodiscard]] core::result<std::size_t> load_keys(api::key_registry& registry,
                                                   const std::vector<api::key_record>& config_keys,
                                                   const std::string& database_url);

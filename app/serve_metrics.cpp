@@ -83,6 +83,12 @@ core::result<void> add_serve_metrics(api::metrics& stats, const matcher::snapsho
         return gauge("hg_database_up", "1 when the recorder reaches PostgreSQL",
                      [r = from.recorder] { return r->stats().database_up ? 1.0 : 0.0; });
       },
+      [&] {
+        return counter(
+            "hg_probe_suspected_total",
+            "scan and match queries refused as probing (429 probe_suspected)",
+            [p = from.probes] { return p == nullptr ? 0.0 : static_cast<double>(p->refused()); });
+      },
   };
   for (const auto& add : families) {
     if (auto r = add(); !r) return r;

@@ -10,7 +10,8 @@
 //                                     snapshot's, or the process's start-up choice before one
 //
 // The rest (add_serve_metrics): hg_scan_queue_depth, hg_db_queue_depth, hg_suppressed_contents,
-// hg_suppressed_answers_total, hg_spool_bytes, hg_database_up and, with evidence preservation,
+// hg_suppressed_answers_total, hg_spool_bytes, hg_database_up, hg_probe_suspected_total (queries
+// the probe detector refused with 429 probe_suspected) and, with evidence preservation,
 // hg_evidence_pending_bytes and hg_evidence_lost_total.
 //
 // Thread-safety: every source is read through its thread-safe accessors; each source must
@@ -20,6 +21,7 @@
 #include "serve_evidence.hpp"
 
 #include "hashguard/api/work_pool.hpp"
+#include "hashguard/handlers/probe_guard.hpp"
 #include "hashguard/hashdb/recorder.hpp"
 #include "hashguard/hashdb/suppressions.hpp"
 
@@ -44,6 +46,7 @@ struct serve_metric_sources {
   const std::atomic<std::uint64_t>* suppressed_answers{nullptr};
   const hashdb::event_recorder* recorder{nullptr};
   const evidence_keeper* evidence{nullptr};
+  const handlers::probe_guard* probes{nullptr};
 };
 
 /// Registers the families above (the snapshot's included). Errors: api::metrics_errc.

@@ -78,11 +78,45 @@ core::result<void> serve_tasks::export_metrics(api::metrics& metrics) const {
       per_task([](const core::task_status& s) { return static_cast<double>(s.failures); }));
 }
 
+core::periodic_task& serve_tasks::start_probe_audit(
+    const std::string& database_url, handlers::probe_guard& guard, std::string node,
+    std::shared_ptr<const hashdb::audit_keyring> audit_keys) {
+  // Off the request path: the I/O thread that refused the query only queued the suspect.
+  auto pending = std::make_shared<std::vector<handlers::probe_guard::suspect>>();
+  const auto& o = guard.settings();
+  const std::string limits = ",\"limit\":" + std::to_string(o.limit) +
+                             ",\"radius\":" + std::to_string(o.radius) +
+                             ",\"window_s\":" + std::to_string(o.window.count()) + "}";
+  return start("probe_audit", std::chrono::milliseconds(1000), first_run::after_interval,
+               [&guard, pending, limits, url = database_url, keys = std::move(audit_keys),
+                actor = "serve:" + std::move(node)]() -> core::result<void> {
+                 for (auto& s : guard.take_new_suspects()) pending->push_back(std::move(s));
+                 if (pending->empty()) return {};
+                 auto conn = hashdb::connection::open(url);
+                 if (!conn) return conn.error();
+                 conn->use_audit_keys(keys);
+                 hashdb::audit_log audit(*conn);
+                 while (!pending->empty()) {
+                   const auto& s = pending->front();
+                   auto row =
+                       audit.append(actor, "key.probe_suspected", "key:" + s.key_id,
+                                    "{\"near_queries\":" + std::to_string(s.near_queries) + limits);
+                   if (!row) return row.error();
+                   pending->erase(pending->begin());
+                 }
+                 return {};
+               });
+}
+
 core::periodic_task& serve_tasks::start_keys(api::key_registry& registry,
                                              std::vector<api::key_record> config_keys,
                                              const std::string& database_url,
                                              std::chrono::milliseconds interval) {
   auto from_database = std::make_shared<std::atomic<std::size_t>>(0);
+  // The config keys work before, and whatever happens to, the first database load: a node
+  // that cannot read api_keys at start still answers its bootstrap admin and config keys
+  // (the load keeps the registry as it was when it fails).
+  registry.replace(config_keys);
   auto& task = start("keys", interval, first_run::synchronous,
                      [&registry, from_database, keys = std::move(config_keys),
                       url = database_url]() -> core::result<void> {

@@ -8,6 +8,8 @@
 //                 snapshot.poll_ms, and at once when poked (a list changed through this node)
 //   suppressions  hashdb::refresh_suppressions: first run in start, then every
 //                 suppressions.poll_ms
+//   probe_audit   one audit row (key.probe_suspected) per key the probe detector starts
+//                 refusing (handlers::probe_guard), every second; rows that fail are retried
 //   purge         purge_expired (serve_evidence.hpp): every retention.purge_interval_s, first
 //                 after one interval; not started when the interval is 0
 //   postgres      hashdb::embedded_server::keep_running: with the embedded PostgreSQL only,
@@ -37,6 +39,7 @@
 #include "hashguard/api/metrics.hpp"
 #include "hashguard/core/error.hpp"
 #include "hashguard/core/periodic_task.hpp"
+#include "hashguard/handlers/probe_guard.hpp"
 #include "hashguard/hashdb/cases.hpp"
 #include "hashguard/hashdb/embedded_postgres.hpp"
 #include "hashguard/hashdb/snapshot_loader.hpp"
@@ -63,6 +66,12 @@ class serve_tasks {
   ~serve_tasks();
   serve_tasks(const serve_tasks&) = delete;
   serve_tasks& operator=(const serve_tasks&) = delete;
+
+  /// The probe_audit task: writes the guard's new suspects to the audit log as node `node`,
+  /// keyed with `audit_keys`.
+  core::periodic_task& start_probe_audit(const std::string& database_url,
+                                         handlers::probe_guard& guard, std::string node,
+                                         std::shared_ptr<const hashdb::audit_keyring> audit_keys);
 
   /// The keys task; prints how many keys the first load gave.
   core::periodic_task& start_keys(api::key_registry& registry,

@@ -66,7 +66,7 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
-constexpr std::string_view ingest_key = "load-bench-ingest-key-7f3a9c21";
+constexpr std::string_view ingest_key = "load-bench-ingest-key-7f3a9c21-01234";
 
 struct config {
   bench_setup setup;

@@ -462,12 +462,12 @@ std::optional<std::string> flag_value(int argc, char** argv, int& i, std::string
 
 std::vector<std::string> serve_argv(const bench_setup& setup, const std::string& ingest_key,
                                     const std::vector<std::string>& extra) {
-  std::vector<std::string> argv{setup.hashguard_bin,
-                                "serve",
-                                "--http-port=0",
+  std::vector<std::string> argv{setup.hashguard_bin, "serve", "--http-port=0",
                                 "--data-dir=" + (setup.dir / "data").string(),
                                 "--auth-keys=ingest:" + ingest_key,
-                                "--node-name=load-bench"};
+                                // One key sends the whole load: its rate limit (on by default)
+                                // would measure the limiter, not the server.
+                                "--auth-rate-limit-per-s=0", "--node-name=load-bench"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   return argv;
 }

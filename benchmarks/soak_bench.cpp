@@ -47,7 +47,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::string_view ingest_key = "soak-bench-ingest-key-5be01d77";
+constexpr std::string_view ingest_key = "soak-bench-ingest-key-5be01d77-01234";
 
 struct config {
   bench_setup setup;

@@ -6,6 +6,8 @@ find_package(OpenSSL REQUIRED)
 # libpqxx 6.4.5 ships no CMake config: PkgConfig::PQXX, for hashdb (privately) and the tests and
 # benchmarks that talk to PostgreSQL directly.
 pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx)
+# libpq itself, for the few libpq calls hashdb makes directly (PQconninfoParse in redact_url).
+pkg_check_modules(PQ REQUIRED IMPORTED_TARGET libpq)
 # Image decoding (scanner).
 find_package(libjpeg-turbo CONFIG REQUIRED)
 find_package(PNG REQUIRED)

@@ -79,9 +79,11 @@ void declare_config(core::config& cfg) {
               "an admin key from config or a secret (key id \"bootstrap\")");
   cfg.declare("auth.keys", config_type::secret, "",
               "extra keys as role:key,role:key (tests and demos)");
-  cfg.declare("auth.rate_limit_per_s", config_type::integer, "0",
+  // On by default (server_options' 0 is for in-process tests that build options by hand): a
+  // key's flood, or a prober interleaving unrelated queries, is throttled before it costs much.
+  cfg.declare("auth.rate_limit_per_s", config_type::integer, "500",
               "requests per second per key (0: unlimited)");
-  cfg.declare("auth.rate_limit_burst", config_type::integer, "0",
+  cfg.declare("auth.rate_limit_burst", config_type::integer, "1000",
               "token bucket size per key (0: one second's worth)");
 }
 
@@ -151,23 +153,56 @@ core::result<server_options> options_from(const core::config& cfg) {
   return o;
 }
 
-core::result<std::vector<key_record>> keys_from(const core::config& cfg) {
+std::string config_key_problem(std::string_view key) {
+  if (key.size() < min_config_key_length) {
+    return "a key must be at least " + std::to_string(min_config_key_length) +
+           " characters (this one has " + std::to_string(key.size()) +
+           "); make one with `openssl rand -hex 24`";
+  }
+  std::string lower(key);
+  for (char& c : lower) c = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+  for (const std::string_view shipped : {"replace-me", "placeholder"}) {
+    if (lower.find(shipped) != std::string::npos) {
+      return "the key holds the placeholder text of the shipped examples (\"" +
+             std::string(shipped) + "\"): replace it with a secret of your own";
+    }
+  }
+  return {};
+}
+
+core::result<std::vector<key_record>> keys_from(const core::config& cfg, std::string* problem) {
+  const auto refuse = [problem](std::string why) -> core::result<std::vector<key_record>> {
+    if (problem != nullptr) *problem = std::move(why);
+    return errc::malformed;
+  };
   std::vector<key_record> out;
   const std::string& bootstrap = cfg.get_string("auth.bootstrap_key");
   if (!bootstrap.empty()) {
+    if (auto why = config_key_problem(bootstrap); !why.empty()) {
+      return refuse("auth.bootstrap_key: " + why);
+    }
     out.push_back(key_record{digest_key(bootstrap), "bootstrap", core::role::admin, 0, 0});
   }
   std::string_view rest = cfg.get_string("auth.keys");
+  int position = 0;
   while (!trim(rest).empty()) {
     const auto comma = rest.find(',');
     const std::string_view item = trim(rest.substr(0, comma));
     rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
     if (item.empty()) continue;
+    ++position;  // 1-based, for the message: which entry of the list is refused
     const auto colon = item.find(':');
-    if (colon == std::string_view::npos) return errc::malformed;
+    if (colon == std::string_view::npos) return refuse("auth.keys: expected role:key,role:key");
     const auto role = core::parse_role(trim(item.substr(0, colon)));
     const std::string_view key = trim(item.substr(colon + 1));
-    if (!role || key.empty()) return errc::malformed;
+    if (!role || key.empty()) {
+      return refuse(
+          "auth.keys: expected role:key,role:key with a role of ingest, reviewer, "
+          "compliance or admin");
+    }
+    if (auto why = config_key_problem(key); !why.empty()) {
+      return refuse("auth.keys: entry " + std::to_string(position) + ": " + why);
+    }
     const key_digest d = digest_key(key);
     out.push_back(key_record{d, key_id_of(d), *role, 0, 0});
   }

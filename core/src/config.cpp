@@ -63,11 +63,49 @@ std::string normalize_config_key(std::string_view key) {
   return out;
 }
 
+std::string secret_file_key(std::string_view key) {
+  return std::string(key) + "_file";
+}
+
 void config::declare(std::string_view key, config_type type, std::string_view default_value,
                      std::string_view help) {
   entries_[normalize_config_key(key)] =
       config_entry{std::string(key), type, std::string(default_value), std::string(help),
                    config_source::defaults};
+  if (type != config_type::secret) return;
+  const std::string file_key = secret_file_key(key);
+  entries_[normalize_config_key(file_key)] = config_entry{
+      file_key, config_type::string, "",
+      "a file holding " + std::string(key) + " (trailing newlines dropped); set one, not both",
+      config_source::defaults};
+}
+
+result<void> config::resolve_secret_files(std::string* problem) {
+  const auto fail = [problem](errc ec, std::string why) -> result<void> {
+    if (problem != nullptr) *problem = std::move(why);
+    return ec;
+  };
+  for (auto& [name, secret] : entries_) {
+    if (secret.type != config_type::secret) continue;
+    const config_entry* file = find(secret_file_key(secret.key));
+    if (file == nullptr || file->value.empty()) continue;
+    if (!secret.value.empty()) {
+      return fail(errc::config_bad_value,
+                  secret.key + " and " + file->key + " are both set: set one, not both");
+    }
+    std::ifstream in(file->value, std::ios::binary);
+    if (!in) return fail(errc::config_file, file->key + ": cannot read " + file->value);
+    std::ostringstream text;
+    text << in.rdbuf();
+    std::string value = text.str();
+    // Editors and `echo` end files with a newline that is no part of the secret.
+    while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
+    if (value.empty())
+      return fail(errc::config_bad_value, file->key + ": " + file->value + " is empty");
+    secret.value = std::move(value);
+    secret.source = file->source;
+  }
+  return {};
 }
 
 config_entry* config::find(std::string_view key) {

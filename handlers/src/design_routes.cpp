@@ -72,6 +72,12 @@ const std::vector<api::route_spec>& design_routes() {
            "export a hash list"),
       spec("POST", "/v1/lists/{id}/entries/{entry}/disable", role::admin, run_on::db,
            body_class::json, "disable one list entry for good (audited, with a reason)"),
+      spec("GET", "/v1/keys", role::admin, run_on::db, body_class::none,
+           "list API keys (never their secrets)"),
+      spec("POST", "/v1/keys", role::admin, run_on::db, body_class::json,
+           "create an API key with a role and capabilities (the secret is shown once)"),
+      spec("DELETE", "/v1/keys/{id}", role::admin, run_on::db, body_class::none,
+           "revoke an API key"),
       spec("GET", "/v1/index", role::admin, run_on::io, body_class::none,
            "snapshot version, sizes, kernel, build time"),
       spec("GET", "/v1/cases", role::reviewer, run_on::db, body_class::none,
@@ -123,9 +129,10 @@ const api::route_spec* design_row(std::string_view method, std::string_view patt
 core::result<void> register_routes(api::route_table& table, const services& deps,
                                    std::string* problem) {
   detail::handler_list all;
-  for (auto* area : {detail::ingest_handlers, detail::list_handlers, detail::decision_feed_handlers,
-                     detail::case_handlers, detail::evidence_handlers, detail::compliance_handlers,
-                     detail::builtin_handlers, detail::ui_handlers}) {
+  for (auto* area :
+       {detail::ingest_handlers, detail::list_handlers, detail::key_handlers,
+        detail::decision_feed_handlers, detail::case_handlers, detail::evidence_handlers,
+        detail::compliance_handlers, detail::builtin_handlers, detail::ui_handlers}) {
     for (auto& h : area(deps)) all.push_back(std::move(h));
   }
   std::set<std::pair<std::string_view, std::string_view>> served;

@@ -2,6 +2,7 @@
 // between calls and is not thread-safe, and the scan pool's threads live as long as the
 // server, so one scanner per pool thread allocates nothing on the steady path.
 #include "area.hpp"
+#include "hit_view.hpp"
 
 #include "hashguard/api/errors.hpp"
 #include "hashguard/api/http.hpp"
@@ -121,7 +122,9 @@ json::object hit_detail_json(const core::hit_detail& d) {
   return o;
 }
 
-json::array hits_json(const matcher::snapshot& snap, const std::vector<core::hit>& hits) {
+/// The hits of an answer as `caller` may see them (hit_view.hpp).
+json::array hits_json(const matcher::snapshot& snap, const std::vector<core::hit>& hits,
+                      const api::auth_context& caller) {
   json::array out;
   for (const auto& h : hits) {
     json::object o;
@@ -138,7 +141,7 @@ json::array hits_json(const matcher::snapshot& snap, const std::vector<core::hit
     if (h.detail) o["detail"] = hit_detail_json(*h.detail);
     out.push_back(std::move(o));
   }
-  return out;
+  return visible_hits(std::move(out), caller);
 }
 
 /// Whether reviewers suppressed this content (its SHA-256), as far as this node knows yet.
@@ -173,6 +176,18 @@ bool suppressed_answer(bool in_set, const hashdb::recorded& rec) {
   return in_set;
 }
 
+/// The probe detector's word on a query's PDQ (probe_guard.hpp): a 429 to send instead of
+/// matching, or nullopt. A hash below the quality gate matches nothing, so it tells nothing.
+std::optional<api::response> refused_as_probe(const services& deps, const api::auth_context& caller,
+                                              const core::hash256& pdq, int quality) {
+  if (deps.probes == nullptr || quality < core::pdq_min_quality) return std::nullopt;
+  const auto d = deps.probes->check(caller.key_id, pdq);
+  if (d.allowed) return std::nullopt;
+  return api::response::error("probe_suspected",
+                              "too many near-duplicate queries from this key; retry later",
+                              d.retry_after_s);
+}
+
 /// X-Source-Url-Truncated: "1" when the cache layer cut the URL it sends, "0" or absent when
 /// not; nullopt for anything else.
 std::optional<bool> source_url_truncated(const api::request& req) {
@@ -186,7 +201,8 @@ api::response not_ready() {
   return api::response::error(api::errc::not_ready, "no snapshot yet");
 }
 
-api::response handle_scan(const services& deps, const api::request& req, bool record) {
+api::response handle_scan(const services& deps, const api::request& req,
+                          const api::auth_context& caller, bool record) {
   auto snap = deps.snapshot->load();
   if (!snap) return not_ready();
   // The zone is refused before any work when it could not be stored: PostgreSQL takes only
@@ -220,6 +236,7 @@ api::response handle_scan(const services& deps, const api::request& req, bool re
   // Decoded only as far as the bytes went (a truncated or corrupt tail): said, as the CLI does.
   if (r.damaged) out["damaged"] = true;
   if (!record) return api::json_response(200, out);
+  if (auto refused = refused_as_probe(deps, caller, r.pdq.hash, r.pdq.quality)) return *refused;
 
   std::vector<core::hit> hits;
   {
@@ -239,7 +256,7 @@ api::response handle_scan(const services& deps, const api::request& req, bool re
   const core::action act = hits.empty() ? core::action::none : strictest_action(*snap, hits);
   out["verdict"] = core::to_string(v);
   out["action"] = core::to_string(act);
-  out["hits"] = hits_json(*snap, hits);
+  out["hits"] = hits_json(*snap, hits, caller);
   out["suppressed"] = false;
   out["snapshot_version"] = snap->version();
   out["event_id"] = nullptr;
@@ -323,7 +340,8 @@ api::response handle_scan(const services& deps, const api::request& req, bool re
   return api::json_response(200, out);
 }
 
-api::response handle_match(const services& deps, const api::request& req) {
+api::response handle_match(const services& deps, const api::request& req,
+                           const api::auth_context& caller) {
   auto body = api::parse_json_object(req);
   if (!body) return api::response::error(body.error());
   auto snap = deps.snapshot->load();
@@ -383,6 +401,11 @@ api::response handle_match(const services& deps, const api::request& req) {
     return api::response::error(api::errc::malformed,
                                 "give at least one of pdq, phash, md5, sha1, sha256 (hex)");
   }
+  if (q.pdq) {
+    if (auto refused = refused_as_probe(deps, caller, q.pdq->variants[0], q.pdq->quality)) {
+      return *refused;
+    }
+  }
   std::vector<core::hit> hits;
   {
     const auto start = std::chrono::steady_clock::now();
@@ -400,7 +423,7 @@ api::response handle_match(const services& deps, const api::request& req) {
   out["verdict"] = core::to_string(v);
   out["action"] =
       core::to_string(hits.empty() ? core::action::none : strictest_action(*snap, hits));
-  out["hits"] = hits_json(*snap, hits);
+  out["hits"] = hits_json(*snap, hits, caller);
   out["suppressed"] = false;
   out["snapshot_version"] = snap->version();
   if (!hits.empty() && q.sha256 && known_suppressed(deps, *q.sha256)) {
@@ -430,15 +453,18 @@ api::response handle_index(const services& deps) {
 
 handler_list ingest_handlers(const services& deps) {
   handler_list out;
-  out.push_back({"POST", "/v1/scan", [&deps](const api::request& req, const api::auth_context&) {
-                   return handle_scan(deps, req, true);
-                 }});
-  out.push_back({"POST", "/v1/hash", [&deps](const api::request& req, const api::auth_context&) {
-                   return handle_scan(deps, req, false);
-                 }});
-  out.push_back({"POST", "/v1/match", [&deps](const api::request& req, const api::auth_context&) {
-                   return handle_match(deps, req);
-                 }});
+  out.push_back(
+      {"POST", "/v1/scan", [&deps](const api::request& req, const api::auth_context& caller) {
+         return handle_scan(deps, req, caller, true);
+       }});
+  out.push_back(
+      {"POST", "/v1/hash", [&deps](const api::request& req, const api::auth_context& caller) {
+         return handle_scan(deps, req, caller, false);
+       }});
+  out.push_back(
+      {"POST", "/v1/match", [&deps](const api::request& req, const api::auth_context& caller) {
+         return handle_match(deps, req, caller);
+       }});
   out.push_back({"GET", "/v1/index", [&deps](const api::request&, const api::auth_context&) {
                    return handle_index(deps);
                  }});

@@ -113,11 +113,10 @@ core::result<std::vector<audit_key>> parse_audit_keys(std::string_view list) {
 
 void declare_audit_config(core::config& c) {
   using core::config_type;
+  // A secret: core::config declares audit.key_file beside it (the key read from a file).
   c.declare("audit.key", config_type::secret, "",
-            "the audit chain's HMAC key as 64 hex characters; empty with no audit.key_file = "
+            "the audit chain's HMAC key as 64 hex characters; empty (and no audit.key_file) = "
             "DATA_DIR/audit.key, generated on first start");
-  c.declare("audit.key_file", config_type::string, "",
-            "a file holding the audit key as 64 hex characters (instead of audit.key)");
   c.declare("audit.key_id", config_type::string, "k1",
             "the audit key's id, stored in every audit row it keys (change it when rotating)");
   c.declare("audit.previous_keys", config_type::secret, "",
@@ -132,10 +131,8 @@ void declare_audit_config(core::config& c) {
 core::result<audit_settings> read_audit_settings(const core::config& c,
                                                  const std::filesystem::path& data_dir) {
   audit_settings s;
-  s.key_hex = c.get_string("audit.key");
-  s.key_file = c.get_string("audit.key_file");
+  s.key_hex = c.get_string("audit.key");  // or audit.key_file's contents (resolve_secret_files)
   s.key_id = c.get_string("audit.key_id");
-  if (!s.key_hex.empty() && !s.key_file.empty()) return errc::invalid_argument;
   if (!valid_key_id(s.key_id)) return errc::invalid_argument;
   if (!s.key_hex.empty()) {
     if (auto k = parse_audit_key(s.key_id, s.key_hex); !k) return k.error();
@@ -206,19 +203,13 @@ core::result<loaded_audit_keys> load_audit_keys(const audit_settings& s) {
     auto k = parse_audit_key(s.key_id, s.key_hex);
     if (!k) return k.error();
     ring->current = std::move(*k);
-  } else if (!s.key_file.empty()) {
-    auto text = read_small_file(s.key_file);
-    if (!text) return text.error();
-    auto k = key_from_file_text(s.key_id, *text);
-    if (!k) return k.error();
-    ring->current = std::move(*k);
   } else {
     auto k = generated_key(s.generated_key, true, out.generated);
     if (!k) return k.error();
     ring->current = std::move(*k);
   }
   ring->previous = s.previous;
-  if (!s.key_hex.empty() || !s.key_file.empty()) {
+  if (!s.key_hex.empty()) {
     // Rows keyed with the generated key before one was configured stay verifiable.
     bool unused = false;
     if (auto k = generated_key(s.generated_key, false, unused)) ring->previous.push_back(*k);

@@ -2,7 +2,10 @@
 
 #include "pg.hpp"
 
+#include <libpq-fe.h>
+
 #include <cctype>
+#include <memory>
 
 namespace hashguard::hashdb {
 
@@ -19,6 +22,40 @@ std::string bytea_hex(const pqxx::field& f) {
     const auto b = static_cast<unsigned char>(bytes.data()[i]);
     out.push_back(digits[b >> 4]);
     out.push_back(digits[b & 15]);
+  }
+  return out;
+}
+
+std::string redact_url(std::string_view url) {
+  // libpq's own parser, so every form it accepts (URI user:password@, ?password=, key=value
+  // with quoting) is read the way the connection will read it.
+  char* why = nullptr;
+  std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> options(
+      PQconninfoParse(std::string(url).c_str(), &why), &PQconninfoFree);
+  if (why != nullptr) PQfreemem(why);  // its text may quote the secret
+  if (!options) return "(a connection string libpq cannot parse)";
+  const auto secret = [](std::string_view keyword) {
+    return keyword == "password" || keyword == "sslpassword";
+  };
+  bool holds_secret = false;
+  for (const PQconninfoOption* o = options.get(); o->keyword != nullptr; ++o) {
+    if (o->val != nullptr && secret(o->keyword)) holds_secret = true;
+  }
+  if (!holds_secret) return std::string(url);
+  std::string out;
+  for (const PQconninfoOption* o = options.get(); o->keyword != nullptr; ++o) {
+    if (o->val == nullptr) continue;
+    std::string value = secret(o->keyword) ? "***" : o->val;
+    if (value.empty() || value.find_first_of(" '\\") != std::string::npos) {
+      std::string quoted = "'";
+      for (const char c : value) {
+        if (c == '\'' || c == '\\') quoted.push_back('\\');
+        quoted.push_back(c);
+      }
+      value = quoted + "'";
+    }
+    if (!out.empty()) out.push_back(' ');
+    out += std::string(o->keyword) + "=" + value;
   }
   return out;
 }

@@ -13,7 +13,28 @@ namespace {
 constexpr const char* key_columns =
     "id, name, role, prefix,"
     " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-    " to_char(revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')";
+    " to_char(revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+    " array_to_string(capabilities, ',')";
+
+// Capability names as stored (text[]), one per element; the SQL side joins them with ','.
+std::string capability_array(core::capability_set caps) {
+  std::string out = "{";
+  for (const auto name : core::names_of(caps)) {
+    if (out.size() > 1) out += ",";
+    out += name;
+  }
+  return out + "}";
+}
+
+core::capability_set parse_capabilities(std::string_view joined) {
+  core::capability_set out;
+  while (!joined.empty()) {
+    const auto comma = joined.find(',');
+    if (auto c = core::parse_capability(joined.substr(0, comma))) out.add(*c);
+    joined = comma == std::string_view::npos ? std::string_view{} : joined.substr(comma + 1);
+  }
+  return out;
+}
 
 api_key_info row_to_key(const pqxx::row& r) {
   api_key_info k;
@@ -23,13 +44,14 @@ api_key_info row_to_key(const pqxx::row& r) {
   k.prefix = r[3].as<std::string>();
   k.created_at = r[4].as<std::string>();
   k.revoked_at = opt_text(r[5]);
+  k.capabilities = parse_capabilities(r[6].as<std::string>());
   return k;
 }
 
 void prepare_all(detail::connection_impl& c) {
   const std::string cols = key_columns;
-  c.prepare("keys_insert", ("INSERT INTO api_keys (name, role, key_sha256, prefix)"
-                            " VALUES ($1, $2, decode($3, 'hex'), $4) RETURNING " +
+  c.prepare("keys_insert", ("INSERT INTO api_keys (name, role, key_sha256, prefix, capabilities)"
+                            " VALUES ($1, $2, decode($3, 'hex'), $4, $5::text[]) RETURNING " +
                             cols)
                                .c_str());
   c.prepare("keys_all", ("SELECT " + cols + " FROM api_keys ORDER BY id").c_str());
@@ -70,16 +92,17 @@ std::string generate_key_secret() {
   return out;
 }
 
-core::result<new_api_key> key_store::create(std::string_view name, core::role role) {
+core::result<new_api_key> key_store::create(std::string_view name, core::role role,
+                                            core::capability_set capabilities) {
   if (name.empty() || name.size() > 128) return errc::invalid_argument;
   return guarded(conn_, [&](pqxx::connection& pc) {
     prepare_all(conn_.impl());
     new_api_key out;
     out.secret = generate_key_secret();
     pqxx::work tx(pc);
-    out.info = row_to_key(tx.exec_prepared1("keys_insert", std::string(name),
-                                            std::string(core::to_string(role)),
-                                            key_digest(out.secret), out.secret.substr(0, 11)));
+    out.info = row_to_key(tx.exec_prepared1(
+        "keys_insert", std::string(name), std::string(core::to_string(role)),
+        key_digest(out.secret), out.secret.substr(0, 11), capability_array(capabilities)));
     tx.commit();
     return out;
   });
@@ -101,7 +124,7 @@ core::result<std::vector<std::pair<api_key_info, std::string>>> key_store::live_
     pqxx::read_transaction tx(pc);
     std::vector<std::pair<api_key_info, std::string>> out;
     for (const auto& row : tx.exec_prepared("keys_live_digests")) {
-      out.emplace_back(row_to_key(row), row[6].as<std::string>());
+      out.emplace_back(row_to_key(row), row[7].as<std::string>());
     }
     return out;
   });

@@ -24,7 +24,8 @@ TEST_CASE("the embedded defaults are the documented ones") {
   CHECK(o->max_connections == 1024);
   CHECK(o->body_budget == 1024 * 1024 * 1024);  // 32 image bodies, not 1,024 x 32 MiB
   CHECK_FALSE(o->tls());
-  CHECK(o->rate_limit_per_s == 0);
+  CHECK(o->rate_limit_per_s == 500);  // per-key rate limits are on by default
+  CHECK(o->rate_limit_burst == 1000);
   auto keys = api::keys_from(cfg);
   REQUIRE(keys);
   CHECK(keys->empty());
@@ -74,22 +75,26 @@ TEST_CASE("file, environment and flags override - values are validated") {
 TEST_CASE("config keys: the bootstrap admin key and role:key pairs - secrets are redacted") {
   core::config cfg;
   api::declare_config(cfg);
-  REQUIRE(cfg.set("auth.bootstrap_key", "boot-secret-value", core::config_source::environment));
-  REQUIRE(
-      cfg.set("auth.keys", " ingest:ing-secret , reviewer:rev-secret,", core::config_source::flag));
+  REQUIRE(cfg.set("auth.bootstrap_key", "boot-secret-value-0123456789abcdef",
+                  core::config_source::environment));
+  REQUIRE(cfg.set(
+      "auth.keys",
+      " ingest:ing-secret-0123456789abcdef01234567 , reviewer:rev-secret-0123456789abcdef01234567,",
+      core::config_source::flag));
   auto keys = api::keys_from(cfg);
   REQUIRE(keys);
   REQUIRE(keys->size() == 3);
   CHECK((*keys)[0].key_id == "bootstrap");
   CHECK((*keys)[0].role == core::role::admin);
-  CHECK((*keys)[0].digest == api::digest_key("boot-secret-value"));
+  CHECK((*keys)[0].digest == api::digest_key("boot-secret-value-0123456789abcdef"));
   CHECK((*keys)[1].role == core::role::ingest);
-  CHECK((*keys)[1].digest == api::digest_key("ing-secret"));
+  CHECK((*keys)[1].digest == api::digest_key("ing-secret-0123456789abcdef01234567"));
   CHECK((*keys)[2].role == core::role::reviewer);
-  CHECK((*keys)[2].key_id == api::key_id_of(api::digest_key("rev-secret")));
+  CHECK((*keys)[2].key_id ==
+        api::key_id_of(api::digest_key("rev-secret-0123456789abcdef01234567")));
 
   const std::string printed = cfg.describe();
-  CHECK(printed.find("boot-secret-value") == std::string::npos);
+  CHECK(printed.find("boot-secret-value-0123456789abcdef") == std::string::npos);
   CHECK(printed.find("ing-secret") == std::string::npos);
   CHECK(printed.find("auth.bootstrap_key = <redacted>") != std::string::npos);
 
@@ -99,4 +104,34 @@ TEST_CASE("config keys: the bootstrap admin key and role:key pairs - secrets are
   CHECK_FALSE(api::keys_from(cfg));
   REQUIRE(cfg.set("auth.keys", "no-colon", core::config_source::flag));
   CHECK_FALSE(api::keys_from(cfg));
+}
+
+TEST_CASE("config keys shorter than 32 characters or holding the shipped placeholder are refused") {
+  core::config cfg;
+  api::declare_config(cfg);
+  std::string problem;
+  SECTION("a short bootstrap key") {
+    REQUIRE(cfg.set("auth.bootstrap_key", "short-admin-key", core::config_source::flag));
+    CHECK_FALSE(api::keys_from(cfg, &problem));
+    CHECK(problem.find("auth.bootstrap_key") != std::string::npos);
+    CHECK(problem.find("at least 32 characters") != std::string::npos);
+    CHECK(problem.find("short-admin-key") == std::string::npos);  // never the key itself
+  }
+  SECTION("the placeholder of docker/secrets, however long") {
+    REQUIRE(cfg.set("auth.bootstrap_key", "REPLACE-ME-placeholder-bootstrap-admin-key",
+                    core::config_source::file));
+    CHECK_FALSE(api::keys_from(cfg, &problem));
+    CHECK(problem.find("placeholder") != std::string::npos);
+  }
+  SECTION("a short key in auth.keys names its entry") {
+    REQUIRE(cfg.set("auth.keys", "ingest:ingest-key-0123456789abcdef0123456,reviewer:rev",
+                    core::config_source::flag));
+    CHECK_FALSE(api::keys_from(cfg, &problem));
+    CHECK(problem.find("auth.keys: entry 2") != std::string::npos);
+  }
+  SECTION("a key of exactly 32 characters is accepted") {
+    REQUIRE(cfg.set("auth.keys", "ingest:" + std::string(32, 'k'), core::config_source::flag));
+    CHECK(api::keys_from(cfg, &problem));
+    CHECK(api::config_key_problem(std::string(31, 'k')).find("31") != std::string::npos);
+  }
 }

@@ -49,6 +49,10 @@ key=$("$hg" keys create edge --role ingest 2>/dev/null)
 [[ $key == hg_* ]] || fail "key text: $key"
 expect "edge.*ingest.*active" "$hg" keys ls
 expect "revoked" "$hg" keys revoke 1
+"$hg" keys create investigator --role ingest --capability match_details >/dev/null 2>&1 ||
+  fail "keys create --capability"
+expect '"name":"investigator","role":"ingest","prefix":"hg_[^"]*","capabilities":\["match_details"\]' "$hg" keys ls --json
+expect '"name":"edge","role":"ingest","prefix":"hg_[^"]*","capabilities":\[\]' "$hg" keys ls --json
 expect "deleted \(preservation over\): 0" "$hg" cases purge
 # Exports (no events in this database): well-formed empty documents, custody audited.
 expect "0 items, [0-9]+ bytes, sha256 [0-9a-f]{64}, audit entry [0-9]+" "$hg" export events --from 2026-01-01 --to 2027-01-01 --output "$dir/events.csv"
@@ -60,6 +64,7 @@ set +e
 "$hg" lists frobnicate >/dev/null 2>&1; [ $? -eq 2 ] || fail "unknown verb should exit 2"
 "$hg" export events --from 2026-02-01 --to 2026-01-01 >/dev/null 2>&1; [ $? -eq 2 ] || fail "export range should exit 2"
 "$hg" keys create x --role root >/dev/null 2>&1; [ $? -eq 2 ] || fail "bad role should exit 2"
+"$hg" keys create x --role ingest --capability root >/dev/null 2>&1; [ $? -eq 2 ] || fail "bad capability should exit 2"
 set -e
 
 # db start keeps the embedded server up until SIGTERM, then stops it.

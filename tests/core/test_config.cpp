@@ -83,3 +83,47 @@ TEST_CASE("describe redacts secrets and names sources") {
   CHECK(text.find("auth.bootstrap_key = <redacted>  (flag)") != std::string::npos);
   CHECK(text.find("http.port = 8080  (default)") != std::string::npos);
 }
+
+TEST_CASE("every secret has a _file variant whose file holds its value") {
+  const std::string path = "/tmp/hg_test_secret_" + std::to_string(::getpid());
+  {
+    std::ofstream f(path);
+    f << "from-a-mounted-secret-file-0123456789\n";
+  }
+  config c = sample();
+  CHECK(c.has("auth.bootstrap_key_file"));
+  CHECK_FALSE(c.has("data.dir_file"));  // only secrets get one
+  char env[] = "HG_AUTH_BOOTSTRAP_KEY_FILE=/overridden-below";
+  char* envp[] = {env, nullptr};
+  REQUIRE(c.load_environment(envp));
+  REQUIRE(c.set("auth.bootstrap_key_file", path, config_source::flag));
+  std::string problem;
+  REQUIRE(c.resolve_secret_files(&problem));
+  CHECK(problem.empty());
+  CHECK(c.get_string("auth.bootstrap_key") == "from-a-mounted-secret-file-0123456789");
+  const std::string text = c.describe();
+  CHECK(text.find("from-a-mounted") == std::string::npos);
+  CHECK(text.find("auth.bootstrap_key = <redacted>  (flag)") != std::string::npos);
+
+  SECTION("both the secret and its file is an error naming them") {
+    config both = sample();
+    REQUIRE(both.set("auth.bootstrap_key", "inline", config_source::flag));
+    REQUIRE(both.set("auth.bootstrap_key_file", path, config_source::flag));
+    CHECK(both.resolve_secret_files(&problem).error() == errc::config_bad_value);
+    CHECK(problem.find("auth.bootstrap_key_file") != std::string::npos);
+  }
+  SECTION("a missing or empty file is an error") {
+    config missing = sample();
+    REQUIRE(missing.set("auth.bootstrap_key_file", path + ".absent", config_source::file));
+    CHECK(missing.resolve_secret_files(&problem).error() == errc::config_file);
+    CHECK(problem.find(".absent") != std::string::npos);
+    {
+      std::ofstream f(path, std::ios::trunc);
+      f << "\n";
+    }
+    config empty = sample();
+    REQUIRE(empty.set("auth.bootstrap_key_file", path, config_source::file));
+    CHECK(empty.resolve_secret_files(&problem).error() == errc::config_bad_value);
+  }
+  std::remove(path.c_str());
+}

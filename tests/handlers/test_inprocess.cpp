@@ -86,13 +86,14 @@ struct in_process_node {
 
   api::response call(std::string method, std::string target, std::string body = {},
                      std::optional<std::string> content_type = std::nullopt,
-                     std::string key_id = "k_0123456789ab") {
+                     std::string key_id = "k_0123456789ab", core::capability_set caps = {}) {
     hg_test::route_call c;
     c.method = std::move(method);
     c.target = std::move(target);
     c.body = std::move(body);
     c.content_type = std::move(content_type);
     c.key_id = std::move(key_id);
+    c.capabilities = caps;
     return hg_test::call_route(table, c);
   }
 };
@@ -137,10 +138,15 @@ TEST_CASE("in process: list -> import -> snapshot -> scan -> event -> case -> de
   CHECK(answer.at("action").as_string() == "block");
   CHECK(answer.at("durability").as_string() == "committed");
   REQUIRE(answer.at("hits").as_array().size() == 1);
+  // An ingest key without match_details sees what the cache layer acts on, nothing more.
   const auto& hit = answer.at("hits").as_array()[0].as_object();
-  CHECK(hit.at("list").as_int64() == list_id);
-  CHECK(hit.at("distance").as_int64() == 0);
-  CHECK_FALSE(hit.contains("detail"));  // nothing fills it yet: left out, never null
+  CHECK(hit.size() == 3);
+  CHECK(hit.at("list_name").as_string() == "known");
+  CHECK(hit.at("signal").as_string() == "pdq");
+  CHECK(hit.at("action").as_string() == "block");
+  for (const char* hidden : {"list", "entry", "distance", "variant", "frame", "detail"}) {
+    CHECK_FALSE(hit.contains(hidden));
+  }
 
   auto hashed = node.call("POST", "/v1/hash", image);
   REQUIRE(hashed.status == 200);
@@ -152,7 +158,7 @@ TEST_CASE("in process: list -> import -> snapshot -> scan -> event -> case -> de
                          "application/json");
   REQUIRE(match.status == 200);
   CHECK(hg_test::json_of(match).at("verdict").as_string() == "match");
-
+  CHECK_FALSE(hg_test::json_of(match).at("hits").as_array()[0].as_object().contains("distance"));
   auto queue = node.call("GET", "/v1/cases?status=open&limit=10");
   REQUIRE(queue.status == 200);
   const auto cases = hg_test::json_of(queue).at("cases").as_array();
@@ -174,6 +180,23 @@ TEST_CASE("in process: list -> import -> snapshot -> scan -> event -> case -> de
   REQUIRE(audit.status == 200);
   CHECK_FALSE(hg_test::json_of(audit).at("entries").as_array().empty());
   CHECK(node.call("GET", "/v1/audit?before=x").status == 400);
+
+  // A key an admin granted match_details sees the whole hit, on both ingest routes.
+  core::capability_set details;
+  details.add(core::capability::match_details);
+  for (const auto& full :
+       {node.call("POST", "/v1/scan", image, std::nullopt, "k_details", details),
+        node.call("POST", "/v1/match", R"({"pdq":")" + core::to_hex(scanned->pdq.hash) + R"("})",
+                  "application/json", "k_details", details)}) {
+    REQUIRE(full.status == 200);
+    const auto shown = hg_test::json_of(full);
+    const auto& h = shown.at("hits").as_array()[0].as_object();
+    CHECK(h.at("list").as_int64() == list_id);
+    CHECK(h.at("distance").as_int64() == 0);
+    CHECK(h.at("variant").as_string() == "original");
+    CHECK(h.contains("entry"));
+    CHECK_FALSE(h.contains("detail"));  // nothing fills it yet: left out, never null
+  }
 }
 
 TEST_CASE("in process: /v1/audit/verify checks the log against the published head") {

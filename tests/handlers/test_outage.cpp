@@ -36,6 +36,8 @@ hg_test::route_call request_for(const api::route_spec& row) {
   }
   if (row.pattern == "/v1/lists" && row.method == "POST") {
     c.body = R"({"name":"outage","signal":"pdq","action":"block"})";
+  } else if (row.pattern == "/v1/keys" && row.method == "POST") {
+    c.body = R"({"name":"outage","role":"ingest"})";
   } else if (row.pattern.ends_with("/decision")) {
     c.body = R"({"decision":"escalated","note":"checking"})";
   } else if (row.pattern.ends_with("/ruling")) {

@@ -41,7 +41,8 @@ TEST_CASE("the design table has every route of DESIGN.md section 5 once, roles a
       CHECK((s.pattern == "/v1/scan" || s.pattern == "/v1/hash" || s.pattern == "/v1/match" ||
              s.pattern == "/v1/decisions"));
     }
-    if (s.pattern.starts_with("/v1/lists") || s.pattern == "/v1/index") {
+    if (s.pattern.starts_with("/v1/lists") || s.pattern.starts_with("/v1/keys") ||
+        s.pattern == "/v1/index") {
       CHECK(s.role == core::role::admin);
     }
     if (s.pattern.starts_with("/v1/exports") || s.pattern.starts_with("/v1/audit") ||
@@ -61,12 +62,15 @@ TEST_CASE("the design table has every route of DESIGN.md section 5 once, roles a
   CHECK(seen.contains({"GET", "/v1/decisions"}));
   CHECK(seen.contains({"GET", "/v1/audit/verify"}));
   CHECK(seen.contains({"GET", "/ui/{file}"}));
+  CHECK(seen.contains({"GET", "/v1/keys"}));
+  CHECK(seen.contains({"POST", "/v1/keys"}));
+  CHECK(seen.contains({"DELETE", "/v1/keys/{id}"}));
   CHECK(seen.contains({"POST", "/v1/cases/{id}/reopen"}));
   CHECK(seen.contains({"POST", "/v1/cases/{id}/ruling"}));
   CHECK(seen.contains({"POST", "/v1/lists/{id}/entries/{entry}/disable"}));
-  // With POST /v1/cases/{id}/files/{content}/reveal, the reopen, ruling and entry-disable rows
-  // and the 3 /ui rows.
-  CHECK(seen.size() == 32);
+  // With POST /v1/cases/{id}/files/{content}/reveal, the reopen, ruling and entry-disable rows,
+  // the 3 key routes and the 3 /ui rows.
+  CHECK(seen.size() == 35);
 }
 
 TEST_CASE("the OpenAPI document and the route table agree, both ways, roles included") {

@@ -66,9 +66,6 @@ TEST_CASE("audit config: settings resolve their defaults and refuse contradictio
   CHECK(defaults->generated_key == data / "audit.key");
   CHECK(defaults->publish_interval == std::chrono::seconds(60));
   CHECK(defaults->key_id == "k1");
-  CHECK(hg_test::error_of(hashdb::read_audit_settings(
-            audit_config({"--audit.key=" + hex_a, "--audit.key_file=/etc/hg/audit.key"}), data)) ==
-        hashdb::errc::invalid_argument);
   CHECK_FALSE(hashdb::read_audit_settings(audit_config({"--audit.key=abc"}), data).has_value());
   CHECK_FALSE(hashdb::read_audit_settings(audit_config({"--audit.publish_interval_s=-1"}), data)
                   .has_value());
@@ -109,10 +106,20 @@ TEST_CASE("audit config: with no key configured one is generated once, 0600") {
 TEST_CASE("audit config: a key file is read, a bad one refused") {
   hg_test::temp_dir dir;
   const auto file = dir.path / "audit.secret";
+  // audit.key_file is core::config's companion of the secret audit.key (no declaration of its
+  // own): resolve_secret_files reads it into audit.key, as serve and the CLI do at start.
+  const auto from_file = [&](std::initializer_list<std::string> more) {
+    std::vector<std::string> flags{"--audit.key_file=" + file.string()};
+    flags.insert(flags.end(), more.begin(), more.end());
+    core::config c;
+    hashdb::declare_audit_config(c);
+    REQUIRE(c.apply_flags(flags).has_value());
+    return c;
+  };
   write_file(file, hex_a + "\n");
-  auto s = hashdb::read_audit_settings(
-      audit_config({"--audit.key_file=" + file.string(), "--audit.previous_keys=k0:" + hex_b}),
-      dir.path);
+  auto c = from_file({"--audit.previous_keys=k0:" + hex_b});
+  REQUIRE(c.resolve_secret_files().has_value());
+  auto s = hashdb::read_audit_settings(c, dir.path);
   REQUIRE(s.has_value());
   auto ring = hashdb::load_audit_keys(*s);
   REQUIRE(ring.has_value());
@@ -120,10 +127,17 @@ TEST_CASE("audit config: a key file is read, a bad one refused") {
   CHECK(ring->keys->current.bytes[5] == 0xaa);
   REQUIRE(ring->keys->find("k0") != nullptr);
   CHECK_FALSE(std::filesystem::exists(dir.path / "audit.key"));  // nothing generated
+  // Both audit.key and audit.key_file: refused before the settings are read.
+  auto both = from_file({"--audit.key=" + hex_b});
+  CHECK(hg_test::error_of(both.resolve_secret_files()) == core::errc::config_bad_value);
   write_file(file, "not a key\n");
-  CHECK(hg_test::error_of(hashdb::load_audit_keys(*s)) == hashdb::errc::invalid_argument);
+  auto bad = from_file({});
+  REQUIRE(bad.resolve_secret_files().has_value());
+  CHECK(hg_test::error_of(hashdb::read_audit_settings(bad, dir.path)) ==
+        hashdb::errc::invalid_argument);
   std::filesystem::remove(file);
-  CHECK(hg_test::error_of(hashdb::load_audit_keys(*s)) == hashdb::errc::io_error);
+  auto missing = from_file({});
+  CHECK(hg_test::error_of(missing.resolve_secret_files()) == core::errc::config_file);
   // One id naming two different keys cannot be resolved from a row's key id.
   auto clash = hashdb::read_audit_settings(
       audit_config({"--audit.key=" + hex_a, "--audit.previous_keys=k1:" + hex_b}), dir.path);

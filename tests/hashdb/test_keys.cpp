@@ -82,3 +82,35 @@ TEST_CASE("keys: live_digests lists unrevoked keys with their SHA-256, never the
   CHECK(live->front().second == hashdb::key_digest(reviewer->secret));
   CHECK(live->front().second.size() == 64);
 }
+
+TEST_CASE("keys: capabilities are stored with the key, none by default") {
+  hg_test::test_database db;
+  auto c = db.connect();
+  hashdb::key_store keys(c);
+  core::capability_set details;
+  details.add(core::capability::match_details);
+  auto plain = keys.create("edge-cache", core::role::ingest);
+  auto granted = keys.create("investigations", core::role::ingest, details);
+  INFO(c.last_error());
+  REQUIRE(plain.has_value());
+  REQUIRE(granted.has_value());
+  CHECK(plain->info.capabilities.empty());
+  CHECK(granted->info.capabilities.has(core::capability::match_details));
+  auto live = keys.live_digests();
+  REQUIRE(live.has_value());
+  REQUIRE(live->size() == 2);
+  CHECK((*live)[0].first.capabilities.empty());
+  CHECK((*live)[1].first.capabilities == details);
+  CHECK((*live)[1].second == hashdb::key_digest(granted->secret));
+  auto all = keys.list();
+  REQUIRE(all.has_value());
+  CHECK(all->at(1).capabilities == details);
+  // A name this server does not know (a newer server granted it) is ignored, not fatal.
+  pqxx::connection raw(db.url());
+  pqxx::work tx(raw);
+  tx.exec0("UPDATE api_keys SET capabilities = '{match_details,from_the_future}'");
+  tx.commit();
+  auto later = keys.list();
+  REQUIRE(later.has_value());
+  CHECK(later->at(0).capabilities == details);
+}

@@ -27,8 +27,8 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 TEST_CASE("nodes: two serve processes on one PostgreSQL share lists, cases and keys") {
   hg_test::test_database db;
   sys_dir dir("nodes");
-  const std::string ingest = "system-ingest-key-nodes";
-  const std::string admin = "system-admin-key-nodes";
+  const std::string ingest = "system-ingest-key-nodes-0123456789ab";
+  const std::string admin = "system-admin-key-nodes-0123456789abc";
   auto args = [&](const std::string& name) {
     return std::vector<std::string>{
         "--database-url=" + db.url(), "--data-dir=" + (dir.path / name).string(),

@@ -59,8 +59,8 @@ struct answer {
 TEST_CASE("fault: PostgreSQL killed -9 and restarted under 5000 scans loses and doubles nothing") {
   sys_dir dir("pgkill");
   private_pg pg(dir.path / "pg");
-  const std::string ingest = "system-ingest-key-pgkill";
-  const std::string admin = "system-admin-key-pgkill";
+  const std::string ingest = "system-ingest-key-pgkill-0123456789a";
+  const std::string admin = "system-admin-key-pgkill-0123456789ab";
   serve_process node(serve_command(
       {"--database-url=" + pg.url(), "--data-dir=" + (dir.path / "node").string(),
        "--auth-keys=ingest:" + ingest, "--auth-bootstrap-key=" + admin, "--snapshot-poll-ms=200",

@@ -234,7 +234,7 @@ TEST_CASE("serve: idle, slow and oversized-header clients at the cap do not keep
   test_database db;
   const hg_test::temp_dir tmp("hg-serve-cap");
   const fs::path& dir = tmp.path;
-  const std::string ingest = "ingest-cap-key-0123456789abcdef";
+  const std::string ingest = "ingest-cap-key-0123456789abcdef-0123";
   serve_process srv(
       serve_command({"--http-max-connections=200", "--http-read-timeout-ms=30000",
                      "--http-idle-timeout-ms=30000", "--http-request-deadline-ms=60000",

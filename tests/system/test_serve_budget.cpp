@@ -26,7 +26,7 @@ namespace {
 
 using steady = std::chrono::steady_clock;
 
-const std::string ingest = "ingest-key-for-budget-test";
+const std::string ingest = "ingest-key-for-budget-test-0123456";
 
 std::vector<std::string> serve_flags(const test_database& db, const temp_dir& dir,
                                      std::vector<std::string> extra) {

@@ -30,7 +30,7 @@ std::vector<std::string> db_env(const test_database& db, const std::filesystem::
 }  // namespace
 
 TEST_CASE("hashguard serve starts on its config, answers, and exits 0 on SIGTERM") {
-  const std::string secret = "serve-test-bootstrap-secret-42";
+  const std::string secret = "serve-test-bootstrap-secret-42-01234";
   test_database db;
   const temp_dir tmp("hg-serve-start");
   const auto dir = tmp.path / "data";
@@ -94,7 +94,7 @@ TEST_CASE("hashguard serve reads a config file and HG_* variables, flags winning
     std::ofstream out(file);
     out << "# test configuration\n"
            "http.port = 0\n"
-           "auth.keys = reviewer:file-reviewer-key-123\n"
+           "auth.keys = reviewer:file-reviewer-key-123-0123456789abcd\n"
            "http.max_connections = 77\n";
   }
   serve_process srv(
@@ -102,10 +102,10 @@ TEST_CASE("hashguard serve reads a config file and HG_* variables, flags winning
       {"HG_HTTP_IO_THREADS=2", "HG_HTTP_KEEPALIVE_MAX_REQUESTS=5", "HG_DATABASE_URL=" + db.url(),
        "HG_DATA_DIR=" + (dir / "data").string()});
   const auto port = srv.port();
-  auto cases = fetch(port, "GET", "/v1/cases", "file-reviewer-key-123");
+  auto cases = fetch(port, "GET", "/v1/cases", "file-reviewer-key-123-0123456789abcd");
   REQUIRE(cases);
   CHECK(cases->status == 200);  // authenticated as reviewer, answered from the case store
-  auto wrong = fetch(port, "GET", "/v1/index", "file-reviewer-key-123");
+  auto wrong = fetch(port, "GET", "/v1/index", "file-reviewer-key-123-0123456789abcd");
   REQUIRE(wrong);
   CHECK(wrong->status == 403);
   const auto exit = srv.stop(SIGINT);
@@ -117,5 +117,60 @@ TEST_CASE("hashguard serve reads a config file and HG_* variables, flags winning
   CHECK(err.find("http.keepalive_max_requests = 5  (env)") != std::string::npos);
   CHECK(err.find("http.max_connections = 88  (flag)") != std::string::npos);
   CHECK(err.find("auth.keys = <redacted>  (file)") != std::string::npos);
-  CHECK(err.find("file-reviewer-key-123") == std::string::npos);
+  CHECK(err.find("file-reviewer-key-123-0123456789abcd") == std::string::npos);
+}
+
+TEST_CASE("hashguard serve refuses a short or placeholder config key at start, saying why") {
+  const temp_dir tmp("hg-serve-weak-key");
+  const auto placeholder = tmp.path / "bootstrap.key";
+  {
+    std::ofstream out(placeholder);
+    out << "REPLACE-ME-placeholder-bootstrap-admin-key\n";  // docker/secrets' text
+  }
+  struct refused {
+    std::vector<std::string> args;
+    std::string says;
+  };
+  for (const refused& r :
+       {refused{{HG_HASHGUARD_BIN, "serve", "--auth-bootstrap-key=admin-key-too-short"},
+                "auth.bootstrap_key: a key must be at least 32 characters"},
+        refused{{HG_HASHGUARD_BIN, "serve", "--auth-keys=ingest:" + std::string(31, 'i')},
+                "auth.keys: entry 1: a key must be at least 32 characters"},
+        refused{{HG_HASHGUARD_BIN, "serve", "--auth-bootstrap-key-file=" + placeholder.string()},
+                "placeholder text"}}) {
+    child_process c = spawn_process(r.args);
+    const std::string err = read_all(c.err);
+    int status = 0;
+    REQUIRE(::waitpid(c.pid, &status, 0) == c.pid);
+    ::close(c.out);
+    ::close(c.err);
+    INFO(err);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 2);
+    CHECK(err.find(r.says) != std::string::npos);
+    CHECK(err.find("admin-key-too-short") == std::string::npos);  // never the key itself
+  }
+}
+
+TEST_CASE("hashguard serve reads its secrets from *_file settings") {
+  const temp_dir tmp("hg-serve-secret-files");
+  test_database db;
+  const std::string admin = "admin-key-from-a-mounted-secret-0123456789";
+  const auto key_file = tmp.path / "bootstrap.key";
+  const auto url_file = tmp.path / "database.url";
+  {
+    std::ofstream(key_file) << admin << "\n";
+    std::ofstream(url_file) << db.url() << "\n";
+  }
+  serve_process srv(serve_command({"--auth-bootstrap-key-file=" + key_file.string(),
+                                   "--data-dir=" + (tmp.path / "data").string()}),
+                    {"HG_DATABASE_URL_FILE=" + url_file.string()});
+  auto index = fetch(srv.port(), "GET", "/v1/index", admin);
+  REQUIRE(index);
+  CHECK(index->status == 200);
+  const auto exit = srv.stop(SIGTERM);
+  CHECK(exit.exited);
+  const std::string err = srv.err_text();
+  CHECK(err.find(admin) == std::string::npos);
+  CHECK(err.find("auth.bootstrap_key = <redacted>  (flag)") != std::string::npos);
 }

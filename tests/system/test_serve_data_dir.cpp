@@ -8,7 +8,7 @@ using namespace hg_sys;
 
 namespace {
 
-const std::string admin = "admin-key-for-data-dir";
+const std::string admin = "admin-key-for-data-dir-0123456789abc";
 
 std::vector<std::string> serve_args(const fs::path& data) {
   return serve_command({"--data-dir=" + data.string(), "--auth-bootstrap-key=" + admin,

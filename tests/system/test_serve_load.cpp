@@ -33,8 +33,8 @@ const std::string data_dir = HG_TEST_DATA;
 // A small photo (7 KB) keeps the scan pool's work per request low on a shared machine.
 const std::string image_path =
     data_dir + "/pdq-vectors/images/reg-test-input/labelme-subset/q0122.jpg";
-const std::string ingest = "ingest-key-for-load";
-const std::string admin = "admin-key-for-load";
+const std::string ingest = "ingest-key-for-load-0123456789abcdef";
+const std::string admin = "admin-key-for-load-0123456789abcdefg";
 
 // serve on the fixture's database, with a scratch directory (spool, snapshot cache).
 std::vector<std::string> serve_args(const test_database& db, const temp_dir& dir,

@@ -67,8 +67,8 @@ TEST_CASE("serve: /metrics parses strictly and its snapshot families match what 
       std::filesystem::temp_directory_path() / ("hg-serve-metrics-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
-  const std::string admin = "admin-key-for-metrics-test";
-  const std::string ingest = "ingest-key-for-metrics-test";
+  const std::string admin = "admin-key-for-metrics-test-012345678";
+  const std::string ingest = "ingest-key-for-metrics-test-01234567";
   serve_process srv({HG_HASHGUARD_BIN, "serve", "--http-port=0", "--database-url=" + db.url(),
                      "--data-dir=" + dir.string(), "--auth-keys=ingest:" + ingest,
                      "--auth-bootstrap-key=" + admin, "--snapshot-poll-ms=50"});
@@ -139,12 +139,13 @@ TEST_CASE("serve: /metrics shows every periodic task's last success and failures
   test_database db;
   const temp_dir dir("hg-serve-tasks");
   serve_process srv({HG_HASHGUARD_BIN, "serve", "--http-port=0", "--database-url=" + db.url(),
-                     "--data-dir=" + dir.path.string(), "--auth-bootstrap-key=admin-key-for-tasks",
+                     "--data-dir=" + dir.path.string(),
+                     "--auth-bootstrap-key=admin-key-for-tasks-0123456789abcdef",
                      "--evidence.enabled=true", "--evidence.key=" + std::string(64, 'a'),
                      "--evidence.retry_ms=50", "--retention.purge_interval_s=1",
                      "--http.log_requests=true"});
   const std::set<std::string> tasks{"keys",     "snapshot",  "suppressions", "purge",
-                                    "evidence", "log_flush", "audit_head"};
+                                    "evidence", "log_flush", "probe_audit",  "audit_head"};
 
   // Every task succeeds with the database up: keys, snapshot and suppressions before serve
   // listens, the others at their first interval (the purge's is a second).

@@ -24,12 +24,12 @@ namespace json = boost::json;
 
 namespace {
 
-const std::string ingest = "ingest-key-for-openapi-test";
-const std::string reviewer = "reviewer-key-for-openapi-test";
+const std::string ingest = "ingest-key-for-openapi-test-01234567";
+const std::string reviewer = "reviewer-key-for-openapi-test-012345";
 const std::string reviewer2 = "second-reviewer-key-for-openapi-test";
-const std::string reviewer3 = "third-reviewer-key-for-openapi-test";
-const std::string compliance = "compliance-key-for-openapi-test";
-const std::string admin = "admin-key-for-openapi-test";
+const std::string reviewer3 = "third-reviewer-key-for-openapi-test0";
+const std::string compliance = "compliance-key-for-openapi-test-0123";
+const std::string admin = "admin-key-for-openapi-test-012345678";
 
 std::string lines_of(const std::vector<std::string>& problems) {
   std::string all;
@@ -96,7 +96,8 @@ TEST_CASE("every design route has an operation in the OpenAPI document with its 
     if (s.pattern.starts_with("/ui")) continue;  // the UI's static files are not the JSON API
     INFO(s.method << " " << s.pattern);
     const int success =
-        s.method == "POST" && (s.pattern == "/v1/lists" || s.pattern == "/v1/cases/{id}/report")
+        s.method == "POST" && (s.pattern == "/v1/lists" || s.pattern == "/v1/keys" ||
+                               s.pattern == "/v1/cases/{id}/report")
             ? 201
             : 200;
     CHECK(openapi_lists_status(s.method, s.pattern, success));
@@ -148,6 +149,19 @@ TEST_CASE("serve: every route's real answers fit handlers/openapi.json") {
   api.call("GET", "/v1/lists/{id}/export", "/v1/lists/999999/export", admin, 404);
   REQUIRE(wait_pdq_entries(srv.port(), admin, 1));
   api.call("GET", "/v1/index", "/v1/index", admin, 200);
+
+  // Keys: made with a capability, listed, revoked; a bad capability is 400.
+  const auto made = json::parse(api.call("POST", "/v1/keys", "/v1/keys", admin, 201,
+                                         R"({"name":"openapi","role":"ingest",)"
+                                         R"("capabilities":["match_details"]})",
+                                         json_type)
+                                    .body);
+  api.call("POST", "/v1/keys", "/v1/keys", admin, 400,
+           R"({"name":"openapi","role":"ingest","capabilities":["root"]})", json_type);
+  api.call("GET", "/v1/keys", "/v1/keys", admin, 200);
+  const std::string key_id = std::to_string(made.at("id").as_int64());
+  api.call("DELETE", "/v1/keys/{id}", "/v1/keys/" + key_id, admin, 200);
+  api.call("DELETE", "/v1/keys/{id}", "/v1/keys/999999", admin, 404);
 
   // Matching: hashes as hex strings (arrays are not the documented form, and answer 400).
   api.call("POST", "/v1/match", "/v1/match", ingest, 200, R"({"pdq":")" + pdq + R"("})", json_type);

@@ -42,10 +42,10 @@ const std::string match_image =
 const std::string other_image =
     data_dir + "/pdq-vectors/images/reg-test-input/labelme-subset/q0122.jpg";
 
-const std::string ingest = "ingest-key-for-review-test";
-const std::string reviewer = "reviewer-key-for-review-test";
-const std::string compliance = "compliance-key-for-review-test";
-const std::string admin = "admin-key-for-review-test";
+const std::string ingest = "ingest-key-for-review-test-012345678";
+const std::string reviewer = "reviewer-key-for-review-test-0123456";
+const std::string compliance = "compliance-key-for-review-test-01234";
+const std::string admin = "admin-key-for-review-test-0123456789";
 const std::string evidence_key(64, 'a');
 
 std::string sha256_hex(std::string_view data) {

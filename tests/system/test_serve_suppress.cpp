@@ -36,9 +36,9 @@ const std::string match_image =
 const std::string other_image =
     data_dir + "/pdq-vectors/images/reg-test-input/labelme-subset/q0122.jpg";
 
-const std::string ingest = "ingest-key-for-suppress";
-const std::string reviewer = "reviewer-key-for-suppress";
-const std::string admin = "admin-key-for-suppress";
+const std::string ingest = "ingest-key-for-suppress-0123456789ab";
+const std::string reviewer = "reviewer-key-for-suppress-0123456789";
+const std::string admin = "admin-key-for-suppress-0123456789abc";
 
 json::value call_json(std::uint16_t port, std::string_view method, const std::string& target,
                       const std::string& key, std::optional<std::string_view> body,

@@ -17,8 +17,8 @@ const std::string other_image =
 // Starts serve on the data directory, checks it is ready and matches (and only) the listed
 // image, returns the source its log names for the first snapshot, then stops it.
 std::string serve_and_match(const fs::path& dir, const std::string& url, const std::string& tag) {
-  const std::string ingest = "system-ingest-key-cache";
-  const std::string admin = "system-admin-key-cache";
+  const std::string ingest = "system-ingest-key-cache-0123456789ab";
+  const std::string admin = "system-admin-key-cache-0123456789abc";
   serve_process node(
       serve_command({"--database-url=" + url, "--data-dir=" + (dir / "node").string(),
                      "--auth-keys=ingest:" + ingest, "--auth-bootstrap-key=" + admin,
@@ -34,7 +34,7 @@ std::string serve_and_match(const fs::path& dir, const std::string& url, const s
   INFO(hit->body);
   REQUIRE(hit->status == 200);
   CHECK(parse(*hit).at("verdict").as_string() == "match");
-  CHECK(parse(*hit).at("hits").as_array().at(0).at("distance").as_int64() == 0);
+  CHECK(parse(*hit).at("hits").as_array().at(0).at("signal").as_string() == "pdq");
   auto miss = call(node.port(), "POST", "/v1/scan", ingest, file_bytes(other_image));
   REQUIRE(miss);
   REQUIRE(miss->status == 200);
@@ -65,8 +65,8 @@ TEST_CASE("fault: a corrupt snapshot cache is rebuilt from the database and the 
   sys_dir dir("cache");
   const fs::path cache = dir.path / "node" / "snapshot.cache";
   {
-    const std::string admin = "system-admin-key-cache";
-    const std::string ingest = "system-ingest-key-cache";
+    const std::string admin = "system-admin-key-cache-0123456789abc";
+    const std::string ingest = "system-ingest-key-cache-0123456789ab";
     serve_process node(
         serve_command({"--database-url=" + db.url(), "--data-dir=" + (dir.path / "node").string(),
                        "--auth-keys=ingest:" + ingest, "--auth-bootstrap-key=" + admin,

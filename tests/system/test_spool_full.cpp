@@ -25,8 +25,8 @@ int readyz(std::uint16_t port) {
 TEST_CASE("fault: a full spool with the database down answers 503, never a phantom event") {
   sys_dir dir("spoolfull");
   private_pg pg(dir.path / "pg");
-  const std::string ingest = "system-ingest-key-spoolfull";
-  const std::string admin = "system-admin-key-spoolfull";
+  const std::string ingest = "system-ingest-key-spoolfull-01234567";
+  const std::string admin = "system-admin-key-spoolfull-012345678";
   serve_process node(serve_command(
       {"--database-url=" + pg.url(), "--data-dir=" + (dir.path / "node").string(),
        "--auth-keys=ingest:" + ingest, "--auth-bootstrap-key=" + admin, "--snapshot-poll-ms=200",

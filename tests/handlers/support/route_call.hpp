@@ -22,6 +22,7 @@ struct route_call {
   std::optional<std::string> content_type;  ///< sent as Content-Type when set
   std::string key_id{"k_0123456789ab"};
   std::optional<hashguard::core::role> role;
+  hashguard::core::capability_set capabilities{};  ///< granted to the caller's key
 };
 
 inline hashguard::api::response call_route(const hashguard::api::route_table& table,
@@ -38,7 +39,7 @@ inline hashguard::api::response call_route(const hashguard::api::route_table& ta
   const auto m = table.match(req.method, req.path);
   if (m.matched == nullptr) throw std::runtime_error("no route for " + c.method + " " + req.path);
   req.params = m.params;
-  api::auth_context who{c.key_id, c.role ? c.role : m.matched->spec.role};
+  api::auth_context who{c.key_id, c.role ? c.role : m.matched->spec.role, c.capabilities};
   api::response out;
   m.matched->handler(req, who, api::responder([&](api::response r) { out = std::move(r); }));
   return out;

@@ -39,6 +39,8 @@ struct key_record {
   /// Per-key rate limit (requests per second) and burst; 0 means "the limiter's default".
   double rate_per_s{0};
   double burst{0};
+  /// What an admin granted the key beyond its role (none for config keys).
+  core::capability_set capabilities{};
 };
 
 /// The "Bearer <key>" token of an Authorization value (scheme case-insensitive, one or more

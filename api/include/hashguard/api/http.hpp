@@ -52,6 +52,7 @@ struct request {
 struct auth_context {
   std::string key_id;  ///< a non-secret id of the key (never the key itself)
   std::optional<core::role> role;
+  core::capability_set capabilities{};  ///< granted beyond the role (empty: none)
 };
 
 /// A response body held in an open file instead of memory (large exports). Owns the

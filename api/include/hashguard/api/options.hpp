@@ -23,7 +23,9 @@
 //   http.log_requests                  one JSON line per request on stderr
 //   auth.bootstrap_key (secret)        an admin key from config / a Kubernetes Secret
 //   auth.keys (secret)                 extra keys, "role:key,role:key" (tests, demos)
-//   auth.rate_limit_per_s, auth.rate_limit_burst   per-key token bucket (0 = unlimited)
+//   auth.rate_limit_per_s, auth.rate_limit_burst   per-key token bucket (0 = unlimited);
+//                                      serve's defaults 500/s, burst 1000 (the struct's 0s are
+//                                      for in-process servers built by hand)
 #pragma once
 
 #include "hashguard/api/auth.hpp"
@@ -78,8 +80,21 @@ void declare_config(core::config& cfg);
 /// values out of range (a port above 65535, negative sizes, one TLS path without the other, a
 /// body budget smaller than a body limit: such a body could never be admitted).
 [[nodiscard]] core::result<server_options> options_from(const core::config& cfg);
+/// Config keys (auth.bootstrap_key, auth.keys) are typed by people, so they are checked: at
+/// least this many characters (`hashguard keys create` makes 46; `openssl rand -hex 16` 32).
+inline constexpr std::size_t min_config_key_length = 32;
+
+/// Why `key` may not be used as a config key, or "" when it may: shorter than
+/// min_config_key_length, or holding the placeholder text the shipped examples carry
+/// ("REPLACE-ME", "placeholder", any case), which would otherwise become a working admin key
+/// for anyone who read the repository.
+[[nodiscard]] std::string config_key_problem(std::string_view key);
+
 /// The key records that config provides: the bootstrap admin key (key id "bootstrap") and
-/// auth.keys. Errors: errc::malformed for an unknown role or an empty key in auth.keys.
-[[nodiscard]] core::result<std::vector<key_record>> keys_from(const core::config& cfg);
+/// auth.keys. Errors: errc::malformed for an unknown role, an empty key in auth.keys, or a key
+/// config_key_problem refuses; `problem`, when given, then says which setting and why (never
+/// the key itself).
+[[nodiscard]] core::result<std::vector<key_record>> keys_from(const core::config& cfg,
+                                                              std::string* problem = nullptr);
 
 }  // namespace hashguard::api

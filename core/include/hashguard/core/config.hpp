@@ -8,6 +8,12 @@
 // --http-read-timeout-ms (or --http.read_timeout_ms); matching ignores case and treats '.', '-'
 // and '_' alike. Secrets are redacted by describe().
 //
+// Every secret key K also gets a companion K_file (declared with it: env HG_K_FILE, flag
+// --K_file): a path whose contents become K's value when resolve_secret_files() runs, so no
+// secret need appear on a command line, in the environment or in a config file (a Kubernetes
+// or Docker secret is mounted as a file). A module declaring a new secret gets its _file
+// variant with no code of its own.
+//
 // Not thread-safe for writes; build it at start-up, then read it from any thread.
 #pragma once
 
@@ -35,6 +41,7 @@ struct config_entry {
 class config {
  public:
   /// Declares a key with its default. Declaring a key twice replaces the first declaration.
+  /// A secret key also declares "<key>_file" (a string: the path of a file holding it).
   void declare(std::string_view key, config_type type, std::string_view default_value,
                std::string_view help);
 
@@ -53,6 +60,13 @@ class config {
   [[nodiscard]] result<void> set(std::string_view key, std::string_view value,
                                  config_source source);
 
+  /// For every secret K whose K_file is set: reads the file and makes its contents K's value
+  /// (trailing "\r" and "\n" dropped; the value keeps K_file's source). Run it once after the
+  /// last override. Errors (with `problem`, when given, naming the key and what is wrong):
+  /// errc::config_bad_value when both K and K_file are set, or the file is empty;
+  /// errc::config_file when the file cannot be read.
+  [[nodiscard]] result<void> resolve_secret_files(std::string* problem = nullptr);
+
   [[nodiscard]] bool has(std::string_view key) const;
   /// Typed reads. The key must be declared (a programming error otherwise: throws
   /// std::out_of_range). Values were validated when they were set.
@@ -69,6 +83,9 @@ class config {
   [[nodiscard]] const config_entry& at(std::string_view key) const;
   std::map<std::string, config_entry> entries_;  // by normalised key
 };
+
+/// The companion key of a secret: "<key>_file".
+[[nodiscard]] std::string secret_file_key(std::string_view key);
 
 /// Lower-cases and maps '.', '-' to '_' ("HTTP.read-timeout" -> "http_read_timeout").
 [[nodiscard]] std::string normalize_config_key(std::string_view key);

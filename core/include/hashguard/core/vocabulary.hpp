@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 namespace hashguard::core {
 
@@ -49,6 +50,28 @@ enum class role : std::uint8_t { ingest, reviewer, compliance, admin };
 inline constexpr std::array<std::string_view, 4> role_names{"ingest", "reviewer", "compliance",
                                                             "admin"};
 
+/// What a key may do beyond its role, each granted by an admin (stored with the key).
+///   match_details: ingest answers carry every field of a hit (entry, distance, variant, frame,
+///   detail...); without it a hit is only its list name, signal and action.
+enum class capability : std::uint8_t { match_details };
+inline constexpr std::array<std::string_view, 1> capability_names{"match_details"};
+
+/// A set of capabilities (a bit per capability). Empty by default: nothing beyond the role.
+class capability_set {
+ public:
+  constexpr capability_set() = default;
+  [[nodiscard]] constexpr bool has(capability c) const noexcept { return (bits_ & bit(c)) != 0; }
+  constexpr void add(capability c) noexcept { bits_ |= bit(c); }
+  [[nodiscard]] constexpr bool empty() const noexcept { return bits_ == 0; }
+  friend constexpr bool operator==(capability_set, capability_set) = default;
+
+ private:
+  static constexpr std::uint32_t bit(capability c) noexcept {
+    return std::uint32_t{1} << static_cast<unsigned>(c);
+  }
+  std::uint32_t bits_{0};
+};
+
 /// The 8 dihedral transforms of an image, named as the PDQ reference names them:
 /// rot90 = 90 degrees counter-clockwise, rot270 = 90 clockwise, flipx = top and bottom swap,
 /// flipy = left-right mirror, flipplus1 = transpose about the main diagonal, flipminus1 =
@@ -86,6 +109,9 @@ template <class Enum, std::size_t N>
 [[nodiscard]] constexpr std::string_view to_string(role r) {
   return name_of(r, role_names);
 }
+[[nodiscard]] constexpr std::string_view to_string(capability c) {
+  return name_of(c, capability_names);
+}
 [[nodiscard]] constexpr std::string_view to_string(dihedral d) {
   return name_of(d, dihedral_names);
 }
@@ -107,6 +133,17 @@ template <class Enum, std::size_t N>
 }
 [[nodiscard]] constexpr std::optional<role> parse_role(std::string_view t) {
   return parse_name<role>(t, role_names);
+}
+[[nodiscard]] constexpr std::optional<capability> parse_capability(std::string_view t) {
+  return parse_name<capability>(t, capability_names);
+}
+/// The names of the capabilities in `caps`, in capability order (for JSON, audit rows, SQL).
+[[nodiscard]] inline std::vector<std::string_view> names_of(capability_set caps) {
+  std::vector<std::string_view> out;
+  for (std::size_t i = 0; i < capability_names.size(); ++i) {
+    if (caps.has(static_cast<capability>(i))) out.push_back(capability_names[i]);
+  }
+  return out;
 }
 
 }  // namespace hashguard::core

@@ -5,6 +5,7 @@
 
 #include "hashguard/api/metrics.hpp"
 #include "hashguard/handlers/db_pool.hpp"
+#include "hashguard/handlers/probe_guard.hpp"
 #include "hashguard/hashdb/evidence.hpp"
 #include "hashguard/hashdb/export.hpp"
 #include "hashguard/hashdb/recorder.hpp"
@@ -48,10 +49,13 @@ struct services {
   const hashdb::suppression_holder* suppressions{nullptr};
   /// Counts the answers suppression turned into no_match (null: not counted).
   std::atomic<std::uint64_t>* suppressed_answers{nullptr};
+  /// The probe detector of /v1/scan and /v1/match (429 probe_suspected); null: none.
+  probe_guard* probes{nullptr};
 
   // --- every route that touches PostgreSQL ---
   db_pool* db{nullptr};                 ///< required
   std::function<void()> lists_changed;  ///< after a list change: rebuild this node's snapshot
+  std::function<void()> keys_changed;   ///< after a key change: reload this node's keys
   int required_confirmations{2};        ///< for decisions on new cases
   hashdb::package_options package;      ///< reporter block of report.xml
   std::optional<hashdb::evidence_key> evidence;  ///< set when preservation is enabled

@@ -3,7 +3,9 @@
 // Configuration (declare_audit_config):
 //   audit.key                 secret, 64 hex: the current key (new rows are keyed with it)
 //   audit.key_file            a file holding the key as 64 hex (so the secret need not be on a
-//                             command line); setting both audit.key and audit.key_file is an error
+//                             command line): core::config's companion of every secret, read
+//                             into audit.key by config::resolve_secret_files (setting both is
+//                             its error, config_bad_value)
 //   audit.key_id              the current key's id, stored in every row it keys ("k1")
 //   audit.previous_keys       secret, "id:hex,id:hex": earlier keys, for verify after a rotation
 //   audit.head_file           where serve publishes the head; empty = DATA_DIR/audit-head.json
@@ -43,18 +45,17 @@ namespace hashguard::hashdb {
 void declare_audit_config(core::config& c);
 
 struct audit_settings {
-  std::string key_hex;                  ///< audit.key (empty: not set)
-  std::filesystem::path key_file;       ///< audit.key_file (empty: not set)
-  std::string key_id;                   ///< audit.key_id
-  std::vector<audit_key> previous;      ///< audit.previous_keys
+  std::string key_hex;              ///< audit.key, or audit.key_file's contents (empty: neither)
+  std::string key_id;               ///< audit.key_id
+  std::vector<audit_key> previous;  ///< audit.previous_keys
   std::filesystem::path generated_key;  ///< DATA_DIR/audit.key
   std::filesystem::path head_file;      ///< resolved (never empty)
   std::chrono::seconds publish_interval{};
 };
 
 /// Reads and checks the keys declare_audit_config declared (no file is touched).
-/// errc::invalid_argument: both audit.key and audit.key_file, a malformed key, id or list, an
-/// interval outside 0..86400.
+/// audit.key_file must already be resolved into audit.key (config::resolve_secret_files).
+/// errc::invalid_argument: a malformed key, id or list, an interval outside 0..86400.
 [[nodiscard]] core::result<audit_settings> read_audit_settings(
     const core::config& c, const std::filesystem::path& data_dir);
 
@@ -63,8 +64,8 @@ struct loaded_audit_keys {
   bool generated{false};  ///< the generated key file was created now
 };
 
-/// The keyring the settings name: audit.key, else audit.key_file, else the generated key
-/// file (created when absent). errc::io_error when a file cannot be read or written,
+/// The keyring the settings name: audit.key (or audit.key_file's contents), else the
+/// generated key file (created when absent). errc::io_error when a file cannot be read or written,
 /// errc::invalid_argument when a file does not hold 64 hex characters or two keys share an id.
 [[nodiscard]] core::result<loaded_audit_keys> load_audit_keys(const audit_settings& s);
 

@@ -55,6 +55,13 @@ class connection {
   std::unique_ptr<detail::connection_impl> impl_;
 };
 
+/// A connection string fit for logs: as given when it holds no secret; otherwise its
+/// key=value form (what libpq's PQconninfoParse reads from a URI or from key=value text) with
+/// the password and sslpassword shown as "***", so a password in the user part, in
+/// `?password=` or in `password=...` never reaches a log. A string libpq cannot parse is not
+/// echoed at all: "(a connection string libpq cannot parse)".
+[[nodiscard]] std::string redact_url(std::string_view url);
+
 /// The URL with its database name replaced by `database` (query parameters kept).
 [[nodiscard]] std::string url_with_database(std::string_view url, std::string_view database);
 

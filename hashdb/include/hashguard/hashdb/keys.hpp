@@ -1,5 +1,6 @@
 // API keys (table api_keys). Only the SHA-256 of a key is stored; the key itself is shown once,
-// when it is created. Each key has exactly one role (no role inherits another).
+// when it is created. Each key has exactly one role (no role inherits another) and the
+// capabilities an admin granted it (core::capability; none by default).
 //
 // Key text: "hg_" followed by 43 base64url characters (32 random bytes from OpenSSL). The
 // first 11 characters are kept as a non-secret prefix for listings.
@@ -24,6 +25,7 @@ struct api_key_info {
   std::string prefix;  ///< "hg_XXXXXXXX": enough to recognise a key, useless to use one
   std::string created_at;
   std::optional<std::string> revoked_at;
+  core::capability_set capabilities;  ///< names the server does not know are ignored
 };
 
 struct new_api_key {
@@ -43,7 +45,8 @@ class key_store {
   explicit key_store(connection& c) noexcept : conn_(c) {}
 
   /// errc::invalid_argument for an empty or over-long name.
-  [[nodiscard]] core::result<new_api_key> create(std::string_view name, core::role role);
+  [[nodiscard]] core::result<new_api_key> create(std::string_view name, core::role role,
+                                                 core::capability_set capabilities = {});
   /// Every key, revoked ones included, by id.
   [[nodiscard]] core::result<std::vector<api_key_info>> list();
   /// Revokes a key (idempotent). errc::not_found when no key has that id.
