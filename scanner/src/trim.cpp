@@ -13,6 +13,7 @@ namespace {
 constexpr std::uint32_t max_samples_per_line = 1024;
 constexpr std::uint32_t min_band_pixels = 2;
 constexpr std::uint32_t min_image_dim = 16;
+constexpr std::uint32_t ringing_lines = 8;  // a JPEG block
 
 struct line_stats {
   double mean{};
@@ -52,6 +53,26 @@ line_stats stats_of(const pixels_view& image, bool row, std::uint32_t index) {
           static_cast<double>(smooth) / n};
 }
 
+// Lines past the end of a solid run that still belong to the bar: JPEG blocks that straddle
+// the bar's edge ring, so the last lines of the bar stop being uniform a few pixels early.
+// Up to one block on, a line counts as bar while its mean is nearer the bar's than the
+// picture's (the line a block further in), when the two differ clearly (min_edge_jump).
+template <class LineIndex>
+std::uint32_t ringing_of(const pixels_view& image, bool row, LineIndex line, std::uint32_t n,
+                         const line_stats& bar, const trim_options& o) {
+  const std::uint32_t across = row ? image.height : image.width;
+  if (n + ringing_lines >= across) return 0;
+  const double picture = stats_of(image, row, line(n + ringing_lines)).mean;
+  if (std::abs(picture - bar.mean) < o.min_edge_jump) return 0;
+  std::uint32_t extra = 0;
+  while (extra < ringing_lines) {
+    const double m = stats_of(image, row, line(n + extra)).mean;
+    if (std::abs(m - bar.mean) >= std::abs(m - picture)) break;
+    ++extra;
+  }
+  return extra;
+}
+
 // The band width on one side: lines from the edge inward (`line(i)` gives line i's index).
 // Two kinds: a solid band (every line all but identical to the edge line: a painted bar,
 // which may border a dark or flat picture and still ends where the picture's own noise
@@ -80,7 +101,8 @@ std::uint32_t band_of(const pixels_view& image, bool row, std::uint32_t across,
     // it ends here, also when the picture there is dark or flat.
     const bool drifts =
         next.activity <= o.max_solid_activity && std::abs(next.mean - previous.mean) <= o.max_step;
-    if (n >= least && n <= most && !drifts) return n;
+    if (n >= least && n <= most && !drifts)
+      return n + ringing_of(image, row, line, n, edge_line, o);
   }
   std::uint32_t n = 0;
   line_stats last;
