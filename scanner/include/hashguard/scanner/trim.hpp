@@ -10,8 +10,9 @@
 // difference of at most max_solid_activity and a mean within max_solid_drift of the edge
 // line's (a painted bar: it ends where the picture's own noise starts, even when the picture is
 // dark or flat there), plus up to 8 lines (a JPEG block) whose mean is still nearer the bar's
-// than the picture's: JPEG ringing makes a bar's last lines noisy. Otherwise a smooth band is a run of lines (rows from the top or bottom,
-// columns from the left or right), starting at the edge, each of which is
+// than the picture's: JPEG ringing makes a bar's last lines noisy. Otherwise a smooth band is a run
+// of lines (rows from the top or bottom, columns from the left or right), starting at the edge,
+// each of which is
 //   - flat along itself: the mean absolute luma difference of neighbouring pixels along the
 //     line is at most trim_options::max_activity and at least min_smooth_share of them differ
 //     by at most 1 level (solid colour, a low-variance gradient, a heavily blurred copy of the
