@@ -275,8 +275,8 @@ pdq_result pdq_hasher::scratch::run(const pixels_view& image, pdq_mode mode, pdq
   source.channels = image.channels;
   // The reference's decoder reports an RGB file whose pixels are all grey as a grey image, and
   // the grey path takes the value itself rather than the float RGB sum. Decided on the decoded
-  // image, before any pre-resize, as the reference's decoder does.
-  source.grey = image.channels == 1 || all_grey(image);
+  // image, before any pre-resize, as the reference's decoder does. Video frames never take it.
+  source.grey = image.channels == 1 || (mode != pdq_mode::video_frame && all_grey(image));
   source.rows = image.height;
   source.cols = image.width;
   if (mode == pdq_mode::reference_512 &&
