@@ -478,8 +478,8 @@ pdq_result pdq_hasher::scratch::run(const pixels_view& image, const pixel_rect& 
   // The reference's decoder reports an RGB file whose pixels are all grey as a grey image, and
   // the grey path takes the value itself rather than the float RGB sum. Decided on the decoded
   // image (the region, as if it were the image), before any pre-resize, as the reference's
-  // decoder does.
-  source.grey = image.channels == 1 || all_grey(image, region);
+  // decoder does. Video frames never take it.
+  source.grey = image.channels == 1 || (mode != pdq_mode::video_frame && all_grey(image, region));
   source.rows = region.height;
   source.cols = region.width;
   if (mode == pdq_mode::reference_512 &&

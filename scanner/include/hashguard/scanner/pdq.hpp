@@ -7,7 +7,10 @@
 //
 // Modes: fullres (default; the core on the full decoded image, as HMA and python-threatexchange
 // hash) and reference_512 (the reference CLI: images wider or taller than 512 are first resized
-// to exactly 512x512 by nearest neighbour, CImg resize(512,512) semantics).
+// to exactly 512x512 by nearest neighbour, CImg resize(512,512) semantics) and video_frame
+// (fullres, but RGB always through the float luma sum, never the grey shortcut: vPDQ's frames
+// are swscale's RGB24, which the reference hashes with fillFloatLumaFromRGB whatever the
+// colours; see vpdq.hpp).
 //
 // Kernels: every kernel gives the same bits (each keeps the reference's float32 operation order
 // per pixel); they differ in speed and memory. `reference` runs the reference's own memory
@@ -52,7 +55,7 @@
 
 namespace hashguard::scanner {
 
-enum class pdq_mode : std::uint8_t { fullres, reference_512 };
+enum class pdq_mode : std::uint8_t { fullres, reference_512, video_frame };
 
 enum class pdq_kernel : std::uint8_t { automatic, reference, blocked, avx2 };
 
