@@ -119,6 +119,21 @@ int run_serve(const std::vector<std::string>& args) {
   }
   const auto poll_ms = cfg.get_int("snapshot.poll_ms");
   const auto suppressions_poll_ms = cfg.get_int("suppressions.poll_ms");
+  hashdb::flood_options flood;
+  flood.window = std::chrono::seconds(cfg.get_int("flood.window_s"));
+  flood.max_distinct = cfg.get_int("flood.max_distinct");
+  flood.baseline_factor = static_cast<double>(cfg.get_int("flood.baseline_factor"));
+  flood.min_distinct = cfg.get_int("flood.min_distinct");
+  flood.baseline_windows =
+      static_cast<int>(std::clamp<std::int64_t>(cfg.get_int("flood.baseline_windows"), 0, 10000));
+  const auto flood_interval = cfg.get_int("flood.interval_s");
+  if (flood_interval < 0 || flood.window.count() < 1 || flood.max_distinct < 1 ||
+      flood.baseline_factor < 1 || flood.min_distinct < 1 || flood.baseline_windows < 1) {
+    std::cerr << "hashguard serve: flood.interval_s must be 0 or more, flood.window_s, "
+                 "flood.max_distinct, flood.baseline_factor, flood.min_distinct and "
+                 "flood.baseline_windows at least 1\n";
+    return exit_usage;
+  }
   if (poll_ms < 10 || cfg.get_int("auth.refresh_ms") < 10 || suppressions_poll_ms < 10) {
     std::cerr << "hashguard serve: snapshot.poll_ms, suppressions.poll_ms and auth.refresh_ms "
                  "must be at least 10\n";
@@ -213,6 +228,8 @@ int run_serve(const std::vector<std::string>& args) {
                                      recorder->get(), upkeep->evidence.get(),
                                      &probes};
   if (!registered(add_serve_metrics(stats, holder, sources)) ||
+      !registered(tasks.start_floods(db->url(), flood, db->audit_keys(),
+                                     std::chrono::seconds(flood_interval), stats)) ||
       !registered(tasks.export_metrics(stats))) {
     return exit_failure;
   }

@@ -44,6 +44,21 @@ void declare_serve_config(core::config& cfg) {
   cfg.declare("match.trim", core::config_type::boolean, "true",
               "also match the content inside uniform borders, letterbox and pillarbox bars of "
               "scanned images (thresholds in README: trimming)");
+  cfg.declare("flood.interval_s", core::config_type::integer, "60",
+              "how often flood detection counts recent matches per list entry, once per cluster "
+              "(s; 0: off)");
+  cfg.declare("flood.window_s", core::config_type::integer, "3600",
+              "the sliding window in which distinct contents (SHA-256) matching one entry are "
+              "counted (s)");
+  cfg.declare("flood.max_distinct", core::config_type::integer, "100",
+              "an entry matched by more distinct contents than this in one window is flagged");
+  cfg.declare("flood.baseline_factor", core::config_type::integer, "10",
+              "an entry matched by more than this many times its own baseline (mean distinct "
+              "contents per window over the flood.baseline_windows before) is flagged too");
+  cfg.declare("flood.min_distinct", core::config_type::integer, "10",
+              "the baseline rule needs at least this many distinct contents in the window");
+  cfg.declare("flood.baseline_windows", core::config_type::integer, "24",
+              "windows before the current one that make an entry's baseline");
   cfg.declare("match.dihedral", core::config_type::boolean, "true",
               "old name of match.orientations, used when set: true = dihedral, false = off");
 }

@@ -226,6 +226,56 @@ void serve_tasks::start_audit_publish(const std::string& database_url,
               });
 }
 
+core::result<void> serve_tasks::start_floods(
+    const std::string& database_url, const hashdb::flood_options& options,
+    std::shared_ptr<const hashdb::audit_keyring> audit_keys, std::chrono::seconds interval,
+    api::metrics& metrics) {
+  if (interval.count() <= 0) return {};
+  // Written by the task's thread, read by /metrics: atomics, shared with the metric readers.
+  struct figures {
+    std::atomic<std::uint64_t> flagged{0};
+    std::atomic<std::int64_t> open{0};
+  };
+  auto state = std::make_shared<figures>();
+  if (auto r = metrics.add_family(
+          "hg_floods_flagged_total", "list entries this node flagged as flooded",
+          api::metric_kind::counter,
+          [state] {
+            return std::vector<api::metric_sample>{
+                {{}, static_cast<double>(state->flagged.load(std::memory_order_relaxed))}};
+          });
+      !r) {
+    return r;
+  }
+  if (auto r = metrics.add_gauge(
+          "hg_flooded_entries", "list entries with an open flood flag",
+          [state] { return static_cast<double>(state->open.load(std::memory_order_relaxed)); });
+      !r) {
+    return r;
+  }
+  (void)start(
+      "floods", interval, first_run::after_interval,
+      [state, options, url = database_url, keys = std::move(audit_keys)]() -> core::result<void> {
+        auto conn = hashdb::connection::open(url);
+        if (!conn) return conn.error();
+        conn->use_audit_keys(keys);
+        hashdb::flood_store floods(*conn);
+        auto flagged = floods.evaluate(options);
+        if (!flagged) return flagged.error();
+        for (const auto& f : *flagged) {
+          std::cerr << "hashguard serve: flood: list " << f.list_name << " entry " << f.entry_id
+                    << " matched " << f.distinct_contents << " distinct contents in " << f.window_s
+                    << " s (" << f.reason << (f.auto_quarantined ? ", quarantined" : "") << ")\n";
+        }
+        state->flagged.fetch_add(flagged->size(), std::memory_order_relaxed);
+        auto open = floods.open_count();
+        if (!open) return open.error();
+        state->open.store(*open, std::memory_order_relaxed);
+        return {};
+      });
+  return {};
+}
+
 void serve_tasks::start_embedded_upkeep(hashdb::embedded_server& server,
                                         std::chrono::milliseconds interval) {
   (void)start("postgres", interval, first_run::after_interval, [&server]() -> core::result<void> {

@@ -42,6 +42,7 @@
 #include "hashguard/handlers/probe_guard.hpp"
 #include "hashguard/hashdb/cases.hpp"
 #include "hashguard/hashdb/embedded_postgres.hpp"
+#include "hashguard/hashdb/floods.hpp"
 #include "hashguard/hashdb/snapshot_loader.hpp"
 #include "hashguard/hashdb/suppressions.hpp"
 #include "hashguard/matcher/snapshot.hpp"
@@ -95,6 +96,15 @@ class serve_tasks {
   /// The audit_head task, unless `interval` is 0.
   void start_audit_publish(const std::string& database_url, std::filesystem::path head_file,
                            std::chrono::seconds interval);
+  /// The floods task (hashdb/floods.hpp), unless `interval` is 0: evaluates flood detection
+  /// (once per cluster at a time: evaluate() takes an advisory lock) and keeps the figures of
+  /// the hg_floods_flagged_total counter (flags this node raised) and the hg_flooded_entries
+  /// gauge (open flags in the cluster, as of this node's last run), which it registers in
+  /// `metrics`. New flags are logged. Errors: api::metrics::add_family's.
+  [[nodiscard]] core::result<void> start_floods(
+      const std::string& database_url, const hashdb::flood_options& options,
+      std::shared_ptr<const hashdb::audit_keyring> audit_keys, std::chrono::seconds interval,
+      api::metrics& metrics);
   /// A task owned elsewhere, shown in /metrics.
   void watch(const core::periodic_task& task);
 

@@ -21,6 +21,13 @@ export async function casePage(main, id) {
   if (flash && flash.caseId === c.id) main.append(el('div', { id: 'flash' }, message(flash.text, 'ok')));
   flash = null;
   main.append(el('h1', { id: 'case-title', text: `Case #${c.id}` }));
+  // A near-miss matched only in a list's review band (above its threshold): it never blocked,
+  // and the reviewer decides whether it is the known item at all.
+  if (c.near_miss) {
+    main.append(el('div', { id: 'case-near-miss', class: 'near-miss' }, message(
+      `Near-miss: matched only in a list's review band, at distance ${c.near_miss_distance} ` +
+      '(above the list\'s threshold). It was never blocked; confirm only if it is the known item.')));
+  }
   main.append(dl([
     ['Zone', el('span', { id: 'case-zone', text: c.zone })],
     ['Status', el('span', { id: 'case-status', class: `status ${c.status}`, text: statusText(c.status) })],
@@ -45,7 +52,8 @@ export async function casePage(main, id) {
       if (seen.has(k)) continue;
       seen.add(k);
       matchRows.push([h.list_name || `list ${h.list_id}`, `${h.entry_id}${h.external_id ? ` (${h.external_id})` : ''}`,
-        h.signal, h.distance, h.threshold, h.list_version, h.variant, h.action]);
+        h.signal, h.distance > h.threshold ? `${h.distance} (review band)` : h.distance,
+        h.threshold, h.list_version, h.variant, h.action]);
     }
   }
   main.append(el('h2', { text: 'Matches' }),

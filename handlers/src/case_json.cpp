@@ -17,21 +17,25 @@ json::value opt(const std::optional<std::string>& v) {
 }  // namespace
 
 json::object summary_json(const hashdb::case_summary& c) {
-  return json::object{{"id", c.id},
-                      {"zone", c.zone},
-                      {"status", c.status},
-                      {"opened_at", c.opened_at},
-                      {"first_seen", c.first_seen},
-                      {"last_seen", c.last_seen},
-                      {"sightings", c.sightings},
-                      {"files", c.files},
-                      {"required_confirmations", c.required_confirmations},
-                      {"classification", opt(c.classification)},
-                      {"dismissed_at", opt(c.dismissed_at)},
-                      {"reported_at", opt(c.reported_at)},
-                      {"preserve_until", opt(c.preserve_until)},
-                      {"legal_hold", c.legal_hold},
-                      {"details_purged", c.details_purged}};
+  return json::object{
+      {"id", c.id},
+      {"zone", c.zone},
+      {"status", c.status},
+      {"opened_at", c.opened_at},
+      {"first_seen", c.first_seen},
+      {"last_seen", c.last_seen},
+      {"sightings", c.sightings},
+      {"files", c.files},
+      {"required_confirmations", c.required_confirmations},
+      {"classification", opt(c.classification)},
+      {"dismissed_at", opt(c.dismissed_at)},
+      {"reported_at", opt(c.reported_at)},
+      {"preserve_until", opt(c.preserve_until)},
+      {"legal_hold", c.legal_hold},
+      {"details_purged", c.details_purged},
+      {"near_miss", c.near_miss_distance.has_value()},
+      {"near_miss_distance",
+       c.near_miss_distance ? json::value(*c.near_miss_distance) : json::value(nullptr)}};
 }
 
 std::string reviewer_label(std::int64_t id) {

@@ -150,7 +150,7 @@ std::vector<core::hit> match_scan(const matcher::snapshot& snap, const scanner::
 core::action strictest_action(const matcher::snapshot& snap, const std::vector<core::hit>& hits) {
   core::action a = core::action::none;
   for (const auto& h : hits) {
-    if (const auto* l = snap.find_list(h.list_id)) a = core::strictest(a, l->act);
+    if (snap.find_list(h.list_id) != nullptr) a = core::strictest(a, snap.action_of(h));
   }
   return a;
 }
@@ -190,7 +190,14 @@ json::array hits_json(const matcher::snapshot& snap, const std::vector<core::hit
     o["list"] = h.list_id;
     if (const auto* l = snap.find_list(h.list_id)) {
       o["list_name"] = l->name;
-      o["action"] = core::to_string(l->act);
+      o["action"] = core::to_string(snap.action_of(h));
+      // A near-miss (the list's review band) and a quarantined entry say why they only review.
+      if (snap.in_review_band(h)) {
+        o["near_miss"] = true;
+        o["threshold"] = l->threshold;
+        o["review_threshold"] = l->review_threshold;
+      }
+      if (snap.quarantined(h.entry_id)) o["quarantined"] = true;
     }
     o["entry"] = h.entry_id;
     o["signal"] = core::to_string(h.sig);
@@ -354,7 +361,7 @@ api::response handle_scan(const services& deps, const api::request& req,
       if (const auto* l = snap->find_list(h.list_id)) {
         eh.threshold = l->threshold;
         eh.list_version = l->version;
-        eh.act = l->act;
+        eh.act = snap->action_of(h);
       }
       e.hits.push_back(eh);
     }

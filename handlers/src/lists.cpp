@@ -14,15 +14,18 @@
 #include "hashguard/hashdb/database.hpp"
 #include "hashguard/hashdb/decision_feed.hpp"
 #include "hashguard/hashdb/errc.hpp"
+#include "hashguard/hashdb/floods.hpp"
 #include "hashguard/hashdb/list_formats.hpp"
 #include "hashguard/hashdb/lists.hpp"
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <optional>
 #include <sstream>
+#include <variant>
 
 namespace hashguard::handlers::detail {
 namespace {
@@ -38,6 +41,9 @@ json::object list_json(const hashdb::hash_list& l) {
   o["threshold"] = l.threshold;
   o["action"] = core::to_string(l.act);
   o["dihedral"] = l.dihedral;
+  o["review_threshold"] =
+      l.review_threshold ? json::value(*l.review_threshold) : json::value(nullptr);
+  o["auto_quarantine"] = l.auto_quarantine;
   o["enabled"] = l.enabled;
   o["retired"] = l.retired;
   o["version"] = l.version;
@@ -103,6 +109,33 @@ std::optional<int> threshold_field(const json::object& o, core::signal sig, std:
   return static_cast<int>(v->as_int64());
 }
 
+/// review_threshold: absent (returns false), null (true, `band` empty: no band), or the top of
+/// the near-miss band (true, `band` set): an integer above the list's threshold and at most the
+/// signal's bits, perceptual lists only. `threshold` is the list's threshold after the change.
+bool review_threshold_field(const json::object& o, core::signal sig, int threshold,
+                            std::optional<int>& band, std::string& problem) {
+  band.reset();
+  const auto* v = o.if_contains("review_threshold");
+  if (v == nullptr) return false;
+  if (v->is_null()) return true;
+  if (!core::is_perceptual(sig)) {
+    note(problem, "review_threshold is for pdq and phash lists only (a " +
+                      std::string(core::to_string(sig)) + " list matches exactly)");
+    return false;
+  }
+  const int max = core::max_threshold(sig);
+  if (!v->is_int64() ||
+      !hashdb::valid_review_threshold(
+          sig, threshold, static_cast<int>(std::clamp<std::int64_t>(v->as_int64(), -1, max + 1)))) {
+    note(problem, "review_threshold must be an integer above the threshold (" +
+                      std::to_string(threshold) + ") and at most " + std::to_string(max) +
+                      ", or null for no band");
+    return false;
+  }
+  band = static_cast<int>(v->as_int64());
+  return true;
+}
+
 /// The audit row of a list change made over HTTP. The change has committed already (list_store
 /// runs its own transaction), so a failure here cannot undo it: the caller hears 500 so that it
 /// knows the trail lacks the row, and the message says the change itself was made.
@@ -151,6 +184,8 @@ api::response create_list(const services& deps, hashdb::connection& conn, const 
       threshold_field(*body, spec.sig, problem).value_or(core::default_threshold(spec.sig));
   if (auto d = bool_field(*body, "dihedral", problem)) spec.dihedral = *d;
   if (auto e = bool_field(*body, "enabled", problem)) spec.enabled = *e;
+  review_threshold_field(*body, spec.sig, spec.threshold, spec.review_threshold, problem);
+  if (auto q = bool_field(*body, "auto_quarantine", problem)) spec.auto_quarantine = *q;
   if (const auto* src = body->if_contains("source"); src != nullptr && src->is_string()) {
     spec.source = std::string(src->as_string());
   }
@@ -193,6 +228,18 @@ api::response patch_list(const services& deps, hashdb::connection& conn, const a
   changes.dihedral = bool_field(body, "dihedral", problem);
   changes.threshold = threshold_field(body, current.sig, problem);
   changes.act = enum_field<core::action>(body, "action", core::action_names, problem);
+  changes.set_review_threshold =
+      review_threshold_field(body, current.sig, changes.threshold.value_or(current.threshold),
+                             changes.review_threshold, problem);
+  changes.auto_quarantine = bool_field(body, "auto_quarantine", problem);
+  // A threshold raised to or past the band it leaves in place is refused by name too.
+  if (problem.empty() && changes.threshold && !changes.set_review_threshold &&
+      current.review_threshold &&
+      !hashdb::valid_review_threshold(current.sig, *changes.threshold, *current.review_threshold)) {
+    note(problem, "threshold must stay below the list's review_threshold (" +
+                      std::to_string(*current.review_threshold) +
+                      "): change or clear review_threshold in the same request");
+  }
   if (!problem.empty()) return malformed(problem);
   auto updated = lists.update(current.name, changes);
   if (!updated) return api::response::error(updated.error());
@@ -281,22 +328,41 @@ api::response export_list(const services&, hashdb::connection& conn, const api::
   return r;
 }
 
-// POST /v1/lists/{id}/entries/{entry}/disable {reason}: clears one wrong entry for good (an
-// exact digest that matched innocent content cannot be suppressed by reviewers: cases.hpp).
-// Audited by the store in the same transaction ("list.entry_disable").
-api::response disable_entry(const services& deps, hashdb::connection& conn, const api::request& req,
-                            const api::auth_context& who) {
-  hashdb::list_store lists(conn);
-  json::object body;
+/// What a POST on one entry of a list names: the list, the entry id and the reason.
+struct entry_post {
   hashdb::hash_list list;
-  if (auto refused = read_list_post(lists, req, body, list)) return *refused;
+  std::int64_t entry{};
+  std::string reason;
+};
+
+/// The list, {entry} and a non-blank `reason` of a POST on one entry; the answer refusing them
+/// otherwise (404 for a list or entry that is not there, 422 without a reason).
+std::variant<entry_post, api::response> read_entry_post(hashdb::list_store& lists,
+                                                        const api::request& req) {
+  entry_post out;
+  json::object body;
+  if (auto refused = read_list_post(lists, req, body, out.list)) return *refused;
   auto entry = id_param(req, "entry");
   if (!entry) return api::response::error(api::errc::not_found, "no such entry in this list");
   auto reason = api::string_field(body, "reason");
   if (!reason || reason->find_first_not_of(" \t\r\n") == std::string::npos) {
     return unprocessable("a reason is required");
   }
-  auto r = lists.disable_entry(list.id, *entry, *reason, who.key_id);
+  out.entry = *entry;
+  out.reason = std::move(*reason);
+  return out;
+}
+
+// POST /v1/lists/{id}/entries/{entry}/disable {reason}: clears one wrong entry for good (an
+// exact digest that matched innocent content cannot be suppressed by reviewers: cases.hpp).
+// Audited by the store in the same transaction ("list.entry_disable").
+api::response disable_entry(const services& deps, hashdb::connection& conn, const api::request& req,
+                            const api::auth_context& who) {
+  hashdb::list_store lists(conn);
+  auto read = read_entry_post(lists, req);
+  if (auto* refused = std::get_if<api::response>(&read)) return *refused;
+  const auto& [list, entry, reason] = std::get<entry_post>(read);
+  auto r = lists.disable_entry(list.id, entry, reason, who.key_id);
   if (!r) return api::response::error(r.error());
   if (r->changed && deps.lists_changed) deps.lists_changed();
   return api::json_response(200, json::object{{"list", list.name},
@@ -306,6 +372,72 @@ api::response disable_entry(const services& deps, hashdb::connection& conn, cons
                                               {"external_id", r->external_id},
                                               {"changed", r->changed},
                                               {"version", r->version}});
+}
+
+// POST /v1/lists/{id}/entries/{entry}/quarantine and .../restore {reason}: an admin's hand on
+// one entry, any signal (floods.hpp). Audited by the store in the same transaction.
+api::response set_quarantine(const services& deps, hashdb::connection& conn,
+                             const api::request& req, const api::auth_context& who, bool on) {
+  hashdb::list_store lists(conn);
+  auto read = read_entry_post(lists, req);
+  if (auto* refused = std::get_if<api::response>(&read)) return *refused;
+  const auto& [list, entry, reason] = std::get<entry_post>(read);
+  hashdb::flood_store floods(conn);
+  auto r = floods.set_quarantine(list.id, entry, on, reason, who.key_id);
+  if (!r) return api::response::error(r.error());
+  if (r->changed && deps.lists_changed) deps.lists_changed();
+  return api::json_response(200, json::object{{"list", list.name},
+                                              {"list_id", r->list_id},
+                                              {"entry_id", r->entry_id},
+                                              {"quarantined", r->quarantined},
+                                              {"changed", r->changed},
+                                              {"version", r->version}});
+}
+
+api::response quarantine_entry(const services& deps, hashdb::connection& conn,
+                               const api::request& req, const api::auth_context& who) {
+  return set_quarantine(deps, conn, req, who, true);
+}
+api::response restore_entry(const services& deps, hashdb::connection& conn, const api::request& req,
+                            const api::auth_context& who) {
+  return set_quarantine(deps, conn, req, who, false);
+}
+
+json::object flood_json(const hashdb::flood_flag& f) {
+  return json::object{{"id", f.id},
+                      {"list_id", f.list_id},
+                      {"list", f.list_name},
+                      {"entry_id", f.entry_id},
+                      {"signal", f.signal},
+                      {"flagged_at", f.flagged_at},
+                      {"window_s", f.window_s},
+                      {"distinct_contents", f.distinct_contents},
+                      {"baseline", f.baseline},
+                      {"reason", f.reason},
+                      {"auto_quarantined", f.auto_quarantined},
+                      {"quarantined", f.quarantined},
+                      {"cleared_at", f.cleared_at ? json::value(*f.cleared_at) : json::value()}};
+}
+
+// GET /v1/floods[?include_cleared=true][&limit=N]: the entries flood detection flagged.
+api::response get_floods(const services&, hashdb::connection& conn, const api::request& req,
+                         const api::auth_context&) {
+  const auto cleared = req.query_param("include_cleared").value_or("false");
+  if (cleared != "true" && cleared != "false") return malformed("include_cleared: true or false");
+  std::size_t limit = 100;
+  if (auto l = req.query_param("limit")) {
+    auto n = core::parse_int<std::int64_t>(*l, 1, 1000);
+    if (!n) return malformed("limit must be 1..1000");
+    limit = static_cast<std::size_t>(*n);
+  }
+  hashdb::flood_store floods(conn);
+  auto flags = floods.list(cleared == "true", limit);
+  if (!flags) return api::response::error(flags.error());
+  auto open = floods.open_count();
+  if (!open) return api::response::error(open.error());
+  json::array arr;
+  for (const auto& f : *flags) arr.push_back(flood_json(f));
+  return api::json_response(200, json::object{{"floods", std::move(arr)}, {"open", *open}});
 }
 
 }  // namespace
@@ -319,6 +451,10 @@ handler_list list_handlers(const services& deps) {
   out.push_back({"POST", "/v1/lists/{id}/hashes", db_route(deps, import_hashes)});
   out.push_back({"GET", "/v1/lists/{id}/export", db_route(deps, export_list)});
   out.push_back({"POST", "/v1/lists/{id}/entries/{entry}/disable", db_route(deps, disable_entry)});
+  out.push_back(
+      {"POST", "/v1/lists/{id}/entries/{entry}/quarantine", db_route(deps, quarantine_entry)});
+  out.push_back({"POST", "/v1/lists/{id}/entries/{entry}/restore", db_route(deps, restore_entry)});
+  out.push_back({"GET", "/v1/floods", db_route(deps, get_floods)});
   return out;
 }
 

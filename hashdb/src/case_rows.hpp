@@ -26,7 +26,9 @@ inline std::string case_select_columns() {
          ", c.sightings, (SELECT count(*) FROM case_files f WHERE f.case_id = c.id),"
          " c.required_confirmations, c.classification, " +
          iso_of("c.dismissed_at") + ", " + iso_of("c.reported_at") + ", " +
-         iso_of("c.preserve_until") + ", c.legal_hold, c.details_purged_at IS NOT NULL, c.round";
+         iso_of("c.preserve_until") +
+         ", c.legal_hold, c.details_purged_at IS NOT NULL, c.round,"
+         " CASE WHEN NOT c.within_threshold THEN c.band_distance END";
 }
 
 inline case_summary case_from_row(const pqxx::row& r) {
@@ -47,6 +49,7 @@ inline case_summary case_from_row(const pqxx::row& r) {
   c.legal_hold = r[13].as<bool>();
   c.details_purged = r[14].as<bool>();
   c.round = r[15].as<int>();
+  if (!r[16].is_null()) c.near_miss_distance = r[16].as<int>();
   return c;
 }
 

@@ -145,7 +145,10 @@ fields case_fields(const case_detail& c) {
           {"dismissed_at", opt_json(s.dismissed_at)},
           {"reported_at", opt_json(s.reported_at)},
           {"preserve_until", opt_json(s.preserve_until)},
-          {"legal_hold", s.legal_hold}};
+          {"legal_hold", s.legal_hold},
+          {"near_miss", s.near_miss_distance.has_value()},
+          {"near_miss_distance",
+           s.near_miss_distance ? json::value(*s.near_miss_distance) : json::value(nullptr)}};
 }
 
 // The CSV-only columns of a case after case_fields: counts and ';'-joined lists where the
@@ -268,11 +271,13 @@ std::string report_xml(const case_detail& c, const package_options& o) {
   return x.take();
 }
 
-// What matched for one file (its distinct hits, most seen first) and where it was seen.
-std::string match_provenance(const file_record& f) {
+// What matched for one file (its distinct hits, most seen first) and where it was seen. Hits in
+// a near-miss band appear only once the case is confirmed (`confirmed`).
+std::string match_provenance(const file_record& f, bool confirmed) {
   std::vector<std::string> lines;
   for (const auto& m : f.matches) {
     const auto& h = m.hit;
+    if (!confirmed && h.distance > h.threshold) continue;
     std::string line = "matched list " + h.list_name + " (id " + std::to_string(h.list_id) +
                        ", version " + std::to_string(h.list_version) + ") entry " +
                        std::to_string(h.entry_id);
@@ -280,6 +285,11 @@ std::string match_provenance(const file_record& f) {
     line += " by " + h.signal + " at distance " + std::to_string(h.distance) + " (threshold " +
             std::to_string(h.threshold) + ", variant " + h.variant + ") in " +
             std::to_string(m.sightings) + " sightings";
+    // A near-miss (above the list's threshold, in its review band) reaches a report only as
+    // what a reviewer confirmed it to be, never as a list match of its own.
+    if (confirmed && h.distance > h.threshold) {
+      line += " (a near-miss in the list's review band, confirmed by human review)";
+    }
     lines.push_back(std::move(line));
   }
   if (f.matches_total > static_cast<std::int64_t>(f.matches.size())) {
@@ -316,7 +326,8 @@ std::string file_xml(const case_detail& c, const file_record& f, std::size_t ind
   if (!f.sha1.empty()) x.leaf("originalFileHash", f.sha1, attr{"hashType", "SHA1"});
   if (!f.sha256.empty()) x.leaf("originalFileHash", f.sha256, attr{"hashType", "SHA256"});
   if (!f.pdq.empty()) x.leaf("originalFileHash", f.pdq, attr{"hashType", "PDQ"});
-  x.leaf("additionalInfo", match_provenance(f));
+  x.leaf("additionalInfo",
+         match_provenance(f, c.summary.status == "confirmed" || c.summary.status == "reported"));
   x.close("fileDetails");
   return x.take();
 }

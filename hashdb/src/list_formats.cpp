@@ -362,6 +362,10 @@ line_result list_parser::parse_meta(std::string_view line) {
     const auto v = core::parse_int(value, 0, 256);
     if (!v) return bad();
     meta_->threshold = *v;
+  } else if (key == "review_threshold") {
+    const auto v = core::parse_int(value, 0, 256);
+    if (!v) return bad();
+    meta_->review_threshold = *v;
   } else if (key == "action") {
     const auto a = core::parse_action(value);
     if (!a) return bad();
@@ -384,6 +388,9 @@ std::string hashguard_header(const list_metadata& meta) {
   out += "# source: " + meta.source + "\n";
   out += "# signal: " + std::string(core::to_string(meta.sig)) + "\n";
   out += "# threshold: " + std::to_string(meta.threshold) + "\n";
+  if (meta.review_threshold) {
+    out += "# review_threshold: " + std::to_string(*meta.review_threshold) + "\n";
+  }
   out += "# action: " + std::string(core::to_string(meta.act)) + "\n";
   out += std::string("# dihedral: ") + (meta.dihedral ? "true" : "false") + "\n";
   out += "# version: " + std::to_string(meta.version) + "\n";

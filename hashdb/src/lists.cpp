@@ -19,7 +19,8 @@ constexpr const char* list_columns =
     "id, name, source, signal, threshold, action, dihedral, enabled, retired_at IS NOT NULL,"
     " version, entries,"
     " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-    " to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')";
+    " to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+    " review_threshold, auto_quarantine";
 
 hash_list row_to_list(const pqxx::row& r) {
   hash_list l;
@@ -36,6 +37,8 @@ hash_list row_to_list(const pqxx::row& r) {
   l.entries = r[10].as<std::int64_t>();
   l.created_at = r[11].as<std::string>();
   l.updated_at = r[12].as<std::string>();
+  if (!r[13].is_null()) l.review_threshold = r[13].as<int>();
+  l.auto_quarantine = r[14].as<bool>();
   return l;
 }
 
@@ -52,11 +55,21 @@ bool valid_threshold(core::signal sig, int threshold) {
   }
 }
 
+}  // namespace
+
+bool valid_review_threshold(core::signal sig, int threshold, int review_threshold) {
+  return core::is_perceptual(sig) && review_threshold > threshold &&
+         review_threshold <= core::max_threshold(sig);
+}
+
+namespace {
+
 void prepare_all(detail::connection_impl& c) {
   const std::string cols = list_columns;
   c.prepare("lists_insert",
-            ("INSERT INTO hash_lists (name, source, signal, threshold, action, dihedral, enabled)"
-             " VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING " +
+            ("INSERT INTO hash_lists (name, source, signal, threshold, action, dihedral, enabled,"
+             " review_threshold, auto_quarantine)"
+             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING " +
              cols)
                 .c_str());
   c.prepare("lists_all", ("SELECT " + cols + " FROM hash_lists ORDER BY id").c_str());
@@ -66,7 +79,8 @@ void prepare_all(detail::connection_impl& c) {
   c.prepare("lists_by_id", ("SELECT " + cols + " FROM hash_lists WHERE id = $1").c_str());
   c.prepare("lists_update",
             ("UPDATE hash_lists SET enabled = $2, threshold = $3, action = $4, dihedral = $5,"
-             " source = $6, version = nextval('list_version_seq'), updated_at = now()"
+             " source = $6, review_threshold = $7, auto_quarantine = $8, version = "
+             "nextval('list_version_seq'), updated_at = now()"
              " WHERE id = $1 RETURNING " +
              cols)
                 .c_str());
@@ -182,12 +196,17 @@ core::result<hash_list> list_store::create(const list_spec& spec) {
       spec.source.size() > 64) {
     return errc::invalid_argument;
   }
+  if (spec.review_threshold &&
+      !valid_review_threshold(spec.sig, spec.threshold, *spec.review_threshold)) {
+    return errc::invalid_argument;
+  }
   return guarded(conn_, [&](pqxx::connection& pc) {
     prepare_all(conn_.impl());
     pqxx::work tx(pc);
-    auto row = tx.exec_prepared1(
-        "lists_insert", spec.name, spec.source, std::string(core::to_string(spec.sig)),
-        spec.threshold, std::string(core::to_string(spec.act)), spec.dihedral, spec.enabled);
+    auto row = tx.exec_prepared1("lists_insert", spec.name, spec.source,
+                                 std::string(core::to_string(spec.sig)), spec.threshold,
+                                 std::string(core::to_string(spec.act)), spec.dihedral,
+                                 spec.enabled, spec.review_threshold, spec.auto_quarantine);
     tx.commit();
     return row_to_list(row);
   });
@@ -239,10 +258,18 @@ core::result<hash_list> list_store::update(std::string_view name, const list_cha
     if (!valid_threshold(cur.sig, threshold) || source.empty() || source.size() > 64) {
       throw abort_with{errc::invalid_argument, "threshold or source out of range"};
     }
+    const std::optional<int> band =
+        changes.set_review_threshold ? changes.review_threshold : cur.review_threshold;
+    if (band && !valid_review_threshold(cur.sig, threshold, *band)) {
+      throw abort_with{errc::invalid_argument, "review_threshold must be above the threshold (" +
+                                                   std::to_string(threshold) + ") and at most " +
+                                                   std::to_string(core::max_threshold(cur.sig))};
+    }
     auto row =
         tx.exec_prepared1("lists_update", cur.id, changes.enabled.value_or(cur.enabled), threshold,
                           std::string(core::to_string(changes.act.value_or(cur.act))),
-                          changes.dihedral.value_or(cur.dihedral), source);
+                          changes.dihedral.value_or(cur.dihedral), source, band,
+                          changes.auto_quarantine.value_or(cur.auto_quarantine));
     tx.commit();
     return row_to_list(row);
   });
@@ -351,7 +378,11 @@ core::result<import_report> list_store::import(std::string_view name, std::istre
       target = row_to_list(tx.exec_prepared1(
           "lists_insert", std::string(name), m.source.empty() ? "internal" : m.source,
           std::string(core::to_string(m.sig)), m.threshold, std::string(core::to_string(m.act)),
-          m.dihedral, true));
+          m.dihedral, true,
+          m.review_threshold && valid_review_threshold(m.sig, m.threshold, *m.review_threshold)
+              ? m.review_threshold
+              : std::nullopt,
+          false));
     } else {
       target = row_to_list(found[0]);
     }
@@ -479,6 +510,7 @@ core::result<std::uint64_t> list_store::export_to(std::string_view name, list_fo
     meta.threshold = l.threshold;
     meta.act = l.act;
     meta.dihedral = l.dihedral;
+    meta.review_threshold = l.review_threshold;
     meta.version = l.version;
     meta.entries = tx.exec1("SELECT count(*) FROM hg_export")[0].as<std::int64_t>();
     out << format_header(format, meta);

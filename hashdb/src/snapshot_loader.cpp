@@ -48,6 +48,7 @@ struct snapshot_data {
     std::vector<std::uint8_t> values;  // value_bytes[sig] per entry
   };
   std::array<section, signal_count> sections;
+  std::vector<std::int64_t> quarantined;  // entry ids
   [[nodiscard]] std::size_t entries() const {
     std::size_t n = 0;
     for (const auto& s : sections) n += s.list_ids.size();
@@ -286,9 +287,9 @@ snapshot_data read_database(detail::connection_impl& c) {
   pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(c.live());
   d.catalog = tx.exec1("SELECT coalesce(max(version), 0) FROM hash_lists")[0].as<std::int64_t>();
   std::map<std::int64_t, std::size_t> signal_of;  // list id -> signal index
-  for (const auto& row :
-       tx.exec("SELECT id, name, signal, threshold, action, version, dihedral FROM hash_lists"
-               " WHERE enabled AND retired_at IS NULL ORDER BY id")) {
+  for (const auto& row : tx.exec("SELECT id, name, signal, threshold, action, version, dihedral,"
+                                 " coalesce(review_threshold, -1) FROM hash_lists"
+                                 " WHERE enabled AND retired_at IS NULL ORDER BY id")) {
     matcher::list_info l;
     l.id = row[0].as<std::int64_t>();
     l.name = row[1].as<std::string>();
@@ -297,6 +298,7 @@ snapshot_data read_database(detail::connection_impl& c) {
     l.act = core::parse_action(row[4].as<std::string>()).value_or(core::action::review);
     l.version = row[5].as<std::int64_t>();
     l.dihedral = row[6].as<bool>();
+    l.review_threshold = row[7].as<int>();
     signal_of[l.id] = static_cast<std::size_t>(l.sig);
     d.lists.push_back(std::move(l));
   }
@@ -314,21 +316,24 @@ snapshot_data read_database(detail::connection_impl& c) {
   }
   // COPY is the fastest way out of PostgreSQL that libpqxx 6 offers; rows of disabled lists
   // and retired entries are skipped here rather than filtered by a query (COPY takes a table).
-  pqxx::stream_from rows(tx, "hashes",
-                         std::vector<std::string>{"list_id", "id", "value", "retired_at"});
+  pqxx::stream_from rows(
+      tx, "hashes",
+      std::vector<std::string>{"list_id", "id", "value", "retired_at", "quarantined_at"});
   std::string line;
   while (rows.get_raw_line(line)) {
-    // list_id \t id \t \\x<hex> \t retired_at|\N
+    // list_id \t id \t \\x<hex> \t retired_at|\N \t quarantined_at|\N
     std::string_view v(line);
     if (!v.empty() && v.back() == '\n') v.remove_suffix(1);
     const auto t1 = v.find('\t');
     const auto t2 = v.find('\t', t1 + 1);
     const auto t3 = v.find('\t', t2 + 1);
+    const auto t4 = v.find('\t', t3 + 1);
     if (t1 == std::string_view::npos || t2 == std::string_view::npos ||
-        t3 == std::string_view::npos) {
+        t3 == std::string_view::npos || t4 == std::string_view::npos) {
       throw abort_with{errc::query_failed, "unexpected COPY row from hashes"};
     }
-    if (v.substr(t3 + 1) != "\\N") continue;  // retired entry
+    if (v.substr(t3 + 1, t4 - t3 - 1) != "\\N") continue;  // retired entry
+    const bool quarantined = v.substr(t4 + 1) != "\\N";
     const auto list_id = core::parse_int<std::int64_t>(v.substr(0, t1), 0);
     const auto entry_id = core::parse_int<std::int64_t>(v.substr(t1 + 1, t2 - t1 - 1), 0);
     if (!list_id || !entry_id) {
@@ -351,6 +356,7 @@ snapshot_data read_database(detail::connection_impl& c) {
     }
     sec.list_ids.push_back(*list_id);
     sec.entry_ids.push_back(*entry_id);
+    if (quarantined) d.quarantined.push_back(*entry_id);
   }
   rows.complete();
   tx.commit();
@@ -392,6 +398,7 @@ core::result<std::shared_ptr<const matcher::snapshot>> build(const snapshot_data
       if (!r) return r.error();
     }
   }
+  for (const std::int64_t id : d.quarantined) b.quarantine(id);
   options.version = static_cast<std::uint64_t>(d.catalog);
   return b.build(options);
 }

@@ -67,7 +67,7 @@ void snapshot::match(const scan_query& q, std::vector<core::hit>& out, match_sta
       std::vector<pdq_candidate> kept;
       for (const range_match& m : raw) {
         const list_info& list = lists_[pdq_list_[m.index]];
-        if (m.distance > list.threshold) continue;
+        if (m.distance > list.search_radius()) continue;
         if (m.query != 0 && !list.dihedral) continue;
         kept.push_back({m.index, m.distance, m.query});
       }
@@ -90,7 +90,7 @@ void snapshot::match(const scan_query& q, std::vector<core::hit>& out, match_sta
     phash_.range(std::span<const core::hash64>(&*q.phash, 1), phash_radius_, raw);
     for (const range_match& m : raw) {
       const list_info& list = lists_[phash_list_[m.index]];
-      if (m.distance > list.threshold) continue;
+      if (m.distance > list.search_radius()) continue;
       out.push_back({list.id, phash_entry_[m.index], core::signal::phash, m.distance,
                      core::dihedral::original, q.query});
     }
@@ -98,6 +98,27 @@ void snapshot::match(const scan_query& q, std::vector<core::hit>& out, match_sta
   if (q.md5) match_digest(digests_[0], core::signal::md5, *q.md5, q.query, out);
   if (q.sha1) match_digest(digests_[1], core::signal::sha1, *q.sha1, q.query, out);
   if (q.sha256) match_digest(digests_[2], core::signal::sha256, *q.sha256, q.query, out);
+}
+
+bool snapshot::in_review_band(const core::hit& h) const noexcept {
+  const list_info* l = find_list(h.list_id);
+  return l != nullptr && h.distance > l->threshold;
+}
+
+bool snapshot::quarantined(std::int64_t entry_id) const noexcept {
+  return std::binary_search(quarantined_.data(), quarantined_.data() + quarantined_.size(),
+                            entry_id);
+}
+
+core::action snapshot::action_of(const core::hit& h) const noexcept {
+  const list_info* l = find_list(h.list_id);
+  if (l == nullptr) return core::action::none;
+  // Capped, not replaced: review is the strongest a band hit or a quarantined entry may act,
+  // and a list that only logs (none) keeps doing so.
+  if (h.distance > l->threshold || quarantined(h.entry_id)) {
+    return l->act < core::action::review ? core::action::review : l->act;
+  }
+  return l->act;
 }
 
 void snapshot::match_digest(const table_buffer<digest_entry>& table, core::signal sig,
@@ -119,6 +140,10 @@ core::result<void> snapshot_builder::add_list(list_info list) {
   if (lists_.count(list.id) != 0) return errc::duplicate_list;
   const int max = list.sig == core::signal::pdq ? 256 : list.sig == core::signal::phash ? 64 : 0;
   if (list.threshold < 0 || list.threshold > max) return errc::bad_threshold;
+  if (list.review_threshold > max || (max == 0 && list.review_threshold > 0)) {
+    return errc::bad_threshold;
+  }
+  if (list.review_threshold <= list.threshold) list.review_threshold = -1;  // one "no band"
   const std::int64_t id = list.id;
   lists_.emplace(id, std::move(list));
   return {};
@@ -164,6 +189,10 @@ core::result<void> snapshot_builder::add_digest(std::int64_t list_id, std::int64
   std::memcpy(d.bytes.data(), bytes.data(), bytes.size());
   digests_[digest_slot(sig)].push_back(d);
   return {};
+}
+
+void snapshot_builder::quarantine(std::int64_t entry_id) {
+  quarantined_.push_back(entry_id);
 }
 
 void snapshot_builder::reserve(core::signal s, std::size_t n) {
@@ -219,10 +248,11 @@ core::result<std::shared_ptr<const snapshot>> snapshot_builder::build(snapshot_o
   std::map<std::int64_t, std::uint32_t> position;
   for (auto& [id, list] : lists_) {
     position.emplace(id, static_cast<std::uint32_t>(snap->lists_.size()));
-    if (list.sig == core::signal::pdq)
-      snap->pdq_radius_ = std::max(snap->pdq_radius_, list.threshold);
+    if (list.sig == core::signal::pdq) {
+      snap->pdq_radius_ = std::max(snap->pdq_radius_, list.search_radius());
+    }
     if (list.sig == core::signal::phash) {
-      snap->phash_radius_ = std::max(snap->phash_radius_, list.threshold);
+      snap->phash_radius_ = std::max(snap->phash_radius_, list.search_radius());
     }
     snap->lists_.push_back(std::move(list));
   }
@@ -261,6 +291,9 @@ core::result<std::shared_ptr<const snapshot>> snapshot_builder::build(snapshot_o
                        return a.bytes < b.bytes;
                      });
   }
+  std::sort(quarantined_.begin(), quarantined_.end());
+  quarantined_.erase(std::unique(quarantined_.begin(), quarantined_.end()), quarantined_.end());
+  snap->quarantined_ = copy_ids(quarantined_);
   *this = snapshot_builder();
   snap->build_time_ = std::chrono::steady_clock::now() - start;
   return std::shared_ptr<const snapshot>(std::move(snap));

@@ -11,7 +11,8 @@ namespace hashguard::matcher {
 namespace {
 
 constexpr char image_magic[8] = {'H', 'G', 'M', 'I', 'M', 'G', '0', '1'};
-constexpr std::uint32_t image_version = 1;
+// 2: each list carries its review band; a last section holds the quarantined entry ids.
+constexpr std::uint32_t image_version = 2;
 constexpr std::uint32_t max_lists = 1'000'000;
 constexpr std::uint32_t max_name = 1024;
 constexpr std::uint64_t max_entries = 0xFFFFFFFFULL;  // entry positions are u32
@@ -93,6 +94,7 @@ snapshot_image image_of(const snapshot& s) {
   put<std::uint32_t>(d, 0);
   put<std::uint64_t>(d, s.phash_.size());
   for (const auto& t : s.digests_) put<std::uint64_t>(d, t.size());
+  put<std::uint64_t>(d, s.quarantined_.size());
   for (const list_info& l : s.lists_) {
     put<std::int64_t>(d, l.id);
     put<std::uint8_t>(d, static_cast<std::uint8_t>(l.sig));
@@ -100,6 +102,7 @@ snapshot_image image_of(const snapshot& s) {
     put<std::uint8_t>(d, l.dihedral ? 1 : 0);
     put<std::uint8_t>(d, 0);
     put<std::int32_t>(d, l.threshold);
+    put<std::int32_t>(d, l.review_threshold);
     put<std::int64_t>(d, l.version);
     put<std::uint32_t>(d, static_cast<std::uint32_t>(l.name.size()));
     const auto* name = reinterpret_cast<const std::byte*>(l.name.data());
@@ -115,6 +118,7 @@ snapshot_image image_of(const snapshot& s) {
   sec.push_back(bytes_of(s.phash_list_));
   sec.push_back(bytes_of(s.phash_entry_));
   for (const auto& t : s.digests_) sec.push_back(bytes_of(t));
+  sec.push_back(bytes_of(s.quarantined_));
   return img;
 }
 
@@ -138,15 +142,17 @@ core::result<std::shared_ptr<const snapshot>> snapshot_from_image(
   std::uint32_t reserved = 1;
   std::uint64_t phash_n = 0;
   std::uint64_t digest_n[3] = {};
+  std::uint64_t quarantined_n = 0;
   if (!r.bytes(sizeof image_magic, magic) ||
       std::memcmp(magic, image_magic, sizeof image_magic) != 0 || !r.get(version) ||
       version != image_version || !r.get(list_count) || list_count > max_lists ||
       !r.get(snap_version) || !r.get(pdq_n) || !r.get(slots) || !r.get(reserved) || reserved != 0 ||
-      !r.get(phash_n) || !r.get(digest_n[0]) || !r.get(digest_n[1]) || !r.get(digest_n[2])) {
+      !r.get(phash_n) || !r.get(digest_n[0]) || !r.get(digest_n[1]) || !r.get(digest_n[2]) ||
+      !r.get(quarantined_n)) {
     return errc::bad_image;
   }
   if (pdq_n > max_entries || phash_n > max_entries || digest_n[0] > max_entries ||
-      digest_n[1] > max_entries || digest_n[2] > max_entries) {
+      digest_n[1] > max_entries || digest_n[2] > max_entries || quarantined_n > max_entries) {
     return errc::bad_image;
   }
   std::vector<list_info> lists;
@@ -158,11 +164,12 @@ core::result<std::shared_ptr<const snapshot>> snapshot_from_image(
     std::uint8_t dihedral = 0;
     std::uint8_t pad = 1;
     std::int32_t threshold = 0;
+    std::int32_t review_threshold = 0;
     std::uint32_t name_len = 0;
     const std::byte* name = nullptr;
     if (!r.get(l.id) || !r.get(sig) || !r.get(act) || !r.get(dihedral) || !r.get(pad) ||
-        !r.get(threshold) || !r.get(l.version) || !r.get(name_len) || name_len > max_name ||
-        !r.bytes(name_len, name)) {
+        !r.get(threshold) || !r.get(review_threshold) || !r.get(l.version) || !r.get(name_len) ||
+        name_len > max_name || !r.bytes(name_len, name)) {
       return errc::bad_image;
     }
     if (sig >= core::signal_names.size() || act >= core::action_names.size() || dihedral > 1 ||
@@ -172,17 +179,24 @@ core::result<std::shared_ptr<const snapshot>> snapshot_from_image(
     l.sig = static_cast<core::signal>(sig);
     const int max = l.sig == core::signal::pdq ? 256 : l.sig == core::signal::phash ? 64 : 0;
     if (threshold < 0 || threshold > max) return errc::bad_image;
+    // As the builder leaves it: -1 (no band) or above the threshold, within the signal's bits.
+    if (review_threshold != -1 && (review_threshold <= threshold || review_threshold > max)) {
+      return errc::bad_image;
+    }
     if (!lists.empty() && l.id <= lists.back().id) return errc::bad_image;
     l.act = static_cast<core::action>(act);
     l.dihedral = dihedral == 1;
     l.threshold = threshold;
+    l.review_threshold = review_threshold;
     l.name.assign(reinterpret_cast<const char*>(name), name_len);
     lists.push_back(std::move(l));
   }
   if (!r.done()) return errc::bad_image;
 
   const auto mih_sizes = mih_index::table_section_sizes(pdq_n, slots);
-  if (mih_sizes.empty() || sections.size() != 3 + mih_sizes.size() + 3 + 3) return errc::bad_image;
+  if (mih_sizes.empty() || sections.size() != 3 + mih_sizes.size() + 3 + 3 + 1) {
+    return errc::bad_image;
+  }
   std::size_t at = 0;
   table_buffer<std::uint64_t> pdq_words;
   table_buffer<std::uint32_t> pdq_list;
@@ -205,6 +219,11 @@ core::result<std::shared_ptr<const snapshot>> snapshot_from_image(
   std::array<table_buffer<snapshot::digest_entry>, 3> digests;
   for (std::size_t t = 0; t < 3; ++t) {
     if (!view_of(sections[at++], digest_n[t], owner, digests[t])) return errc::bad_image;
+  }
+  table_buffer<std::int64_t> quarantined;
+  if (!view_of(sections[at++], quarantined_n, owner, quarantined)) return errc::bad_image;
+  for (std::size_t i = 1; i < quarantined.size(); ++i) {
+    if (quarantined[i] <= quarantined[i - 1]) return errc::bad_image;  // binary-searched
   }
   if (!positions_valid(pdq_list, lists, core::signal::pdq) ||
       !positions_valid(phash_list, lists, core::signal::phash)) {
@@ -233,9 +252,11 @@ core::result<std::shared_ptr<const snapshot>> snapshot_from_image(
       new snapshot(std::move(*pdq), linear_index64(std::move(phash_words), *k), *k));
   snap->version_ = snap_version;
   for (const list_info& l : lists) {
-    if (l.sig == core::signal::pdq) snap->pdq_radius_ = std::max(snap->pdq_radius_, l.threshold);
+    if (l.sig == core::signal::pdq) {
+      snap->pdq_radius_ = std::max(snap->pdq_radius_, l.search_radius());
+    }
     if (l.sig == core::signal::phash) {
-      snap->phash_radius_ = std::max(snap->phash_radius_, l.threshold);
+      snap->phash_radius_ = std::max(snap->phash_radius_, l.search_radius());
     }
   }
   snap->lists_ = std::move(lists);
@@ -244,6 +265,7 @@ core::result<std::shared_ptr<const snapshot>> snapshot_from_image(
   snap->phash_list_ = std::move(phash_list);
   snap->phash_entry_ = std::move(phash_entry);
   snap->digests_ = std::move(digests);
+  snap->quarantined_ = std::move(quarantined);
   snap->build_time_ = std::chrono::steady_clock::now() - start;
   return std::shared_ptr<const snapshot>(std::move(snap));
 }

@@ -453,6 +453,40 @@ async function main() {
     assert.equal(JSON.parse(custody.detail).sha256, parsed.file.sha);
   });
 
+  step('a near-miss (a hit in a list\'s review band) answers review and the case view shows the band', async () => {
+    const json = { 'Content-Type': 'application/json' };
+    const other = readFileSync(env('HG_OTHER_IMAGE'));
+    const hashed = await call(base, 'POST', '/v1/hash', INGEST, other);
+    assert.equal(hashed.status, 200, hashed.text);
+    // The other image's PDQ with its lowest 32 bits flipped: threshold 31 + 1.
+    const { pdq } = hashed.json.hashes;
+    const low = (parseInt(pdq.slice(-8), 16) ^ 0xffffffff) >>> 0;
+    const near = pdq.slice(0, -8) + low.toString(16).padStart(8, '0');
+    const list = await call(base, 'POST', '/v1/lists', ADMIN, JSON.stringify(
+      { name: 'band-pdq', signal: 'pdq', threshold: 31, review_threshold: 48, action: 'block' }), json);
+    assert.equal(list.status, 201, list.text);
+    assert.equal((await call(base, 'POST', `/v1/lists/${list.json.id}/hashes?format=hex`, ADMIN, `${near}\n`)).status, 200);
+    await until('the snapshot to hold the band list', async () =>
+      (await call(base, 'GET', '/v1/index', ADMIN)).json?.sizes?.pdq === 2);
+    const r = await call(base, 'POST', '/v1/scan', INGEST, other,
+      { 'X-Zone': 'near.example', 'X-Source-Url': 'https://near.example/a.jpg', 'X-Request-Id': 'req-near' });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.verdict, 'match');
+    assert.equal(r.json.action, 'review');
+    const q = await call(base, 'GET', '/v1/cases?zone=near.example', REVIEWER3);
+    assert.equal(q.json.cases.length, 1);
+    assert.equal(q.json.cases[0].near_miss, true);
+    const { page, context, problems } = await newPage(base);
+    await signIn(page, REVIEWER3);
+    await page.waitForSelector('table.queue');
+    await page.goto(`${base}/ui/#/case/${q.json.cases[0].id}`);
+    await page.waitForSelector('#case-near-miss');
+    assert.match(await page.textContent('#case-near-miss'), /Near-miss: .*review band, at distance 32/);
+    assert.match(await page.textContent('table.matches'), /32 \(review band\)/);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
   let failed = 0;
   for (const [name, fn] of steps) {
     try {

@@ -617,3 +617,162 @@ TEST_CASE(
   CHECK(hg_test::json_of(node.call("POST", "/v1/scan", image)).at("verdict").as_string() ==
         "no_match");
 }
+
+namespace {
+
+// `h` with its lowest `bits` bits flipped: exactly that Hamming distance away (bits < 64).
+core::hash256 flipped(core::hash256 h, int bits) {
+  h.words[0] ^= (std::uint64_t{1} << bits) - 1;
+  return h;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "in process: a hit in a list's near-miss band answers review and opens a near-miss case") {
+  in_process_node node;
+  const std::string image = read_file(
+      std::string(HG_TEST_DATA) + "/pdq-vectors/images/reg-test-input/dih/bridge-1-original.jpg");
+  scanner::image_scanner sc(scanner::scan_options{});
+  auto scanned = sc.scan(std::span<const std::uint8_t>(
+      reinterpret_cast<const std::uint8_t*>(image.data()), image.size()));  // NOLINT
+  REQUIRE(scanned);
+  core::capability_set details;
+  details.add(core::capability::match_details);
+  auto message = [](const api::response& r) {
+    return std::string(hg_test::json_of(r).at("error").at("message").as_string());
+  };
+
+  // Validation names the field.
+  auto flat = node.call("POST", "/v1/lists",
+                        R"({"name":"flat","signal":"pdq","threshold":31,"review_threshold":31})");
+  CHECK(flat.status == 400);
+  CHECK(message(flat).rfind("review_threshold must be an integer above the threshold (31)", 0) ==
+        0);
+  auto digest =
+      node.call("POST", "/v1/lists", R"({"name":"d","signal":"md5","review_threshold":4})");
+  CHECK(digest.status == 400);
+  CHECK(message(digest).rfind("review_threshold is for pdq and phash lists only", 0) == 0);
+
+  auto created = node.call(
+      "POST", "/v1/lists",
+      R"({"name":"banded","signal":"pdq","threshold":31,"review_threshold":48,"action":"block"})");
+  REQUIRE(created.status == 201);
+  const auto list = hg_test::json_of(created);
+  CHECK(list.at("review_threshold").as_int64() == 48);
+  CHECK(list.at("auto_quarantine").as_bool() == false);
+  const std::string path = "/v1/lists/" + std::to_string(list.at("id").as_int64());
+  // threshold + 1: in the band.
+  REQUIRE(node.call("POST", path + "/hashes", core::to_hex(flipped(scanned->pdq.hash, 32)) + "\n")
+              .status == 200);
+
+  auto scan = node.call("POST", "/v1/scan", image, std::nullopt, "k_details", details);
+  REQUIRE(scan.status == 200);
+  const auto answer = hg_test::json_of(scan);
+  CHECK(answer.at("verdict").as_string() == "match");
+  CHECK(answer.at("action").as_string() == "review");  // never block from the band
+  const auto hit = answer.at("hits").as_array().at(0).as_object();
+  CHECK(hit.at("action").as_string() == "review");
+  CHECK(hit.at("distance").as_int64() == 32);
+  CHECK(hit.at("near_miss").as_bool());
+  CHECK(hit.at("review_threshold").as_int64() == 48);
+
+  auto queue = node.call("GET", "/v1/cases?status=open&limit=10");
+  REQUIRE(queue.status == 200);
+  const auto cases = hg_test::json_of(queue).at("cases").as_array();
+  REQUIRE(cases.size() == 1);
+  CHECK(cases[0].at("near_miss").as_bool());
+  CHECK(cases[0].at("near_miss_distance").as_int64() == 32);
+  const auto case_path = "/v1/cases/" + std::to_string(cases[0].at("id").as_int64());
+  auto detail = node.call("GET", case_path);
+  REQUIRE(detail.status == 200);
+  CHECK(hg_test::json_of(detail).at("case").at("near_miss").as_bool());
+
+  // The list export's metadata carries the band.
+  auto exported = node.call("GET", path + "/export");
+  REQUIRE(exported.status == 200);
+  CHECK(exported.body.find("# review_threshold: 48\n") != std::string::npos);
+
+  // PATCH takes the band away: the next snapshot no longer finds the entry; put back, it does.
+  const std::string query = R"({"pdq":")" + core::to_hex(scanned->pdq.hash) + R"("})";
+  auto patched = node.call("PATCH", path, R"({"review_threshold":null})");
+  REQUIRE(patched.status == 200);
+  CHECK(hg_test::json_of(patched).at("review_threshold").is_null());
+  CHECK(hg_test::json_of(node.call("POST", "/v1/match", query, "application/json"))
+            .at("verdict")
+            .as_string() == "no_match");
+  auto low = node.call("PATCH", path, R"({"review_threshold":20})");
+  CHECK(low.status == 400);
+  CHECK(message(low).rfind("review_threshold must be an integer above the threshold", 0) == 0);
+  REQUIRE(node.call("PATCH", path, R"({"review_threshold":40})").status == 200);
+  auto again = hg_test::json_of(node.call("POST", "/v1/match", query, "application/json"));
+  CHECK(again.at("verdict").as_string() == "match");
+  CHECK(again.at("action").as_string() == "review");
+  auto past = node.call("PATCH", path, R"({"threshold":45})");
+  CHECK(past.status == 400);
+  CHECK(message(past).rfind("threshold must stay below the list's review_threshold (40)", 0) == 0);
+
+  // At the threshold itself: block as before, and the case is no longer a near-miss.
+  REQUIRE(node.call("POST", path + "/hashes", core::to_hex(flipped(scanned->pdq.hash, 31)) + "\n")
+              .status == 200);
+  auto blocked = hg_test::json_of(node.call("POST", "/v1/scan", image));
+  CHECK(blocked.at("action").as_string() == "block");
+  auto after = hg_test::json_of(node.call("GET", case_path));
+  CHECK_FALSE(after.at("case").at("near_miss").as_bool());
+  CHECK(after.at("case").at("near_miss_distance").is_null());
+}
+
+TEST_CASE("in process: an admin quarantines and restores an entry, the floods listing answers") {
+  in_process_node node;
+  auto created = node.call("POST", "/v1/lists", R"({"name":"digests","signal":"md5"})");
+  REQUIRE(created.status == 201);
+  CHECK(hg_test::json_of(created).at("auto_quarantine").as_bool() == false);
+  const std::string md5 = "d41d8cd98f00b204e9800998ecf8427e";
+  REQUIRE(node.call("POST", "/v1/lists/digests/hashes", md5 + "\n").status == 200);
+  const std::string query = R"({"md5":")" + md5 + R"("})";
+  core::capability_set details;
+  details.add(core::capability::match_details);
+  auto before = hg_test::json_of(
+      node.call("POST", "/v1/match", query, "application/json", "k_details", details));
+  CHECK(before.at("action").as_string() == "review");  // the md5 list's default action
+  REQUIRE(node.call("PATCH", "/v1/lists/digests", R"({"action":"block"})").status == 200);
+  const auto blocking = hg_test::json_of(
+      node.call("POST", "/v1/match", query, "application/json", "k_details", details));
+  CHECK(blocking.at("action").as_string() == "block");
+  const auto entry = blocking.at("hits").as_array().at(0).at("entry").as_int64();
+  const std::string path = "/v1/lists/digests/entries/" + std::to_string(entry);
+
+  CHECK(node.call("POST", path + "/quarantine", R"({"reason":" "})", "application/json").status ==
+        422);
+  auto q = node.call("POST", path + "/quarantine", R"({"reason":"flooded"})", "application/json");
+  REQUIRE(q.status == 200);
+  CHECK(hg_test::json_of(q).at("changed").as_bool());
+  const auto held = hg_test::json_of(
+      node.call("POST", "/v1/match", query, "application/json", "k_details", details));
+  CHECK(held.at("action").as_string() == "review");  // the next snapshot has it
+  CHECK(held.at("hits").as_array().at(0).at("quarantined").as_bool());
+  auto r = node.call("POST", path + "/restore", R"({"reason":"real"})", "application/json");
+  REQUIRE(r.status == 200);
+  CHECK(hg_test::json_of(node.call("POST", "/v1/match", query, "application/json"))
+            .at("action")
+            .as_string() == "block");
+  CHECK(node.call("POST", "/v1/lists/digests/entries/999999/quarantine", R"({"reason":"x"})",
+                  "application/json")
+            .status == 404);
+  auto audit = node.call("GET", "/v1/audit?limit=20");
+  REQUIRE(audit.status == 200);
+  const auto entries = hg_test::json_of(audit).at("entries").as_array();
+  int quarantined = 0;
+  int restored = 0;
+  for (const auto& e : entries) {
+    quarantined += e.at("action").as_string() == "list.entry_quarantine" ? 1 : 0;
+    restored += e.at("action").as_string() == "list.entry_restore" ? 1 : 0;
+  }
+  CHECK(quarantined == 1);
+  CHECK(restored == 1);
+
+  auto floods = node.call("GET", "/v1/floods?include_cleared=true");
+  REQUIRE(floods.status == 200);
+  CHECK(hg_test::json_of(floods).at("open").as_int64() == 0);
+  CHECK(node.call("GET", "/v1/floods?limit=0").status == 400);
+}

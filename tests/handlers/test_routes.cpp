@@ -68,9 +68,13 @@ TEST_CASE("the design table has every route of DESIGN.md section 5 once, roles a
   CHECK(seen.contains({"POST", "/v1/cases/{id}/reopen"}));
   CHECK(seen.contains({"POST", "/v1/cases/{id}/ruling"}));
   CHECK(seen.contains({"POST", "/v1/lists/{id}/entries/{entry}/disable"}));
+  CHECK(seen.contains({"POST", "/v1/lists/{id}/entries/{entry}/quarantine"}));
+  CHECK(seen.contains({"POST", "/v1/lists/{id}/entries/{entry}/restore"}));
+  CHECK(seen.contains({"GET", "/v1/floods"}));
   // With POST /v1/cases/{id}/files/{content}/reveal, the reopen, ruling and entry-disable rows,
-  // the 3 key routes and the 3 /ui rows.
-  CHECK(seen.size() == 35);
+  // the entry quarantine and restore rows, the floods listing, the 3 key routes and the 3 /ui
+  // rows.
+  CHECK(seen.size() == 38);
 }
 
 TEST_CASE("the OpenAPI document and the route table agree, both ways, roles included") {

@@ -189,6 +189,102 @@ TEST_CASE("the builder rejects bad lists and entries") {
   CHECK(core::error_name(make_error_code(errc::unknown_list)) == "unknown_list");
 }
 
+TEST_CASE("a review band finds hits above the threshold that act as review at most") {
+  std::mt19937_64 rng(48);
+  const auto base = hg_test::random256(rng);
+  snapshot_builder b;
+  auto banded = make_list(1, signal::pdq, 31);
+  banded.review_threshold = 48;
+  REQUIRE(b.add_list(banded));
+  REQUIRE(b.add_list(make_list(2, signal::pdq, 31)));  // no band
+  auto logging = make_list(3, signal::pdq, 10, true, core::action::none);
+  logging.review_threshold = 40;
+  REQUIRE(b.add_list(logging));
+  REQUIRE(b.add_pdq(1, 11, hg_test::flip256(base, 31, rng)));  // at the threshold: block
+  REQUIRE(b.add_pdq(1, 12, hg_test::flip256(base, 32, rng)));  // threshold + 1: band
+  REQUIRE(b.add_pdq(1, 13, hg_test::flip256(base, 48, rng)));  // top of the band
+  REQUIRE(b.add_pdq(1, 14, hg_test::flip256(base, 49, rng)));  // past it: nothing
+  REQUIRE(b.add_pdq(2, 21, hg_test::flip256(base, 40, rng)));  // no band: nothing
+  REQUIRE(b.add_pdq(3, 31, hg_test::flip256(base, 35, rng)));  // band of a `none` list
+  for (int i = 0; i < 3000; ++i) REQUIRE(b.add_pdq(2, 1000 + i, hg_test::random256(rng)));
+  auto built = b.build();
+  REQUIRE(built);
+  const snapshot& s = **built;
+  CHECK(s.pdq_radius() == 48);
+  scan_query q;
+  q.pdq = pdq_query{};
+  q.pdq->variants[0] = base;
+  const auto hits = s.match(q);
+  REQUIRE(hits.size() == 4);
+  CHECK(hits[0].entry_id == 11);
+  CHECK_FALSE(s.in_review_band(hits[0]));
+  CHECK(s.action_of(hits[0]) == core::action::block);
+  CHECK(hits[1].entry_id == 12);
+  CHECK(s.in_review_band(hits[1]));
+  CHECK(s.action_of(hits[1]) == core::action::review);
+  CHECK(hits[2].entry_id == 13);
+  CHECK(hits[2].distance == 48);
+  CHECK(s.action_of(hits[2]) == core::action::review);
+  CHECK(hits[3].entry_id == 31);
+  CHECK(s.action_of(hits[3]) == core::action::none);  // capped, never raised
+
+  // MIH stays exact at the wider radius: the hits are what a linear scan at 48 finds, each
+  // held to its own list's radius (entries 0-3 list 1 up to 48, 4 list 2 up to 31, 5 list 3
+  // up to 40, the rest list 2).
+  std::vector<range_match> linear;
+  s.pdq_index().linear().range(std::span<const core::hash256>(&base, 1), 48, linear);
+  std::vector<std::uint32_t> expected;
+  for (const auto& m : linear) {
+    const int radius = m.index < 4 ? 48 : m.index == 5 ? 40 : 31;
+    if (m.distance <= radius) expected.push_back(m.index);
+  }
+  CHECK(expected == std::vector<std::uint32_t>{0, 1, 2, 5});
+
+  // A band on a digest list, or past the signal's bits, is refused; one at or below the
+  // threshold means no band.
+  snapshot_builder bad;
+  auto digest = make_list(5, signal::md5, 0);
+  digest.review_threshold = 3;
+  CHECK(bad.add_list(digest).error() == errc::bad_threshold);
+  auto wide = make_list(6, signal::phash, 10);
+  wide.review_threshold = 65;
+  CHECK(bad.add_list(wide).error() == errc::bad_threshold);
+  auto flat = make_list(7, signal::pdq, 31);
+  flat.review_threshold = 31;
+  REQUIRE(bad.add_list(flat));
+  REQUIRE(bad.add_pdq(7, 1, base));
+  auto flat_built = bad.build();
+  REQUIRE(flat_built);
+  CHECK((*flat_built)->find_list(7)->review_threshold == -1);
+  CHECK((*flat_built)->pdq_radius() == 31);
+}
+
+TEST_CASE("a quarantined entry still matches but acts as review at most") {
+  snapshot_builder b;
+  REQUIRE(b.add_list(make_list(1, signal::sha256, 0)));
+  REQUIRE(b.add_list(make_list(2, signal::pdq, 31)));
+  std::array<std::uint8_t, 32> digest{};
+  digest[0] = 9;
+  REQUIRE(b.add_digest(1, 100, digest));
+  REQUIRE(b.add_pdq(2, 200, core::hash256{}));
+  b.quarantine(200);
+  b.quarantine(200);  // repeated: kept once
+  auto built = b.build();
+  REQUIRE(built);
+  const snapshot& s = **built;
+  CHECK(s.quarantined_entries().size() == 1);
+  scan_query q;
+  q.pdq = pdq_query{};
+  q.sha256 = digest;
+  const auto hits = s.match(q);
+  REQUIRE(hits.size() == 2);
+  CHECK(hits[0].entry_id == 200);
+  CHECK(s.quarantined(200));
+  CHECK(s.action_of(hits[0]) == core::action::review);
+  CHECK_FALSE(s.quarantined(100));
+  CHECK(s.action_of(hits[1]) == core::action::block);
+}
+
 TEST_CASE("a holder publishes with one swap and readers keep the snapshot they loaded") {
   snapshot_holder holder;
   CHECK(holder.load() == nullptr);

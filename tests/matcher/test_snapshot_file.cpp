@@ -46,7 +46,9 @@ fixture make_fixture(std::size_t n_pdq, std::uint64_t seed, const mih_options& m
   std::mt19937_64 rng(seed);
   snapshot_builder b;
   REQUIRE(b.add_list(make_list(4, signal::pdq, 31)).has_value());
-  REQUIRE(b.add_list(make_list(9, signal::pdq, 12, false)).has_value());
+  auto banded = make_list(9, signal::pdq, 12, false);
+  banded.review_threshold = 20;  // a near-miss band travels in the image
+  REQUIRE(b.add_list(banded).has_value());
   REQUIRE(b.add_list(make_list(11, signal::phash, 10)).has_value());
   REQUIRE(b.add_list(make_list(12, signal::md5, 0)).has_value());
   REQUIRE(b.add_list(make_list(13, signal::sha1, 0)).has_value());
@@ -66,6 +68,8 @@ fixture make_fixture(std::size_t n_pdq, std::uint64_t seed, const mih_options& m
     REQUIRE(b.add_digest(13, static_cast<std::int64_t>(i), sha1));
     REQUIRE(b.add_digest(14, static_cast<std::int64_t>(i), f.sha256.back()));
   }
+  b.quarantine(1003);
+  b.quarantine(7);
   snapshot_options o;
   o.version = 42;
   o.mih = mih;
@@ -170,6 +174,7 @@ TEST_CASE("image: a snapshot from its image answers every query as the one built
       CHECK(b.lists()[i].name == a.lists()[i].name);
       CHECK(b.lists()[i].sig == a.lists()[i].sig);
       CHECK(b.lists()[i].threshold == a.lists()[i].threshold);
+      CHECK(b.lists()[i].review_threshold == a.lists()[i].review_threshold);
       CHECK(b.lists()[i].act == a.lists()[i].act);
       CHECK(b.lists()[i].dihedral == a.lists()[i].dihedral);
       CHECK(b.lists()[i].version == a.lists()[i].version);
@@ -178,6 +183,9 @@ TEST_CASE("image: a snapshot from its image answers every query as the one built
       CHECK(b.size(s) == a.size(s));
     }
     CHECK(b.pdq_radius() == a.pdq_radius());
+    CHECK(
+        std::vector<std::int64_t>(b.quarantined_entries().begin(), b.quarantined_entries().end()) ==
+        std::vector<std::int64_t>{7, 1003});
     CHECK(b.pdq_index().slot_count() == a.pdq_index().slot_count());
     CHECK(b.pdq_index().max_radius() == a.pdq_index().max_radius());
     std::mt19937_64 rng(5);
@@ -193,6 +201,7 @@ TEST_CASE("image: a snapshot from its image answers every query as the one built
         CHECK(got[i].sig == expected[i].sig);
         CHECK(got[i].distance == expected[i].distance);
         CHECK(got[i].variant == expected[i].variant);
+        CHECK(b.action_of(got[i]) == a.action_of(expected[i]));
       }
     }
     CHECK(hits > 60);  // the queries do reach entries
@@ -229,11 +238,13 @@ TEST_CASE("image: every inconsistency is bad_image") {
   REQUIRE(good.load().has_value());
   const auto slots = f.snap->pdq_index().slot_count();
   const std::size_t n = f.snap->size(signal::pdq);
-  const std::size_t first_list = 8 + 4 + 4 + 8 + 8 + 4 + 4 + 8 + 3 * 8;  // descriptor header
+  // Descriptor header: magic, version, lists, snapshot version, pdq count, slots, reserved,
+  // phash count, 3 digest counts, quarantined count.
+  const std::size_t first_list = 8 + 4 + 4 + 8 + 8 + 4 + 4 + 8 + 3 * 8 + 8;
 
   const std::vector<std::pair<std::string, std::function<void(copied_image&)>>> cases = {
       {"magic", [](copied_image& c) { c.descriptor[0] = std::byte{'X'}; }},
-      {"image version", [](copied_image& c) { c.descriptor[8] = std::byte{2}; }},
+      {"image version", [](copied_image& c) { c.descriptor[8] = std::byte{3}; }},
       {"list count", [](copied_image& c) { c.descriptor[12] = std::byte{7}; }},
       {"pdq count", [](copied_image& c) { c.descriptor[24] ^= std::byte{1}; }},
       {"slot count", [](copied_image& c) { c.descriptor[32] ^= std::byte{1}; }},
@@ -245,8 +256,21 @@ TEST_CASE("image: every inconsistency is bad_image") {
       {"list dihedral", [&](copied_image& c) { c.descriptor[first_list + 10] = std::byte{2}; }},
       {"list threshold",
        [&](copied_image& c) { c.descriptor[first_list + 13] = std::byte{1}; }},  // 31 + 256
+      {"list review threshold below -1",
+       [&](copied_image& c) { c.descriptor[first_list + 16] = std::byte{5}; }},
+      {"list review threshold not above the threshold",
+       [&](copied_image& c) {
+         const std::int32_t at_threshold = 31;  // list 4: threshold 31, no band
+         std::memcpy(c.descriptor.data() + first_list + 16, &at_threshold, 4);
+       }},
       {"list name length",
-       [&](copied_image& c) { c.descriptor[first_list + 25] = std::byte{0xFF}; }},
+       [&](copied_image& c) { c.descriptor[first_list + 29] = std::byte{0xFF}; }},
+      {"quarantined count", [](copied_image& c) { c.descriptor[72] ^= std::byte{1}; }},
+      {"quarantined ids not ascending",
+       [](copied_image& c) {
+         std::swap(c.as<std::int64_t>(c.storage.size() - 1)[0],
+                   c.as<std::int64_t>(c.storage.size() - 1)[1]);
+       }},
       {"list ids unsorted", [&](copied_image& c) { c.descriptor[first_list] = std::byte{100}; }},
       {"descriptor cut", [](copied_image& c) { c.descriptor.pop_back(); }},
       {"descriptor longer", [](copied_image& c) { c.descriptor.push_back(std::byte{0}); }},

@@ -143,9 +143,9 @@ TEST_CASE("serve: /metrics shows every periodic task's last success and failures
                      "--auth-bootstrap-key=admin-key-for-tasks-0123456789abcdef",
                      "--evidence.enabled=true", "--evidence.key=" + std::string(64, 'a'),
                      "--evidence.retry_ms=50", "--retention.purge_interval_s=1",
-                     "--http.log_requests=true"});
-  const std::set<std::string> tasks{"keys",     "snapshot",  "suppressions", "purge",
-                                    "evidence", "log_flush", "probe_audit",  "audit_head"};
+                     "--http.log_requests=true", "--flood.interval_s=1"});
+  const std::set<std::string> tasks{"keys",      "snapshot",    "suppressions", "purge", "evidence",
+                                    "log_flush", "probe_audit", "audit_head",   "floods"};
 
   // Every task succeeds with the database up: keys, snapshot and suppressions before serve
   // listens, the others at their first interval (the purge's is a second).
@@ -181,4 +181,13 @@ TEST_CASE("serve: /metrics shows every periodic task's last success and failures
     CHECK(s.value == 0);
   }
   CHECK(counted == tasks);
+  // Flood detection's figures (hashdb/floods.hpp): none flagged on an empty database.
+  const auto* flagged = doc.find("hg_floods_flagged_total");
+  REQUIRE(flagged != nullptr);
+  CHECK(flagged->type == "counter");
+  const auto* flooded = doc.find("hg_flooded_entries");
+  REQUIRE(flooded != nullptr);
+  CHECK(flooded->type == "gauge");
+  REQUIRE(flooded->samples.size() == 1);
+  CHECK(flooded->samples[0].value == 0);
 }

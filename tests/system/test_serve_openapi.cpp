@@ -258,6 +258,16 @@ TEST_CASE("serve: every route's real answers fit handlers/openapi.json") {
   const auto detail =
       json::parse(api.call("GET", "/v1/cases/{id}", "/v1/cases/" + case_id, reviewer, 200).body);
   const auto entry = detail.at("events").at(0).at("hits").at(0).at("entry_id").as_int64();
+  const std::string entry_path = "/v1/lists/" + list + "/entries/" + std::to_string(entry);
+  for (const std::string verb : {"quarantine", "restore"}) {
+    const std::string pattern = "/v1/lists/{id}/entries/{entry}/" + verb;
+    api.call("POST", pattern, entry_path + "/" + verb, admin, 200, R"({"reason":"openapi test"})",
+             json_type);
+    api.call("POST", pattern, "/v1/lists/" + list + "/entries/999999/" + verb, admin, 404,
+             R"({"reason":"openapi test"})", json_type);
+  }
+  api.call("GET", "/v1/floods", "/v1/floods?include_cleared=true", admin, 200);
+  api.call("GET", "/v1/floods", "/v1/floods?limit=0", admin, 400);
   const std::string disable_pattern = "/v1/lists/{id}/entries/{entry}/disable";
   api.call("POST", disable_pattern,
            "/v1/lists/" + list + "/entries/" + std::to_string(entry) + "/disable", admin, 200,

@@ -99,6 +99,10 @@ struct case_summary {
   std::optional<std::string> dismissed_at, reported_at, preserve_until;
   bool legal_hold{false};
   bool details_purged{false};
+  /// Near-miss: every hit recorded into the case lay in its list's review band (above the
+  /// list's threshold); the smallest such distance. nullopt once any hit was within a
+  /// threshold, or when none was in a band.
+  std::optional<int> near_miss_distance;
 };
 
 enum class decision_kind : std::uint8_t { confirmed, false_positive, escalated };

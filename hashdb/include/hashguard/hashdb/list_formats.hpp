@@ -45,6 +45,7 @@ struct list_metadata {
   int threshold{0};
   core::action act{core::action::review};
   bool dihedral{true};
+  std::optional<int> review_threshold;  ///< "# review_threshold: N" (absent: no band)
   std::int64_t version{0};
   std::int64_t entries{0};
 };

@@ -37,6 +37,11 @@ struct hash_list {
   int threshold{};
   core::action act{core::action::review};
   bool dihedral{true};
+  /// The near-miss review band's top (perceptual lists): hits at threshold+1..review_threshold
+  /// answer `review`, never block, and open near-miss cases. nullopt: no band.
+  std::optional<int> review_threshold;
+  /// Flood detection may quarantine this list's perceptual entries by itself (floods.hpp).
+  bool auto_quarantine{false};
   bool enabled{true};
   bool retired{false};
   std::int64_t version{};
@@ -53,6 +58,8 @@ struct list_spec {
   core::action act{core::action::review};
   bool dihedral{true};
   bool enabled{true};
+  std::optional<int> review_threshold;  ///< above threshold, <= the signal's bits; pdq/phash only
+  bool auto_quarantine{false};
 };
 
 /// Fields to change; unset ones stay.
@@ -62,7 +69,17 @@ struct list_changes {
   std::optional<core::action> act;
   std::optional<bool> dihedral;
   std::optional<std::string> source;
+  /// When set_review_threshold: the new band top, or nullopt to remove the band. (Two fields,
+  /// not optional<optional<int>>: GCC 12 warns about the nested one's storage.)
+  bool set_review_threshold{false};
+  std::optional<int> review_threshold;
+  std::optional<bool> auto_quarantine;
 };
+
+/// Whether `review_threshold` may be a band of a list with this signal and threshold: a
+/// perceptual signal, above the threshold, within the hash's bits. The single rule the API,
+/// the CLI and the store share (the database checks it again).
+[[nodiscard]] bool valid_review_threshold(core::signal sig, int threshold, int review_threshold);
 
 struct import_options {
   std::optional<list_format> format;   ///< nullopt: detect from the file's start
@@ -112,13 +129,14 @@ class list_store {
  public:
   explicit list_store(connection& c) noexcept : conn_(c) {}
 
-  /// errc::invalid_argument (name, threshold), errc::already_exists (name taken).
+  /// errc::invalid_argument (name, threshold, review band), errc::already_exists (name taken).
   [[nodiscard]] core::result<hash_list> create(const list_spec& spec);
   /// Every list, retired ones only when asked; ordered by id.
   [[nodiscard]] core::result<std::vector<hash_list>> list(bool include_retired = false);
   [[nodiscard]] core::result<hash_list> get(std::string_view name);
   [[nodiscard]] core::result<hash_list> get(std::int64_t id);
-  /// Applies changes and bumps the version. errc::conflict on a retired list.
+  /// Applies changes and bumps the version. errc::conflict on a retired list;
+  /// errc::invalid_argument when the resulting threshold and band do not fit together.
   [[nodiscard]] core::result<hash_list> update(std::string_view name, const list_changes& changes);
   /// Disables the list for good (kept for provenance). Idempotent.
   [[nodiscard]] core::result<hash_list> retire(std::string_view name);

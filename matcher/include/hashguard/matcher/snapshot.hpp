@@ -52,6 +52,14 @@ struct list_info {
   /// pdq only: match the query's 8 dihedral variants (rotations and flips), not just the
   /// original orientation.
   bool dihedral{true};
+  /// The near-miss review band (perceptual lists only): hits at threshold+1..review_threshold
+  /// are found too, but never act stronger than core::action::review. A value <= threshold
+  /// (the default -1) means no band.
+  int review_threshold{-1};
+  /// The largest distance this list's hits may have: its threshold or its band's top.
+  [[nodiscard]] int search_radius() const noexcept {
+    return review_threshold > threshold ? review_threshold : threshold;
+  }
 };
 
 /// The PDQ part of a query: the scanner's hash, its dihedral variants and its quality.
@@ -91,17 +99,34 @@ class snapshot {
   [[nodiscard]] const kernel& kernel_used() const noexcept { return *kernel_; }
   [[nodiscard]] const mih_index& pdq_index() const noexcept { return pdq_; }
   [[nodiscard]] std::chrono::nanoseconds build_time() const noexcept { return build_time_; }
-  /// The radius the PDQ index is searched with (the largest PDQ threshold; -1 = no PDQ list).
+  /// The radius the PDQ index is searched with (the largest PDQ search_radius(), band included;
+  /// -1 = no PDQ list). The MIH index answers any radius exactly (larger than its max_radius()
+  /// it scans linearly), so a wide band costs speed, never hits.
   [[nodiscard]] int pdq_radius() const noexcept { return pdq_radius_; }
 
   /// Appends the hits of one scan to `out`: for each list, its entries within the list's
-  /// threshold (perceptual) or equal (digests). PDQ is matched only when quality >=
-  /// core::pdq_min_quality, with every given variant for lists whose dihedral switch is on and
-  /// the original only otherwise; an entry reached by several variants gives one hit, the
-  /// smallest distance (ties: the lowest variant). Order: pdq, phash, md5, sha1, sha256 hits,
-  /// each by entry position. Never fails.
+  /// search_radius() (perceptual: threshold, or the top of its review band) or equal (digests). PDQ
+  /// is matched only when quality >= core::pdq_min_quality, with every given variant for lists
+  /// whose dihedral switch is on and the original only otherwise; an entry reached by several
+  /// variants gives one hit, the smallest distance (ties: the lowest variant). Order: pdq, phash,
+  /// md5, sha1, sha256 hits, each by entry position. Never fails.
   void match(const scan_query& q, std::vector<core::hit>& out, match_stats* stats = nullptr) const;
   [[nodiscard]] std::vector<core::hit> match(const scan_query& q) const;
+
+  /// Whether a hit of this snapshot lies in its list's near-miss band (distance above the
+  /// list's threshold). False for an unknown list.
+  [[nodiscard]] bool in_review_band(const core::hit& h) const noexcept;
+  /// Whether the entry is quarantined (flood detection or an admin): it matches, but acts at
+  /// most as core::action::review.
+  [[nodiscard]] bool quarantined(std::int64_t entry_id) const noexcept;
+  /// The action a hit carries: its list's, capped at core::action::review when the hit is in
+  /// the near-miss band or its entry is quarantined (a weaker list action stays). core::action::
+  /// none for an unknown list.
+  [[nodiscard]] core::action action_of(const core::hit& h) const noexcept;
+  /// The quarantined entry ids, ascending.
+  [[nodiscard]] std::span<const std::int64_t> quarantined_entries() const noexcept {
+    return quarantined_.span();
+  }
 
  private:
   friend class snapshot_builder;
@@ -132,6 +157,7 @@ class snapshot {
   table_buffer<std::int64_t> phash_entry_;
   int phash_radius_{-1};
   std::array<table_buffer<digest_entry>, 3> digests_;  ///< md5, sha1, sha256; sorted by bytes
+  table_buffer<std::int64_t> quarantined_;             ///< entry ids, ascending, unique
   std::chrono::nanoseconds build_time_{};
 };
 
@@ -144,7 +170,8 @@ struct snapshot_options {
 
 class snapshot_builder {
  public:
-  /// Errors: errc::duplicate_list, errc::bad_threshold.
+  /// Errors: errc::duplicate_list, errc::bad_threshold (threshold out of range, or a review
+  /// band on a digest list or above the signal's bit count).
   [[nodiscard]] core::result<void> add_list(list_info list);
   /// Errors: errc::unknown_list, errc::wrong_signal (the list's signal is another).
   [[nodiscard]] core::result<void> add_pdq(std::int64_t list_id, std::int64_t entry_id,
@@ -154,6 +181,8 @@ class snapshot_builder {
   /// A digest of the list's signal: 16 (md5), 20 (sha1) or 32 (sha256) bytes, else wrong_signal.
   [[nodiscard]] core::result<void> add_digest(std::int64_t list_id, std::int64_t entry_id,
                                               std::span<const std::uint8_t> bytes);
+  /// Marks an entry id as quarantined (any signal; an id with no entry is kept and harmless).
+  void quarantine(std::int64_t entry_id);
   /// Makes room for `n` entries of signal `s` (an optimisation only).
   void reserve(core::signal s, std::size_t n);
   /// Parses `hex` as the list's signal (core/hex.hpp rules) and adds it.
@@ -179,6 +208,7 @@ class snapshot_builder {
   std::vector<std::int64_t> phash_entry_;
   std::vector<core::hash64> phash_;
   std::array<std::vector<pending_digest>, 3> digests_;  // md5, sha1, sha256
+  std::vector<std::int64_t> quarantined_;
 };
 
 /// Publishes snapshots: load() copies the current pointer, publish() swaps it, each under a
