@@ -2,6 +2,7 @@
 
 #include "commands.hpp"
 #include "hashguard/core/error.hpp"
+#include "hashguard/scanner/video_worker.hpp"
 #include "hashguard/scanner/vpdq.hpp"
 
 #include <filesystem>
@@ -29,9 +30,18 @@ int hash_video_file(const std::string& path, const vpdq_cli_options& options) {
   const std::vector<std::uint8_t> bytes{std::istreambuf_iterator<char>(in),
                                         std::istreambuf_iterator<char>()};
   if (!in && !in.eof()) return fail("read_failed", "cannot read the file");
-  scanner::scan_budget budget;  // a local command: no CPU limit beyond the video limits
-  const auto r =
-      scanner::hash_video(bytes, {options.seconds_per_hash, options.downsample}, limits, budget);
+  // Hostile bytes are decoded only in the sandboxed worker, here as in serve: this binary does
+  // not link FFmpeg. The worker sits beside this executable (build/app/, or the install dir).
+  std::error_code self_ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", self_ec);
+  if (self_ec) return fail("worker_missing", "cannot find this executable's directory");
+  scanner::video_worker_options worker_options;
+  worker_options.executable = (self.parent_path() / "hashguard-video-worker").string();
+  if (!std::filesystem::exists(worker_options.executable, self_ec)) {
+    return fail("worker_missing", worker_options.executable + " not found");
+  }
+  const scanner::video_worker worker(worker_options);
+  const auto r = worker.hash(bytes, {options.seconds_per_hash, options.downsample}, limits);
   if (!r) return fail(core::error_name(r.error()), core::error_message(r.error()));
   std::cout << scanner::format_vpdq(r->frames) << std::flush;
   return exit_ok;

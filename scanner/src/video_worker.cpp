@@ -292,7 +292,7 @@ core::result<vpdq_result> video_worker::hash(std::span<const std::uint8_t> bytes
   }
 }
 
-int run_video_worker(int in_fd, int out_fd) noexcept {
+int run_video_worker(int in_fd, int out_fd, video_hash_function hash) noexcept {
   try {
     std::uint8_t head[4 + 8 + 4 + 8 + 4 + 8 + 8 + 8 + 8 + 8];
     if (!read_exact(in_fd, head, sizeof head)) return 3;
@@ -314,7 +314,7 @@ int run_video_worker(int in_fd, int out_fd) noexcept {
       std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
       if (!read_exact(in_fd, bytes.data(), bytes.size())) return 3;
       scan_budget budget;  // RLIMIT_CPU bounds this process
-      result = hash_video(bytes, options, limits, budget);
+      result = hash(bytes, options, limits, budget);
     }
     const std::string answer = encode_answer(result);
     return write_all(out_fd, answer.data(), answer.size()) ? 0 : 3;

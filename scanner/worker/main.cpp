@@ -5,6 +5,7 @@
 // 4 the sandbox could not be entered.
 #include "hashguard/scanner/video_sandbox.hpp"
 #include "hashguard/scanner/video_worker.hpp"
+#include "hashguard/scanner/vpdq.hpp"
 
 #include <unistd.h>
 
@@ -39,5 +40,5 @@ int main(int argc, char** argv) {
   }
   for (int fd = 3; fd < 1024; ++fd) ::close(fd);  // nothing inherited beyond the pipes
   if (!hashguard::scanner::enter_video_sandbox(limits)) return 4;
-  return hashguard::scanner::run_video_worker(0, 1);
+  return hashguard::scanner::run_video_worker(0, 1, &hashguard::scanner::hash_video);
 }

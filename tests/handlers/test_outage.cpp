@@ -42,7 +42,8 @@ hg_test::route_call request_for(const api::route_spec& row) {
     c.body = R"({"decision":"escalated","note":"checking"})";
   } else if (row.pattern.ends_with("/ruling")) {
     c.body = R"({"decision":"confirmed","note":"checked","classification":"A1"})";
-  } else if (row.pattern.ends_with("/reopen") || row.pattern.ends_with("/disable")) {
+  } else if (row.pattern.ends_with("/reopen") || row.pattern.ends_with("/disable") ||
+             row.pattern.ends_with("/quarantine") || row.pattern.ends_with("/restore")) {
     c.body = R"({"reason":"checking"})";
   } else if (row.pattern.ends_with("/report")) {
     c.body = R"({"report_id":"R-1"})";

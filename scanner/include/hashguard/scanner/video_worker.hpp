@@ -59,9 +59,15 @@ class video_worker {
   video_worker_options options_;
 };
 
-/// The worker's side: reads one request from `in_fd`, hashes, writes the answer to `out_fd`.
-/// Returns the process exit status (0 when an answer, success or scanner error, was written).
-/// Called by scanner/worker/main.cpp after enter_video_sandbox().
-int run_video_worker(int in_fd, int out_fd) noexcept;
+/// How the worker hashes: hash_video (vpdq.hpp), passed in by the worker's main so that this
+/// file, which the caller's side links too, never references the FFmpeg decoder.
+using video_hash_function = core::result<vpdq_result> (*)(std::span<const std::uint8_t>,
+                                                          const vpdq_options&, const video_limits&,
+                                                          scan_budget&) noexcept;
+
+/// The worker's side: reads one request from `in_fd`, hashes with `hash`, writes the answer to
+/// `out_fd`. Returns the process exit status (0 when an answer, success or scanner error, was
+/// written). Called by scanner/worker/main.cpp after enter_video_sandbox().
+int run_video_worker(int in_fd, int out_fd, video_hash_function hash) noexcept;
 
 }  // namespace hashguard::scanner
