@@ -172,4 +172,25 @@ core::result<std::vector<exchange_config>> parse_exchanges(std::string_view text
   return out;
 }
 
+void declare_config(core::config& cfg) {
+  cfg.declare("exchanges.file", core::config_type::string, "",
+              "the exchanges file: the hash sources this node follows ([exchange NAME] sections;"
+              " README \"Exchanges\"); empty: none");
+}
+
+core::result<std::vector<exchange_config>> load_exchanges(const core::config& cfg,
+                                                          const secret_reader& secrets,
+                                                          config_problem* problem) {
+  const std::string& path = cfg.get_string("exchanges.file");
+  if (path.empty()) return std::vector<exchange_config>{};
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (!in) {
+    if (problem != nullptr) *problem = {0, "cannot read " + path};
+    return errc::bad_config;
+  }
+  return parse_exchanges(text.str(), secrets, problem);
+}
+
 }  // namespace hashguard::exchanges

@@ -23,6 +23,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
+using hg_test::pdq_query;
+
 constexpr auto ttl = 60s;
 
 hashdb::exchange_spec spec_of(const std::string& name) {
@@ -97,14 +99,6 @@ bool file_holds(const fs::path& file, const std::string& hex) {
   std::string needle(sizeof h.words, '\0');
   std::memcpy(needle.data(), h.words.data(), sizeof h.words);
   return bytes.find(needle) != std::string::npos;
-}
-
-matcher::scan_query pdq_query(const std::string& hex) {
-  matcher::scan_query q;
-  matcher::pdq_query p;
-  p.variants[0] = *core::parse_hash256(hex);
-  q.pdq = p;
-  return q;
 }
 
 }  // namespace

@@ -21,6 +21,7 @@
 // environment only, and never appear in an error message. Errors name the line.
 #pragma once
 
+#include "hashguard/core/config.hpp"
 #include "hashguard/exchanges/registry.hpp"
 
 #include <functional>
@@ -49,5 +50,13 @@ struct secret_reader {
 /// unreadable credential file or unset variable, or no feed.
 [[nodiscard]] core::result<std::vector<exchange_config>> parse_exchanges(
     std::string_view text, const secret_reader& secrets, config_problem* problem = nullptr);
+
+/// Declares `exchanges.file` (the path of the exchanges file; empty: no exchanges).
+void declare_config(core::config& cfg);
+
+/// The exchanges `exchanges.file` names (none when it is empty), parsed with parse_exchanges.
+/// errc::bad_config with `problem` set when the file cannot be read or does not parse.
+[[nodiscard]] core::result<std::vector<exchange_config>> load_exchanges(
+    const core::config& cfg, const secret_reader& secrets, config_problem* problem = nullptr);
 
 }  // namespace hashguard::exchanges
