@@ -95,7 +95,7 @@ class source {
   /// Sends one outcome; errc::unsupported unless takes_feedback().
   [[nodiscard]] virtual core::result<void> send_feedback(const feedback& f) {
     (void)f;
-    return errc::unsupported;
+    return make_error_code(errc::unsupported);
   }
   /// Makes a fetch() or send_feedback() in progress fail promptly with errc::cancelled.
   virtual void cancel() noexcept {}
