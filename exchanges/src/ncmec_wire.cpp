@@ -106,6 +106,7 @@ class entries_reader {
 
   bool end(std::string_view n, std::size_t depth, std::string_view text) {
     if (depth == 3 && current_) {
+      ++read_entries_;
       const bool ok = finish(*current_);
       current_.reset();
       return ok;
@@ -135,14 +136,12 @@ class entries_reader {
   }
 
   entries_answer take() {
-    if (answer_.next.empty()) {
-      answer_.estimated_total = static_cast<std::int64_t>(answer_.entries.size());
-    } else {
+    answer_.estimated_total = read_entries_;
+    if (!answer_.next.empty()) {
       const auto q = std::string_view(answer_.next).substr(answer_.next.find('?') + 1);
       const auto start = query_int(q, "start");
       const auto max = query_int(q, "max");
-      answer_.estimated_total = static_cast<std::int64_t>(answer_.entries.size()) +
-                                (start && max && *max >= *start ? *max - *start : 0);
+      if (start && max && *max >= *start) answer_.estimated_total += *max - *start + 1;
     }
     return std::move(answer_);
   }
@@ -200,6 +199,7 @@ class entries_reader {
   std::optional<entry_in_progress> current_;
   bool in_fingerprints_{false};
   bool in_feedback_{false};
+  std::int64_t read_entries_{};
 };
 
 std::optional<std::string> feedback_type(std::string_view signal) {

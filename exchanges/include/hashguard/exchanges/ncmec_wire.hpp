@@ -71,8 +71,9 @@ struct entries_answer {
   std::vector<source_entry> entries;
   /// paging/next as sent (a path beginning "/v2/entries?"); "" on a window's last page.
   std::string next;
-  /// How many entries the window holds, from paging's start and max (python-threatexchange's
-  /// estimate): max - start + entries on this page; entries.size() on the last page.
+  /// How many NCMEC entries the window holds from this page on, from paging's start and max
+  /// (as python-threatexchange estimates): this page's entries + max - start + 1; this page's
+  /// entries on the last page.
   std::int64_t estimated_total{};
 };
 
