@@ -26,7 +26,7 @@ struct sync_run {
 };
 
 /// Applies one page to `s` (a restart page begins a sweep tracked in `seen`).
-inline void apply(state& s, const hashguard::exchanges::page& p, std::set<key>* seen = nullptr) {
+inline void apply_page(state& s, const hashguard::exchanges::page& p, std::set<key>* seen = nullptr) {
   for (const auto& e : p.entries) {
     const key k{e.source_id, e.signal};
     if (seen != nullptr) seen->insert(k);
@@ -45,7 +45,7 @@ inline hashguard::core::result<sync_run> sync(hashguard::exchanges::source& src,
   for (int i = 0; i < max_pages; ++i) {
     auto p = src.fetch(checkpoint);
     if (!p) return p.error();
-    apply(s, *p);
+    apply_page(s, *p);
     checkpoint = p->checkpoint;
     run.checkpoints.push_back(checkpoint);
     const bool more = p->more;

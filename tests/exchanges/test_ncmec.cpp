@@ -98,7 +98,7 @@ TEST_CASE("ncmec source: a sync resumed from every intermediate checkpoint ends 
   REQUIRE(run.has_value());
   for (std::size_t i = 0; i + 1 < run->checkpoints.size(); ++i) {
     state s;
-    for (std::size_t k = 0; k <= i; ++k) apply(s, run->pages[k]);
+    for (std::size_t k = 0; k <= i; ++k) apply_page(s, run->pages[k]);
     auto fresh = f.source();
     REQUIRE(sync(*fresh, s, run->checkpoints[i]).has_value());
     CHECK(s == f.expected());
@@ -129,7 +129,7 @@ TEST_CASE("ncmec source: 429 and 5xx bursts are retried") {
   hg_fakes::knobs k;
   k.page_size = 7;
   k.rate_limit_next = 2;
-  k.server_error_next = 3;
+  k.server_error_next = 2;  // four failures in a row: the fifth try succeeds
   f.fake.set_knobs(k);
   auto src = f.source();
   state s;
@@ -150,7 +150,7 @@ TEST_CASE("ncmec source: a malformed page is bad_page and its checkpoint resumes
   REQUIRE_FALSE(bad.has_value());
   CHECK(bad.error() == ex::errc::bad_page);
   state s;
-  apply(s, *first);
+  apply_page(s, *first);
   REQUIRE(sync(*src, s, first->checkpoint).has_value());
   CHECK(s == f.expected());
 }
@@ -163,12 +163,13 @@ TEST_CASE("ncmec source: refused or expired credentials are unauthorized and nev
   CHECK(wrong.error().message().find("wrong-pass") == std::string::npos);
   hg_fakes::knobs k;
   k.page_size = 7;
-  k.expire_after = 1;
+  k.expire_after = 2;  // the credentials expire in the middle of the sync
   f.fake.set_knobs(k);
   auto src = f.source();
-  auto p = src->fetch("");
-  REQUIRE(p.has_value());
-  CHECK(src->fetch(p->checkpoint).error() == ex::errc::unauthorized);
+  state s;
+  const auto run = sync(*src, s, "");
+  REQUIRE_FALSE(run.has_value());
+  CHECK(run.error() == ex::errc::unauthorized);
   CHECK_FALSE(ex::make_ncmec_source({}).has_value());
 }
 

@@ -63,7 +63,7 @@ TEST_CASE("stopncii source: a full sync equals the seeded set and every checkpoi
   CHECK(run->pages.size() == 5);
   for (std::size_t i = 0; i + 1 < run->checkpoints.size(); ++i) {
     state s;
-    for (std::size_t k = 0; k <= i; ++k) apply(s, run->pages[k]);
+    for (std::size_t k = 0; k <= i; ++k) apply_page(s, run->pages[k]);
     REQUIRE(sync(*f.source(), s, run->checkpoints[i]).has_value());
     CHECK(s == f.expected());
   }
@@ -106,7 +106,7 @@ TEST_CASE("stopncii source: 429 and 5xx are retried and a malformed page is bad_
   REQUIRE_FALSE(bad.has_value());
   CHECK(bad.error() == ex::errc::bad_page);
   state s;
-  apply(s, *first);
+  apply_page(s, *first);
   REQUIRE(sync(*src, s, first->checkpoint).has_value());
   CHECK(s == f.expected());
 }

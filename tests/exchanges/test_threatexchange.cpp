@@ -74,7 +74,7 @@ TEST_CASE("threatexchange source: a full sync equals the group and every checkpo
   for (const auto& cp : run->checkpoints) CHECK(cp.find("app-secret") == std::string::npos);
   for (std::size_t i = 0; i + 1 < run->checkpoints.size(); ++i) {
     state s;
-    for (std::size_t k = 0; k <= i; ++k) apply(s, run->pages[k]);
+    for (std::size_t k = 0; k <= i; ++k) apply_page(s, run->pages[k]);
     REQUIRE(sync(*f.source(), s, run->checkpoints[i]).has_value());
     CHECK(s == f.expected());
   }
@@ -106,7 +106,7 @@ TEST_CASE("threatexchange source: a checkpoint older than 85 days restarts the f
   CHECK(p->restart);
   CHECK(f.fake.start_times().back() == -1);  // from the beginning
   state s;
-  apply(s, *p);
+  apply_page(s, *p);
   const auto rest = sync(*src, s, p->checkpoint);
   REQUIRE(rest.has_value());
   for (const auto& page : rest->pages) CHECK_FALSE(page.restart);
@@ -130,7 +130,7 @@ TEST_CASE("threatexchange source: 429 and 5xx are retried and a malformed page i
   f.fake.set_knobs(k);
   CHECK(src->fetch(first->checkpoint).error() == ex::errc::bad_page);
   state s;
-  apply(s, *first);
+  apply_page(s, *first);
   REQUIRE(sync(*src, s, first->checkpoint).has_value());
   CHECK(s == f.expected());
 }
