@@ -5,7 +5,10 @@
 // --format=jsonl prints DESIGN.md section 9's object per input:
 //   {"path","width","height","pdq","quality","dihedral":{"rot90",...,"flipminus1"},"phash",
 //    "md5","sha1","sha256"}  (+ "frames":[{"index","pdq","quality"}...] for animated images,
-//    + "damaged":true for a file the decoder read only in part, e.g. a cut-off JPEG)
+//    + "damaged":true for a file the decoder read only in part, e.g. a cut-off JPEG;
+//    + with --query-hashes, "query":{"orientations":{"original",...},"trimmed":{"top","bottom",
+//    "left","right","pdq","quality","dihedral","orientations"}}: the match-only hashes, for
+//    evaluation)
 // or {"path","error":{"code","message"}} for an input that could not be hashed. The default is
 // a table for people. A progress bar goes to stderr when stderr is a terminal.
 // Exit: 0 when every input was processed (errors included), 2 for usage errors.
@@ -53,6 +56,9 @@ constexpr const char* hash_usage =
     "  --mode     fullres (default: PDQ on the full image, as HMA hashes) or reference-512\n"
     "             (the reference CLI's 512x512 nearest-neighbour pre-resize)\n"
     "  --threads  worker threads (default: all cores)\n"
+    "  --query-hashes  jsonl also carries \"query\": the match-only hashes serve searches with\n"
+    "             (the 8 pixel-level orientation hashes, and the content inside borders and\n"
+    "             letterbox bars with its own orientations), for evaluation\n"
     "  --scanner-max-pixels N, --scanner-max-bytes N, --scanner-max-frames N, ...: the scanner's\n"
     "             limits (also HG_SCANNER_* variables; `hashguard hash --help-config` lists "
     "them)\n";
@@ -66,6 +72,7 @@ struct options {
   std::vector<std::string> inputs;
   std::vector<std::string> config_flags;  // --scanner-* for core::config
   bool help_config{};
+  bool query_hashes{};  // --query-hashes
 };
 
 // One input's outcome: a scan result, or an error (scanner's, or the file system's).
@@ -106,6 +113,8 @@ std::optional<options> parse(const std::vector<std::string>& args, bool& help) {
       return std::nullopt;
     } else if (a == "--help-config") {
       o.help_config = true;
+    } else if (a == "--query-hashes") {
+      o.query_hashes = true;
     } else if (a.rfind("--scanner", 0) == 0) {
       o.config_flags.push_back(a);
       if (a.find('=') == std::string::npos && i + 1 < args.size())
@@ -201,7 +210,33 @@ outcome hash_one(scanner::image_scanner& scanner, const std::string& path) {
   return out;
 }
 
-std::string to_jsonl(const outcome& o) {
+boost::json::object orientations_json(const scanner::orientation_hashes& h) {
+  boost::json::object out;
+  for (std::size_t d = 0; d < core::dihedral_names.size(); ++d) {
+    out[core::dihedral_names[d]] = core::to_hex(h[d]);
+  }
+  return out;
+}
+
+// The match-only hashes (--query-hashes): only present when asked for.
+boost::json::object query_json(const scanner::scan_result& r) {
+  boost::json::object q;
+  q["orientations"] = orientations_json(r.orientations);
+  if (r.trimmed) {
+    const auto& t = *r.trimmed;
+    q["trimmed"] = {{"top", t.sides.top},
+                    {"bottom", t.sides.bottom},
+                    {"left", t.sides.left},
+                    {"right", t.sides.right},
+                    {"pdq", core::to_hex(t.pdq.hash)},
+                    {"quality", t.pdq.quality},
+                    {"dihedral", orientations_json(t.pdq.dihedral)},
+                    {"orientations", orientations_json(t.orientations)}};
+  }
+  return q;
+}
+
+std::string to_jsonl(const outcome& o, bool query_hashes) {
   boost::json::object obj;
   obj["path"] = o.path;
   if (!o.result) {
@@ -232,6 +267,7 @@ std::string to_jsonl(const outcome& o) {
   }
   // Only when set, so an intact image's object is unchanged.
   if (r.damaged) obj["damaged"] = true;
+  if (query_hashes) obj["query"] = query_json(r);
   return boost::json::serialize(obj);
 }
 
@@ -317,6 +353,8 @@ int run_hash(const std::vector<std::string>& args) {
   }
   scanner::scan_options scan_options = *configured;
   if (opt.mode) scan_options.mode = *opt.mode;
+  scan_options.orientations = opt.query_hashes;
+  scan_options.trim = opt.query_hashes;
   const std::vector<std::string> files = expand(opt.inputs);
   unsigned threads =
       opt.threads != 0 ? opt.threads : std::max(1U, std::thread::hardware_concurrency());
@@ -360,7 +398,8 @@ int run_hash(const std::vector<std::string>& args) {
       slots[i].reset();
     }
     bar.clear();
-    std::cout << (opt.format == output_format::jsonl ? to_jsonl(o) : to_table_row(o, path_width))
+    std::cout << (opt.format == output_format::jsonl ? to_jsonl(o, opt.query_hashes)
+                                                     : to_table_row(o, path_width))
               << '\n'
               << std::flush;
     bar.draw(i + 1);

@@ -4,6 +4,7 @@
 #include "hashguard/handlers/ui.hpp"
 
 #include "hg_catch.hpp"
+#include "hg_tls.hpp"
 #include "http_client.hpp"
 #include "server_fixture.hpp"
 
@@ -11,16 +12,11 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
 #include <csignal>
-#include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <future>
 #include <thread>
@@ -787,48 +783,8 @@ TEST_CASE("SIGTERM drains: in-flight requests complete, idle ones close, new one
   CHECK(s.srv->wait());  // drained before the deadline
 }
 
-namespace {
-
-// A self-signed certificate and key for 127.0.0.1, written as PEM files.
-struct tls_files {
-  std::filesystem::path dir;
-  std::string cert;
-  std::string key;
-  tls_files() {
-    dir = std::filesystem::temp_directory_path() / ("hg-api-tls-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
-    cert = (dir / "cert.pem").string();
-    key = (dir / "key.pem").string();
-    EVP_PKEY* pkey = EVP_EC_gen("P-256");
-    REQUIRE(pkey != nullptr);
-    X509* x = X509_new();
-    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-    X509_gmtime_adj(X509_getm_notBefore(x), 0);
-    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-    X509_set_pubkey(x, pkey);
-    X509_NAME* name = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                               reinterpret_cast<const unsigned char*>("127.0.0.1"), -1, -1, 0);
-    X509_set_issuer_name(x, name);
-    REQUIRE(X509_sign(x, pkey, EVP_sha256()) > 0);
-    FILE* f = std::fopen(cert.c_str(), "w");
-    REQUIRE(f != nullptr);
-    PEM_write_X509(f, x);
-    std::fclose(f);
-    f = std::fopen(key.c_str(), "w");
-    REQUIRE(f != nullptr);
-    PEM_write_PrivateKey(f, pkey, nullptr, nullptr, 0, nullptr, nullptr);
-    std::fclose(f);
-    X509_free(x);
-    EVP_PKEY_free(pkey);
-  }
-  ~tls_files() { std::filesystem::remove_all(dir); }
-};
-
-}  // namespace
-
 TEST_CASE("TLS: HTTPS with the configured certificate and key - a bad path fails start") {
-  tls_files files;
+  hg_test::tls_files files("127.0.0.1", "", "api-tls");
   test_server s;
   s.options.tls_cert = files.cert;
   s.options.tls_key = files.key;
