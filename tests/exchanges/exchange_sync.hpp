@@ -10,6 +10,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -26,7 +27,8 @@ struct sync_run {
 };
 
 /// Applies one page to `s` (a restart page begins a sweep tracked in `seen`).
-inline void apply_page(state& s, const hashguard::exchanges::page& p, std::set<key>* seen = nullptr) {
+inline void apply_page(state& s, const hashguard::exchanges::page& p,
+                       std::set<key>* seen = nullptr) {
   for (const auto& e : p.entries) {
     const key k{e.source_id, e.signal};
     if (seen != nullptr) seen->insert(k);
@@ -54,6 +56,27 @@ inline hashguard::core::result<sync_run> sync(hashguard::exchanges::source& src,
   }
   run.last = checkpoint;
   return run;
+}
+
+/// Seconds since the epoch now.
+inline std::int64_t now_s() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+/// Fetches from "" while another thread cancels after 100 ms; the fetch must fail with
+/// errc::cancelled well before the fake's slow answer (set by the caller) would come.
+inline bool fetch_is_cancelled_promptly(hashguard::exchanges::source& src) {
+  const auto started = std::chrono::steady_clock::now();
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    src.cancel();
+  });
+  const auto p = src.fetch("");
+  canceller.join();
+  return !p.has_value() && p.error() == hashguard::exchanges::errc::cancelled &&
+         std::chrono::steady_clock::now() - started < std::chrono::milliseconds(2000);
 }
 
 /// Retries in milliseconds whatever Retry-After says.

@@ -15,12 +15,6 @@ using namespace hg_exchange_test;
 
 namespace {
 
-std::int64_t now_s() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 struct te_fixture {
   hg_fakes::threatexchange_fake fake{"123|app-secret", "4242"};
   hg_test::fake_http_server server{
