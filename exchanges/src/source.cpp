@@ -9,15 +9,19 @@ struct entry {
   const char* message;
 };
 
+// One category for the whole module (the folder source, the sync driver and the protocol
+// clients); the names are the ones the exchange state and the CLI show.
 constexpr entry entries[] = {
     {errc::unavailable, "exchange_unavailable",
-     "the exchange's source could not be reached or kept failing"},
-    {errc::rate_limited, "exchange_rate_limited", "the exchange's source kept answering 429"},
-    {errc::unauthorized, "exchange_unauthorized", "the exchange's source refused the credentials"},
-    {errc::bad_page, "bad_page", "the source's answer does not parse or holds an invalid entry"},
+     "the exchange could not be reached or kept failing after the retries"},
+    {errc::rate_limited, "exchange_rate_limited",
+     "the exchange still answered 429 after the retries"},
+    {errc::unauthorized, "exchange_unauthorized", "the exchange refused the credentials"},
+    {errc::bad_page, "bad_page",
+     "the exchange's answer does not parse or holds an invalid entry (nothing applied)"},
     {errc::bad_config, "exchange_bad_config", "the exchange's settings are missing or invalid"},
-    {errc::unsupported, "exchange_unsupported", "the source does not offer this operation"},
-    {errc::cancelled, "exchange_cancelled", "the exchange's sync was cancelled"},
+    {errc::unsupported, "exchange_unsupported", "the exchange does not offer this operation"},
+    {errc::cancelled, "exchange_cancelled", "the exchange call was cancelled"},
 };
 
 const entry* find(int code) {
