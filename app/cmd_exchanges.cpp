@@ -97,9 +97,10 @@ int exchanges_status(db_session& db, bool json) {
 }
 
 int exchanges_sync(db_session& db, const exchanges::exchange_config& c, bool json) {
-  auto src = exchanges::make_source(c);
+  std::string why;
+  auto src = exchanges::make_source(c, &why);
   if (!src) {
-    print_error("exchanges sync", c.name, src.error(), "");
+    print_error("exchanges sync", c.name, src.error(), why);
     return exit_failure;
   }
   hashdb::exchange_store store(db.conn());

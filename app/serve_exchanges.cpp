@@ -71,9 +71,11 @@ std::unique_ptr<serve_exchanges> serve_exchanges::start(
   for (auto& config : configs) {
     auto r = std::make_unique<running>();
     r->config = std::move(config);
-    auto src = exchanges::make_source(r->config);
+    std::string why;
+    auto src = exchanges::make_source(r->config, &why);
     if (!src) {
-      problem = "exchange " + r->config.name + ": " + core::error_message(src.error());
+      problem = "exchange " + r->config.name + ": " + core::error_message(src.error()) +
+                (why.empty() ? "" : ": " + why);
       return nullptr;
     }
     r->src = std::move(*src);

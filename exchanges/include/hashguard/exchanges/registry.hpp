@@ -25,7 +25,11 @@ struct exchange_config {
   /// The secret the source authenticates with (token, API key, password), read by the caller
   /// from a `*_file` setting or the environment. Never logged or put in an error message.
   std::string credential;
-  /// Kind-specific settings (e.g. folder: signal, page_entries; ncmec: environment).
+  /// Kind-specific settings (`setting.KEY` in the exchanges file), read by the kind: folder:
+  /// signal, page_entries; ncmec: environment, base_url, username, member_ids, start_time,
+  /// max_window_entries, negative_reason; stopncii: base_url, fetch_key_file,
+  /// feedback_key_file, page_size, start_time; threatexchange: base_url, privacy_group,
+  /// page_size, types. An unknown key is refused.
   std::map<std::string, std::string, std::less<>> settings;
   std::chrono::seconds interval{3600};
   core::harm_type harm{core::harm_type::csam};
@@ -35,7 +39,10 @@ struct exchange_config {
   bool auto_quarantine{false};
 };
 
-using source_factory = core::result<std::unique_ptr<source>> (*)(const exchange_config&);
+/// Builds a kind's source from its configuration; on errc::bad_config, sets `problem` to a
+/// message naming the key at fault (never the credential).
+using source_factory = core::result<std::unique_ptr<source>> (*)(const exchange_config&,
+                                                                 std::string& problem);
 
 struct source_kind {
   std::string_view kind;
@@ -49,8 +56,11 @@ struct source_kind {
 [[nodiscard]] std::span<const source_kind> source_kinds() noexcept;
 
 /// Checks the configuration against its kind (errc::bad_config: unknown kind, reshare where
-/// the kind forbids it, no feed, a bad name) and constructs the source.
-[[nodiscard]] core::result<std::unique_ptr<source>> make_source(const exchange_config& config);
+/// the kind forbids it, no feed, a bad name, a missing or bad setting) and constructs the
+/// source. On error, `problem` (when given) names what is wrong: the key for a setting
+/// ("setting.page_size: ..."); it never holds the credential.
+[[nodiscard]] core::result<std::unique_ptr<source>> make_source(const exchange_config& config,
+                                                                std::string* problem = nullptr);
 
 /// The store's view of a configuration (for hashdb::exchange_store::register_exchange).
 [[nodiscard]] hashdb::exchange_spec spec_of(const exchange_config& config);
