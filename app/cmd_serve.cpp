@@ -11,6 +11,7 @@
 #include "commands.hpp"
 #include "db_common.hpp"
 #include "serve_config.hpp"
+#include "serve_exchanges.hpp"
 #include "serve_lock.hpp"
 #include "serve_metrics.hpp"
 #include "serve_review.hpp"
@@ -24,6 +25,7 @@
 #include "hashguard/api/server.hpp"
 #include "hashguard/api/work_pool.hpp"
 #include "hashguard/core/config.hpp"
+#include "hashguard/exchanges/config.hpp"
 #include "hashguard/handlers/db_pool.hpp"
 #include "hashguard/handlers/routes.hpp"
 #include "hashguard/handlers/services.hpp"
@@ -222,6 +224,26 @@ int run_serve(const std::vector<std::string>& args) {
                             db->settings().audit.publish_interval);
   if (auto* server = db->server()) tasks.start_embedded_upkeep(*server, std::chrono::seconds(1));
   if (auto* keeper = upkeep->evidence.get()) tasks.watch(keeper->task());
+  // The exchanges this node follows (serve_exchanges.hpp): after the metrics registry, so
+  // their syncs are cancelled and stopped before it goes.
+  exchanges::config_problem exchange_problem;
+  auto exchange_configs =
+      exchanges::load_exchanges(cfg, exchanges::system_secrets(), &exchange_problem);
+  if (!exchange_configs) {
+    std::cerr << "hashguard serve: exchanges.file: "
+              << (exchange_problem.line > 0 ? "line " + std::to_string(exchange_problem.line) + ": "
+                                            : "")
+              << exchange_problem.message << "\n";
+    return exit_usage;
+  }
+  std::string exchange_start_problem;
+  auto followed = serve_exchanges::start(
+      std::move(*exchange_configs), db->url(), node, tasks,
+      [&snapshot_task] { snapshot_task.poke(); }, exchange_start_problem);
+  if (!followed) {
+    std::cerr << "hashguard serve: " << exchange_start_problem << "\n";
+    return exit_failure;
+  }
   // Every metric family (a name registered twice would make every scrape fail: refuse to start).
   const serve_metric_sources sources{&scan_pool,      &db_pool,
                                      &suppressions,   &suppressed_answers,
@@ -230,7 +252,7 @@ int run_serve(const std::vector<std::string>& args) {
   if (!registered(add_serve_metrics(stats, holder, sources)) ||
       !registered(tasks.start_floods(db->url(), flood, db->audit_keys(),
                                      std::chrono::seconds(flood_interval), stats)) ||
-      !registered(tasks.export_metrics(stats))) {
+      !registered(tasks.export_metrics(stats)) || !registered(followed->export_metrics(stats))) {
     return exit_failure;
   }
 

@@ -15,6 +15,7 @@ std::span<const command> commands() {
               run_match},
       command{"lists", "hash lists: create, import, export, ls, enable, disable, set, retire",
               run_lists},
+      command{"exchanges", "hash sources followed: list, status, sync NAME", run_exchanges},
       command{"keys", "API keys: create, ls, revoke", run_keys},
       command{"cases", "case store retention: purge", run_cases},
       command{"db", "the database: start (embedded PostgreSQL), migrate, status", run_db},

@@ -32,6 +32,7 @@ int run_cases(const std::vector<std::string>& args);
 int run_db(const std::vector<std::string>& args);
 int run_audit(const std::vector<std::string>& args);
 int run_export(const std::vector<std::string>& args);
+int run_exchanges(const std::vector<std::string>& args);
 int run_serve(const std::vector<std::string>& args);
 
 inline constexpr int exit_ok = 0;

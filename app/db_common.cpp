@@ -1,5 +1,6 @@
 #include "db_common.hpp"
 
+#include "hashguard/exchanges/config.hpp"
 #include "hashguard/hashdb/audit.hpp"
 #include "hashguard/hashdb/audit_config.hpp"
 #include "hashguard/hashdb/migrations.hpp"
@@ -48,6 +49,7 @@ cli_options parse_options(const std::vector<std::string>& args, std::set<std::st
 std::optional<std::vector<std::string>> load_config(core::config& config,
                                                     const std::vector<std::string>& args) {
   hashdb::declare_config(config);
+  exchanges::declare_config(config);
   std::vector<std::string> rest;
   std::optional<std::string> file;
   for (std::size_t i = 0; i < args.size(); ++i) {

@@ -5,6 +5,7 @@
 
 #include "hashguard/api/options.hpp"
 #include "hashguard/core/errc.hpp"
+#include "hashguard/exchanges/config.hpp"
 #include "hashguard/hashdb/settings.hpp"
 #include "hashguard/scanner/scan.hpp"
 
@@ -19,6 +20,7 @@ void declare_serve_config(core::config& cfg) {
   api::declare_config(cfg);
   declare_review_config(cfg);
   hashdb::declare_config(cfg);
+  exchanges::declare_config(cfg);
   scanner::declare_config(cfg);
   cfg.declare("snapshot.poll_ms", core::config_type::integer, "2000",
               "how often the catalog version is polled for list changes (ms)");

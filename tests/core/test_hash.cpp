@@ -63,4 +63,11 @@ TEST_CASE("vocabulary names round trip and severity order") {
   CHECK(is_perceptual(signal::phash));
   CHECK_FALSE(is_perceptual(signal::md5));
   CHECK(to_string(dihedral::flipminus1) == "flipminus1");
+  for (const auto name : harm_type_names) {
+    auto h = parse_harm_type(name);
+    REQUIRE(h);
+    CHECK(to_string(*h) == name);
+  }
+  CHECK(parse_harm_type("ncii") == harm_type::ncii);
+  CHECK_FALSE(parse_harm_type("CSAM"));
 }

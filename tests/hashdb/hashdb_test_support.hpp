@@ -5,6 +5,9 @@
 #include "hg_catch.hpp"
 #include "hg_util.hpp"  // temp_dir
 
+#include "hashguard/core/hex.hpp"
+#include "hashguard/matcher/snapshot.hpp"
+
 #include <pqxx/pqxx>
 
 #include <string>
@@ -19,6 +22,15 @@ inline std::vector<std::string> column_of(const std::string& url, const std::str
   std::vector<std::string> out;
   for (const auto& row : tx.exec(sql)) out.push_back(row[0].as<std::string>());
   return out;
+}
+
+/// A match query for one PDQ hash (hex), its original orientation only.
+inline hashguard::matcher::scan_query pdq_query(const std::string& hex) {
+  hashguard::matcher::scan_query q;
+  hashguard::matcher::pdq_query p;
+  p.variants[0] = *hashguard::core::parse_hash256(hex);
+  q.pdq = p;
+  return q;
 }
 
 }  // namespace hg_test

@@ -24,6 +24,7 @@ namespace fs = std::filesystem;
 namespace {
 
 using temp_dir = hg_test::temp_dir;
+using hg_test::pdq_query;
 
 const std::string pdq_a = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
 const std::string pdq_b = std::string(63, '0') + "1";
@@ -111,14 +112,6 @@ std::string random_pdq_hex(std::mt19937_64& rng) {
   std::string s(64, '0');
   for (auto& c : s) c = d[rng() & 15];
   return s;
-}
-
-matcher::scan_query pdq_query(const std::string& hex) {
-  matcher::scan_query q;
-  matcher::pdq_query p;
-  p.variants[0] = *core::parse_hash256(hex);
-  q.pdq = p;
-  return q;
 }
 
 }  // namespace

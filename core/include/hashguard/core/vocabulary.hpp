@@ -72,6 +72,13 @@ class capability_set {
   std::uint32_t bits_{0};
 };
 
+/// What a hash list (and an exchange, and a case opened from its hits) holds: csam (child
+/// sexual abuse material: the CyberTipline queue, A1-B2 classifications, preservation by
+/// default), ncii (non-consensual intimate images of adults, StopNCII) and tvec (terrorist and
+/// violent extremist content, GIFCT). Only csam cases are reported to NCMEC.
+enum class harm_type : std::uint8_t { csam, ncii, tvec };
+inline constexpr std::array<std::string_view, 3> harm_type_names{"csam", "ncii", "tvec"};
+
 /// The 8 dihedral transforms of an image, named as the PDQ reference names them:
 /// rot90 = 90 degrees counter-clockwise, rot270 = 90 clockwise, flipx = top and bottom swap,
 /// flipy = left-right mirror, flipplus1 = transpose about the main diagonal, flipminus1 =
@@ -112,6 +119,9 @@ template <class Enum, std::size_t N>
 [[nodiscard]] constexpr std::string_view to_string(capability c) {
   return name_of(c, capability_names);
 }
+[[nodiscard]] constexpr std::string_view to_string(harm_type h) {
+  return name_of(h, harm_type_names);
+}
 [[nodiscard]] constexpr std::string_view to_string(dihedral d) {
   return name_of(d, dihedral_names);
 }
@@ -136,6 +146,9 @@ template <class Enum, std::size_t N>
 }
 [[nodiscard]] constexpr std::optional<capability> parse_capability(std::string_view t) {
   return parse_name<capability>(t, capability_names);
+}
+[[nodiscard]] constexpr std::optional<harm_type> parse_harm_type(std::string_view t) {
+  return parse_name<harm_type>(t, harm_type_names);
 }
 /// The names of the capabilities in `caps`, in capability order (for JSON, audit rows, SQL).
 [[nodiscard]] inline std::vector<std::string_view> names_of(capability_set caps) {

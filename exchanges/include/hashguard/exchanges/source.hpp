@@ -95,10 +95,14 @@ class source {
   /// Sends one outcome; errc::unsupported unless takes_feedback().
   [[nodiscard]] virtual core::result<void> send_feedback(const feedback& f) {
     (void)f;
-    return errc::unsupported;
+    // Explicit: errc is registered as an error code enum only at the end of this header.
+    return make_error_code(errc::unsupported);
   }
   /// Makes a fetch() or send_feedback() in progress fail promptly with errc::cancelled.
   virtual void cancel() noexcept {}
+  /// What went wrong in the last failed fetch() or send_feedback(), beyond its error code (for
+  /// the exchange's recorded last error): never a credential. "" when there is nothing to add.
+  [[nodiscard]] virtual std::string last_error_detail() const { return {}; }
 };
 
 }  // namespace hashguard::exchanges
