@@ -2,6 +2,8 @@
 // reportResponse parser and multipart builder on hostile and edge-case input.
 #include "hashguard/reporting/ispws_client.hpp"
 
+#include "hashguard/hashdb/export.hpp"
+
 #include "fake_ispws.hpp"
 #include "hg_catch.hpp"
 
@@ -227,4 +229,37 @@ TEST_CASE("fake ISPWS: fileDetails element order and required fields") {
             .empty());
   CHECK(hg_test::xml_child_names("<?xml version=\"1.0\"?><!-- c --><a><b/><c x=\"1\"><d/></c>"
                                  "<e>t</e></a>") == std::vector<std::string>{"b", "c", "e"});
+}
+
+TEST_CASE("hashdb's CyberTipline documents pass the fake's order check, never in the future") {
+  hashguard::hashdb::case_detail c;
+  c.summary.id = 7;
+  c.summary.zone = "uploads";
+  c.summary.first_seen = "2999-01-01T00:00:00.000000Z";  // a clock far ahead of this one
+  c.summary.last_seen = c.summary.first_seen;
+  c.summary.classification = "A1";
+  hashguard::hashdb::file_record f;
+  f.content = f.sha256 = std::string(64, 'a');
+  f.md5 = std::string(32, 'b');
+  f.urls = {"https://example.org/x.jpg"};
+  f.urls_total = 1;
+  f.first_url = f.urls[0];
+  f.sightings = 1;
+  c.files.push_back(f);
+  c.urls_total = 1;
+  hashguard::hashdb::report_record recorded;
+  recorded.report_id = "1000";
+  recorded.file_ids = {"1"};
+  recorded.environment = "test";
+  c.reports.push_back(recorded);
+  hashguard::hashdb::package_options o;
+  o.person = {"Ada", "Lovelace", "ada@example.org", ""};
+  const auto docs = hashguard::hashdb::cybertipline_documents(c, o);
+  REQUIRE(docs.size() == 2);
+  CHECK(hg_test::validate_report(docs[0].content) == "");
+  const auto& report = docs[0].content;
+  const auto at = report.find("<incidentDateTime>");
+  REQUIRE(at != std::string::npos);
+  CHECK(report.substr(at + 18, 4) != "2999");
+  CHECK(hg_test::validate_file_details(docs[1].content) == "");
 }
