@@ -1,14 +1,19 @@
 // hashguard hash [--format=table|jsonl] [--mode=fullres|reference-512] [--threads N] FILE|DIR...
+// hashguard hash --format=vpdq [--seconds-per-hash S] [--downsample N] VIDEO (cmd_hash_video.hpp)
 //
 // Hashes every FILE, and every file under each DIR (walked recursively, in sorted order), with
 // scanner::image_scanner, one per worker thread; results are printed in input order.
 // --format=jsonl prints DESIGN.md section 9's object per input:
 //   {"path","width","height","pdq","quality","dihedral":{"rot90",...,"flipminus1"},"phash",
 //    "md5","sha1","sha256"}  (+ "frames":[{"index","pdq","quality"}...] for animated images,
-//    + "damaged":true for a file the decoder read only in part, e.g. a cut-off JPEG)
+//    + "damaged":true for a file the decoder read only in part, e.g. a cut-off JPEG;
+//    + with --query-hashes, "query":{"orientations":{"original",...},"trimmed":{"top","bottom",
+//    "left","right","pdq","quality","dihedral","orientations"}}: the match-only hashes, for
+//    evaluation)
 // or {"path","error":{"code","message"}} for an input that could not be hashed. The default is
 // a table for people. A progress bar goes to stderr when stderr is a terminal.
 // Exit: 0 when every input was processed (errors included), 2 for usage errors.
+#include "cmd_hash_video.hpp"
 #include "commands.hpp"
 
 #include "hashguard/core/hex.hpp"
@@ -23,6 +28,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <condition_variable>
 #include <cstring>
 #include <filesystem>
@@ -53,11 +59,18 @@ constexpr const char* hash_usage =
     "  --mode     fullres (default: PDQ on the full image, as HMA hashes) or reference-512\n"
     "             (the reference CLI's 512x512 nearest-neighbour pre-resize)\n"
     "  --threads  worker threads (default: all cores)\n"
+    "  --query-hashes  jsonl also carries \"query\": the match-only hashes serve searches with\n"
+    "             (the 8 pixel-level orientation hashes, and the content inside borders and\n"
+    "             letterbox bars with its own orientations), for evaluation\n"
+    "  --format=vpdq VIDEO: the video's vPDQ (MP4/MOV, Matroska/WebM, AVI, MPEG-TS) as\n"
+    "             frame,quality,pdq,timestamp lines, the ThreatExchange reference's format\n"
+    "  --seconds-per-hash S  with vpdq: one frame per S seconds (default 1; 0 = every frame)\n"
+    "  --downsample N        with vpdq: scale frames to NxN before hashing (default: native)\n"
     "  --scanner-max-pixels N, --scanner-max-bytes N, --scanner-max-frames N, ...: the scanner's\n"
     "             limits (also HG_SCANNER_* variables; `hashguard hash --help-config` lists "
     "them)\n";
 
-enum class output_format { table, jsonl };
+enum class output_format { table, jsonl, vpdq };
 
 struct options {
   output_format format{output_format::table};
@@ -66,6 +79,8 @@ struct options {
   std::vector<std::string> inputs;
   std::vector<std::string> config_flags;  // --scanner-* for core::config
   bool help_config{};
+  bool query_hashes{};  // --query-hashes
+  vpdq_cli_options vpdq;
 };
 
 // One input's outcome: a scan result, or an error (scanner's, or the file system's).
@@ -106,6 +121,8 @@ std::optional<options> parse(const std::vector<std::string>& args, bool& help) {
       return std::nullopt;
     } else if (a == "--help-config") {
       o.help_config = true;
+    } else if (a == "--query-hashes") {
+      o.query_hashes = true;
     } else if (a.rfind("--scanner", 0) == 0) {
       o.config_flags.push_back(a);
       if (a.find('=') == std::string::npos && i + 1 < args.size())
@@ -116,8 +133,10 @@ std::optional<options> parse(const std::vector<std::string>& args, bool& help) {
         o.format = output_format::jsonl;
       } else if (v == "table") {
         o.format = output_format::table;
+      } else if (v == "vpdq") {
+        o.format = output_format::vpdq;
       } else {
-        std::cerr << "hashguard hash: --format must be table or jsonl\n";
+        std::cerr << "hashguard hash: --format must be table, jsonl or vpdq\n";
         return std::nullopt;
       }
     } else if (starts_with_option(a, "--mode")) {
@@ -130,6 +149,23 @@ std::optional<options> parse(const std::vector<std::string>& args, bool& help) {
         std::cerr << "hashguard hash: --mode must be fullres or reference-512\n";
         return std::nullopt;
       }
+    } else if (starts_with_option(a, "--seconds-per-hash")) {
+      const std::string text = option_value(args, i, "--seconds-per-hash").value_or("");
+      double v = -1.0;
+      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+      if (ec != std::errc{} || end != text.data() + text.size() || !(v >= 0.0) || v > 3600.0) {
+        std::cerr << "hashguard hash: --seconds-per-hash needs a number from 0 to 3600\n";
+        return std::nullopt;
+      }
+      o.vpdq.seconds_per_hash = v;
+    } else if (starts_with_option(a, "--downsample")) {
+      const auto v = option_value(args, i, "--downsample");
+      const auto n = core::parse_int<std::uint32_t>(v.value_or(""), 0, 4096);
+      if (!n || *n == 1 || *n == 2 || *n == 3 || *n == 4) {
+        std::cerr << "hashguard hash: --downsample needs 0 (native) or a size from 5 to 4096\n";
+        return std::nullopt;
+      }
+      o.vpdq.downsample = *n;
     } else if (starts_with_option(a, "--threads")) {
       const auto v = option_value(args, i, "--threads");
       const auto n = core::parse_int<unsigned>(v.value_or(""), 1, 1024);
@@ -145,6 +181,10 @@ std::optional<options> parse(const std::vector<std::string>& args, bool& help) {
   }
   if (o.inputs.empty() && !o.help_config) {
     std::cerr << "hashguard hash: no FILE or DIR given\n";
+    return std::nullopt;
+  }
+  if (o.format == output_format::vpdq && o.inputs.size() != 1) {
+    std::cerr << "hashguard hash: --format=vpdq takes one video file (one video per output)\n";
     return std::nullopt;
   }
   return o;
@@ -201,7 +241,33 @@ outcome hash_one(scanner::image_scanner& scanner, const std::string& path) {
   return out;
 }
 
-std::string to_jsonl(const outcome& o) {
+boost::json::object orientations_json(const scanner::orientation_hashes& h) {
+  boost::json::object out;
+  for (std::size_t d = 0; d < core::dihedral_names.size(); ++d) {
+    out[core::dihedral_names[d]] = core::to_hex(h[d]);
+  }
+  return out;
+}
+
+// The match-only hashes (--query-hashes): only present when asked for.
+boost::json::object query_json(const scanner::scan_result& r) {
+  boost::json::object q;
+  q["orientations"] = orientations_json(r.orientations);
+  if (r.trimmed) {
+    const auto& t = *r.trimmed;
+    q["trimmed"] = {{"top", t.sides.top},
+                    {"bottom", t.sides.bottom},
+                    {"left", t.sides.left},
+                    {"right", t.sides.right},
+                    {"pdq", core::to_hex(t.pdq.hash)},
+                    {"quality", t.pdq.quality},
+                    {"dihedral", orientations_json(t.pdq.dihedral)},
+                    {"orientations", orientations_json(t.orientations)}};
+  }
+  return q;
+}
+
+std::string to_jsonl(const outcome& o, bool query_hashes) {
   boost::json::object obj;
   obj["path"] = o.path;
   if (!o.result) {
@@ -232,6 +298,7 @@ std::string to_jsonl(const outcome& o) {
   }
   // Only when set, so an intact image's object is unchanged.
   if (r.damaged) obj["damaged"] = true;
+  if (query_hashes) obj["query"] = query_json(r);
   return boost::json::serialize(obj);
 }
 
@@ -294,6 +361,7 @@ int run_hash(const std::vector<std::string>& args) {
     return exit_usage;
   }
   const options& opt = *parsed;
+  if (opt.format == output_format::vpdq) return hash_video_file(opt.inputs.front(), opt.vpdq);
 
   // The scanner's limits: defaults < HG_SCANNER_* environment < --scanner-* flags.
   core::config cfg;
@@ -317,6 +385,8 @@ int run_hash(const std::vector<std::string>& args) {
   }
   scanner::scan_options scan_options = *configured;
   if (opt.mode) scan_options.mode = *opt.mode;
+  scan_options.orientations = opt.query_hashes;
+  scan_options.trim = opt.query_hashes;
   const std::vector<std::string> files = expand(opt.inputs);
   unsigned threads =
       opt.threads != 0 ? opt.threads : std::max(1U, std::thread::hardware_concurrency());
@@ -360,7 +430,8 @@ int run_hash(const std::vector<std::string>& args) {
       slots[i].reset();
     }
     bar.clear();
-    std::cout << (opt.format == output_format::jsonl ? to_jsonl(o) : to_table_row(o, path_width))
+    std::cout << (opt.format == output_format::jsonl ? to_jsonl(o, opt.query_hashes)
+                                                     : to_table_row(o, path_width))
               << '\n'
               << std::flush;
     bar.draw(i + 1);

@@ -58,7 +58,9 @@ int run_keys(const std::vector<std::string>& args) {
       return exit_usage;
     }
     // --capability a[,b]: each must be a known capability name.
-    std::string_view names = o.value("capability").value_or("");
+    // value() returns a temporary: keep the text alive while the view walks it.
+    const std::string capability_text = o.value("capability").value_or("");
+    std::string_view names = capability_text;
     while (!names.empty()) {
       const auto comma = names.find(',');
       const auto cap = core::parse_capability(names.substr(0, comma));

@@ -99,6 +99,12 @@ int run_serve(const std::vector<std::string>& args) {
   std::cerr << "hashguard serve: configuration\n" << cfg.describe();
   raise_descriptor_limit(options->max_connections);
 
+  const auto orientations = orientation_match_from(cfg);
+  if (!orientations) {
+    std::cerr << "hashguard serve: invalid setting: match.orientations must be exact, dihedral "
+                 "or off\n";
+    return exit_usage;
+  }
   auto scan_options = scanner::scan_options_from(cfg);
   if (!scan_options) {
     std::cerr << "hashguard serve: invalid setting: " << scan_options.error().message() << "\n";
@@ -219,7 +225,8 @@ int run_serve(const std::vector<std::string>& args) {
   deps.recorder = recorder->get();
   deps.scan = *scan_options;
   deps.node = node;
-  deps.dihedral = cfg.get_bool("match.dihedral");
+  deps.orientations = *orientations;
+  deps.trim = cfg.get_bool("match.trim");
   if (auto* keeper = upkeep->evidence.get()) {
     deps.preserve = [keeper](std::string event_id, std::string bytes, std::string media_type) {
       return keeper->submit(std::move(event_id), std::move(bytes), std::move(media_type));

@@ -4,9 +4,11 @@
 #include "serve_review.hpp"
 
 #include "hashguard/api/options.hpp"
+#include "hashguard/core/errc.hpp"
 #include "hashguard/hashdb/settings.hpp"
 #include "hashguard/scanner/scan.hpp"
 
+#include <algorithm>
 #include <iostream>
 
 extern char** environ;  // NOLINT: POSIX
@@ -34,9 +36,16 @@ void declare_serve_config(core::config& cfg) {
               "/v1/match; past it they get 429 probe_suspected, audited (0: off)");
   cfg.declare("match.probe_radius", core::config_type::integer, "32",
               "bits within which a PDQ query counts as a near-duplicate of a recent one");
+  cfg.declare("match.orientations", core::config_type::string, "exact",
+              "rotations and mirrors of scanned images searched too: exact (the PDQ hashes of "
+              "the 7 pixel-level rotations and flips), dihedral (the reference's 7 dihedral "
+              "variants, from one DCT), off (upright only); a list with dihedral=false matches "
+              "upright only");
+  cfg.declare("match.trim", core::config_type::boolean, "true",
+              "also match the content inside uniform borders, letterbox and pillarbox bars of "
+              "scanned images (thresholds in README: trimming)");
   cfg.declare("match.dihedral", core::config_type::boolean, "true",
-              "search the 7 rotated/mirrored PDQ variants of scanned images too (false: the "
-              "original orientation only, whatever the lists' dihedral setting)");
+              "old name of match.orientations, used when set: true = dihedral, false = off");
 }
 
 std::optional<int> load_serve_config(core::config& cfg, const std::vector<std::string>& args) {
@@ -127,6 +136,23 @@ void print_serve_usage(const core::config& cfg, bool markdown) {
               << "  (default: " << (e.type == core::config_type::secret ? "<secret>" : e.value)
               << ")\n";
   }
+}
+
+core::result<handlers::orientation_match> orientation_match_from(const core::config& cfg) {
+  // The old key wins when it was set: a configuration written for it keeps its meaning.
+  const auto entries = cfg.entries();
+  const auto old = std::find_if(entries.begin(), entries.end(), [](const core::config_entry& e) {
+    return e.key == "match.dihedral";
+  });
+  if (old != entries.end() && old->source != core::config_source::defaults) {
+    return cfg.get_bool("match.dihedral") ? handlers::orientation_match::dihedral
+                                          : handlers::orientation_match::off;
+  }
+  const std::string& mode = cfg.get_string("match.orientations");
+  if (mode == "exact") return handlers::orientation_match::exact;
+  if (mode == "dihedral") return handlers::orientation_match::dihedral;
+  if (mode == "off") return handlers::orientation_match::off;
+  return core::errc::config_bad_value;
 }
 
 }  // namespace hashguard::app

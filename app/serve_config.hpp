@@ -5,6 +5,8 @@
 #pragma once
 
 #include "hashguard/core/config.hpp"
+#include "hashguard/core/error.hpp"
+#include "hashguard/handlers/services.hpp"
 
 #include <optional>
 #include <string>
@@ -14,8 +16,13 @@ namespace hashguard::app {
 
 /// Declares every setting of serve: the transport's, the database's and the review side's,
 /// the scanner's, and serve's own (snapshot.*, suppressions.*, auth.refresh_ms, node.name,
-/// match.dihedral).
+/// match.orientations and its old name match.dihedral).
 void declare_serve_config(core::config& cfg);
+
+/// match.orientations, or match.dihedral when that was set (true = dihedral, false = off).
+/// Errors: core::errc::config_bad_value for an unknown mode.
+[[nodiscard]] core::result<handlers::orientation_match> orientation_match_from(
+    const core::config& cfg);
 
 /// Applies --config FILE, the HG_* environment and the flags in `args`. Returns the exit
 /// status when serve should stop here (after --help, or after printing what is wrong),

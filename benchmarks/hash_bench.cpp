@@ -8,6 +8,10 @@
 // Per image: image_scanner::scan (exact fullres PDQ + 8 dihedrals, pHash, MD5/SHA-1/SHA-256)
 // with its decode / hash / digest stage times; the PDQ core alone and pHash alone on the
 // decoded pixels; images/s on one thread and on every core (one image_scanner per thread).
+// Orientation hashes and trimming (match.orientations = exact, match.trim): the scan with them
+// (bars looked for; none on these images) against the scan
+// without, alternated, in thread CPU time (target: <= 25 % extra on the 1 MP and 12 MP JPEG);
+// the PDQ core with them; the bit-exact alternative's extra cost (7 more hashes).
 // Peer: cv::imdecode + cv::img_hash::PHash::compute, one thread.
 // Targets (one thread, exact fullres, decode included): 1 MP <= 6 ms, 12 MP <= 55 ms; the PDQ
 // core alone on 12 MP <= 15 ms.
@@ -32,6 +36,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -95,8 +100,31 @@ double median(std::vector<double> v) {
   return v.empty() ? 0.0 : v[v.size() / 2];
 }
 
+// The image transposed and/or mirrored (rows axis, columns axis): the 8 orientations are the 8
+// combinations. For the bit-exact alternative to the orientation hashes: hash each copy.
+scanner::pixels reoriented(const scanner::pixels_view& in, bool transpose, bool mirror_rows,
+                           bool mirror_cols) {
+  scanner::pixels out{transpose ? in.height : in.width, transpose ? in.width : in.height,
+                      in.channels, std::vector<std::uint8_t>(in.size_bytes())};
+  const std::size_t ch = in.channels;
+  for (std::uint32_t y = 0; y < in.height; ++y) {
+    const std::uint32_t ry = mirror_rows ? in.height - 1 - y : y;
+    for (std::uint32_t x = 0; x < in.width; ++x) {
+      const std::uint32_t rx = mirror_cols ? in.width - 1 - x : x;
+      const std::size_t to =
+          transpose ? std::size_t{rx} * out.width + ry : std::size_t{ry} * out.width + rx;
+      std::memcpy(&out.data[to * ch], &in.data[(std::size_t{y} * in.width + x) * ch], ch);
+    }
+  }
+  return out;
+}
+
 struct figures {
   double decode_ms{}, hash_ms{}, digest_ms{}, total_ms{}, total_cpu_ms{};
+  // match.orientations = exact: the scan with the 8 orientation hashes, in thread CPU time,
+  // measured interleaved with the plain scan; the PDQ core with them; and the bit-exact
+  // alternative (the 7 other orientations' pixels copied and hashed each).
+  double oriented_cpu_ms{}, plain_cpu_ms{}, pdq_oriented_cpu_ms{}, bit_exact_extra_cpu_ms{};
   double pdq_ms{}, phash_ms{}, decode_cpu_ms{}, pdq_cpu_ms{};
   double images_per_s_1t{}, images_per_s_all{};
   double cv_decode_ms{}, cv_phash_ms{}, cv_images_per_s_1t{};
@@ -131,6 +159,26 @@ figures measure(const bench_image& image, double seconds, unsigned threads) {
   f.total_ms = median(total);
   f.total_cpu_ms = median(total_cpu);
 
+  // Plain scans and scans with the orientation hashes, alternated so that both see the same
+  // machine; thread CPU time.
+  scanner::scan_options with_orientations;
+  with_orientations.orientations = true;
+  with_orientations.trim = true;
+  scanner::image_scanner oriented_scanner(with_orientations);
+  if (!oriented_scanner.scan(image.bytes)) std::exit(1);
+  std::vector<double> plain_cpu, oriented_cpu;
+  start = clock_type::now();
+  while (seconds_since(start) < seconds || plain_cpu.size() < 5) {
+    double cpu = thread_cpu_ms();
+    if (!scanner.scan(image.bytes)) std::exit(1);
+    plain_cpu.push_back(thread_cpu_ms() - cpu);
+    cpu = thread_cpu_ms();
+    if (!oriented_scanner.scan(image.bytes)) std::exit(1);
+    oriented_cpu.push_back(thread_cpu_ms() - cpu);
+  }
+  f.plain_cpu_ms = median(plain_cpu);
+  f.oriented_cpu_ms = median(oriented_cpu);
+
   // Decoding alone, in thread CPU time (into a reused buffer, as the scanner does).
   scanner::decoder decoder;
   scanner::decoded_image decoded;
@@ -163,6 +211,26 @@ figures measure(const bench_image& image, double seconds, unsigned threads) {
   f.pdq_ms = median(pdq_ms);
   f.pdq_cpu_ms = median(pdq_cpu);
   f.phash_ms = median(phash_ms);
+
+  // The PDQ core with the orientation hashes, and the bit-exact alternative's extra work.
+  std::vector<double> pdq_oriented, bit_exact;
+  scanner::orientation_hashes orientations{};
+  start = clock_type::now();
+  while (seconds_since(start) < seconds / 2 || pdq_oriented.size() < 5) {
+    double cpu = thread_cpu_ms();
+    (void)pdq.hash(view, scanner::pdq_mode::fullres, orientations);
+    pdq_oriented.push_back(thread_cpu_ms() - cpu);
+    if (bit_exact.size() < 3) {
+      cpu = thread_cpu_ms();
+      for (int o = 1; o < 8; ++o) {
+        const auto copy = reoriented(view, (o & 4) != 0, (o & 2) != 0, (o & 1) != 0);
+        (void)pdq.hash(copy.view());
+      }
+      bit_exact.push_back(thread_cpu_ms() - cpu);
+    }
+  }
+  f.pdq_oriented_cpu_ms = median(pdq_oriented);
+  f.bit_exact_extra_cpu_ms = median(bit_exact);
 
   // Every core: one scanner per thread, independent images.
   std::atomic<bool> stop{false};
@@ -269,6 +337,13 @@ int main(int argc, char** argv) {
               << " ms, PDQ core alone " << f.pdq_cpu_ms << " ms\n"
               << "hashguard  " << f.images_per_s_1t << " images/s on 1 thread, "
               << f.images_per_s_all << " on " << threads << "\n"
+              << "orientations + trim (match.orientations=exact, match.trim): scan "
+              << f.oriented_cpu_ms << " ms vs " << f.plain_cpu_ms
+              << " ms thread CPU without, extra "
+              << 100.0 * (f.oriented_cpu_ms - f.plain_cpu_ms) / f.plain_cpu_ms
+              << " % (target <= 25 %); PDQ core " << f.pdq_oriented_cpu_ms << " ms vs "
+              << f.pdq_cpu_ms << " ms; bit-exact alternative (7 more hashes of copies) +"
+              << f.bit_exact_extra_cpu_ms << " ms\n"
               << "OpenCV     decode " << f.cv_decode_ms << " + PHash " << f.cv_phash_ms << " ms; "
               << f.cv_images_per_s_1t << " images/s on 1 thread (pHash only)\n";
     const std::string p = "\"" + image.name + "_";
@@ -279,8 +354,14 @@ int main(int argc, char** argv) {
          << "pdq_core_cpu_ms\":" << f.pdq_cpu_ms << "," << p << "pdq_core_ms\":" << f.pdq_ms << ","
          << p << "phash_ms\":" << f.phash_ms << "," << p
          << "images_per_s_1t\":" << f.images_per_s_1t << "," << p
-         << "images_per_s_all_cores\":" << f.images_per_s_all << ",\"opencv_" << image.name
-         << "_decode_ms\":" << f.cv_decode_ms << ",\"opencv_" << image.name
+         << "images_per_s_all_cores\":" << f.images_per_s_all << "," << p
+         << "scan_plain_cpu_ms\":" << f.plain_cpu_ms << "," << p
+         << "scan_orientations_cpu_ms\":" << f.oriented_cpu_ms << "," << p
+         << "orientations_extra_percent\":"
+         << 100.0 * (f.oriented_cpu_ms - f.plain_cpu_ms) / f.plain_cpu_ms << "," << p
+         << "pdq_core_orientations_cpu_ms\":" << f.pdq_oriented_cpu_ms << "," << p
+         << "bit_exact_orientations_extra_cpu_ms\":" << f.bit_exact_extra_cpu_ms << ",\"opencv_"
+         << image.name << "_decode_ms\":" << f.cv_decode_ms << ",\"opencv_" << image.name
          << "_phash_ms\":" << f.cv_phash_ms << ",\"opencv_" << image.name
          << "_images_per_s_1t\":" << f.cv_images_per_s_1t;
   }

@@ -14,6 +14,10 @@ find_package(PNG REQUIRED)
 find_package(GIF REQUIRED)
 find_package(TIFF REQUIRED)                                # TIFF::TIFF
 pkg_check_modules(WEBP REQUIRED IMPORTED_TARGET libwebp)  # PkgConfig::WEBP
+# Video decoding (scanner/src/video_decode.cpp): FFmpeg 5.1's libraries, Debian 12.
+pkg_check_modules(LIBAV REQUIRED IMPORTED_TARGET libavformat libavcodec libswscale libavutil)
+# The video decoder worker's seccomp filter (scanner/src/video_sandbox.cpp).
+pkg_check_modules(SECCOMP REQUIRED IMPORTED_TARGET libseccomp)
 # OpenCV is for the tests and benchmarks only (pHash and decoder parity against OpenCV itself):
 # the service links none of it.
 if(HG_BUILD_TESTS OR HG_BUILD_BENCHMARKS)

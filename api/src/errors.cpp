@@ -60,7 +60,7 @@ class api_category_impl final : public core::named_category {
 // names other modules' named_categories use for errors a client can cause. When a module adds
 // a code, it gets its row here or a place on the "500 on purpose" list below; a test walks
 // every module's category and fails on a name that has neither.
-constexpr std::array<std::pair<std::string_view, int>, 45> status_table{{
+constexpr std::array<std::pair<std::string_view, int>, 49> status_table{{
     {"malformed", 400},
     {"truncated_body", 400},
     {"unauthorized", 401},
@@ -90,6 +90,10 @@ constexpr std::array<std::pair<std::string_view, int>, 45> status_table{{
     {"unsupported_format", 415},
     {"too_many_pixels", 413},
     {"too_large", 413},
+    {"too_long", 413},          // video: duration over the limit
+    {"too_many_frames", 413},   // video: frame count over the limit
+    {"too_many_streams", 413},  // video: a container with more streams than the limit
+    {"decoder_crashed", 422},   // video: the sandboxed decoder died on this input
     {"truncated", 422},
     {"corrupt", 422},
     // The input costs more CPU than scanner.max_scan_ms: its fault, so no Retry-After (a 503

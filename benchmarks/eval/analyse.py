@@ -40,6 +40,114 @@ def set_of(basename):
     return basename.split("__", 1)[0]
 
 
+# Matching modes (match.orientations x match.trim): the query hashes each mode searches with,
+# as (hash, quality) pairs. `hashguard hash --query-hashes` gives "query": the 8 pixel-level
+# orientation hashes and, when bars were found, the trimmed content's hash with its dihedral
+# variants and orientations.
+MODES = ["dihedral", "exact", "dihedral+trim", "exact+trim"]
+ORIENTATIONS = ["original"] + DIHEDRAL
+
+
+def query_hashes(rec, mode):
+    q = rec.get("query", {})
+    out = [(pdq_int(rec["pdq"]), rec["quality"])]
+    if mode.startswith("dihedral"):
+        out += [(pdq_int(rec["dihedral"][k]), rec["quality"]) for k in DIHEDRAL]
+    else:
+        out += [(pdq_int(q["orientations"][k]), rec["quality"]) for k in DIHEDRAL]
+    t = q.get("trimmed")
+    if mode.endswith("+trim") and t:
+        out.append((pdq_int(t["pdq"]), t["quality"]))
+        if mode.startswith("dihedral"):
+            out += [(pdq_int(t["dihedral"][k]), t["quality"]) for k in DIHEDRAL]
+        else:
+            out += [(pdq_int(t["orientations"][k]), t["quality"]) for k in DIHEDRAL]
+    return out
+
+
+def best(queries, target, gated):
+    return min((dist(h, target) for h, q in queries if not gated or q >= MIN_QUALITY),
+               default=256)
+
+
+def mode_tables(originals, by_stem, w, max_t):
+    """Found share per distortion and mode, and false positives per mode and threshold."""
+    if not any("query" in r for r in originals.values()):
+        return
+    w("## Matching modes: reference dihedral against exact orientations, untrimmed and trimmed\n")
+    w("Each mode is what `match.orientations` (dihedral | exact) and `match.trim` search with: "
+      "the variant's hash plus its 7 dihedral variants (the reference's DCT shortcut) or its 7 "
+      "pixel-level orientation hashes, and with trimming also the hashes of the content inside "
+      "the bars it found. Found = the best of them within 31 of the original's hash, quality "
+      "gate not applied (as the table above); *gated* = the same counting only query hashes of "
+      "quality >= 50 (the matcher's gate, applied to the trimmed content on its own).\n")
+    w("| distortion | variants | " + " | ".join(f"{m} | {m}, gated" for m in MODES) +
+      " |")
+    w("|---|---:|" + "---:|---:|" * len(MODES))
+    per = collections.defaultdict(lambda: collections.defaultdict(lambda: [0, 0]))
+    counts = collections.Counter()
+    for stem, recs in by_stem.items():
+        base = recs.get("orig")
+        if base is None:
+            continue
+        target = pdq_int(base["pdq"])
+        for distortion, rec in recs.items():
+            if distortion == "orig" or "query" not in rec:
+                continue
+            counts[distortion] += 1
+            for m in MODES:
+                qs = query_hashes(rec, m)
+                cell = per[distortion][m]
+                cell[0] += best(qs, target, False) <= PDQ_THRESHOLD
+                cell[1] += best(qs, target, True) <= PDQ_THRESHOLD
+    for distortion in sorted(counts):
+        k = counts[distortion]
+        cells = []
+        for m in MODES:
+            a, g = per[distortion][m]
+            cells.append(f"{a / k:.1%} | {g / k:.1%}")
+        w(f"| {distortion} | {k} | " + " | ".join(cells) + " |")
+    w("")
+    # False positives: every distinct pair of originals, each side's every query hash against
+    # the other's hash (a pair counts once, at the smaller of the two directions).
+    orig = [r for _, r in sorted(originals.items()) if "query" in r]
+    n = len(orig)
+    w("### False positives per mode, all distinct pairs, every query hash counted\n")
+    w(f"Pairs of different originals ({n * (n - 1) // 2} pairs) whose best query hash is at or "
+      "under the threshold; gated = both sides' hashes of quality >= 50.\n")
+    hists = {}
+    for m in MODES:
+        qs = [query_hashes(r, m) for r in orig]
+        targets = [(pdq_int(r["pdq"]), r["quality"]) for r in orig]
+        hist = [0] * 257
+        hist_gated = [0] * 257
+        plain = [[h for h, _ in q] for q in qs]
+        all_usable = [all(qq >= MIN_QUALITY for _, qq in q) for q in qs]
+        for i in range(n):
+            qi, ti = plain[i], targets[i][0]
+            for j in range(i + 1, n):
+                tj = targets[j][0]
+                d = min(min((h ^ tj).bit_count() for h in qi),
+                        min((h ^ ti).bit_count() for h in plain[j]))
+                hist[d] += 1
+                if targets[i][1] >= MIN_QUALITY and targets[j][1] >= MIN_QUALITY:
+                    if all_usable[i] and all_usable[j]:
+                        dg = d
+                    else:
+                        dg = min(best(qs[i], tj, True), best(qs[j], ti, True))
+                    hist_gated[dg] += 1
+        hists[m] = (hist, hist_gated)
+    w("| threshold | " + " | ".join(f"{m} | {m}, gated" for m in MODES) + " |")
+    w("|---:|" + "---:|---:|" * len(MODES))
+    for t in range(max_t + 1):
+        cells = []
+        for m in MODES:
+            h, g = hists[m]
+            cells.append(f"{sum(h[: t + 1])} | {sum(g[: t + 1])}")
+        w(f"| {t} | " + " | ".join(cells) + " |")
+    w("")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--originals", required=True)
@@ -232,6 +340,7 @@ def main():
     w("pHash false positives over all pairs at <= 10: "
       f"{cumulative(pair_hist_phash['all'], PHASH_THRESHOLD) / total_diff:.2e} "
       f"({cumulative(pair_hist_phash['all'], PHASH_THRESHOLD)} pairs).\n")
+    mode_tables(originals, by_stem, w, max_t)
     w("## PDQ quality of the originals\n")
     w("| quality | " + " | ".join(f"{b * 10}-{b * 10 + 9 if b < 9 else 100}" for b in range(10))
       + " |")

@@ -27,8 +27,19 @@ namespace json = boost::json;
 
 scanner::image_scanner& thread_scanner(const scanner::scan_options& options) {
   thread_local std::unique_ptr<scanner::image_scanner> s;
-  if (!s) s = std::make_unique<scanner::image_scanner>(options);
+  if (!s || s->options().orientations != options.orientations ||
+      s->options().trim != options.trim) {
+    s = std::make_unique<scanner::image_scanner>(options);
+  }
   return *s;
+}
+
+/// The scanner's options under match.orientations: the orientation hashes only when matched.
+scanner::scan_options scan_options_of(const services& deps) {
+  scanner::scan_options o = deps.scan;
+  o.orientations = deps.orientations == orientation_match::exact;
+  o.trim = deps.trim;
+  return o;
 }
 
 double seconds(std::chrono::nanoseconds d) {
@@ -56,34 +67,82 @@ json::object hashes_json(const scanner::scan_result& r) {
 
 /// Every hit of one scan: the first frame with all signals, then the other frames' PDQ.
 /// An entry reached by several frames is kept once (the smallest distance).
+/// The PDQ query of one frame under match.orientations: with `exact` the pixel-level
+/// orientation hashes stand in for the dihedral ones (orientations[0] is the upright hash).
+matcher::pdq_query pdq_query_of(const scanner::pdq_result& pdq,
+                                const scanner::orientation_hashes& orientations,
+                                orientation_match mode) {
+  switch (mode) {
+    case orientation_match::exact: return {orientations, 8, pdq.quality};
+    case orientation_match::dihedral: return {pdq.dihedral, 8, pdq.quality};
+    case orientation_match::off: break;
+  }
+  return {pdq.dihedral, 1, pdq.quality};
+}
+
+/// Names the orientation of a hit that matched through a rotated or mirrored hash.
+void name_orientation(std::vector<core::hit>& hits) {
+  for (core::hit& h : hits) {
+    if (h.sig != core::signal::pdq || h.variant == core::dihedral::original) continue;
+    auto detail = h.detail ? std::make_shared<core::hit_detail>(*h.detail)
+                           : std::make_shared<core::hit_detail>();
+    detail->orientation = h.variant;
+    h.detail = std::move(detail);
+  }
+}
+
+/// Adds `more` to `hits`, one hit per (list, entry): the smaller distance wins.
+void merge_hits(std::vector<core::hit>& hits, const std::vector<core::hit>& more) {
+  for (const auto& h : more) {
+    bool seen = false;
+    for (auto& old : hits) {
+      if (old.list_id == h.list_id && old.entry_id == h.entry_id) {
+        if (h.distance < old.distance) old = h;
+        seen = true;
+      }
+    }
+    if (!seen) hits.push_back(h);
+  }
+}
+
 std::vector<core::hit> match_scan(const matcher::snapshot& snap, const scanner::scan_result& r,
-                                  bool dihedral) {
-  const int variants = dihedral ? 8 : 1;
+                                  orientation_match mode) {
   std::vector<core::hit> hits;
   matcher::scan_query q;
-  q.pdq = matcher::pdq_query{r.pdq.dihedral, variants, r.pdq.quality};
+  q.pdq = pdq_query_of(r.pdq, r.orientations, mode);
   q.phash = r.phash;
   q.md5 = r.digest.md5;
   q.sha1 = r.digest.sha1;
   q.sha256 = r.digest.sha256;
   snap.match(q, hits);
+  name_orientation(hits);
+  if (r.trimmed) {
+    // The content inside the bars: a hit it gives, or a closer one, says what was trimmed.
+    matcher::scan_query tq;
+    tq.pdq = pdq_query_of(r.trimmed->pdq, r.trimmed->orientations, mode);
+    std::vector<core::hit> more;
+    snap.match(tq, more);
+    name_orientation(more);
+    const auto& sides = r.trimmed->sides;
+    for (auto& h : more) {
+      auto detail = h.detail ? std::make_shared<core::hit_detail>(*h.detail)
+                             : std::make_shared<core::hit_detail>();
+      detail->trim =
+          core::hit_detail::trim_box{static_cast<int>(sides.top), static_cast<int>(sides.bottom),
+                                     static_cast<int>(sides.left), static_cast<int>(sides.right)};
+      h.detail = std::move(detail);
+    }
+    merge_hits(hits, more);
+  }
   for (const auto& f : r.frames) {
     if (f.index == 0) continue;
     matcher::scan_query fq;
-    fq.pdq = matcher::pdq_query{f.pdq.dihedral, variants, f.pdq.quality};
+    fq.pdq = pdq_query_of(f.pdq, f.orientations, mode);
     fq.query = static_cast<std::int32_t>(f.index);
     std::vector<core::hit> more;
     snap.match(fq, more);
-    for (const auto& h : more) {
-      bool seen = false;
-      for (auto& old : hits) {
-        if (old.list_id == h.list_id && old.entry_id == h.entry_id) {
-          if (h.distance < old.distance) old = h;
-          seen = true;
-        }
-      }
-      if (!seen) hits.push_back(h);
-    }
+    name_orientation(more);
+    merge_hits(hits, more);
   }
   return hits;
 }
@@ -216,7 +275,7 @@ api::response handle_scan(const services& deps, const api::request& req,
   if (record && !said_truncated) {
     return api::response::error(api::errc::malformed, "X-Source-Url-Truncated must be 0 or 1");
   }
-  auto& sc = thread_scanner(deps.scan);
+  auto& sc = thread_scanner(scan_options_of(deps));
   const auto* data = reinterpret_cast<const std::uint8_t*>(req.body.data());  // NOLINT
   // Within scanner.max_scan_ms of CPU (422 scan_budget_exceeded past it, no Retry-After: the
   // input is at fault), stopped early when the scan pool is cancelled (shutdown past its drain
@@ -241,7 +300,7 @@ api::response handle_scan(const services& deps, const api::request& req,
   std::vector<core::hit> hits;
   {
     const auto start = std::chrono::steady_clock::now();
-    hits = match_scan(*snap, r, deps.dihedral);
+    hits = match_scan(*snap, r, deps.orientations);
     if (deps.stats) {
       deps.stats->observe_stage(api::stage::match,
                                 seconds(std::chrono::steady_clock::now() - start));
@@ -250,7 +309,9 @@ api::response handle_scan(const services& deps, const api::request& req,
   core::verdict v = core::verdict::no_match;
   if (!hits.empty()) {
     v = core::verdict::match;
-  } else if (r.pdq.quality < core::pdq_min_quality) {
+  } else if (r.pdq.quality < core::pdq_min_quality &&
+             (!r.trimmed || r.trimmed->pdq.quality < core::pdq_min_quality)) {
+    // A padded copy whose content inside the bars is hashable is not low quality.
     v = core::verdict::low_quality;
   }
   const core::action act = hits.empty() ? core::action::none : strictest_action(*snap, hits);

@@ -23,6 +23,11 @@ class scanner_category_impl final : public core::named_category {
       case errc::scan_budget_exceeded:
         return "the image needs more CPU time to scan than the scan budget allows";
       case errc::scan_cancelled: return "the scan was stopped (the server is shutting down)";
+      case errc::too_long: return "the video is longer than the duration limit";
+      case errc::too_many_frames: return "the video has more frames than the frame limit";
+      case errc::too_many_streams: return "the video container has more streams than the limit";
+      case errc::decoder_crashed:
+        return "the sandboxed video decoder died on this input (a crash or a sandbox limit)";
     }
     return "unknown scanner error";
   }
@@ -38,6 +43,10 @@ class scanner_category_impl final : public core::named_category {
       case errc::digest_failed: return "digest_failed";
       case errc::scan_budget_exceeded: return "scan_budget_exceeded";
       case errc::scan_cancelled: return "scan_cancelled";
+      case errc::too_long: return "too_long";
+      case errc::too_many_frames: return "too_many_frames";
+      case errc::too_many_streams: return "too_many_streams";
+      case errc::decoder_crashed: return "decoder_crashed";
     }
     return "unknown";
   }

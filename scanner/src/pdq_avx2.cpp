@@ -180,10 +180,10 @@ void box_lanes_full(const float* in_a, const float* in_b, row_writer& out_a, row
 
 // The same over two strips at once (rows 0-7 in `in_a`, 8-15 in `in_b`: two independent sums
 // hide the add latency), dividing only at the wanted (ascending, possibly repeated) output
-// indices; row k's value for wanted index j goes to narrow[k * 64 + j], for the first
-// `count_rows` rows (1..16).
+// indices (`n_wanted` of them); row k's value for wanted index j goes to
+// narrow[k * n_wanted + j], for the first `count_rows` rows (1..16).
 void box_lanes_select(const float* in_a, const float* in_b, int length, int window,
-                      const std::uint32_t* wanted, float* narrow, int count_rows) {
+                      const std::uint32_t* wanted, int n_wanted, float* narrow, int count_rows) {
   const box_phases ph = phases_of(length, window);
   __m256 sum_a = _mm256_setzero_ps();
   __m256 sum_b = _mm256_setzero_ps();
@@ -194,11 +194,11 @@ void box_lanes_select(const float* in_a, const float* in_b, int length, int wind
   int next = 0;
   alignas(32) float values[2 * lanes];
   auto emit = [&] {
-    while (next < 64 && static_cast<int>(wanted[next]) == oi) {
+    while (next < n_wanted && static_cast<int>(wanted[next]) == oi) {
       const __m256 divisor = _mm256_set1_ps(static_cast<float>(count));
       _mm256_store_ps(values, _mm256_div_ps(sum_a, divisor));
       _mm256_store_ps(values + lanes, _mm256_div_ps(sum_b, divisor));
-      for (int k = 0; k < count_rows; ++k) narrow[k * 64 + next] = values[k];
+      for (int k = 0; k < count_rows; ++k) narrow[k * n_wanted + next] = values[k];
       ++next;
     }
     ++oi;
@@ -392,8 +392,11 @@ void downsample_avx2(const luma_source& source, const stream_layout& layout, flo
   const auto ucols = static_cast<std::size_t>(cols);
   const int window_along_rows = layout.window_along_rows;
   const int ring_rows = layout.ring_rows;
-  const std::uint32_t* xs = layout.xs;
-  const std::uint32_t* ys = layout.ys;
+  const std::uint32_t* xs = layout.grid.xs;
+  const std::uint32_t* ys = layout.grid.ys;
+  const int nx = layout.grid.nx;
+  const int ny = layout.grid.ny;
+  const auto unx = static_cast<std::size_t>(nx);
 
   float* luma_block = layout.block;             // 16 rows x cols, row-major
   float* c1_block = layout.block + 16 * ucols;  // 16 column-pass output rows
@@ -414,8 +417,8 @@ void downsample_avx2(const luma_source& source, const stream_layout& layout, flo
     for (int k = 0; k < 16; ++k) block_rows[k] = c1_block + static_cast<std::size_t>(k) * ucols;
     rows_to_lanes(block_rows, cols, strip_a);
     rows_to_lanes(block_rows + 8, cols, strip_b);
-    box_lanes_select(strip_a, strip_b, cols, window_along_rows, xs,
-                     narrow + static_cast<std::size_t>(c1_first) * 64, count_rows);
+    box_lanes_select(strip_a, strip_b, cols, window_along_rows, xs, nx,
+                     narrow + static_cast<std::size_t>(c1_first) * unx, count_rows);
     c1_first += count_rows;
   };
   column_state c1{layout.col_sum, cols, phases_of(rows, layout.window_along_cols)};
@@ -482,9 +485,9 @@ void downsample_avx2(const luma_source& source, const stream_layout& layout, flo
     flush_c1(left);
   }
 
-  // Column pass 2 on the 64 kept columns, keeping the 64 decimated rows.
-  float sums[64];
-  for (float& s : sums) s = 0.0F;
+  // Column pass 2 on the kept columns, keeping the kept rows.
+  float sums[sample_grid::max_samples];
+  for (int j = 0; j < nx; ++j) sums[j] = 0.0F;
   const box_phases ph = phases_of(rows, layout.window_along_cols);
   int count = 0;
   int oi = 0;
@@ -492,29 +495,29 @@ void downsample_avx2(const luma_source& source, const stream_layout& layout, flo
   int ri = 0;
   int li = 0;
   auto emit = [&] {
-    while (next < 64 && static_cast<int>(ys[next]) == oi) {
-      column_update(sums, nullptr, nullptr, out + next * 64, count, 64);
+    while (next < ny && static_cast<int>(ys[next]) == oi) {
+      column_update(sums, nullptr, nullptr, out + next * nx, count, nx);
       ++next;
     }
     ++oi;
   };
   for (int i = 0; i < ph.p1; ++i, ++ri) {
     ++count;
-    column_update(sums, narrow + static_cast<std::size_t>(ri) * 64, nullptr, nullptr, count, 64);
+    column_update(sums, narrow + static_cast<std::size_t>(ri) * unx, nullptr, nullptr, count, nx);
   }
   for (int i = 0; i < ph.p2; ++i, ++ri) {
     ++count;
-    column_update(sums, narrow + static_cast<std::size_t>(ri) * 64, nullptr, nullptr, count, 64);
+    column_update(sums, narrow + static_cast<std::size_t>(ri) * unx, nullptr, nullptr, count, nx);
     emit();
   }
   for (int i = 0; i < ph.p3; ++i, ++ri, ++li) {
-    column_update(sums, narrow + static_cast<std::size_t>(ri) * 64,
-                  narrow + static_cast<std::size_t>(li) * 64, nullptr, count, 64);
+    column_update(sums, narrow + static_cast<std::size_t>(ri) * unx,
+                  narrow + static_cast<std::size_t>(li) * unx, nullptr, count, nx);
     emit();
   }
   for (int i = 0; i < ph.p4; ++i, ++li) {
     --count;
-    column_update(sums, nullptr, narrow + static_cast<std::size_t>(li) * 64, nullptr, count, 64);
+    column_update(sums, nullptr, narrow + static_cast<std::size_t>(li) * unx, nullptr, count, nx);
     emit();
   }
 }

@@ -36,10 +36,10 @@ phases box_phases(int length, int window) noexcept {
   return {half - 1, window - half + 1, length - window, half - 1};
 }
 
-// Box filter along a contiguous row, dividing only at the wanted output indices (ascending,
-// possibly repeated); writes one value per wanted index.
+// Box filter along a contiguous row, dividing only at the `n_wanted` wanted output indices
+// (ascending, possibly repeated); writes one value per wanted index.
 void box_row_select(const float* in, int length, int window, const std::uint32_t* wanted,
-                    float* out) noexcept {
+                    int n_wanted, float* out) noexcept {
   const phases ph = box_phases(length, window);
   int ri = 0;
   int li = 0;
@@ -48,7 +48,7 @@ void box_row_select(const float* in, int length, int window, const std::uint32_t
   int count = 0;
   float sum = 0.0F;
   auto emit = [&] {
-    while (next < 64 && static_cast<int>(wanted[next]) == oi) {
+    while (next < n_wanted && static_cast<int>(wanted[next]) == oi) {
       out[next++] = sum / static_cast<float>(count);
     }
     ++oi;
@@ -144,14 +144,16 @@ void luma_source::row(std::uint32_t y, float* out) const noexcept {
   }
 }
 
-void stream_scratch::reserve(std::uint32_t rows, std::uint32_t cols, int window_along_cols) {
+void stream_scratch::reserve(std::uint32_t rows, std::uint32_t cols, int window_along_cols,
+                             int nx) {
   const std::size_t ring_size = std::size_t(window_along_cols + 1) * cols;
   if (ring.size() < ring_size) ring.resize(ring_size);
   if (col_sum.size() < cols) col_sum.resize(cols);
   if (row_in.size() < cols) row_in.resize(cols);
   if (row_out.size() < cols) row_out.resize(cols);
-  if (narrow.size() < std::size_t{rows} * 64) narrow.resize(std::size_t{rows} * 64);
-  if (narrow_out.size() < 64) narrow_out.resize(64);
+  const auto width = static_cast<std::size_t>(nx);
+  if (narrow.size() < std::size_t{rows} * width) narrow.resize(std::size_t{rows} * width);
+  if (narrow_out.size() < width) narrow_out.resize(width);
 }
 
 void box_1d_reference(const float* in, float* out, int length, int stride, int window) noexcept {
@@ -190,7 +192,8 @@ void box_1d_reference(const float* in, float* out, int length, int stride, int w
   }
 }
 
-void downsample_reference(float* buffer1, float* buffer2, int rows, int cols, float* out) noexcept {
+void downsample_reference(float* buffer1, float* buffer2, int rows, int cols,
+                          const sample_grid& grid, float* out) noexcept {
   const int window_along_rows = jarosz_window(cols, 64);
   const int window_along_cols = jarosz_window(rows, 64);
   const auto ucols = static_cast<std::size_t>(cols);
@@ -203,26 +206,25 @@ void downsample_reference(float* buffer1, float* buffer2, int rows, int cols, fl
       box_1d_reference(buffer2 + j, buffer1 + j, rows, cols, window_along_cols);
     }
   }
-  std::uint32_t ys[64];
-  std::uint32_t xs[64];
-  decimation_indices(static_cast<std::uint32_t>(rows), ys);
-  decimation_indices(static_cast<std::uint32_t>(cols), xs);
-  for (int i = 0; i < 64; ++i) {
-    for (int j = 0; j < 64; ++j) out[i * 64 + j] = buffer1[std::size_t{ys[i]} * ucols + xs[j]];
+  for (int i = 0; i < grid.ny; ++i) {
+    for (int j = 0; j < grid.nx; ++j) {
+      out[i * grid.nx + j] = buffer1[std::size_t{grid.ys[i]} * ucols + grid.xs[j]];
+    }
   }
 }
 
-void downsample_blocked(const luma_source& source, stream_scratch& scratch, float* out) noexcept {
+void downsample_blocked(const luma_source& source, stream_scratch& scratch, const sample_grid& grid,
+                        float* out) noexcept {
   const int rows = static_cast<int>(source.rows);
   const int cols = static_cast<int>(source.cols);
   const auto ucols = static_cast<std::size_t>(cols);
   const int window_along_rows = jarosz_window(cols, 64);
   const int window_along_cols = jarosz_window(rows, 64);
   const auto ring_rows = static_cast<std::size_t>(window_along_cols + 1);
-  std::uint32_t ys[64];
-  std::uint32_t xs[64];
-  decimation_indices(source.rows, ys);
-  decimation_indices(source.cols, xs);
+  const std::uint32_t* xs = grid.xs;
+  const std::uint32_t* ys = grid.ys;
+  const int nx = grid.nx;
+  const auto unx = static_cast<std::size_t>(nx);
 
   float* ring = scratch.ring.data();
   float* row_in = scratch.row_in.data();
@@ -245,19 +247,20 @@ void downsample_blocked(const luma_source& source, stream_scratch& scratch, floa
   column_pass(rows, window_along_cols, sums, ucols, first_passes_row, [&](int o, int count) {
     const auto divisor = static_cast<float>(count);
     for (std::size_t j = 0; j < ucols; ++j) row_out[j] = sums[j] / divisor;
-    box_row_select(row_out, cols, window_along_rows, xs, narrow + static_cast<std::size_t>(o) * 64);
+    box_row_select(row_out, cols, window_along_rows, xs, nx,
+                   narrow + static_cast<std::size_t>(o) * unx);
   });
 
-  // Column pass 2 on the 64 kept columns; keep the 64 decimated rows.
-  float narrow_sums[64];
+  // Column pass 2 on the kept columns; keep the kept rows.
+  float narrow_sums[sample_grid::max_samples];
   int next = 0;
   column_pass(
-      rows, window_along_cols, narrow_sums, 64,
-      [&](int r) -> const float* { return narrow + static_cast<std::size_t>(r) * 64; },
+      rows, window_along_cols, narrow_sums, unx,
+      [&](int r) -> const float* { return narrow + static_cast<std::size_t>(r) * unx; },
       [&](int o, int count) {
         const auto divisor = static_cast<float>(count);
-        while (next < 64 && static_cast<int>(ys[next]) == o) {
-          for (int j = 0; j < 64; ++j) out[next * 64 + j] = narrow_sums[j] / divisor;
+        while (next < grid.ny && static_cast<int>(ys[next]) == o) {
+          for (int j = 0; j < nx; ++j) out[next * nx + j] = narrow_sums[j] / divisor;
           ++next;
         }
       });

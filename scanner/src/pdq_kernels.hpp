@@ -18,6 +18,18 @@ namespace hashguard::scanner::pdq_detail {
 /// Fills 64 indices into a dimension of `size`.
 void decimation_indices(std::uint32_t size, std::uint32_t out[64]) noexcept;
 
+/// Where a downsample keeps values of the blurred plane: `nx` ascending columns and `ny`
+/// ascending rows (repeats allowed; at most max_samples each). The output is ny x nx,
+/// row-major. The reference hash keeps the 64 decimation indices per axis; the orientation
+/// hashes add the 64 sample positions of the mirrored axis (pdq_orient.cpp).
+struct sample_grid {
+  static constexpr int max_samples = 128;
+  const std::uint32_t* xs{};
+  int nx{64};
+  const std::uint32_t* ys{};
+  int ny{64};
+};
+
 /// Supplies float luma one row at a time: either from 8-bit pixels (optionally through a
 /// nearest-neighbour index map, for the reference CLI's 512x512 pre-resize) or from a plane.
 struct luma_source {
@@ -39,21 +51,23 @@ struct stream_scratch {
   std::vector<float> col_sum;  ///< running sums of the column pass, one per column
   std::vector<float> row_in;   ///< one luma row
   std::vector<float> row_out;  ///< one column-pass output row
-  std::vector<float> narrow;   ///< rows x 64: second row pass at the decimated columns
+  std::vector<float> narrow;   ///< rows x nx: second row pass at the kept columns
   std::vector<float> narrow_out;
 
-  void reserve(std::uint32_t rows, std::uint32_t cols, int window_along_cols);
+  void reserve(std::uint32_t rows, std::uint32_t cols, int window_along_cols, int nx);
 };
 
 /// The reference's box filter along one vector (stride in floats), in its exact order.
 void box_1d_reference(const float* in, float* out, int length, int stride, int window) noexcept;
 
 /// Reference layout: blurs the full plane `buffer1` in place (with `buffer2` as scratch),
-/// exactly as the reference's jaroszFilterFloat, then decimates into out[64*64].
-void downsample_reference(float* buffer1, float* buffer2, int rows, int cols, float* out) noexcept;
+/// exactly as the reference's jaroszFilterFloat, then keeps the grid's samples in out.
+void downsample_reference(float* buffer1, float* buffer2, int rows, int cols,
+                          const sample_grid& grid, float* out) noexcept;
 
 /// Streaming layout, portable code: same values as downsample_reference.
-void downsample_blocked(const luma_source& source, stream_scratch& scratch, float* out) noexcept;
+void downsample_blocked(const luma_source& source, stream_scratch& scratch, const sample_grid& grid,
+                        float* out) noexcept;
 
 /// Buffers and parameters of the AVX2 kernel, as plain pointers: pdq_avx2.cpp is built with
 /// AVX2 flags and must not instantiate inline library code (std::vector members and the like)
@@ -61,14 +75,13 @@ void downsample_blocked(const luma_source& source, stream_scratch& scratch, floa
 struct stream_layout {
   int window_along_rows{};
   int window_along_cols{};
-  int ring_rows{};            ///< window_along_cols + 16
-  const std::uint32_t* xs{};  ///< 64 decimated columns
-  const std::uint32_t* ys{};  ///< 64 decimated rows
-  float* block{};             ///< 32 * cols
-  float* strip{};             ///< 32 * cols
-  float* ring{};              ///< ring_rows * cols
-  float* col_sum{};           ///< cols
-  float* narrow{};            ///< rows * 64
+  int ring_rows{};   ///< window_along_cols + 16
+  sample_grid grid;  ///< the kept columns and rows
+  float* block{};    ///< 32 * cols
+  float* strip{};    ///< 32 * cols
+  float* ring{};     ///< ring_rows * cols
+  float* col_sum{};  ///< cols
+  float* narrow{};   ///< rows * grid.nx
 };
 
 /// Streaming layout, AVX2 (pdq_avx2.cpp; call only when cpu_has_avx2()). Same values.

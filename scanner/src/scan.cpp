@@ -163,16 +163,33 @@ core::result<scan_result> image_scanner::scan(std::span<const std::uint8_t> byte
       s.timings.hash = since(start);
       return spent();
     };
-    out.pdq = s.pdq.hash(first, s.options.mode);  // with its 8 dihedral hashes
+    // With its 8 dihedral hashes (and, for matching, the 8 orientation hashes).
+    out.pdq = s.options.orientations ? s.pdq.hash(first, s.options.mode, out.orientations)
+                                     : s.pdq.hash(first, s.options.mode);
     if (const errc e = hash_spent(); e != errc{}) return e;
     out.phash = s.phash.hash(first);
+    // Bars before any quality decision: the trimmed content has its own quality, and a padded
+    // copy may be low quality only because of its bars.
+    if (s.options.trim) {
+      if (const errc e = hash_spent(); e != errc{}) return e;
+      if (const auto found = find_content(first, s.options.trimming)) {
+        if (const errc e = hash_spent(); e != errc{}) return e;
+        trimmed_hash t{found->sides, found->content, {}, {}};
+        t.pdq = s.pdq.hash(first, found->content, s.options.mode,
+                           s.options.orientations ? &t.orientations : nullptr);
+        out.trimmed = t;
+      }
+    }
     if (out.animated()) {
       out.frames.reserve(image.frames.size());
-      out.frames.push_back({0, out.pdq});
+      out.frames.push_back({0, out.pdq, out.orientations});
       for (std::size_t i = 1; i < image.frames.size(); ++i) {
         if (const errc e = hash_spent(); e != errc{}) return e;
-        out.frames.push_back(
-            {static_cast<std::uint32_t>(i), s.pdq.hash(image.frames[i].view(), s.options.mode)});
+        frame_hash f{static_cast<std::uint32_t>(i), {}, {}};
+        const pixels_view frame = image.frames[i].view();
+        f.pdq = s.options.orientations ? s.pdq.hash(frame, s.options.mode, f.orientations)
+                                       : s.pdq.hash(frame, s.options.mode);
+        out.frames.push_back(f);
       }
     }
     if (const errc e = hash_spent(); e != errc{}) return e;

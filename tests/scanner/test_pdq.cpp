@@ -125,6 +125,87 @@ scanner::pixels synthetic(std::uint32_t width, std::uint32_t height, std::uint32
   return p;
 }
 
+// The image transformed by one of the 8 dihedral transforms, at the pixel level, as the
+// vocabulary names them (core/vocabulary.hpp): O is the output, A the input, W x H its size.
+scanner::pixels transformed(const scanner::pixels_view& a, core::dihedral d) {
+  const std::uint32_t w = a.width;
+  const std::uint32_t h = a.height;
+  const bool swaps = d == core::dihedral::rot90 || d == core::dihedral::rot270 ||
+                     d == core::dihedral::flipplus1 || d == core::dihedral::flipminus1;
+  scanner::pixels o{swaps ? h : w, swaps ? w : h, a.channels, {}};
+  o.data.resize(a.size_bytes());
+  for (std::uint32_t y = 0; y < o.height; ++y) {
+    for (std::uint32_t x = 0; x < o.width; ++x) {
+      std::uint32_t ay = y;
+      std::uint32_t ax = x;
+      switch (d) {
+        case core::dihedral::original: break;
+        case core::dihedral::rot90: ay = x, ax = w - 1 - y; break;  // counter-clockwise
+        case core::dihedral::rot180: ay = h - 1 - y, ax = w - 1 - x; break;
+        case core::dihedral::rot270: ay = h - 1 - x, ax = y; break;  // clockwise
+        case core::dihedral::flipx: ay = h - 1 - y; break;           // top and bottom swap
+        case core::dihedral::flipy: ax = w - 1 - x; break;           // left-right mirror
+        case core::dihedral::flipplus1: ay = x, ax = y; break;
+        case core::dihedral::flipminus1: ay = h - 1 - x, ax = w - 1 - y; break;
+      }
+      for (std::uint32_t c = 0; c < a.channels; ++c) {
+        o.data[(std::size_t{y} * o.width + x) * a.channels + c] =
+            a.data[(std::size_t{ay} * w + ax) * a.channels + c];
+      }
+    }
+  }
+  return o;
+}
+
+struct orientation_outcome {
+  int images = 0;
+  int worst = 0;
+};
+
+// For each image: the orientation hashes of every kernel against the reference kernel's hash
+// of the actually transformed pixels; the plain hash must not change by asking for them.
+orientation_outcome check_orientations(const std::vector<scanner::pixels>& images,
+                                       const std::vector<std::string>& names, pdq_mode mode) {
+  orientation_outcome outcome;
+  pdq_hasher reference(pdq_kernel::reference);
+  for (std::size_t n = 0; n < images.size(); ++n) {
+    INFO(names[n]);
+    const auto view = images[n].view();
+    std::array<core::hash256, 8> expected{};
+    std::array<int, 8> expected_quality{};
+    for (std::size_t d = 0; d < 8; ++d) {
+      const auto t = transformed(view, static_cast<core::dihedral>(d));
+      const auto r = reference.hash(t.view(), mode);
+      expected[d] = r.hash;
+      expected_quality[d] = r.quality;
+    }
+    // Below quality 50 the bits are float rounding noise (the vectors' README): not compared.
+    if (expected_quality[0] < core::pdq_min_quality) continue;
+    ++outcome.images;
+    for (const auto kernel : all_kernels()) {
+      INFO("kernel " << scanner::to_string(kernel));
+      pdq_hasher hasher(kernel);
+      const auto plain = hasher.hash(view, mode);
+      scanner::orientation_hashes orientations{};
+      const auto with = hasher.hash(view, mode, orientations);
+      CHECK(with.dihedral == plain.dihedral);
+      CHECK(with.quality == plain.quality);
+      CHECK(orientations[0] == plain.hash);
+      for (std::size_t d = 0; d < 8; ++d) {
+        INFO("orientation " << core::to_string(static_cast<core::dihedral>(d)));
+        const int distance = core::distance(orientations[d], expected[d]);
+        if (distance > 2 && kernel == pdq_kernel::reference) {
+          WARN("far: " << names[n] << " " << view.width << "x" << view.height << " "
+                       << core::to_string(static_cast<core::dihedral>(d)) << " " << distance);
+        }
+        CHECK(distance <= 2);
+        outcome.worst = std::max(outcome.worst, distance);
+      }
+    }
+  }
+  return outcome;
+}
+
 }  // namespace
 
 TEST_CASE("PDQ reproduces expected/fullres-core.csv on every kernel") {
@@ -409,4 +490,90 @@ TEST_CASE("PDQ: one hasher per thread gives the single-thread answers") {
       CHECK(results[i].quality == expected[i % images.size()].quality);
     }
   }
+}
+
+static void check_vector_orientations(const char* csv, pdq_mode mode) {
+  std::vector<scanner::pixels> images;
+  std::vector<std::string> names;
+  for (const auto& row : test::read_vector_csv(csv)) {
+    std::string error;
+    auto image = test::decode_vector_image(test::vectors_dir() / row.file, error);
+    REQUIRE(image.has_value());
+    images.push_back(std::move(*image));
+    names.push_back(row.file);
+  }
+  const auto outcome = check_orientations(images, names, mode);
+  WARN(csv << ": " << outcome.images << " images of quality >= 50 of " << images.size()
+           << ", worst orientation distance " << outcome.worst);
+  CHECK(outcome.images >= 40);
+}
+
+TEST_CASE("PDQ orientation hashes are within 2 bits of the transformed vector images' hashes") {
+  check_vector_orientations("fullres-core.csv", pdq_mode::fullres);
+}
+
+TEST_CASE("PDQ orientation hashes in reference_512 mode, on the vector images") {
+  check_vector_orientations("reference-cli-512.csv", pdq_mode::reference_512);
+}
+
+TEST_CASE(
+    "PDQ orientation hashes on awkward sizes: odd, even and 2-pixel windows and the 64x64 path") {
+  std::vector<scanner::pixels> images;
+  std::vector<std::string> names;
+  for (const auto& [w, h] : std::vector<std::pair<std::uint32_t, std::uint32_t>>{{64, 64},
+                                                                                 {5, 9},
+                                                                                 {100, 75},
+                                                                                 {129, 257},
+                                                                                 {200, 130},
+                                                                                 {256, 384},
+                                                                                 {513, 385},
+                                                                                 {1000, 999}}) {
+    for (const std::uint32_t channels : {1U, 3U}) {
+      images.push_back(synthetic(w, h, channels, w * 31 + h));
+      names.push_back(std::to_string(w) + "x" + std::to_string(h) + "x" + std::to_string(channels));
+    }
+  }
+  const auto outcome = check_orientations(images, names, pdq_mode::fullres);
+  CHECK(outcome.images == static_cast<int>(images.size()));
+}
+
+TEST_CASE("PDQ region: the hash of a rectangle is the hash of the cropped image") {
+  const auto image = synthetic(300, 200, 3, 11);
+  const scanner::pixel_rect region{17, 9, 250, 160};
+  scanner::pixels crop{region.width, region.height, 3, {}};
+  for (std::uint32_t y = 0; y < region.height; ++y) {
+    const auto* row = image.data.data() + (std::size_t{region.top + y} * 300 + region.left) * 3;
+    crop.data.insert(crop.data.end(), row, row + std::size_t{region.width} * 3);
+  }
+  for (const auto kernel : all_kernels()) {
+    for (const auto mode : {pdq_mode::fullres, pdq_mode::reference_512}) {
+      INFO("kernel " << scanner::to_string(kernel));
+      pdq_hasher hasher(kernel);
+      scanner::orientation_hashes from_region{};
+      scanner::orientation_hashes from_crop{};
+      const auto a = hasher.hash(image.view(), region, mode, &from_region);
+      const auto b = hasher.hash(crop.view(), mode, from_crop);
+      CHECK(a.dihedral == b.dihedral);
+      CHECK(a.quality == b.quality);
+      CHECK(from_region == from_crop);
+    }
+  }
+  // A crop of a colour image whose remaining pixels are all grey takes the grey path, as the
+  // cropped image would.
+  auto framed = synthetic(120, 90, 3, 12);
+  for (std::size_t i = 0; i + 2 < framed.data.size(); i += 3) {
+    framed.data[i + 1] = framed.data[i];
+    framed.data[i + 2] = framed.data[i];
+  }
+  for (std::uint32_t y = 0; y < 90; ++y) framed.data[(std::size_t{y} * 120) * 3 + 1] = 255;
+  scanner::pixels grey_crop{119, 90, 3, {}};
+  for (std::uint32_t y = 0; y < 90; ++y) {
+    const auto* row = framed.data.data() + (std::size_t{y} * 120 + 1) * 3;
+    grey_crop.data.insert(grey_crop.data.end(), row, row + 119 * 3);
+  }
+  pdq_hasher hasher;
+  CHECK(hasher.hash(framed.view(), {1, 0, 119, 90}, pdq_mode::fullres, nullptr).hash ==
+        hasher.hash(grey_crop.view()).hash);
+  // Outside the image: all zero.
+  CHECK(hasher.hash(framed.view(), {100, 0, 21, 90}, pdq_mode::fullres, nullptr).hash.is_zero());
 }

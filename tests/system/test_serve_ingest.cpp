@@ -8,7 +8,9 @@
 #include "serve_api.hpp"
 #include "serve_process.hpp"
 
+#include "../scanner/png_builder.hpp"
 #include "hashguard/hashdb/keys.hpp"
+#include "hashguard/scanner/decode.hpp"
 
 #include <boost/json.hpp>
 #include <pqxx/pqxx>
@@ -19,6 +21,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <span>
 #include <thread>
 
 using namespace hg_test;
@@ -614,7 +617,7 @@ TEST_CASE("serve: empty, truncated, oversized and malformed bodies get their doc
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("serve: --match-dihedral=false matches the original orientation only") {
+TEST_CASE("serve: match.orientations exact, dihedral and off, and the old match.dihedral key") {
   test_database db;
   const auto dir =
       std::filesystem::temp_directory_path() / ("hg-serve-dihedral-" + std::to_string(::getpid()));
@@ -625,7 +628,8 @@ TEST_CASE("serve: --match-dihedral=false matches the original orientation only")
   const std::string dih = data_dir + "/pdq-vectors/images/reg-test-input/dih/";
   const std::string original = file_bytes(dih + "bridge-1-original.jpg");
   const std::string rotated = file_bytes(dih + "bridge-2-rotate-90.jpg");
-  auto start = [&](const std::string& dihedral_flag) {
+  const std::string mirrored = file_bytes(dih + "bridge-6-flipy.jpg");
+  auto start = [&](const std::string& orientation_flag) {
     std::vector<std::string> args{HG_HASHGUARD_BIN,
                                   "serve",
                                   "--http-port=0",
@@ -635,7 +639,7 @@ TEST_CASE("serve: --match-dihedral=false matches the original orientation only")
                                   "--auth-bootstrap-key=" + admin,
                                   "--snapshot-poll-ms=50",
                                   "--http-scan-threads=1"};
-    if (!dihedral_flag.empty()) args.push_back(dihedral_flag);
+    if (!orientation_flag.empty()) args.push_back(orientation_flag);
     return std::make_unique<serve_process>(args);
   };
   auto stop = [](serve_process& p) {
@@ -652,14 +656,18 @@ TEST_CASE("serve: --match-dihedral=false matches the original orientation only")
     }
     FAIL("the snapshot never held the listed hash");
   };
-  auto scan = [&](std::uint16_t port, const std::string& image) {
-    auto r = post(port, "/v1/scan", ingest, image);
+  auto scan_as = [&](std::uint16_t port, const std::string& key, const std::string& image) {
+    auto r = post(port, "/v1/scan", key, image);
     REQUIRE(r);
     INFO(r->body);
     REQUIRE(r->status == 200);
     return json::parse(r->body);
   };
+  auto scan = [&](std::uint16_t port, const std::string& image) {
+    return scan_as(port, ingest, image);
+  };
 
+  // The old key, false: upright only.
   auto off = start("--match-dihedral=false");
   auto hashed = post(off->port(), "/v1/hash", ingest, original);
   REQUIRE(hashed);
@@ -673,19 +681,105 @@ TEST_CASE("serve: --match-dihedral=false matches the original orientation only")
   auto imported = post(off->port(), "/v1/lists/dihedral-test/hashes?format=hex", admin, pdq + "\n");
   REQUIRE(imported);
   REQUIRE(imported->status == 200);
+  auto made = post(off->port(), "/v1/keys", admin,
+                   R"({"name":"investigator","role":"ingest","capabilities":["match_details"]})",
+                   {{"Content-Type", "application/json"}});
+  REQUIRE(made);
+  INFO(made->body);
+  REQUIRE(made->status == 201);
+  const std::string details_key(json::parse(made->body).at("secret").as_string());
   wait_for_entries(off->port());
   CHECK(scan(off->port(), original).at("verdict").as_string() == "match");
-  // The list allows dihedral matches, but this node searches the original orientation only.
+  // The list allows rotations and mirrors, but this node searches the original orientation only.
   CHECK(scan(off->port(), rotated).at("verdict").as_string() == "no_match");
   stop(*off);
 
-  // The default searches all eight orientations: the rotated copy matches through a variant.
-  auto on = start("");
-  wait_for_entries(on->port());
-  const auto v = scan(on->port(), rotated);
-  CHECK(v.at("verdict").as_string() == "match");
-  REQUIRE(v.at("hits").as_array().size() == 1);  // (its variant needs match_details)
-  stop(*on);
+  // A matched rotation or mirror: its distance, and the orientation named in the detail.
+  struct seen {
+    int distance;
+    std::string orientation;
+  };
+  auto hit_of = [&](std::uint16_t port, const std::string& image) -> std::optional<seen> {
+    const auto v = scan_as(port, details_key, image);
+    if (v.at("verdict").as_string() != "match") return std::nullopt;
+    const auto hits = v.at("hits").as_array();
+    REQUIRE(hits.size() == 1);
+    const auto& h = hits.front().as_object();
+    std::string orientation;
+    if (const auto* d = h.if_contains("detail")) {
+      orientation = std::string(d->at("orientation").as_string());
+    }
+    return seen{static_cast<int>(h.at("distance").to_number<std::int64_t>()), orientation};
+  };
+
+  // The reference's dihedral variants (the new key, and the old key's true).
+  auto dihedral = start("--match-orientations=dihedral");
+  wait_for_entries(dihedral->port());
+  const auto by_dihedral = hit_of(dihedral->port(), rotated);
+  REQUIRE(by_dihedral);
+  // Named by the dihedral variant that matched (the same transform, through the DCT shortcut).
+  CHECK((by_dihedral->orientation == "rot90" || by_dihedral->orientation == "rot270"));
+  stop(*dihedral);
+
+  // The default, exact: the hashes of the rotated and mirrored pixels; closer than the
+  // dihedral shortcut, and the hit says which orientation matched.
+  auto exact = start("");
+  wait_for_entries(exact->port());
+  const auto by_exact = hit_of(exact->port(), rotated);
+  REQUIRE(by_exact);
+  CHECK(by_exact->distance <= by_dihedral->distance);
+  CHECK((by_exact->orientation == "rot90" || by_exact->orientation == "rot270"));
+  const auto flipped = hit_of(exact->port(), mirrored);
+  REQUIRE(flipped);
+  CHECK(flipped->orientation == "flipy");
+  const auto upright = hit_of(exact->port(), original);
+  REQUIRE(upright);
+  CHECK(upright->distance == 0);
+  CHECK(upright->orientation.empty());
+  // Letterboxed to 16:9 and mirrored: the content inside the bars matches, the hit says what
+  // was trimmed and how the content was turned.
+  {
+    const auto bytes =
+        std::span(reinterpret_cast<const std::uint8_t*>(original.data()), original.size());
+    const auto decoded = hashguard::scanner::decode(bytes);
+    REQUIRE(decoded);
+    const auto& picture = decoded->frames.front();
+    const std::uint32_t w = picture.width;
+    const std::uint32_t h = picture.height;
+    const std::uint32_t frame_h = w * 9 / 16 > h ? w * 9 / 16 : h + h / 5;
+    const std::uint32_t top = (frame_h - h) / 2;
+    std::vector<unsigned> samples(std::size_t{w} * frame_h * 3, 0);
+    for (std::uint32_t y = 0; y < h; ++y) {
+      for (std::uint32_t x = 0; x < w; ++x) {
+        for (std::uint32_t c = 0; c < 3; ++c) {
+          samples[(std::size_t{top + y} * w + (w - 1 - x)) * 3 + c] =
+              picture.data[(std::size_t{y} * w + x) * 3 + c];
+        }
+      }
+    }
+    const auto png = hg_test::png_builder::build(w, frame_h, 8, 2, samples);
+    const auto v = scan_as(exact->port(), details_key, std::string(png.begin(), png.end()));
+    INFO(json::serialize(v));
+    REQUIRE(v.at("verdict").as_string() == "match");
+    const auto& detail = v.at("hits").as_array().front().at("detail").as_object();
+    CHECK(detail.at("orientation").as_string() == "flipy");
+    CHECK(detail.at("trim").at("top").to_number<std::int64_t>() == std::int64_t{top});
+    CHECK(detail.at("trim").at("left").to_number<std::int64_t>() == 0);
+  }
+  // A list with dihedral=false matches upright only, in exact mode too.
+  auto patched = exchange(exact->port(), "PATCH", "/v1/lists/dihedral-test", admin,
+                          R"({"dihedral":false})", {{"Content-Type", "application/json"}});
+  REQUIRE(patched);
+  INFO(patched->body);
+  REQUIRE(patched->status == 200);
+  bool upright_only = false;
+  for (int i = 0; i < 200 && !upright_only; ++i) {
+    upright_only = scan(exact->port(), rotated).at("verdict").as_string() == "no_match";
+    if (!upright_only) std::this_thread::sleep_for(50ms);
+  }
+  CHECK(upright_only);
+  CHECK(scan(exact->port(), original).at("verdict").as_string() == "match");
+  stop(*exact);
   std::filesystem::remove_all(dir);
 }
 

@@ -34,14 +34,24 @@ struct readiness {
 using evidence_sink =
     std::function<bool(std::string event_id, std::string bytes, std::string media_type)>;
 
+/// How a scanned image's rotations and mirrors are matched (match.orientations):
+/// exact = the hashes of the pixel-level orientations (scanner/pdq.hpp: what the reference
+/// gives for the rotated image), dihedral = the reference's 7 DCT-sign variants, off = upright
+/// only. A list whose dihedral switch is off matches upright only in every mode.
+enum class orientation_match : std::uint8_t { exact, dihedral, off };
+
 struct services {
   // --- ingest (/v1/scan, /v1/hash, /v1/match, /v1/index) ---
   matcher::snapshot_holder* snapshot{nullptr};  ///< required
   hashdb::event_recorder* recorder{nullptr};    ///< null: a match cannot be recorded (500)
   scanner::scan_options scan;
   std::string node;  ///< this node's name, stored with each event
-  /// Search the 7 rotated/mirrored PDQ variants of a scanned image too (match.dihedral).
-  bool dihedral{true};
+  /// Which rotated/mirrored PDQ hashes of a scanned image are searched too
+  /// (match.orientations): with `exact`, scan.orientations must be on.
+  orientation_match orientations{orientation_match::exact};
+  /// Also match the content inside borders and letterbox/pillarbox bars (match.trim; the
+  /// hit's detail says what was trimmed).
+  bool trim{true};
   /// Evidence preservation of matched content; empty when off.
   evidence_sink preserve;
   /// Content reviewers dismissed with suppression: a scan or match of it answers no_match

@@ -3,7 +3,8 @@
 //
 // Stable code names (the `code` of the API's and the CLI's error objects) are the enumerator
 // names: "empty", "truncated", "unsupported_format", "too_large", "too_many_pixels",
-// "corrupt", "out_of_memory", "digest_failed", "scan_budget_exceeded", "scan_cancelled".
+// "corrupt", "out_of_memory", "digest_failed", "scan_budget_exceeded", "scan_cancelled",
+// "too_long", "too_many_frames", "too_many_streams", "decoder_crashed".
 #pragma once
 
 #include "hashguard/core/error.hpp"
@@ -25,6 +26,10 @@ enum class errc {
   scan_budget_exceeded,  ///< the scan spent its CPU budget (budget.hpp): the input costs more
                          ///< work than scan_options::max_scan allows
   scan_cancelled,        ///< the scan's owner raised its stop flag (budget.hpp) mid-scan
+  too_long,              ///< a video declares or decodes to more than video_limits::max_duration_s
+  too_many_frames,       ///< a video declares or decodes more frames than video_limits::max_frames
+  too_many_streams,      ///< a video container holds more streams than video_limits::max_streams
+  decoder_crashed,       ///< the sandboxed video decoder process died without an answer
 };
 
 const core::named_category& scanner_category() noexcept;

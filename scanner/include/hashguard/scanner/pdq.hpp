@@ -7,7 +7,10 @@
 //
 // Modes: fullres (default; the core on the full decoded image, as HMA and python-threatexchange
 // hash) and reference_512 (the reference CLI: images wider or taller than 512 are first resized
-// to exactly 512x512 by nearest neighbour, CImg resize(512,512) semantics).
+// to exactly 512x512 by nearest neighbour, CImg resize(512,512) semantics) and video_frame
+// (fullres, but RGB always through the float luma sum, never the grey shortcut: vPDQ's frames
+// are swscale's RGB24, which the reference hashes with fillFloatLumaFromRGB whatever the
+// colours; see vpdq.hpp).
 //
 // Kernels: every kernel gives the same bits (each keeps the reference's float32 operation order
 // per pixel); they differ in speed and memory. `reference` runs the reference's own memory
@@ -19,6 +22,22 @@
 // picks the fastest supported: avx2, else blocked. Measured on a 12 MP RGB image, one thread
 // (thread CPU time, shared 2-core EPYC under load): reference ~790 ms, blocked ~75-110 ms, avx2
 // ~10-12 ms.
+//
+// Orientation hashes (for matching only; never stored or reported): the hash of the image
+// rotated or mirrored at the pixel level, one per core::dihedral, as the reference would hash
+// the transformed pixels. The 7 dihedral hashes above are the reference's shortcut (sign
+// changes of the one DCT), which differ from the transformed pixels' hash by 4 to 40 bits on
+// photos, because the 64x64 sample grid is not symmetric under a mirror; the orientation hashes
+// come from the same blurred plane sampled where each transformed image would be sampled
+// (pdq.cpp says why that is the same up to float rounding). Contract: within 2 bits of the
+// reference's hash of the transformed pixels; measured 0 bits on every vector image of both
+// CSVs, every kernel, both modes (the float rounding order differs, so a bit can flip where a
+// DCT coefficient sits on the median). Cost: the streaming kernels keep 128 instead of 64
+// samples per axis and 7 more DCTs run (reference_512 mode: 3 more 512x512 blurs). Bit-exact
+// orientations would need their own blur passes in each direction and order: 7 more hashes.
+//
+// Regions: a hash of a rectangle of the image is the hash of that rectangle as if it were the
+// decoded image (trimming, scanner/trim.hpp).
 //
 // Thread-safety: a pdq_hasher is not thread-safe; use one per thread. It owns its scratch
 // buffers, grown on demand and kept, so hashing allocates nothing once it has seen an image of
@@ -36,7 +55,7 @@
 
 namespace hashguard::scanner {
 
-enum class pdq_mode : std::uint8_t { fullres, reference_512 };
+enum class pdq_mode : std::uint8_t { fullres, reference_512, video_frame };
 
 enum class pdq_kernel : std::uint8_t { automatic, reference, blocked, avx2 };
 
@@ -53,6 +72,18 @@ struct pdq_result {
   /// Indexed by core::dihedral: original, rot90, rot180, rot270, flipx, flipy, flipplus1,
   /// flipminus1.
   std::array<core::hash256, 8> dihedral{};
+};
+
+/// Indexed by core::dihedral; [0] is the ordinary (reference) hash.
+using orientation_hashes = std::array<core::hash256, 8>;
+
+/// A rectangle of an image, in pixels.
+struct pixel_rect {
+  std::uint32_t left{};
+  std::uint32_t top{};
+  std::uint32_t width{};
+  std::uint32_t height{};
+  friend constexpr bool operator==(const pixel_rect&, const pixel_rect&) = default;
 };
 
 /// Intermediate values of one hash, for checking against the reference's stage dumps.
@@ -82,6 +113,16 @@ class pdq_hasher {
   /// reference does. Never fails: a view that is not valid (channels other than 1 or 3, or
   /// fewer bytes than width * height * channels) also gives the all-zero hash, quality 0.
   [[nodiscard]] pdq_result hash(const pixels_view& image, pdq_mode mode = pdq_mode::fullres);
+
+  /// As hash(), also filling `orientations` (all zero when the result is).
+  [[nodiscard]] pdq_result hash(const pixels_view& image, pdq_mode mode,
+                                orientation_hashes& orientations);
+
+  /// As hash(), on `region` of the image as if it were the decoded image (the all-grey test
+  /// and the reference_512 pre-resize see the region only); fills `orientations` when it is
+  /// not null. A region not inside the image gives the all-zero hash, quality 0.
+  [[nodiscard]] pdq_result hash(const pixels_view& image, const pixel_rect& region, pdq_mode mode,
+                                orientation_hashes* orientations);
 
   /// As hash(), through the reference kernel, also recording the intermediate stages.
   /// Allocates; for tests and diagnostics, not the hot path.

@@ -4,6 +4,8 @@
 //         --decode--> format, size, frames (decode.hpp: caps enforced before allocation)
 //         --hash----> PDQ with quality and the 8 dihedral hashes (pdq.hpp) of every frame,
 //                     pHash (phash.hpp) of the first frame
+//         --match-only hashes (options; never reported): the 8 orientation hashes of every
+//                     frame; the first frame's content inside borders/letterbox bars (trim.hpp)
 //
 // Animated GIFs: `pdq` and `phash` describe the first frame; `frames` holds the PDQ of every
 // decoded frame (the first included), and an image matches if any frame does. Still images
@@ -14,10 +16,10 @@
 //
 // CPU budget (budget.hpp): every scan spends at most scan_options::max_scan of its thread's
 // CPU time. It is checked between the stages (the header and caps, digests, decode, PDQ of
-// each frame, pHash) and inside the decoders' own loops; a scan that spends it ends with
-// errc::scan_budget_exceeded, one whose stop flag goes up with errc::scan_cancelled. A stage
-// that cannot be interrupted (one PDQ hash, one TurboJPEG or OpenCV call) may overrun the
-// budget by its own cost, which the pixel and byte caps bound.
+// each frame, pHash, the bar detection, the trimmed content's PDQ) and inside the decoders' own
+// loops; a scan that spends it ends with errc::scan_budget_exceeded, one whose stop flag goes up
+// with errc::scan_cancelled. A stage that cannot be interrupted (one PDQ hash, one TurboJPEG or
+// OpenCV call) may overrun the budget by its own cost, which the pixel and byte caps bound.
 //
 // Thread-safety: an image_scanner is not thread-safe; use one per thread. It owns its decoder,
 // hashers and digester, and keeps their buffers between calls (releasing pixel buffers above
@@ -34,11 +36,13 @@
 #include "hashguard/scanner/digest.hpp"
 #include "hashguard/scanner/pdq.hpp"
 #include "hashguard/scanner/phash.hpp"
+#include "hashguard/scanner/trim.hpp"
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -54,6 +58,13 @@ struct scan_options {
   /// CPU time (the scanning thread's) one scan may spend; over it: scan_budget_exceeded.
   /// The default is some 20 times what a 100 MP image needs here.
   std::chrono::milliseconds max_scan{10'000};
+  /// Also compute the orientation hashes of every frame (pdq.hpp; for matching only, never
+  /// reported): set by the caller when it matches with match.orientations = exact.
+  bool orientations{false};
+  /// Also look for borders, letterbox and pillarbox bars (trim.hpp) and, when found, hash the
+  /// content inside them (scan_result::trimmed; with orientations when those are on).
+  bool trim{false};
+  trim_options trimming{};
 };
 
 /// Declares the scanner's configuration keys with scan_options' defaults:
@@ -69,6 +80,7 @@ void declare_config(core::config& cfg);
 struct frame_hash {
   std::uint32_t index{};  ///< 0-based position in the animation
   pdq_result pdq;
+  orientation_hashes orientations{};  ///< all zero unless scan_options::orientations
 };
 
 struct scan_timings {
@@ -77,12 +89,24 @@ struct scan_timings {
   std::chrono::nanoseconds hash{};  ///< PDQ of every frame plus pHash
 };
 
+/// The first frame's content inside its bars, hashed for matching only (never reported).
+struct trimmed_hash {
+  trim_sides sides;
+  pixel_rect content;
+  pdq_result pdq;
+  orientation_hashes orientations{};  ///< all zero unless scan_options::orientations
+};
+
 struct scan_result {
   image_format format{};
   std::uint32_t width{};
   std::uint32_t height{};
-  pdq_result pdq;      ///< first frame
+  pdq_result pdq;  ///< first frame
+  /// First frame; all zero unless scan_options::orientations. Never reported or stored.
+  orientation_hashes orientations{};
   core::hash64 phash;  ///< first frame
+  /// Set when scan_options::trim found bars around the first frame.
+  std::optional<trimmed_hash> trimmed;
   digests digest;
   /// Every decoded frame of an animated image (frames_in_file > 1); empty for still images.
   std::vector<frame_hash> frames;

@@ -1,0 +1,19 @@
+// `hashguard hash --format=vpdq FILE`: a video's vPDQ in the reference's text format
+// (scanner/vpdq.hpp), one `frame,quality,hash,timestamp` line per sampled frame, on stdout.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace hashguard::app {
+
+struct vpdq_cli_options {
+  double seconds_per_hash{1.0};  ///< 0 = every frame
+  std::uint32_t downsample{};    ///< 0 = native size
+};
+
+/// Hashes one video file and prints its vPDQ. Returns exit_ok, or exit_failure after printing
+/// `hashguard hash: PATH: CODE: MESSAGE` to stderr (unreadable file, scanner error).
+int hash_video_file(const std::string& path, const vpdq_cli_options& options);
+
+}  // namespace hashguard::app
