@@ -14,13 +14,7 @@ using hg_test::fake_ispws;
 
 namespace {
 
-const char* valid_report =
-    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<report>\n  <incidentSummary>\n"
-    "    <incidentType>Child Pornography (possession, manufacture, and distribution)"
-    "</incidentType>\n    <incidentDateTime>2026-01-02T03:04:05Z</incidentDateTime>\n"
-    "  </incidentSummary>\n  <internetDetails><webPageIncident><url>https://example.org/a"
-    "</url></webPageIncident></internetDetails>\n  <reporter><reportingPerson><firstName>Ada"
-    "</firstName><lastName>Lovelace</lastName></reportingPerson></reporter>\n</report>\n";
+const std::string valid_report = hg_test::minimal_report_xml();
 
 std::string file_details(const std::string& report_id, const std::string& file_id) {
   return "<fileDetails><reportId>" + report_id + "</reportId><fileId>" + file_id +

@@ -218,6 +218,15 @@ std::string validate_report(std::string_view xml) {
   return {};
 }
 
+std::string minimal_report_xml() {
+  return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<report>\n  <incidentSummary>\n"
+         "    <incidentType>Child Pornography (possession, manufacture, and distribution)"
+         "</incidentType>\n    <incidentDateTime>2026-01-02T03:04:05Z</incidentDateTime>\n"
+         "  </incidentSummary>\n  <internetDetails><webPageIncident><url>https://example.org/a"
+         "</url></webPageIncident></internetDetails>\n  <reporter><reportingPerson><firstName>Ada"
+         "</firstName><lastName>Lovelace</lastName></reportingPerson></reporter>\n</report>\n";
+}
+
 std::string validate_file_details(std::string_view xml) {
   if (xml.find("<fileDetails") == std::string_view::npos) return "not a <fileDetails> document";
   return check_sequence(

@@ -36,6 +36,9 @@ std::string check_sequence(std::string_view xml, const std::vector<std::string>&
                            const std::vector<std::string>& repeatable,
                            const std::vector<std::string>& required);
 
+/// A minimal <report> this fake accepts (incidentSummary, one web page, the reporting person).
+std::string minimal_report_xml();
+
 /// "" when a <report> document is valid for this fake, else why not.
 std::string validate_report(std::string_view xml);
 /// "" when a <fileDetails> document is valid for this fake, else why not.
