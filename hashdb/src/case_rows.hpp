@@ -13,6 +13,12 @@
 
 namespace hashguard::hashdb::detail {
 
+/// Inserts a CyberTipline report row (record_report's rules after its status check: the
+/// production preservation clock, the "case.report" audit row) in the caller's transaction.
+/// Shared by case_store::record_report and report_job_store's finish. Defined in cases.cpp.
+std::int64_t insert_report(pqxx::work& tx, const report_input& r, int preserve_days,
+                           std::string_view actor);
+
 /// to_char(column AT TIME ZONE 'UTC', ISO 8601 with microseconds and 'Z').
 inline std::string iso_of(const char* column) {
   return std::string("to_char(") + column +

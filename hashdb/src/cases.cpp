@@ -468,6 +468,50 @@ case_summary blind_summary(case_summary c) {
   return c;
 }
 
+namespace detail {
+
+std::int64_t insert_report(pqxx::work& tx, const report_input& r, int preserve_days,
+                           std::string_view actor) {
+  std::string file_ids;
+  for (const std::string& f : r.file_ids) {
+    if (!file_ids.empty()) file_ids += ',';
+    file_ids += f;
+  }
+  const std::int64_t submitted = r.submitted_us != 0 ? r.submitted_us : now_us();
+  const auto id =
+      tx.exec_params1(
+            "INSERT INTO reports (case_id, report_id, file_ids, submitted_at, finished_at,"
+            " environment, responses)"
+            " VALUES ($1, $2, $3, 'epoch'::timestamptz + $4 * interval '1 microsecond',"
+            "  'epoch'::timestamptz + $5 * interval '1 microsecond', $6, $7) RETURNING id",
+            r.case_id, r.report_id, file_ids, submitted,
+            r.finished_us ? std::optional<std::int64_t>(*r.finished_us) : std::nullopt,
+            r.environment, r.responses)[0]
+          .as<std::int64_t>();
+  if (r.environment == "production") {
+    // The preservation clock starts with the first production report (18 U.S.C. 2258A(h)).
+    tx.exec_params0(
+        "UPDATE cases SET status = 'reported',"
+        " reported_at = least(coalesce(reported_at, 'infinity'::timestamptz), $2::timestamptz),"
+        " preserve_until = least(coalesce(reported_at, 'infinity'::timestamptz),"
+        "                        $2::timestamptz) + make_interval(days => $3)"
+        " WHERE id = $1",
+        r.case_id,
+        tx.exec_params1("SELECT 'epoch'::timestamptz + $1 * interval '1 microsecond'", submitted)[0]
+            .as<std::string>(),
+        preserve_days);
+  }
+  boost::json::object detail;
+  detail["report_id"] = r.report_id;
+  detail["environment"] = r.environment;
+  detail["file_ids"] = file_ids;
+  detail::audit_append(tx, actor, "case.report", "case:" + std::to_string(r.case_id),
+                       boost::json::serialize(detail));
+  return id;
+}
+
+}  // namespace detail
+
 core::result<std::int64_t> case_store::record_report(const report_input& r,
                                                      std::string_view actor) {
   if (r.report_id.empty() || (r.environment != "production" && r.environment != "test")) {
@@ -483,42 +527,7 @@ core::result<std::int64_t> case_store::record_report(const report_input& r,
       throw abort_with{errc::not_confirmed,
                        "case " + std::to_string(r.case_id) + " is " + c.status + ", not confirmed"};
     }
-    std::string file_ids;
-    for (const std::string& f : r.file_ids) {
-      if (!file_ids.empty()) file_ids += ',';
-      file_ids += f;
-    }
-    const std::int64_t submitted = r.submitted_us != 0 ? r.submitted_us : now_us();
-    const auto id =
-        tx.exec_params1(
-              "INSERT INTO reports (case_id, report_id, file_ids, submitted_at, finished_at,"
-              " environment, responses)"
-              " VALUES ($1, $2, $3, 'epoch'::timestamptz + $4 * interval '1 microsecond',"
-              "  'epoch'::timestamptz + $5 * interval '1 microsecond', $6, $7) RETURNING id",
-              r.case_id, r.report_id, file_ids, submitted,
-              r.finished_us ? std::optional<std::int64_t>(*r.finished_us) : std::nullopt,
-              r.environment, r.responses)[0]
-            .as<std::int64_t>();
-    if (r.environment == "production") {
-      // The preservation clock starts with the first production report (18 U.S.C. 2258A(h)).
-      tx.exec_params0(
-          "UPDATE cases SET status = 'reported',"
-          " reported_at = least(coalesce(reported_at, 'infinity'::timestamptz), $2::timestamptz),"
-          " preserve_until = least(coalesce(reported_at, 'infinity'::timestamptz),"
-          "                        $2::timestamptz) + make_interval(days => $3)"
-          " WHERE id = $1",
-          r.case_id,
-          tx.exec_params1("SELECT 'epoch'::timestamptz + $1 * interval '1 microsecond'",
-                          submitted)[0]
-              .as<std::string>(),
-          options_.preserve_days);
-    }
-    boost::json::object detail;
-    detail["report_id"] = r.report_id;
-    detail["environment"] = r.environment;
-    detail["file_ids"] = file_ids;
-    detail::audit_append(tx, actor, "case.report", "case:" + std::to_string(r.case_id),
-                         boost::json::serialize(detail));
+    const std::int64_t id = detail::insert_report(tx, r, options_.preserve_days, actor);
     tx.commit();
     return id;
   });

@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 
 namespace hashguard::hashdb {
 namespace {
@@ -220,6 +221,18 @@ class xml_out {
   int depth_{0};
 };
 
+// incidentDateTime may never lie in the future (NCMEC rejects such a report): a first sighting
+// stamped ahead of this host's clock (another node's clock skew) is reported as now. Both are
+// the fixed-width UTC form of iso_of(), so their text order is their time order.
+std::string not_in_future(const std::string& iso) {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char now[40];
+  std::strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%S.000000Z", &tm);
+  return iso > now ? std::string(now) : iso;
+}
+
 std::string report_xml(const case_detail& c, const package_options& o) {
   xml_out x;
   // The root carries the schema reference the service publishes at /xsd (no namespace).
@@ -231,7 +244,7 @@ std::string report_xml(const case_detail& c, const package_options& o) {
   x.open("incidentSummary");
   x.leaf("incidentType", o.incident_type);
   // The first sighting: when the content was first seen on the provider's network.
-  x.leaf("incidentDateTime", c.summary.first_seen);
+  x.leaf("incidentDateTime", not_in_future(c.summary.first_seen));
   x.close("incidentSummary");
   x.open("internetDetails");
   x.open("webPageIncident");
