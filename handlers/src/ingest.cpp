@@ -397,9 +397,12 @@ api::response handle_scan(const services& deps, const api::request& req,
   if (record) {
     if (auto refused = refused_event_headers(req)) return *refused;
   }
-  // A video is hashed by its own route, in a sandboxed worker off the scan pool.
+  // A video is hashed by its own route, in a sandboxed worker off the scan pool. An image's
+  // magic bytes win: MPEG-TS is told by 0x47 at offsets 0, 188 and 376, which a GIF ("G...")
+  // can carry too, and an image refused here would be an image never matched.
   const auto* data = reinterpret_cast<const std::uint8_t*>(req.body.data());  // NOLINT
-  if (scanner::sniff_video(std::span<const std::uint8_t>(data, req.body.size()))) {
+  const std::span<const std::uint8_t> body(data, req.body.size());
+  if (!scanner::sniff(body) && scanner::sniff_video(body)) {
     return api::response::error("use_video_route",
                                 "this is a video: send it to POST /v1/scan/video");
   }
@@ -407,8 +410,7 @@ api::response handle_scan(const services& deps, const api::request& req,
   // Within scanner.max_scan_ms of CPU (422 scan_budget_exceeded past it, no Retry-After: the
   // input is at fault), stopped early when the scan pool is cancelled (shutdown past its drain
   // deadline: 503 scan_cancelled).
-  auto scanned = sc.scan(std::span<const std::uint8_t>(data, req.body.size()),
-                         api::work_pool::current_cancel_flag());
+  auto scanned = sc.scan(body, api::work_pool::current_cancel_flag());
   const auto& t = sc.last_timings();
   if (deps.stats) {
     deps.stats->observe_stage(api::stage::decode, seconds(t.decode + t.digest));

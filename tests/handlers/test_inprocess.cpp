@@ -738,3 +738,28 @@ TEST_CASE("in process: a video is scanned in the sandboxed worker and a known fr
   CHECK(crashed.status == 422);
   CHECK(hg_test::error_code_of(crashed) == "decoder_crashed");
 }
+
+TEST_CASE("in process: a GIF that also looks like MPEG-TS is scanned as the image it is") {
+  in_process_node node;
+  const std::string still = read_file(std::string(HG_TEST_DATA) + "/scanner/still.gif");
+  // A comment extension after the 48-byte global colour table (header 6 + screen 7 + 48 = 61)
+  // whose two 255-byte blocks are all 0x47 puts MPEG-TS's sync byte at offsets 188 and 376;
+  // the pixels do not change.
+  REQUIRE((static_cast<unsigned char>(still[10]) & 0x87U) == 0x83U);
+  std::string blocks = "\x21\xfe";
+  for (int i = 0; i < 2; ++i) blocks += '\xff' + std::string(255, '\x47');
+  blocks += '\0';
+  const std::string gif = still.substr(0, 61) + blocks + still.substr(61);
+  const std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(gif.data()),
+                                            gif.size());  // NOLINT
+  REQUIRE(scanner::sniff_video(bytes));                   // the trap: it would pass for a video
+  REQUIRE(scanner::sniff(bytes) == scanner::image_format::gif);
+
+  const auto original = node.call("POST", "/v1/hash", still);
+  const auto crafted = node.call("POST", "/v1/hash", gif);
+  REQUIRE(original.status == 200);
+  REQUIRE(crafted.status == 200);
+  CHECK(hg_test::json_of(crafted).at("hashes").at("pdq") ==
+        hg_test::json_of(original).at("hashes").at("pdq"));
+  CHECK(node.call("POST", "/v1/scan", gif).status == 200);
+}
