@@ -35,11 +35,13 @@
 #include "hashguard/hashdb/suppressions.hpp"
 #include "hashguard/matcher/snapshot.hpp"
 #include "hashguard/scanner/scan.hpp"
+#include "hashguard/scanner/video_worker.hpp"
 
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <filesystem>
+#include <optional>
 
 #include <signal.h>
 #include <sys/resource.h>
@@ -188,6 +190,8 @@ int run_serve(const std::vector<std::string>& args) {
   api::metrics stats;
   api::work_pool scan_pool("scan", options->scan_threads, options->scan_queue);
   api::work_pool db_pool("db", options->db_threads, options->db_queue);
+  // Videos wait on their decoder processes here, never on the scan pool's threads.
+  api::work_pool video_pool("video", options->video_threads, options->video_queue);
 
   // The snapshot: one synchronous load so the node is ready as soon as it listens (when the
   // database or the cache allows), then the task polls for list changes.
@@ -289,6 +293,22 @@ int run_serve(const std::vector<std::string>& args) {
     return handlers::readiness{true, ""};
   };
   deps.retry_after_s = options->retry_after_s;
+  // The sandboxed video decoder is the hashguard-video-worker installed beside this binary;
+  // without it, POST /v1/scan/video answers 501.
+  std::optional<scanner::video_worker> video;
+  {
+    std::error_code ec;
+    const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    const auto worker = self.parent_path() / "hashguard-video-worker";
+    if (!ec && ::access(worker.c_str(), X_OK) == 0) {
+      scanner::video_worker_options vo;
+      vo.executable = worker.string();
+      deps.video = &video.emplace(std::move(vo));
+    } else {
+      std::cerr << "hashguard serve: no executable " << worker.string()
+                << ": POST /v1/scan/video answers 501\n";
+    }
+  }
 
   api::route_table routes;
   std::string unrouted;
@@ -312,6 +332,7 @@ int run_serve(const std::vector<std::string>& args) {
   svc.stats = &stats;
   svc.scan_pool = &scan_pool;
   svc.db_pool = &db_pool;
+  svc.video_pool = &video_pool;
   svc.log = request_log ? request_log->sink() : api::log_sink{};
 
   api::server srv(*options, svc);

@@ -240,10 +240,11 @@ int main(int argc, char** argv) {
   api::work_pool scan("scan", std::max(1U, std::thread::hardware_concurrency()), 1024);
   api::work_pool db("db", 1, 16);
   std::FILE* devnull = std::fopen("/dev/null", "w");
-  api::services svc{&routes, &keys, &limiter, &stats, &scan, &db, [devnull](std::string_view line) {
-                      std::fwrite(line.data(), 1, line.size(), devnull);
-                      std::fputc('\n', devnull);
-                    }};
+  api::services svc{
+      &routes, &keys, &limiter, &stats, &scan, &db, nullptr, [devnull](std::string_view line) {
+        std::fwrite(line.data(), 1, line.size(), devnull);
+        std::fputc('\n', devnull);
+      }};
   api::server srv(opt, svc);
   if (!srv.start()) {
     std::cerr << "http_bench: cannot start the server\n";

@@ -60,7 +60,7 @@ class api_category_impl final : public core::named_category {
 // names other modules' named_categories use for errors a client can cause. When a module adds
 // a code, it gets its row here or a place on the "500 on purpose" list below; a test walks
 // every module's category and fails on a name that has neither.
-constexpr std::array<std::pair<std::string_view, int>, 49> status_table{{
+constexpr std::array<std::pair<std::string_view, int>, 50> status_table{{
     {"malformed", 400},
     {"truncated_body", 400},
     {"unauthorized", 401},
@@ -118,6 +118,8 @@ constexpr std::array<std::pair<std::string_view, int>, 49> status_table{{
     {"spool_full", 503},
     // handlers: the ingest routes' probe detector (probe_guard.hpp), with Retry-After
     {"probe_suspected", 429},
+    // handlers: a video sent to POST /v1/scan (it belongs on POST /v1/scan/video)
+    {"use_video_route", 415},
 }};
 
 // Codes that answer 500 on purpose: configuration, storage and programming faults a client

@@ -23,6 +23,7 @@ std::uint64_t server_options::body_limit(body_class c) const noexcept {
     case body_class::json: return body_limit_json;
     case body_class::image: return body_limit_image;
     case body_class::import: return body_limit_import;
+    case body_class::video: return body_limit_video;
   }
   return body_limit_json;
 }
@@ -38,6 +39,11 @@ void declare_config(core::config& cfg) {
               "scan pool threads (decode, hash, match); 0: one per core");
   cfg.declare("http.scan_queue", config_type::integer, num(d.scan_queue),
               "scan jobs that may wait; when full: 503 with Retry-After");
+  cfg.declare("http.video_threads", config_type::integer, num(d.video_threads),
+              "video pool threads: videos hashed at once, each in its own sandboxed "
+              "hashguard-video-worker process (never on the scan pool)");
+  cfg.declare("http.video_queue", config_type::integer, num(d.video_queue),
+              "video jobs that may wait; when full: 503 with Retry-After");
   cfg.declare("http.db_threads", config_type::integer, num(d.db_threads), "database pool threads");
   cfg.declare("http.db_queue", config_type::integer, num(d.db_queue),
               "database jobs that may wait; when full: 503 with Retry-After");
@@ -47,6 +53,8 @@ void declare_config(core::config& cfg) {
               "JSON request bodies; over it: 413");
   cfg.declare("http.body_limit_image_bytes", config_type::integer, num(d.body_limit_image),
               "image uploads (/v1/scan, /v1/hash); over it: 413");
+  cfg.declare("http.body_limit_video_bytes", config_type::integer, num(d.body_limit_video),
+              "video uploads (/v1/scan/video); over it: 413");
   cfg.declare("http.body_limit_import_bytes", config_type::integer, num(d.body_limit_import),
               "hash-list imports; over it: 413");
   cfg.declare("http.body_budget_bytes", config_type::integer, num(d.body_budget),
@@ -106,6 +114,10 @@ core::result<server_options> options_from(const core::config& cfg) {
   if (o.scan_threads == 0) o.scan_threads = std::max(1U, std::thread::hardware_concurrency());
   if (!in_range("http.scan_queue", 1, big, v)) return errc::malformed;
   o.scan_queue = static_cast<std::size_t>(v);
+  if (!in_range("http.video_threads", 1, 64, v)) return errc::malformed;
+  o.video_threads = static_cast<unsigned>(v);
+  if (!in_range("http.video_queue", 1, big, v)) return errc::malformed;
+  o.video_queue = static_cast<std::size_t>(v);
   if (!in_range("http.db_threads", 1, 1024, v)) return errc::malformed;
   o.db_threads = static_cast<unsigned>(v);
   if (!in_range("http.db_queue", 1, big, v)) return errc::malformed;
@@ -117,11 +129,14 @@ core::result<server_options> options_from(const core::config& cfg) {
   o.body_limit_json = static_cast<std::uint64_t>(v);
   if (!in_range("http.body_limit_image_bytes", 0, huge, v)) return errc::malformed;
   o.body_limit_image = static_cast<std::uint64_t>(v);
+  if (!in_range("http.body_limit_video_bytes", 0, huge, v)) return errc::malformed;
+  o.body_limit_video = static_cast<std::uint64_t>(v);
   if (!in_range("http.body_limit_import_bytes", 0, huge, v)) return errc::malformed;
   o.body_limit_import = static_cast<std::uint64_t>(v);
   if (!in_range("http.body_budget_bytes", 1, huge, v)) return errc::malformed;
   o.body_budget = static_cast<std::uint64_t>(v);
-  if (o.body_budget < std::max({o.body_limit_json, o.body_limit_image, o.body_limit_import})) {
+  if (o.body_budget <
+      std::max({o.body_limit_json, o.body_limit_image, o.body_limit_import, o.body_limit_video})) {
     return errc::malformed;
   }
   auto ms = [&](std::string_view key, std::chrono::milliseconds& out) {

@@ -346,9 +346,11 @@ bool server::impl::wait() {
   if (!clean) {
     if (svc.scan_pool != nullptr) svc.scan_pool->cancel();
     if (svc.db_pool != nullptr) svc.db_pool->cancel();
+    if (svc.video_pool != nullptr) svc.video_pool->cancel();
   }
   if (svc.scan_pool != nullptr) svc.scan_pool->shutdown();
   if (svc.db_pool != nullptr) svc.db_pool->shutdown();
+  if (svc.video_pool != nullptr) svc.video_pool->shutdown();
   lock.lock();
   // Every session still open is waiting for an answer that some handler owes it (a session
   // ends only after its answer arrived). The I/O threads must outlive those answers, so wait;

@@ -429,6 +429,7 @@ template <class Stream>
 work_pool* session<Stream>::pool_for(run_on where) const noexcept {
   if (where == run_on::scan) return svc_.scan_pool;
   if (where == run_on::db) return svc_.db_pool;
+  if (where == run_on::video) return svc_.video_pool;
   return nullptr;
 }
 

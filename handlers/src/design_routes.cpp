@@ -48,12 +48,16 @@ const core::named_category& handlers_category() noexcept {
 
 const std::vector<api::route_spec>& design_routes() {
   // DESIGN.md section 5, one row per (method, path). Routes that decode and hash run on the
-  // scan pool; everything that may touch PostgreSQL runs on the database pool; /v1/match
+  // scan pool (videos on their own small video pool, each in a sandboxed decoder process);
+  // everything that may touch PostgreSQL runs on the database pool; /v1/match
   // (hashes given as hex: one lookup in the in-memory snapshot, about 0.1 ms at 10M hashes,
   // less than two thread hops would cost) and /v1/index run on the I/O thread.
   static const std::vector<api::route_spec> table{
       spec("POST", "/v1/scan", role::ingest, run_on::scan, body_class::image,
            "scan an image: verdict, action, hits, hashes, event id"),
+      spec("POST", "/v1/scan/video", role::ingest, run_on::video, body_class::video,
+           "scan a video in a sandboxed decoder: verdict, action, hits (file digests, frame PDQ "
+           "against image lists), event id"),
       spec("POST", "/v1/hash", role::ingest, run_on::scan, body_class::image,
            "hash an image, no matching, no event"),
       spec("POST", "/v1/match", role::ingest, run_on::io, body_class::json,

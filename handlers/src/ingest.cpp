@@ -11,6 +11,8 @@
 #include "hashguard/core/hex.hpp"
 #include "hashguard/core/text.hpp"
 #include "hashguard/core/vocabulary.hpp"
+#include "hashguard/scanner/digest.hpp"
+#include "hashguard/scanner/video.hpp"
 
 #include <boost/json.hpp>
 
@@ -174,6 +176,7 @@ json::object hit_detail_json(const core::hit_detail& d) {
                               {"compared_match_percent", d.video->compared_match_percent},
                               {"segments", std::move(segments)}};
   }
+  if (d.frame_timestamp_s) o["frame_timestamp_s"] = *d.frame_timestamp_s;
   if (d.source) {
     o["source"] =
         json::object{{"exchange", d.source->exchange}, {"external_id", d.source->external_id}};
@@ -263,6 +266,131 @@ std::optional<bool> source_url_truncated(const api::request& req) {
   return std::nullopt;
 }
 
+/// The match part of a scan answer: verdict (low_quality when nothing matched and the content
+/// had no hash good enough to match), action, hits, no event yet. Returns the action.
+core::action answer_hits(json::object& out, const matcher::snapshot& snap,
+                         const std::vector<core::hit>& hits, const api::auth_context& caller,
+                         bool low_quality) {
+  core::verdict v = core::verdict::no_match;
+  if (!hits.empty()) {
+    v = core::verdict::match;
+  } else if (low_quality) {
+    v = core::verdict::low_quality;
+  }
+  const core::action act = hits.empty() ? core::action::none : strictest_action(snap, hits);
+  out["verdict"] = core::to_string(v);
+  out["action"] = core::to_string(act);
+  out["hits"] = hits_json(snap, hits, caller);
+  out["suppressed"] = false;
+  out["snapshot_version"] = snap.version();
+  out["event_id"] = nullptr;
+  return act;
+}
+
+/// What an event stores about the scanned content.
+struct recorded_content {
+  scanner::digests digest;
+  std::string pdq;  ///< hex, or empty
+  std::optional<int> pdq_quality;
+  std::string phash;  ///< hex, or empty
+  std::string media_type;
+};
+
+/// Refuses, before any work, the event headers that could not be stored: PostgreSQL takes
+/// only UTF-8, and a refused event would be spooled and dead-lettered after a match answer.
+std::optional<api::response> refused_event_headers(const api::request& req) {
+  if (!core::printable_utf8(req.header("X-Zone").value_or(""))) {
+    return api::response::error(api::errc::malformed,
+                                "X-Zone must be UTF-8 text without control characters");
+  }
+  if (!source_url_truncated(req)) {
+    return api::response::error(api::errc::malformed, "X-Source-Url-Truncated must be 0 or 1");
+  }
+  return std::nullopt;
+}
+
+/// Records the match event of a scan with hits and completes `out` (event_id, durability,
+/// the suppressed answer). Returns the error answer to send instead, or nullopt.
+std::optional<api::response> record_match(const services& deps, const api::request& req,
+                                          const matcher::snapshot& snap,
+                                          const std::vector<core::hit>& hits, core::action act,
+                                          std::string_view zone, bool said_truncated,
+                                          const recorded_content& c, json::object& out) {
+  if (deps.recorder == nullptr) {
+    return api::response::error(api::errc::internal, "no event recorder");
+  }
+  hashdb::match_event e;
+  e.zone = zone.empty() ? std::string("default") : std::string(zone);
+  // The URL is kept whatever its bytes: those that are not UTF-8 are written %XX. One over
+  // the limit keeps its first part, cut between characters and escapes, marked truncated as
+  // the cache layer marks the ones it cuts, so what is stored never claims to be whole.
+  const std::string url = core::escape_invalid_utf8(req.header("X-Source-Url").value_or(""));
+  const std::string_view kept = core::url_prefix(url, hashdb::max_source_url_bytes);
+  e.source_url = std::string(kept);
+  e.source_url_truncated = said_truncated || kept.size() < url.size();
+  if (req.header("X-Request-Id")) e.request_id = req.request_id;
+  e.node = deps.node;
+  e.md5 = core::to_hex(std::span<const std::uint8_t>(c.digest.md5));
+  e.sha1 = core::to_hex(std::span<const std::uint8_t>(c.digest.sha1));
+  e.sha256 = core::to_hex(std::span<const std::uint8_t>(c.digest.sha256));
+  e.pdq = c.pdq;
+  e.pdq_quality = c.pdq_quality;
+  e.phash = c.phash;
+  e.act = act;
+  for (const auto& h : hits) {
+    hashdb::event_hit eh;
+    eh.list_id = h.list_id;
+    eh.entry_id = h.entry_id;
+    eh.sig = h.sig;
+    eh.distance = h.distance;
+    eh.variant = h.variant;
+    if (const auto* l = snap.find_list(h.list_id)) {
+      eh.threshold = l->threshold;
+      eh.list_version = l->version;
+      eh.act = snap.action_of(h);
+    }
+    e.hits.push_back(eh);
+  }
+  // Suppressed content is still recorded: the sighting is provenance (which list entry
+  // keeps matching dismissed content, where, how often), stored marked suppressed with no
+  // case, and recording waits no longer than the commit deadline, as for any match.
+  const bool suppressed = known_suppressed(deps, c.digest.sha256);
+  const auto start = std::chrono::steady_clock::now();
+  auto rec = deps.recorder->record(std::move(e));
+  if (deps.stats) {
+    deps.stats->observe_stage(api::stage::store, seconds(std::chrono::steady_clock::now() - start));
+  }
+  // The answer goes out only once the event is committed or spooled. When neither the
+  // database nor the spool took it, the caller hears 503 and retries (same request id): a
+  // match answer would claim a record that does not exist.
+  if (!rec) {
+    if (rec.error() == hashdb::errc::invalid_argument) return api::response::error(rec.error());
+    // A no_match answer claims no record, so known suppressed content is answered anyway.
+    if (suppressed) {
+      answer_suppressed(deps, out);
+      return std::nullopt;
+    }
+    return api::response::error("spool_full",
+                                "the match could not be recorded (database unreachable and the "
+                                "spool cannot be written); retry later",
+                                deps.retry_after_s);
+  }
+  out["event_id"] = rec->event_id;
+  out["durability"] = rec->where == hashdb::durability::committed ? "committed" : "spooled";
+  // The database's word counts too: a suppression decided moments ago on another node may
+  // not have reached this node's set yet, nor a confirmation that lifted one.
+  if (suppressed_answer(suppressed, *rec)) {
+    answer_suppressed(deps, out);
+    return std::nullopt;
+  }
+  // Evidence preservation: matched content only, sealed off the request path. A repeated
+  // request id is the first event (already handed over); suppressed content has no case.
+  if (deps.preserve && rec->outcome == hashdb::record_outcome::recorded) {
+    (void)deps.preserve(rec->event_id, req.body, c.media_type);
+  }
+  return std::nullopt;
+}
+
 api::response not_ready() {
   return api::response::error(api::errc::not_ready, "no snapshot yet");
 }
@@ -271,24 +399,25 @@ api::response handle_scan(const services& deps, const api::request& req,
                           const api::auth_context& caller, bool record) {
   auto snap = deps.snapshot->load();
   if (!snap) return not_ready();
-  // The zone is refused before any work when it could not be stored: PostgreSQL takes only
-  // UTF-8, and a refused event would be spooled and dead-lettered after a match answer.
   const std::string_view zone = req.header("X-Zone").value_or("");
-  if (record && !core::printable_utf8(zone)) {
-    return api::response::error(api::errc::malformed,
-                                "X-Zone must be UTF-8 text without control characters");
-  }
   const auto said_truncated = source_url_truncated(req);
-  if (record && !said_truncated) {
-    return api::response::error(api::errc::malformed, "X-Source-Url-Truncated must be 0 or 1");
+  if (record) {
+    if (auto refused = refused_event_headers(req)) return *refused;
+  }
+  // A video is hashed by its own route, in a sandboxed worker off the scan pool. An image's
+  // magic bytes win: MPEG-TS is told by 0x47 at offsets 0, 188 and 376, which a GIF ("G...")
+  // can carry too, and an image refused here would be an image never matched.
+  const auto* data = reinterpret_cast<const std::uint8_t*>(req.body.data());  // NOLINT
+  const std::span<const std::uint8_t> body(data, req.body.size());
+  if (!scanner::sniff(body) && scanner::sniff_video(body)) {
+    return api::response::error("use_video_route",
+                                "this is a video: send it to POST /v1/scan/video");
   }
   auto& sc = thread_scanner(scan_options_of(deps));
-  const auto* data = reinterpret_cast<const std::uint8_t*>(req.body.data());  // NOLINT
   // Within scanner.max_scan_ms of CPU (422 scan_budget_exceeded past it, no Retry-After: the
   // input is at fault), stopped early when the scan pool is cancelled (shutdown past its drain
   // deadline: 503 scan_cancelled).
-  auto scanned = sc.scan(std::span<const std::uint8_t>(data, req.body.size()),
-                         api::work_pool::current_cancel_flag());
+  auto scanned = sc.scan(body, api::work_pool::current_cancel_flag());
   const auto& t = sc.last_timings();
   if (deps.stats) {
     deps.stats->observe_stage(api::stage::decode, seconds(t.decode + t.digest));
@@ -313,96 +442,135 @@ api::response handle_scan(const services& deps, const api::request& req,
                                 seconds(std::chrono::steady_clock::now() - start));
     }
   }
-  core::verdict v = core::verdict::no_match;
-  if (!hits.empty()) {
-    v = core::verdict::match;
-  } else if (r.pdq.quality < core::pdq_min_quality &&
-             (!r.trimmed || r.trimmed->pdq.quality < core::pdq_min_quality)) {
-    // A padded copy whose content inside the bars is hashable is not low quality.
-    v = core::verdict::low_quality;
-  }
-  const core::action act = hits.empty() ? core::action::none : strictest_action(*snap, hits);
-  out["verdict"] = core::to_string(v);
-  out["action"] = core::to_string(act);
-  out["hits"] = hits_json(*snap, hits, caller);
-  out["suppressed"] = false;
-  out["snapshot_version"] = snap->version();
-  out["event_id"] = nullptr;
+  // A padded copy whose content inside the bars is hashable is not low quality.
+  const bool low_quality = r.pdq.quality < core::pdq_min_quality &&
+                           (!r.trimmed || r.trimmed->pdq.quality < core::pdq_min_quality);
+  const core::action act = answer_hits(out, *snap, hits, caller, low_quality);
 
   if (!hits.empty()) {
-    if (deps.recorder == nullptr) {
-      return api::response::error(api::errc::internal, "no event recorder");
+    recorded_content c;
+    c.digest = r.digest;
+    c.pdq = core::to_hex(r.pdq.hash);
+    c.pdq_quality = r.pdq.quality;
+    c.phash = core::to_hex(r.phash);
+    c.media_type = "image/" + std::string(scanner::to_string(r.format));
+    if (auto failed = record_match(deps, req, *snap, hits, act, zone, *said_truncated, c, out)) {
+      return *failed;
     }
-    hashdb::match_event e;
-    e.zone = zone.empty() ? std::string("default") : std::string(zone);
-    // The URL is kept whatever its bytes: those that are not UTF-8 are written %XX. One over
-    // the limit keeps its first part, cut between characters and escapes, marked truncated as
-    // the cache layer marks the ones it cuts, so what is stored never claims to be whole.
-    const std::string url = core::escape_invalid_utf8(req.header("X-Source-Url").value_or(""));
-    const std::string_view kept = core::url_prefix(url, hashdb::max_source_url_bytes);
-    e.source_url = std::string(kept);
-    e.source_url_truncated = *said_truncated || kept.size() < url.size();
-    if (req.header("X-Request-Id")) e.request_id = req.request_id;
-    e.node = deps.node;
-    e.md5 = core::to_hex(std::span<const std::uint8_t>(r.digest.md5));
-    e.sha1 = core::to_hex(std::span<const std::uint8_t>(r.digest.sha1));
-    e.sha256 = core::to_hex(std::span<const std::uint8_t>(r.digest.sha256));
-    e.pdq = core::to_hex(r.pdq.hash);
-    e.pdq_quality = r.pdq.quality;
-    e.phash = core::to_hex(r.phash);
-    e.act = act;
-    for (const auto& h : hits) {
-      hashdb::event_hit eh;
-      eh.list_id = h.list_id;
-      eh.entry_id = h.entry_id;
-      eh.sig = h.sig;
-      eh.distance = h.distance;
-      eh.variant = h.variant;
-      if (const auto* l = snap->find_list(h.list_id)) {
-        eh.threshold = l->threshold;
-        eh.list_version = l->version;
-        eh.act = snap->action_of(h);
-      }
-      e.hits.push_back(eh);
+  }
+  return api::json_response(200, out);
+}
+
+/// The hits of a video: its file's digests against the exact lists, then each hashed frame's
+/// PDQ (upright) against the PDQ lists, in frame order; an entry keeps its first matching
+/// frame, whose timestamp its detail names.
+std::vector<core::hit> match_video(const matcher::snapshot& snap, const scanner::digests& digest,
+                                   const scanner::vpdq_result& video) {
+  std::vector<core::hit> hits;
+  matcher::scan_query file;
+  file.md5 = digest.md5;
+  file.sha1 = digest.sha1;
+  file.sha256 = digest.sha256;
+  file.query = -1;  // the whole file, no frame
+  snap.match(file, hits);
+  for (const auto& f : video.frames) {
+    matcher::scan_query fq;
+    matcher::pdq_query p;
+    p.variants[0] = f.hash;
+    p.variant_count = 1;
+    p.quality = f.quality;
+    fq.pdq = p;
+    fq.query = static_cast<std::int32_t>(f.frame_number);
+    std::vector<core::hit> more;
+    snap.match(fq, more);
+    for (auto& h : more) {
+      const bool seen = std::any_of(hits.begin(), hits.end(), [&](const core::hit& old) {
+        return old.list_id == h.list_id && old.entry_id == h.entry_id;
+      });
+      if (seen) continue;
+      auto detail = std::make_shared<core::hit_detail>(h.detail ? *h.detail : core::hit_detail{});
+      detail->frame_timestamp_s = f.timestamp;
+      h.detail = std::move(detail);
+      hits.push_back(std::move(h));
     }
-    // Suppressed content is still recorded: the sighting is provenance (which list entry
-    // keeps matching dismissed content, where, how often), stored marked suppressed with no
-    // case, and recording waits no longer than the commit deadline, as for any match.
-    const bool suppressed = known_suppressed(deps, r.digest.sha256);
+  }
+  return hits;
+}
+
+api::response handle_scan_video(const services& deps, const api::request& req,
+                                const api::auth_context& caller) {
+  auto snap = deps.snapshot->load();
+  if (!snap) return not_ready();
+  if (deps.video == nullptr) {
+    return api::response::error(api::errc::not_implemented, "video scanning is not configured");
+  }
+  if (auto refused = refused_event_headers(req)) return *refused;
+  const std::string_view zone = req.header("X-Zone").value_or("");
+  const bool said_truncated = source_url_truncated(req).value_or(false);
+  const auto* data = reinterpret_cast<const std::uint8_t*>(req.body.data());  // NOLINT
+  const std::span<const std::uint8_t> bytes(data, req.body.size());
+  // Sniffed here so that an image or garbage never starts a decoder process.
+  auto container = scanner::sniff_video(bytes);
+  if (!container) return api::response::error(container.error());
+  const auto started = std::chrono::steady_clock::now();
+  auto digest = scanner::digest(bytes);
+  if (!digest) return api::response::error(digest.error());
+  auto video = deps.video->hash(bytes, deps.video_hashing, deps.video_limits);
+  if (deps.stats) {
+    deps.stats->observe_stage(api::stage::hash,
+                              seconds(std::chrono::steady_clock::now() - started));
+  }
+  if (!video) return api::response::error(video.error());
+
+  json::object out;
+  out["media"] = "video";
+  json::object h;
+  h["md5"] = core::to_hex(std::span<const std::uint8_t>(digest->md5));
+  h["sha1"] = core::to_hex(std::span<const std::uint8_t>(digest->sha1));
+  h["sha256"] = core::to_hex(std::span<const std::uint8_t>(digest->sha256));
+  h["container"] = std::string(scanner::to_string(*container));
+  h["codec"] = video->info.codec;
+  h["width"] = video->info.width;
+  h["height"] = video->info.height;
+  h["frame_rate"] = video->info.frame_rate;
+  out["hashes"] = std::move(h);
+  const double rate = video->info.frame_rate;
+  out["duration_s"] = rate > 0 ? static_cast<double>(video->info.frames_decoded) / rate
+                               : video->info.declared_duration_s;
+  out["frames_decoded"] = video->info.frames_decoded;
+  out["frames_hashed"] = video->frames.size();
+  if (video->info.damaged) out["damaged"] = true;
+
+  std::vector<core::hit> hits;
+  {
     const auto start = std::chrono::steady_clock::now();
-    auto rec = deps.recorder->record(std::move(e));
+    hits = match_video(*snap, *digest, *video);
     if (deps.stats) {
-      deps.stats->observe_stage(api::stage::store,
+      deps.stats->observe_stage(api::stage::match,
                                 seconds(std::chrono::steady_clock::now() - start));
     }
-    // The answer goes out only once the event is committed or spooled. When neither the
-    // database nor the spool took it, the caller hears 503 and retries (same request id): a
-    // match answer would claim a record that does not exist.
-    if (!rec) {
-      if (rec.error() == hashdb::errc::invalid_argument) return api::response::error(rec.error());
-      // A no_match answer claims no record, so known suppressed content is answered anyway.
-      if (suppressed) {
-        answer_suppressed(deps, out);
-        return api::json_response(200, out);
+  }
+  const bool hashable = std::any_of(video->frames.begin(), video->frames.end(), [](const auto& f) {
+    return f.quality >= core::pdq_min_quality;
+  });
+  const core::action act = answer_hits(out, *snap, hits, caller, !hashable);
+  if (!hits.empty()) {
+    recorded_content c;
+    c.digest = *digest;
+    // The event's PDQ: the first frame that matched a PDQ entry (hits are in frame order).
+    for (const auto& hit : hits) {
+      if (hit.sig != core::signal::pdq) continue;
+      for (const auto& f : video->frames) {
+        if (static_cast<std::int32_t>(f.frame_number) != hit.query) continue;
+        c.pdq = core::to_hex(f.hash);
+        c.pdq_quality = f.quality;
+        break;
       }
-      return api::response::error("spool_full",
-                                  "the match could not be recorded (database unreachable and the "
-                                  "spool cannot be written); retry later",
-                                  deps.retry_after_s);
+      break;
     }
-    out["event_id"] = rec->event_id;
-    out["durability"] = rec->where == hashdb::durability::committed ? "committed" : "spooled";
-    // The database's word counts too: a suppression decided moments ago on another node may
-    // not have reached this node's set yet, nor a confirmation that lifted one.
-    if (suppressed_answer(suppressed, *rec)) {
-      answer_suppressed(deps, out);
-      return api::json_response(200, out);
-    }
-    // Evidence preservation: matched content only, sealed off the request path. A repeated
-    // request id is the first event (already handed over); suppressed content has no case.
-    if (deps.preserve && rec->outcome == hashdb::record_outcome::recorded) {
-      (void)deps.preserve(rec->event_id, req.body,
-                          "image/" + std::string(scanner::to_string(r.format)));
+    c.media_type = "video/" + std::string(scanner::to_string(*container));
+    if (auto failed = record_match(deps, req, *snap, hits, act, zone, said_truncated, c, out)) {
+      return *failed;
     }
   }
   return api::json_response(200, out);
@@ -524,6 +692,10 @@ handler_list ingest_handlers(const services& deps) {
   out.push_back(
       {"POST", "/v1/scan", [&deps](const api::request& req, const api::auth_context& caller) {
          return handle_scan(deps, req, caller, true);
+       }});
+  out.push_back(
+      {"POST", "/v1/scan/video", [&deps](const api::request& req, const api::auth_context& caller) {
+         return handle_scan_video(deps, req, caller);
        }});
   out.push_back(
       {"POST", "/v1/hash", [&deps](const api::request& req, const api::auth_context& caller) {

@@ -14,13 +14,6 @@
 #include <cstring>
 #include <string_view>
 
-#if defined(__SANITIZE_ADDRESS__)
-// LeakSanitizer's exit-time check needs clone and ptrace, which the filter forbids.
-extern "C" const char* __asan_default_options() {
-  return "detect_leaks=0";
-}
-#endif
-
 namespace {
 
 template <typename T>

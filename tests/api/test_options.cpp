@@ -20,6 +20,9 @@ TEST_CASE("the embedded defaults are the documented ones") {
   CHECK(o->body_limit(api::body_class::image) == 32 * 1024 * 1024);
   CHECK(o->body_limit(api::body_class::json) == 1024 * 1024);
   CHECK(o->body_limit(api::body_class::none) == 1024 * 1024);
+  CHECK(o->body_limit(api::body_class::video) == 256 * 1024 * 1024);
+  CHECK(o->video_threads == 2);  // a few decoder processes at once, never the scan pool's
+  CHECK(o->video_queue == 16);
   CHECK(o->keepalive_max_requests == 1000);
   CHECK(o->max_connections == 1024);
   CHECK(o->body_budget == 1024 * 1024 * 1024);  // 32 image bodies, not 1,024 x 32 MiB
@@ -42,6 +45,17 @@ TEST_CASE("file, environment and flags override - values are validated") {
   CHECK(o->read_timeout == std::chrono::milliseconds(250));
   CHECK(o->io_threads == 3);
   CHECK(o->max_connections == 10);
+
+  // The video body limit is its own key, and no more than the body budget.
+  REQUIRE(cfg.set("http.body_limit_video_bytes", "1000", core::config_source::flag));
+  REQUIRE(api::options_from(cfg));
+  CHECK(api::options_from(cfg)->body_limit(api::body_class::video) == 1000);
+  REQUIRE(cfg.set("http.body_limit_video_bytes", "2147483648", core::config_source::flag));
+  CHECK(api::options_from(cfg).error() == api::errc::malformed);  // over the 1 GiB budget
+  REQUIRE(cfg.set("http.body_limit_video_bytes", "1000", core::config_source::flag));
+  REQUIRE(cfg.set("http.video_threads", "0", core::config_source::flag));
+  CHECK_FALSE(api::options_from(cfg));
+  REQUIRE(cfg.set("http.video_threads", "1", core::config_source::flag));
 
   REQUIRE(cfg.set("http.port", "70000", core::config_source::flag));
   CHECK(api::options_from(cfg).error() == api::errc::malformed);

@@ -810,7 +810,7 @@ TEST_CASE("TLS: HTTPS with the configured certificate and key - a bad path fails
   CHECK_FALSE(broken.start());
 }
 
-TEST_CASE("handlers run where their route says: scan pool, database pool or I/O thread") {
+TEST_CASE("handlers run where their route says: scan, database or video pool, or I/O thread") {
   test_server s;
   auto where = [&s](std::string name) {
     return api::sync_handler([&s, name](const api::request&, const api::auth_context&) {
@@ -818,16 +818,18 @@ TEST_CASE("handlers run where their route says: scan pool, database pool or I/O 
       o["route"] = name;
       o["scan"] = s.scan_pool->runs_on_this_thread();
       o["db"] = s.db_pool->runs_on_this_thread();
+      o["video"] = s.video_pool->runs_on_this_thread();
       return api::response::json(200, boost::json::serialize(o));
     });
   };
   s.routes.add(make_spec("GET", "/on-scan", std::nullopt, api::run_on::scan), where("scan"));
   s.routes.add(make_spec("GET", "/on-db", std::nullopt, api::run_on::db), where("db"));
   s.routes.add(make_spec("GET", "/on-io", std::nullopt, api::run_on::io), where("io"));
+  s.routes.add(make_spec("GET", "/on-video", std::nullopt, api::run_on::video), where("video"));
   s.start();
-  for (const auto& [path, scan, db] :
-       {std::tuple{"/on-scan", true, false}, std::tuple{"/on-db", false, true},
-        std::tuple{"/on-io", false, false}}) {
+  for (const auto& [path, scan, db, video] :
+       {std::tuple{"/on-scan", true, false, false}, std::tuple{"/on-db", false, true, false},
+        std::tuple{"/on-io", false, false, false}, std::tuple{"/on-video", false, false, true}}) {
     INFO(path);
     auto r = fetch(s.port(), "GET", path);
     REQUIRE(r);
@@ -835,6 +837,7 @@ TEST_CASE("handlers run where their route says: scan pool, database pool or I/O 
     const auto v = boost::json::parse(r->body);
     CHECK(v.at("scan").as_bool() == scan);
     CHECK(v.at("db").as_bool() == db);
+    CHECK(v.at("video").as_bool() == video);
   }
 }
 

@@ -9,7 +9,9 @@
 #include "hashguard/hashdb/audit_config.hpp"
 #include "hashguard/hashdb/cases.hpp"
 #include "hashguard/hashdb/snapshot_loader.hpp"
+#include "hashguard/scanner/digest.hpp"
 #include "hashguard/scanner/scan.hpp"
+#include "hashguard/scanner/video_worker.hpp"
 
 #include "hg_catch.hpp"
 #include "hg_pg.hpp"
@@ -775,4 +777,148 @@ TEST_CASE("in process: an admin quarantines and restores an entry, the floods li
   REQUIRE(floods.status == 200);
   CHECK(hg_test::json_of(floods).at("open").as_int64() == 0);
   CHECK(node.call("GET", "/v1/floods?limit=0").status == 400);
+}
+
+TEST_CASE("in process: a video is scanned in the sandboxed worker and a known frame is a hit") {
+  in_process_node node;
+  scanner::video_worker_options wo;
+  wo.executable = HG_VIDEO_WORKER;
+  const scanner::video_worker worker(wo);
+  node.deps.video = &worker;
+  const std::string video = read_file(std::string(HG_TEST_DATA) + "/video/tiny-h264.mp4");
+  const std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(video.data()),
+                                            video.size());  // NOLINT
+  // The frames serve hashes (one per second), hashed here in process.
+  scanner::scan_budget budget;
+  const auto local = scanner::hash_video(bytes, node.deps.video_hashing, {}, budget);
+  REQUIRE(local);
+  REQUIRE(local->frames.size() >= 2);
+
+  // An image sent to the image routes is refused with the route to use.
+  for (const char* route : {"/v1/scan", "/v1/hash"}) {
+    const auto refused = node.call("POST", route, video);
+    CHECK(refused.status == 415);
+    CHECK(hg_test::error_code_of(refused) == "use_video_route");
+  }
+  // An image sent to the video route never reaches a decoder.
+  const auto image =
+      node.call("POST", "/v1/scan/video",
+                read_file(std::string(HG_TEST_DATA) + "/pdq-vectors/images/reg-test-input/dih/"
+                                                      "bridge-1-original.jpg"));
+  CHECK(image.status == 415);
+  CHECK(hg_test::error_code_of(image) == "unsupported_format");
+
+  // Nothing listed yet: no match, and the answer describes the video.
+  auto clean = node.call("POST", "/v1/scan/video", video);
+  REQUIRE(clean.status == 200);
+  const auto unknown = hg_test::json_of(clean);
+  CHECK(unknown.at("media").as_string() == "video");
+  CHECK(unknown.at("verdict").as_string() == "no_match");
+  CHECK(unknown.at("event_id").is_null());
+  CHECK(unknown.at("frames_hashed").as_int64() == static_cast<std::int64_t>(local->frames.size()));
+  CHECK(unknown.at("frames_decoded").as_int64() == 12);
+  CHECK(unknown.at("duration_s").as_double() == Approx(1.2));
+  const auto digest = scanner::digest(bytes);
+  REQUIRE(digest);
+  CHECK(unknown.at("hashes").at("sha256").as_string() ==
+        core::to_hex(std::span<const std::uint8_t>(digest->sha256)));
+  CHECK(unknown.at("hashes").at("codec").as_string() == "h264");
+
+  // The last hashed frame, listed as a known image: the hit names the first frame within the
+  // list's threshold (maybe an earlier, similar one) by number and timestamp.
+  const int threshold = 20;
+  const auto& known = local->frames.back();
+  auto created = node.call("POST", "/v1/lists",
+                           R"({"name":"images","signal":"pdq","action":"report","threshold":)" +
+                               std::to_string(threshold) + "}");
+  REQUIRE(created.status == 201);
+  const auto pdq_list = hg_test::json_of(created).at("id").as_int64();
+  REQUIRE(node.call("POST", "/v1/lists/" + std::to_string(pdq_list) + "/hashes",
+                    core::to_hex(known.hash) + "\n")
+              .status == 200);
+  const scanner::vpdq_frame* first = nullptr;
+  for (const auto& f : local->frames) {
+    if (f.quality >= core::pdq_min_quality && core::distance(f.hash, known.hash) <= threshold) {
+      first = &f;
+      break;
+    }
+  }
+  REQUIRE(first != nullptr);
+
+  core::capability_set details;
+  details.add(core::capability::match_details);
+  auto scanned = node.call("POST", "/v1/scan/video", video, std::nullopt, "k_details", details);
+  REQUIRE(scanned.status == 200);
+  const auto answer = hg_test::json_of(scanned);
+  CHECK(answer.at("media").as_string() == "video");
+  CHECK(answer.at("verdict").as_string() == "match");
+  CHECK(answer.at("action").as_string() == "report");
+  CHECK(answer.at("durability").as_string() == "committed");
+  const auto hits = answer.at("hits").as_array();
+  REQUIRE(hits.size() == 1);
+  const auto& hit = hits[0].as_object();
+  CHECK(hit.at("list").as_int64() == pdq_list);
+  CHECK(hit.at("signal").as_string() == "pdq");
+  CHECK(hit.at("frame").as_int64() == first->frame_number);
+  CHECK(hit.at("detail").at("frame_timestamp_s").as_double() == Approx(first->timestamp));
+
+  // The file's SHA-256 on an exact list: a hit too, with no frame timestamp.
+  created =
+      node.call("POST", "/v1/lists", R"({"name":"files","signal":"sha256","action":"block"})");
+  REQUIRE(created.status == 201);
+  const auto sha_list = hg_test::json_of(created).at("id").as_int64();
+  REQUIRE(node.call("POST", "/v1/lists/" + std::to_string(sha_list) + "/hashes",
+                    core::to_hex(std::span<const std::uint8_t>(digest->sha256)) + "\n")
+              .status == 200);
+  auto both = node.call("POST", "/v1/scan/video", video, std::nullopt, "k_details", details);
+  REQUIRE(both.status == 200);
+  const auto two = hg_test::json_of(both);
+  CHECK(two.at("action").as_string() == "block");
+  const auto two_hits = two.at("hits").as_array();
+  REQUIRE(two_hits.size() == 2);
+  CHECK(two_hits[0].at("signal").as_string() == "sha256");
+  CHECK_FALSE(two_hits[0].as_object().contains("detail"));
+
+  // Each match recorded an event, in one case for this content.
+  auto queue = node.call("GET", "/v1/cases?status=open&limit=10");
+  REQUIRE(queue.status == 200);
+  const auto cases = hg_test::json_of(queue).at("cases").as_array();
+  REQUIRE(cases.size() == 1);
+  auto detail = node.call("GET", "/v1/cases/" + std::to_string(cases[0].at("id").as_int64()));
+  REQUIRE(detail.status == 200);
+  CHECK(hg_test::json_of(detail).at("events").as_array().size() == 2);
+
+  // A worker that crashes is an answer, not a crash of serve.
+  scanner::video_worker_options crashing;
+  crashing.executable = "/bin/false";
+  const scanner::video_worker broken(crashing);
+  node.deps.video = &broken;
+  const auto crashed = node.call("POST", "/v1/scan/video", video);
+  CHECK(crashed.status == 422);
+  CHECK(hg_test::error_code_of(crashed) == "decoder_crashed");
+}
+
+TEST_CASE("in process: a GIF that also looks like MPEG-TS is scanned as the image it is") {
+  in_process_node node;
+  const std::string still = read_file(std::string(HG_TEST_DATA) + "/scanner/still.gif");
+  // A comment extension after the 48-byte global colour table (header 6 + screen 7 + 48 = 61)
+  // whose two 255-byte blocks are all 0x47 puts MPEG-TS's sync byte at offsets 188 and 376;
+  // the pixels do not change.
+  REQUIRE((static_cast<unsigned char>(still[10]) & 0x87U) == 0x83U);
+  std::string blocks = "\x21\xfe";
+  for (int i = 0; i < 2; ++i) blocks += '\xff' + std::string(255, '\x47');
+  blocks += '\0';
+  const std::string gif = still.substr(0, 61) + blocks + still.substr(61);
+  const std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(gif.data()),
+                                            gif.size());  // NOLINT
+  REQUIRE(scanner::sniff_video(bytes));                   // the trap: it would pass for a video
+  REQUIRE(scanner::sniff(bytes) == scanner::image_format::gif);
+
+  const auto original = node.call("POST", "/v1/hash", still);
+  const auto crafted = node.call("POST", "/v1/hash", gif);
+  REQUIRE(original.status == 200);
+  REQUIRE(crafted.status == 200);
+  CHECK(hg_test::json_of(crafted).at("hashes").at("pdq") ==
+        hg_test::json_of(original).at("hashes").at("pdq"));
+  CHECK(node.call("POST", "/v1/scan", gif).status == 200);
 }

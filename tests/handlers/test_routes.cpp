@@ -38,8 +38,8 @@ TEST_CASE("the design table has every route of DESIGN.md section 5 once, roles a
       CHECK(s.where == api::run_on::io);
     }
     if (s.role == core::role::ingest) {
-      CHECK((s.pattern == "/v1/scan" || s.pattern == "/v1/hash" || s.pattern == "/v1/match" ||
-             s.pattern == "/v1/decisions"));
+      CHECK((s.pattern == "/v1/scan" || s.pattern == "/v1/scan/video" || s.pattern == "/v1/hash" ||
+             s.pattern == "/v1/match" || s.pattern == "/v1/decisions"));
     }
     if (s.pattern.starts_with("/v1/lists") || s.pattern.starts_with("/v1/keys") ||
         s.pattern == "/v1/index") {
@@ -56,6 +56,7 @@ TEST_CASE("the design table has every route of DESIGN.md section 5 once, roles a
     if (s.pattern.ends_with("/ruling")) CHECK(s.role == core::role::admin);
   }
   CHECK(seen.contains({"POST", "/v1/scan"}));
+  CHECK(seen.contains({"POST", "/v1/scan/video"}));
   CHECK(seen.contains({"PATCH", "/v1/lists/{id}"}));
   CHECK(seen.contains({"DELETE", "/v1/lists/{id}"}));
   CHECK(seen.contains({"POST", "/v1/cases/{id}/report"}));
@@ -72,9 +73,15 @@ TEST_CASE("the design table has every route of DESIGN.md section 5 once, roles a
   CHECK(seen.contains({"POST", "/v1/lists/{id}/entries/{entry}/restore"}));
   CHECK(seen.contains({"GET", "/v1/floods"}));
   // With POST /v1/cases/{id}/files/{content}/reveal, the reopen, ruling and entry-disable rows,
-  // the entry quarantine and restore rows, the floods listing, the 3 key routes and the 3 /ui
-  // rows.
-  CHECK(seen.size() == 38);
+  // the entry quarantine and restore rows, the floods listing, the 3 key routes, the 3 /ui
+  // rows and POST /v1/scan/video.
+  CHECK(seen.size() == 39);
+  // Videos wait on their decoder processes on the video pool, under their own body limit.
+  for (const auto& s : handlers::design_routes()) {
+    if (s.pattern != "/v1/scan/video") continue;
+    CHECK(s.where == api::run_on::video);
+    CHECK(s.body == api::body_class::video);
+  }
 }
 
 TEST_CASE("the OpenAPI document and the route table agree, both ways, roles included") {

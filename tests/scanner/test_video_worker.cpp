@@ -71,14 +71,18 @@ TEST_CASE("sandbox: RLIMIT_CPU kills a process that spins", "[video_worker]") {
   CHECK((WTERMSIG(status) == SIGXCPU || WTERMSIG(status) == SIGKILL));
 }
 
-TEST_CASE("sandbox: an allocation over RLIMIT_AS fails (Release builds)", "[video_worker]") {
-  if (scanner::sanitizer_build()) {
-    SUCCEED("sanitizer build: RLIMIT_AS is not applied (ASan reserves its shadow memory)");
-    return;
-  }
+TEST_CASE("sandbox: an allocation over RLIMIT_AS fails (uncapped under ASan)", "[video_worker]") {
   const int status = probe("536870912", "alloc");  // malloc(1 GiB) under a 512 MiB cap
   REQUIRE(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 0);
+  if (scanner::sanitizer_build()) {
+    // ASan reserves terabytes of shadow address space, so sanitizer builds apply no RLIMIT_AS:
+    // what holds there is that the allocation succeeds, i.e. the cap is really off (a cap that
+    // crept back would kill the sanitizer build's workers at start-up).
+    INFO("sanitizer build: RLIMIT_AS is not applied, the 1 GiB allocation must succeed");
+    CHECK(WEXITSTATUS(status) == 1);
+  } else {
+    CHECK(WEXITSTATUS(status) == 0);
+  }
 }
 
 TEST_CASE("worker: answers as hashing in process does", "[video_worker]") {

@@ -52,9 +52,14 @@ TEST_CASE("exchanges: serve follows a fake NCMEC server: sync, match, deletion, 
   };
   CHECK(scan_hits() == 0);
 
-  // Two entries an hour old: the image's PDQ and an unrelated one.
-  fake.upsert({{1, "img-1", now - 1800, false, false, "A1", {{"pdq", pdq}}, {}},
-               {1, "img-2", now - 1700, false, false, "A1", {{"pdq", std::string(64, 'a')}}, {}}});
+  // Two entries added now, as NCMEC stamps them (an entry back-dated before windows that
+  // syncs already exhausted would never be fetched, here as at NCMEC): the image's PDQ and an
+  // unrelated one.
+  const auto added_at = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+  fake.upsert({{1, "img-1", added_at, false, false, "A1", {{"pdq", pdq}}, {}},
+               {1, "img-2", added_at, false, false, "A1", {{"pdq", std::string(64, 'a')}}, {}}});
   CHECK(eventually([&] { return scan_hits() == 1; }, 60s, 200ms));
   pqxx::connection pc(db.url());
   CHECK(pqxx::nontransaction(pc)

@@ -171,6 +171,17 @@ TEST_CASE("serve: every route's real answers fit handlers/openapi.json") {
                  {{"Content-Type", "application/json"}})
             ->status == 400);
 
+  // A video: refused by the image route with the route to use; scanned by its own route in
+  // the decoder serve runs from beside its binary (no frame is the listed image: no match).
+  const std::string video = file_bytes(std::string(HG_TEST_DATA) + "/video/tiny-h264.mp4");
+  api.call("POST", "/v1/scan", "/v1/scan", ingest, 415, video, "application/octet-stream");
+  const auto video_scan = json::parse(api.call("POST", "/v1/scan/video", "/v1/scan/video", ingest,
+                                               200, video, "application/octet-stream")
+                                          .body);
+  CHECK(video_scan.at("media").as_string() == "video");
+  CHECK(video_scan.at("verdict").as_string() == "no_match");
+  CHECK(video_scan.at("frames_decoded").as_int64() == 12);
+
   // A scan that matches opens a case; its evidence is preserved off the request path.
   const auto scanned = json::parse(
       api.call("POST", "/v1/scan", "/v1/scan", ingest, 200, image, "application/octet-stream")

@@ -42,6 +42,7 @@ inline hashguard::api::server_options test_options() {
   o.port = 0;
   o.io_threads = 2;
   o.scan_threads = 2;
+  o.video_threads = 1;
   o.scan_queue = 64;
   o.db_threads = 2;
   o.db_queue = 64;
@@ -66,6 +67,7 @@ class test_server {
   std::unique_ptr<hashguard::api::rate_limiter> limiter;
   std::unique_ptr<hashguard::api::work_pool> scan_pool;
   std::unique_ptr<hashguard::api::work_pool> db_pool;
+  std::unique_ptr<hashguard::api::work_pool> video_pool;
   std::unique_ptr<hashguard::api::server> srv;
 
   test_server() {
@@ -88,6 +90,8 @@ class test_server {
                                                             options.scan_queue);
     db_pool =
         std::make_unique<hashguard::api::work_pool>("db", options.db_threads, options.db_queue);
+    video_pool = std::make_unique<hashguard::api::work_pool>("video", options.video_threads,
+                                                             options.video_queue);
     hashguard::api::services svc;
     svc.routes = &routes;
     svc.keys = &keys;
@@ -95,6 +99,7 @@ class test_server {
     svc.stats = &stats;
     svc.scan_pool = scan_pool.get();
     svc.db_pool = db_pool.get();
+    svc.video_pool = video_pool.get();
     svc.log = [this](std::string_view line) {
       std::lock_guard lock(log_mu_);
       log_.emplace_back(line);

@@ -5,9 +5,10 @@
 //   http.address, http.port            listen address (default 127.0.0.1:8080; port 0 = any)
 //   http.io_threads                    I/O threads (0, the default: one per core)
 //   http.scan_threads, http.scan_queue scan pool: threads (0 = one per core) and queue bound
+//   http.video_threads, http.video_queue video pool: threads (videos at once) and queue bound
 //   http.db_threads, http.db_queue     database pool: threads and queue bound
 //   http.header_limit_bytes            request line + fields; over it: 431
-//   http.body_limit_*_bytes            per body class (json, image, import); over it: 413
+//   http.body_limit_*_bytes            per body class (json, image, import, video); over it: 413
 //   http.body_budget_bytes             request bodies in memory across all connections; a
 //                                      request that cannot reserve its body: 503 overloaded
 //   http.read_timeout_ms               each read must make progress within this
@@ -47,12 +48,17 @@ struct server_options {
   unsigned io_threads{0};
   unsigned scan_threads{0};  ///< 0: one per core
   std::size_t scan_queue{256};
+  /// Videos hashed at once; each thread waits on one sandboxed decoder process, so a few
+  /// bound the decoder processes (and their memory caps) a node runs.
+  unsigned video_threads{2};
+  std::size_t video_queue{16};
   unsigned db_threads{4};
   std::size_t db_queue{256};
   std::uint32_t header_limit{16 * 1024};
   std::uint64_t body_limit_json{1024 * 1024};
   std::uint64_t body_limit_image{32 * 1024 * 1024};
   std::uint64_t body_limit_import{512ULL * 1024 * 1024};
+  std::uint64_t body_limit_video{256ULL * 1024 * 1024};
   /// Bytes of request bodies in memory at once, across all connections (see server.hpp).
   std::uint64_t body_budget{1ULL << 30U};
   std::chrono::milliseconds read_timeout{10'000};

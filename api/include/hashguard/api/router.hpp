@@ -26,9 +26,10 @@ namespace hashguard::api {
 
 /// Where the handler runs. I/O threads never decode, hash or wait on the database.
 enum class run_on : std::uint8_t {
-  io,    ///< inline on the connection's I/O thread: cheap, non-blocking handlers only
-  scan,  ///< the scan pool (decode, hash, match)
-  db,    ///< the database pool (anything that may wait on PostgreSQL)
+  io,     ///< inline on the connection's I/O thread: cheap, non-blocking handlers only
+  scan,   ///< the scan pool (decode, hash, match)
+  db,     ///< the database pool (anything that may wait on PostgreSQL)
+  video,  ///< the video pool (a few threads, each waiting on one sandboxed decoder process)
 };
 
 /// Which body limit applies (server options hold the sizes).
@@ -37,6 +38,7 @@ enum class body_class : std::uint8_t {
   json,    ///< JSON requests
   image,   ///< raw image uploads
   import,  ///< hash-list imports
+  video,   ///< raw video uploads
 };
 
 struct route_spec {

@@ -75,6 +75,7 @@ struct services {
   metrics* stats{nullptr};
   work_pool* scan_pool{nullptr};
   work_pool* db_pool{nullptr};
+  work_pool* video_pool{nullptr};  ///< run_on::video routes; null: run inline (tests only)
   log_sink log{stderr_log_sink};
 };
 

@@ -38,6 +38,9 @@ struct hit_detail {
     friend bool operator==(const video_match&, const video_match&) = default;
   };
   std::optional<video_match> video;
+  /// A scanned video matched an image entry: the timestamp (seconds) of its first frame that
+  /// matched.
+  std::optional<double> frame_timestamp_s;
   /// Provenance of the matched entry: the exchange it came from and its id there.
   struct source_ref {
     std::string exchange;

@@ -12,6 +12,7 @@
 #include "hashguard/hashdb/suppressions.hpp"
 #include "hashguard/matcher/snapshot.hpp"
 #include "hashguard/scanner/scan.hpp"
+#include "hashguard/scanner/video_worker.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -41,7 +42,7 @@ using evidence_sink =
 enum class orientation_match : std::uint8_t { exact, dihedral, off };
 
 struct services {
-  // --- ingest (/v1/scan, /v1/hash, /v1/match, /v1/index) ---
+  // --- ingest (/v1/scan, /v1/scan/video, /v1/hash, /v1/match, /v1/index) ---
   matcher::snapshot_holder* snapshot{nullptr};  ///< required
   hashdb::event_recorder* recorder{nullptr};    ///< null: a match cannot be recorded (500)
   scanner::scan_options scan;
@@ -61,6 +62,11 @@ struct services {
   std::atomic<std::uint64_t>* suppressed_answers{nullptr};
   /// The probe detector of /v1/scan and /v1/match (429 probe_suspected); null: none.
   probe_guard* probes{nullptr};
+  /// POST /v1/scan/video: hashes each video in its own sandboxed worker process; null: the
+  /// route answers 501 not_implemented.
+  const scanner::video_worker* video{nullptr};
+  scanner::vpdq_options video_hashing;  ///< which frames are hashed (one per second)
+  scanner::video_limits video_limits;
 
   // --- every route that touches PostgreSQL ---
   db_pool* db{nullptr};                 ///< required

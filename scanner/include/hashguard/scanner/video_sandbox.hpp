@@ -18,8 +18,10 @@
 //   every other call (clone, execve, ptrace, kill, ...) kills the process. Sanitizer builds
 //   (HG_SANITIZE) also allow what the ASan/UBSan runtime calls while reporting: rt_sigaction,
 //   rt_sigprocmask, sigaltstack, prlimit64, getrlimit, readlink, prctl, tgkill, nanosleep,
-//   clock_nanosleep, lseek, pread64; their leak check at exit is off in the worker (it would
-//   need clone and ptrace).
+//   clock_nanosleep, lseek, pread64, and pipe/pipe2 (UBSan's vptr check tests whether a
+//   vtable is readable through a pipe). LeakSanitizer's exit-time check would need clone and
+//   ptrace: in sanitizer builds enter_video_sandbox runs the leak check just before loading
+//   the filter (leaks before the sandbox are reported), which turns the exit-time one off.
 //
 // Errors: core::result with std::errc-style codes from the failing call (errno); the worker
 // exits without decoding when the sandbox cannot be entered.
