@@ -15,4 +15,10 @@ std::int64_t audit_append(pqxx::transaction_base& tx, std::string_view actor,
                           std::string_view action, std::string_view subject,
                           std::string_view detail);
 
+/// The rule for a reason an admin or reviewer gives for an audited change (a reopen, an entry
+/// disabled, quarantined or restored): not blank, at most 10,000 bytes.
+inline bool valid_audit_reason(std::string_view reason) noexcept {
+  return reason.find_first_not_of(" \t\r\n") != std::string_view::npos && reason.size() <= 10000;
+}
+
 }  // namespace hashguard::hashdb::detail

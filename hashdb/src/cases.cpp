@@ -369,7 +369,7 @@ core::result<decision_result> case_store::rule(const decision_input& d, std::str
 
 core::result<reopen_result> case_store::request_reopen(const reopen_input& r,
                                                        std::string_view actor) {
-  if (r.reason.find_first_not_of(" \t\r\n") == std::string::npos || r.reason.size() > 10000) {
+  if (!detail::valid_audit_reason(r.reason)) {
     return errc::invalid_argument;
   }
   return guarded(conn_, [&](pqxx::connection& pc) {

@@ -173,7 +173,7 @@ core::result<quarantine_change> flood_store::set_quarantine(std::int64_t list_id
                                                             std::int64_t entry_id, bool on,
                                                             std::string_view reason,
                                                             std::string_view actor) {
-  if (reason.find_first_not_of(" \t\r\n") == std::string_view::npos || reason.size() > 10000) {
+  if (!detail::valid_audit_reason(reason)) {
     return errc::invalid_argument;
   }
   return guarded(conn_, [&](pqxx::connection& pc) {

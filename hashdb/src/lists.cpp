@@ -292,7 +292,7 @@ core::result<hash_list> list_store::retire(std::string_view name) {
 core::result<disabled_entry> list_store::disable_entry(std::int64_t list_id, std::int64_t entry_id,
                                                        std::string_view reason,
                                                        std::string_view actor) {
-  if (reason.find_first_not_of(" \t\r\n") == std::string_view::npos || reason.size() > 10000) {
+  if (!detail::valid_audit_reason(reason)) {
     return errc::invalid_argument;
   }
   return guarded(conn_, [&](pqxx::connection& pc) {
