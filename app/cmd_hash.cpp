@@ -7,9 +7,9 @@
 //   {"path","width","height","pdq","quality","dihedral":{"rot90",...,"flipminus1"},"phash",
 //    "md5","sha1","sha256"}  (+ "frames":[{"index","pdq","quality"}...] for animated images,
 //    + "damaged":true for a file the decoder read only in part, e.g. a cut-off JPEG;
-//    + with --query-hashes, "query":{"orientations":{"original",...},"trimmed":{"top","bottom",
-//    "left","right","pdq","quality","dihedral","orientations"}}: the match-only hashes, for
-//    evaluation)
+//    + with --query-hashes, "query":{"orientations":{"original",...},"trimmed":[{"top",
+//    "bottom","left","right","pdq","quality","dihedral","orientations"}...]}: the match-only
+//    hashes, for evaluation; "trimmed" has one object per candidate layout of the bars)
 // or {"path","error":{"code","message"}} for an input that could not be hashed. The default is
 // a table for people. A progress bar goes to stderr when stderr is a terminal.
 // Exit: 0 when every input was processed (errors included), 2 for usage errors.
@@ -253,17 +253,19 @@ boost::json::object orientations_json(const scanner::orientation_hashes& h) {
 boost::json::object query_json(const scanner::scan_result& r) {
   boost::json::object q;
   q["orientations"] = orientations_json(r.orientations);
-  if (r.trimmed) {
-    const auto& t = *r.trimmed;
-    q["trimmed"] = {{"top", t.sides.top},
-                    {"bottom", t.sides.bottom},
-                    {"left", t.sides.left},
-                    {"right", t.sides.right},
-                    {"pdq", core::to_hex(t.pdq.hash)},
-                    {"quality", t.pdq.quality},
-                    {"dihedral", orientations_json(t.pdq.dihedral)},
-                    {"orientations", orientations_json(t.orientations)}};
+  // Each candidate layout of the bars (trim.hpp find_candidates), the detected one first.
+  boost::json::array trimmed;
+  for (const auto& t : r.trimmed) {
+    trimmed.push_back({{"top", t.sides.top},
+                       {"bottom", t.sides.bottom},
+                       {"left", t.sides.left},
+                       {"right", t.sides.right},
+                       {"pdq", core::to_hex(t.pdq.hash)},
+                       {"quality", t.pdq.quality},
+                       {"dihedral", orientations_json(t.pdq.dihedral)},
+                       {"orientations", orientations_json(t.orientations)}});
   }
+  if (!trimmed.empty()) q["trimmed"] = std::move(trimmed);
   return q;
 }
 

@@ -13,6 +13,7 @@ import statistics
 PDQ_THRESHOLD = 31
 PHASH_THRESHOLD = 10
 MIN_QUALITY = 50
+REVIEW_THRESHOLD = 48  # the near-miss band: review_threshold 48 above threshold 31
 DIHEDRAL = ["rot90", "rot180", "rot270", "flipx", "flipy", "flipplus1", "flipminus1"]
 
 
@@ -55,13 +56,16 @@ def query_hashes(rec, mode):
         out += [(pdq_int(rec["dihedral"][k]), rec["quality"]) for k in DIHEDRAL]
     else:
         out += [(pdq_int(q["orientations"][k]), rec["quality"]) for k in DIHEDRAL]
-    t = q.get("trimmed")
-    if mode.endswith("+trim") and t:
-        out.append((pdq_int(t["pdq"]), t["quality"]))
-        if mode.startswith("dihedral"):
-            out += [(pdq_int(t["dihedral"][k]), t["quality"]) for k in DIHEDRAL]
-        else:
-            out += [(pdq_int(t["orientations"][k]), t["quality"]) for k in DIHEDRAL]
+    trimmed = q.get("trimmed") or []
+    if isinstance(trimmed, dict):  # one candidate (hashguard before the candidate layouts)
+        trimmed = [trimmed]
+    if mode.endswith("+trim"):
+        for t in trimmed:
+            out.append((pdq_int(t["pdq"]), t["quality"]))
+            if mode.startswith("dihedral"):
+                out += [(pdq_int(t["dihedral"][k]), t["quality"]) for k in DIHEDRAL]
+            else:
+                out += [(pdq_int(t["orientations"][k]), t["quality"]) for k in DIHEDRAL]
     return out
 
 
@@ -85,6 +89,7 @@ def mode_tables(originals, by_stem, w, max_t):
       " |")
     w("|---|---:|" + "---:|---:|" * len(MODES))
     per = collections.defaultdict(lambda: collections.defaultdict(lambda: [0, 0]))
+    band_true = collections.Counter()  # mode -> variants whose best is in the band
     counts = collections.Counter()
     for stem, recs in by_stem.items():
         base = recs.get("orig")
@@ -98,8 +103,10 @@ def mode_tables(originals, by_stem, w, max_t):
             for m in MODES:
                 qs = query_hashes(rec, m)
                 cell = per[distortion][m]
-                cell[0] += best(qs, target, False) <= PDQ_THRESHOLD
+                d = best(qs, target, False)
+                cell[0] += d <= PDQ_THRESHOLD
                 cell[1] += best(qs, target, True) <= PDQ_THRESHOLD
+                band_true[m] += PDQ_THRESHOLD < d <= REVIEW_THRESHOLD
     for distortion in sorted(counts):
         k = counts[distortion]
         cells = []
@@ -145,6 +152,22 @@ def mode_tables(originals, by_stem, w, max_t):
             h, g = hists[m]
             cells.append(f"{sum(h[: t + 1])} | {sum(g[: t + 1])}")
         w(f"| {t} | " + " | ".join(cells) + " |")
+    w("")
+    total_true = sum(counts.values())
+    pairs = n * (n - 1) // 2
+    w(f"### The near-miss band ({PDQ_THRESHOLD} < distance <= {REVIEW_THRESHOLD}) per mode\n")
+    w("What a list with `threshold` 31 and `review_threshold` 48 sends to review instead of "
+      "blocking or missing: true pairs = distorted copies (every distortion above) whose best "
+      "query hash falls in the band; false pairs = distinct originals in the band (every query "
+      "hash counted, ungated and gated).\n")
+    w("| mode | true pairs in band | false pairs in band | false pairs in band, gated |")
+    w("|---|---:|---:|---:|")
+    for m in MODES:
+        h, g = hists[m]
+        fb = sum(h[PDQ_THRESHOLD + 1: REVIEW_THRESHOLD + 1])
+        fg = sum(g[PDQ_THRESHOLD + 1: REVIEW_THRESHOLD + 1])
+        w(f"| {m} | {band_true[m] / total_true:.1%} ({band_true[m]} of {total_true}) | "
+          f"{fb / pairs:.2e} ({fb}) | {fg / pairs:.2e} ({fg}) |")
     w("")
 
 

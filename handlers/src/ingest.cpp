@@ -118,14 +118,15 @@ std::vector<core::hit> match_scan(const matcher::snapshot& snap, const scanner::
   q.sha256 = r.digest.sha256;
   snap.match(q, hits);
   name_orientation(hits);
-  if (r.trimmed) {
-    // The content inside the bars: a hit it gives, or a closer one, says what was trimmed.
+  for (const auto& trimmed : r.trimmed) {
+    // The content inside the bars (each candidate layout): a hit it gives, or a closer one,
+    // says what was trimmed.
     matcher::scan_query tq;
-    tq.pdq = pdq_query_of(r.trimmed->pdq, r.trimmed->orientations, mode);
+    tq.pdq = pdq_query_of(trimmed.pdq, trimmed.orientations, mode);
     std::vector<core::hit> more;
     snap.match(tq, more);
     name_orientation(more);
-    const auto& sides = r.trimmed->sides;
+    const auto& sides = trimmed.sides;
     for (auto& h : more) {
       auto detail = h.detail ? std::make_shared<core::hit_detail>(*h.detail)
                              : std::make_shared<core::hit_detail>();
@@ -443,8 +444,11 @@ api::response handle_scan(const services& deps, const api::request& req,
     }
   }
   // A padded copy whose content inside the bars is hashable is not low quality.
-  const bool low_quality = r.pdq.quality < core::pdq_min_quality &&
-                           (!r.trimmed || r.trimmed->pdq.quality < core::pdq_min_quality);
+  const bool low_quality =
+      r.pdq.quality < core::pdq_min_quality &&
+      std::none_of(r.trimmed.begin(), r.trimmed.end(), [](const scanner::trimmed_hash& content) {
+        return content.pdq.quality >= core::pdq_min_quality;
+      });
   const core::action act = answer_hits(out, *snap, hits, caller, low_quality);
 
   if (!hits.empty()) {

@@ -172,12 +172,12 @@ core::result<scan_result> image_scanner::scan(std::span<const std::uint8_t> byte
     // copy may be low quality only because of its bars.
     if (s.options.trim) {
       if (const errc e = hash_spent(); e != errc{}) return e;
-      if (const auto found = find_content(first, s.options.trimming)) {
+      for (const trimmed_content& found : find_candidates(first, s.options.trimming)) {
         if (const errc e = hash_spent(); e != errc{}) return e;
-        trimmed_hash t{found->sides, found->content, {}, {}};
-        t.pdq = s.pdq.hash(first, found->content, s.options.mode,
+        trimmed_hash t{found.sides, found.content, {}, {}};
+        t.pdq = s.pdq.hash(first, found.content, s.options.mode,
                            s.options.orientations ? &t.orientations : nullptr);
-        out.trimmed = t;
+        out.trimmed.push_back(t);
       }
     }
     if (out.animated()) {

@@ -62,7 +62,8 @@ struct scan_options {
   /// reported): set by the caller when it matches with match.orientations = exact.
   bool orientations{false};
   /// Also look for borders, letterbox and pillarbox bars (trim.hpp) and, when found, hash the
-  /// content inside them (scan_result::trimmed; with orientations when those are on).
+  /// content inside them for each candidate layout (scan_result::trimmed; with orientations
+  /// when those are on).
   bool trim{false};
   trim_options trimming{};
 };
@@ -105,8 +106,9 @@ struct scan_result {
   /// First frame; all zero unless scan_options::orientations. Never reported or stored.
   orientation_hashes orientations{};
   core::hash64 phash;  ///< first frame
-  /// Set when scan_options::trim found bars around the first frame.
-  std::optional<trimmed_hash> trimmed;
+  /// When scan_options::trim found bars around the first frame: the content inside them for
+  /// each candidate layout of the bars (trim.hpp find_candidates), the detected one first.
+  std::vector<trimmed_hash> trimmed;
   digests digest;
   /// Every decoded frame of an animated image (frames_in_file > 1); empty for still images.
   std::vector<frame_hash> frames;
