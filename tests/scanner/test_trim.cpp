@@ -207,8 +207,9 @@ TEST_CASE(
   CHECK(cases >= 20);
 }
 
-// A night-sky picture: black (0) but for sparse stars and a faint glow in the middle, the
-// case where a black bar and the picture's own edge cannot be told apart by the pixels.
+// A night-sky picture: a sky 0 to 3 levels above black (sensor noise), sparse stars and a
+// glow in the middle. Beside a black bar its rows are dark and all but flat: the old solid
+// rule ran on into them; an exact band stops where the sky starts.
 static pixels night_sky(std::uint32_t w, std::uint32_t h) {
   pixels p{w, h, 3, std::vector<std::uint8_t>(std::size_t{w} * h * 3, 0)};
   for (std::uint32_t y = 0; y < h; ++y) {
@@ -219,16 +220,17 @@ static pixels night_sky(std::uint32_t w, std::uint32_t h) {
       const long r2 = dx * dx + dy * dy;
       const long glow = std::max(0L, 120 - r2 * 120 / (long{w} * w / 9));
       const bool star = (x * 7919U + y * 104729U) % 97U == 0;
-      const auto v = static_cast<std::uint8_t>(star ? 255 : glow);
+      const long noise = static_cast<long>((x * 31U + y * 17U + (x * y) % 7U) % 4U);
+      const auto v = static_cast<std::uint8_t>(star ? 255 : std::min(255L, glow + noise));
       px[0] = px[1] = px[2] = v;
     }
   }
   return p;
 }
 
-TEST_CASE("trim: a dark-edged picture in bars is found through a candidate layout") {
-  // The detected band runs on into the black sky; the candidates (each axis alone, the
-  // narrower side of each pair, a standard shape) include the true bars.
+TEST_CASE("trim: a night-sky picture in black bars is trimmed at its true edge") {
+  // The exact band ends where the sky starts; every candidate layout is hashed and the best
+  // is the original's hash.
   const pixels sky = night_sky(256, 256);
   scanner::pdq_hasher hasher;
   const auto original = hasher.hash(sky.view());
@@ -245,6 +247,8 @@ TEST_CASE("trim: a dark-edged picture in bars is found through a candidate layou
     const auto candidates = scanner::find_candidates(framed.view());
     REQUIRE_FALSE(candidates.empty());
     CHECK(candidates.size() <= scanner::trim_options{}.max_candidates);
+    CHECK(candidates.front().sides.left == l.left);
+    CHECK(candidates.front().sides.top == l.top);
     int best = 256;
     for (const auto& c : candidates) {
       const auto h = hasher.hash(framed.view(), c.content, scanner::pdq_mode::fullres, nullptr);
