@@ -953,7 +953,8 @@ TEST_CASE(
   details.add(core::capability::match_details);
   const auto full = node.call("POST", "/v1/match", body, "application/json", "k_details", details);
   REQUIRE(full.status == 200);
-  const auto& hit = hg_test::json_of(full).at("hits").as_array().at(0).as_object();
+  const auto answer = hg_test::json_of(full);  // kept: `hit` refers into it
+  const auto& hit = answer.at("hits").as_array().at(0).as_object();
   const auto& source = hit.at("detail").at("source").as_object();
   CHECK(source.at("exchange").as_string() == "ncmec");
   CHECK(source.at("source_id").as_string() == "1-4242");
@@ -961,5 +962,6 @@ TEST_CASE(
   // Without match_details: no detail at all.
   const auto plain = node.call("POST", "/v1/match", body, "application/json");
   REQUIRE(plain.status == 200);
-  CHECK_FALSE(hg_test::json_of(plain).at("hits").as_array().at(0).as_object().contains("detail"));
+  const auto plain_answer = hg_test::json_of(plain);
+  CHECK_FALSE(plain_answer.at("hits").as_array().at(0).as_object().contains("detail"));
 }

@@ -14,6 +14,7 @@
 #include "review_fixture.hpp"
 
 #include <openssl/sha.h>
+#include <pqxx/pqxx>
 
 #include <filesystem>
 
@@ -77,9 +78,14 @@ fed feed(hg_test::test_database& db, hashdb::connection& c, const std::string& n
   };
   f.numeric = id("12345");
   f.tagged = id("hash-a,b");
-  f.imported = std::stoll(hg_test::column_of(
-      db.url(), "INSERT INTO hashes (list_id, value) VALUES (" + std::to_string(f.list) +
-                    ", decode('" + value_of(3) + "', 'hex')) RETURNING id")[0]);
+  pqxx::connection pc(db.url());
+  pqxx::work tx(pc);
+  f.imported = tx.exec_params1(
+                     "INSERT INTO hashes (list_id, value) VALUES ($1, decode($2, 'hex'))"
+                     " RETURNING id",
+                     f.list, value_of(3))[0]
+                   .as<std::int64_t>();
+  tx.commit();
   return f;
 }
 
