@@ -137,8 +137,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "provenance: event hits and case entries keep it; the case detail, the exports and the "
-    "CyberTipline file details carry it, and a later deletion does not erase it") {
+    "provenance: event hits and case entries keep it after a deletion and the case detail and "
+    "exports and CyberTipline file details carry it") {
   hg_test::test_database db;
   auto c = db.connect();
   const auto f = feed(db, c, "sx", core::harm_type::csam, false);
