@@ -12,6 +12,7 @@
 #include "db_common.hpp"
 #include "serve_config.hpp"
 #include "serve_exchanges.hpp"
+#include "serve_feedback.hpp"
 #include "serve_lock.hpp"
 #include "serve_metrics.hpp"
 #include "serve_review.hpp"
@@ -241,6 +242,19 @@ int run_serve(const std::vector<std::string>& args) {
     return exit_usage;
   }
   std::string exchange_start_problem;
+  // Feedback first: it reads the configurations that serve_exchanges::start takes over.
+  const auto feedback_interval = cfg.get_int("exchanges.feedback_interval_s");
+  if (feedback_interval < 1) {
+    std::cerr << "hashguard serve: exchanges.feedback_interval_s must be at least 1\n";
+    return exit_usage;
+  }
+  auto feedback =
+      serve_feedback::start(*exchange_configs, db->url(), std::chrono::seconds(feedback_interval),
+                            tasks, exchange_start_problem);
+  if (!feedback) {
+    std::cerr << "hashguard serve: " << exchange_start_problem << "\n";
+    return exit_failure;
+  }
   auto followed = serve_exchanges::start(
       std::move(*exchange_configs), db->url(), node, tasks,
       [&snapshot_task] { snapshot_task.poke(); }, exchange_start_problem);

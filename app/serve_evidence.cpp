@@ -18,6 +18,10 @@ void declare_upkeep_config(core::config& cfg) {
               "give up preserving content whose event is still not in the database after this");
   cfg.declare("evidence.retry_ms", config_type::integer, "500",
               "how often content whose event is spooled is retried");
+  cfg.declare("evidence.preserve_ncii", config_type::boolean, "false",
+              "also preserve the matched content of ncii cases (StopNCII); csam is always kept");
+  cfg.declare("evidence.preserve_tvec", config_type::boolean, "false",
+              "also preserve the matched content of tvec cases (GIFCT); csam is always kept");
   cfg.declare("retention.purge_interval_s", config_type::integer, "3600",
               "how often serve purges expired evidence and cases (0 = never; see cases purge)");
 }
@@ -54,7 +58,7 @@ bool evidence_keeper::submit(std::string event_id, std::string bytes, std::strin
 }
 
 evidence_keeper::counters evidence_keeper::stats() const {
-  return {stored_.load(), no_case_.load(), dropped_.load(), failed_.load()};
+  return {stored_.load(), no_case_.load(), dropped_.load(), failed_.load(), harm_type_off_.load()};
 }
 
 std::size_t evidence_keeper::pending_bytes() const {
@@ -113,9 +117,12 @@ bool evidence_keeper::attempt(const item& it, core::error_code& error) {
     conn_->use_audit_keys(options_.audit_keys);
   }
   hashdb::evidence_store store(*conn_, options_.key);
-  auto r = store.preserve_event(it.event_id, it.bytes, it.media_type, options_.actor);
+  auto r =
+      store.preserve_event(it.event_id, it.bytes, it.media_type, options_.actor, options_.policy);
   if (r) {
-    (*r == hashdb::preserve_outcome::stored ? stored_ : no_case_)++;
+    (*r == hashdb::preserve_outcome::stored    ? stored_
+     : *r == hashdb::preserve_outcome::no_case ? no_case_
+                                               : harm_type_off_)++;
     return true;
   }
   if (r.error() == hashdb::errc::not_found) return false;  // spooled, not replayed yet

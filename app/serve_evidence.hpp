@@ -35,7 +35,8 @@
 
 namespace hashguard::app {
 
-/// evidence.pending_bytes, evidence.pending_s, evidence.retry_ms, retention.purge_interval_s.
+/// evidence.pending_bytes, evidence.pending_s, evidence.retry_ms, evidence.preserve_ncii,
+/// evidence.preserve_tvec, retention.purge_interval_s.
 void declare_upkeep_config(core::config& cfg);
 
 class evidence_keeper {
@@ -49,9 +50,12 @@ class evidence_keeper {
     std::chrono::milliseconds retry{500};          ///< between attempts for a spooled event
     std::chrono::seconds give_up{600};             ///< a spooled event not replayed by then
     core::periodic_task::failure_hook on_failure;  ///< a failed run (optional)
+    /// Which harm types' cases are preserved (evidence.preserve_ncii / _tvec; csam always).
+    hashdb::preserve_policy policy;
   };
   struct counters {
     std::uint64_t stored{}, no_case{}, dropped{}, failed{};
+    std::uint64_t harm_type_off{};  ///< ncii/tvec content not kept (its harm type is off)
   };
 
   /// Starts the task.
@@ -82,7 +86,7 @@ class evidence_keeper {
   mutable std::mutex mutex_;
   std::deque<item> queue_;
   std::size_t pending_bytes_{0};
-  std::atomic<std::uint64_t> stored_{0}, no_case_{0}, dropped_{0}, failed_{0};
+  std::atomic<std::uint64_t> stored_{0}, no_case_{0}, dropped_{0}, failed_{0}, harm_type_off_{0};
   std::optional<hashdb::connection> conn_;  // the task's only
   core::periodic_task task_;                // last: stopped before the rest goes
 };

@@ -46,6 +46,8 @@ std::optional<review_upkeep> start_review_upkeep(
     o.give_up = std::chrono::seconds(pending_s);
     o.retry = std::chrono::milliseconds(retry_ms);
     o.on_failure = log_task_failure();
+    o.policy.ncii = cfg.get_bool("evidence.preserve_ncii");
+    o.policy.tvec = cfg.get_bool("evidence.preserve_tvec");
     out.evidence = std::make_unique<evidence_keeper>(std::move(o));
   }
   if (!database_url.empty()) out.purge_interval = std::chrono::seconds(interval);

@@ -30,6 +30,8 @@ export async function casePage(main, id) {
   }
   main.append(dl([
     ['Zone', el('span', { id: 'case-zone', text: c.zone })],
+    // csam, ncii (StopNCII) or tvec (GIFCT): only csam carries a classification or is reported.
+    ['Harm type', el('span', { id: 'case-harm-type', class: `harm ${c.harm_type}`, text: c.harm_type })],
     ['Status', el('span', { id: 'case-status', class: `status ${c.status}`, text: statusText(c.status) })],
     ['Sightings', c.sightings], ['Files', c.files],
     ['First seen', when(c.first_seen)], ['Last seen', when(c.last_seen)],
@@ -41,9 +43,11 @@ export async function casePage(main, id) {
 
   // What matched: every list entry the case covers, then one row per distinct hit among the
   // sightings shown (a page of the newest; a hot case has far more than a page).
+  // Source: the exchange that listed the entry and its id there (none for an imported list).
+  const source = (s) => (s ? `${s.exchange}: ${s.source_id}` : '');
   main.append(el('h2', { text: 'Known items' }),
-    table(['List', 'Entry'], d.entries.map((x) => [x.list_name || `list ${x.list_id}`,
-      `${x.entry_id}${x.external_id ? ` (${x.external_id})` : ''}`]), 'grid entries'));
+    table(['List', 'Entry', 'Source'], d.entries.map((x) => [x.list_name || `list ${x.list_id}`,
+      `${x.entry_id}${x.external_id ? ` (${x.external_id})` : ''}`, source(x.source)]), 'grid entries'));
   const seen = new Set();
   const matchRows = [];
   for (const e of d.events) {
@@ -52,13 +56,13 @@ export async function casePage(main, id) {
       if (seen.has(k)) continue;
       seen.add(k);
       matchRows.push([h.list_name || `list ${h.list_id}`, `${h.entry_id}${h.external_id ? ` (${h.external_id})` : ''}`,
-        h.signal, h.distance > h.threshold ? `${h.distance} (review band)` : h.distance,
+        source(h.source), h.signal, h.distance > h.threshold ? `${h.distance} (review band)` : h.distance,
         h.threshold, h.list_version, h.variant, h.action]);
     }
   }
   main.append(el('h2', { text: 'Matches' }),
     el('p', { class: 'muted', text: `In the ${d.events.length} newest of ${d.events_total} sightings.` }),
-    table(['List', 'Entry', 'Signal', 'Distance', 'Threshold', 'List version', 'Variant', 'Action'], matchRows, 'grid matches'));
+    table(['List', 'Entry', 'Source', 'Signal', 'Distance', 'Threshold', 'List version', 'Variant', 'Action'], matchRows, 'grid matches'));
 
   main.append(el('h2', { text: 'Files' }));
   d.files.forEach((f, i) => main.append(fileCard(c.id, f, i)));
@@ -76,6 +80,14 @@ export async function casePage(main, id) {
     main.append(el('h2', { text: 'CyberTipline submissions' }),
       table(['Report id', 'Environment', 'Submitted', 'Finished', 'File ids'],
         d.reports.map((r) => [r.report_id, r.environment, when(r.submitted_at), when(r.finished_at), r.file_ids.join(', ')])));
+  }
+  // The outcome sent back to the exchanges the case's entries came from (never the content).
+  if ((d.feedback ?? []).length > 0) {
+    main.append(el('h2', { text: 'Feedback to exchanges' }),
+      table(['Exchange', 'Source id', 'Signal', 'Outcome', 'Status', 'Attempts', 'Sent', 'Last error'],
+        d.feedback.map((f) => [f.exchange, f.source_id, f.signal, f.outcome.replace('_', ' '),
+          f.status === 'pending' && f.next_attempt_at ? `pending (next ${when(f.next_attempt_at)})` : f.status,
+          f.attempts, when(f.sent_at), f.last_error]), 'grid feedback'));
   }
   const reload = () => window.dispatchEvent(new HashChangeEvent('hashchange'));
   // One state, one action: a decision form only while you may decide, a reopen request only
@@ -254,10 +266,17 @@ function decisionForm(c, reload) {
     el('label', { for: 'classification', text: 'Industry classification (required to confirm)' }), cls,
     el('label', { for: 'note', text: 'Note' }), note, suppress,
     submit, status);
+  // Only a csam case carries an A1-B2 classification: an ncii or tvec one is confirmed without.
+  const classified = c.harm_type === 'csam';
+  if (!classified) {
+    cls.hidden = true;
+    form.querySelector('label[for="classification"]').textContent =
+      `No industry classification: this is a ${c.harm_type} case`;
+  }
   const sync = () => {
     const kind = new FormData(form).get('decision');
-    cls.required = kind === 'confirmed';
-    cls.disabled = kind !== 'confirmed';
+    cls.required = classified && kind === 'confirmed';
+    cls.disabled = !classified || kind !== 'confirmed';
     suppress.hidden = kind !== 'false_positive';
   };
   form.addEventListener('change', sync);
@@ -267,7 +286,7 @@ function decisionForm(c, reload) {
     const f = new FormData(form);
     const body = { decision: f.get('decision'), note: String(f.get('note') || '').trim() };
     if (!body.note) { status.replaceChildren(message('A note is required.', 'error')); return; }
-    if (body.decision === 'confirmed') {
+    if (body.decision === 'confirmed' && classified) {
       if (!f.get('classification')) { status.replaceChildren(message('Choose A1, A2, B1 or B2 to confirm.', 'error')); return; }
       body.classification = f.get('classification');
     }

@@ -49,7 +49,7 @@ export async function queuePage(main, params) {
 
   const rows = page.cases.map((c) => [
     el('a', { href: `#/case/${c.id}`, text: `#${c.id}` }),
-    c.zone, el('span', { class: `status ${c.status}`, text: statusText(c.status) }), c.sightings, c.files,
+    c.zone, c.harm_type, el('span', { class: `status ${c.status}`, text: statusText(c.status) }), c.sightings, c.files,
     when(c.first_seen), when(c.last_seen), c.classification ?? '',
     c.required_confirmations > 1 ? 'two-person' : '',
   ]);
@@ -64,6 +64,6 @@ export async function queuePage(main, params) {
 
   main.append(el('h1', { text: 'Review queue' }), counts, filters,
     page.cases.length === 0 ? message('No cases match these filters.')
-      : table(['Case', 'Zone', 'Status', 'Sightings', 'Files', 'First seen', 'Last seen', 'Class', 'Rule'], rows, 'grid queue'),
+      : table(['Case', 'Zone', 'Harm', 'Status', 'Sightings', 'Files', 'First seen', 'Last seen', 'Class', 'Rule'], rows, 'grid queue'),
     pager);
 }

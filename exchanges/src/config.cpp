@@ -176,6 +176,9 @@ void declare_config(core::config& cfg) {
   cfg.declare("exchanges.file", core::config_type::string, "",
               "the exchanges file: the hash sources this node follows ([exchange NAME] sections;"
               " README \"Exchanges\"); empty: none");
+  cfg.declare("exchanges.feedback_interval_s", core::config_type::integer, "60",
+              "how often serve sends queued review outcomes to exchanges whose feedback is on"
+              " (a failed send waits its own backoff)");
 }
 
 core::result<std::vector<exchange_config>> load_exchanges(const core::config& cfg,

@@ -14,12 +14,20 @@ json::value opt(const std::optional<std::string>& v) {
   return v ? json::value(*v) : json::value(nullptr);
 }
 
+// A matched entry's provenance as recorded: {"exchange", "source_id"}, null for an imported one
+// (the shape match answers use, README "Provenance").
+json::value source_of(const std::string& exchange, const std::string& source_id) {
+  if (exchange.empty()) return nullptr;
+  return json::object{{"exchange", exchange}, {"source_id", source_id}};
+}
+
 }  // namespace
 
 json::object summary_json(const hashdb::case_summary& c) {
   return json::object{
       {"id", c.id},
       {"zone", c.zone},
+      {"harm_type", c.harm_type},
       {"status", c.status},
       {"opened_at", c.opened_at},
       {"first_seen", c.first_seen},
@@ -75,7 +83,8 @@ json::object detail_json(const hashdb::case_detail& d) {
     entries.push_back(json::object{{"list_id", e.list_id},
                                    {"list_name", e.list_name},
                                    {"entry_id", e.entry_id},
-                                   {"external_id", e.external_id}});
+                                   {"external_id", e.external_id},
+                                   {"source", source_of(e.exchange, e.source_id)}});
   }
   o["entries"] = std::move(entries);
   json::array events;
@@ -86,6 +95,7 @@ json::object detail_json(const hashdb::case_detail& d) {
                                   {"list_name", h.list_name},
                                   {"entry_id", h.entry_id},
                                   {"external_id", h.external_id},
+                                  {"source", source_of(h.exchange, h.source_id)},
                                   {"signal", h.signal},
                                   {"distance", h.distance},
                                   {"threshold", h.threshold},
@@ -135,6 +145,22 @@ json::object detail_json(const hashdb::case_detail& d) {
                                    {"recorded_at", r.recorded_at}});
   }
   o["reports"] = std::move(reports);
+  // What was sent back to the exchanges the case's entries came from, and how it went.
+  json::array feedback;
+  for (const auto& f : d.feedback) {
+    feedback.push_back(json::object{{"round", f.round},
+                                    {"exchange", f.exchange},
+                                    {"source_id", f.source_id},
+                                    {"signal", f.signal},
+                                    {"outcome", f.positive ? "confirmed" : "false_positive"},
+                                    {"status", f.status},
+                                    {"attempts", f.attempts},
+                                    {"last_error", f.last_error},
+                                    {"created_at", f.created_at},
+                                    {"sent_at", opt(f.sent_at)},
+                                    {"next_attempt_at", opt(f.next_attempt_at)}});
+  }
+  o["feedback"] = std::move(feedback);
   return o;
 }
 

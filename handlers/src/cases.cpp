@@ -9,7 +9,8 @@
 //   POST /v1/cases/{id}/ruling            (admin) {decision, note, classification?, suppress?}
 //   POST /v1/cases/{id}/report            record a CyberTipline submission
 // Dates in queries: YYYY-MM-DD (midnight UTC) or YYYY-MM-DDTHH:MM:SSZ; `to` is exclusive. A
-// decision needs a non-empty note, and a classification (A1, A2, B1, B2) when it confirms.
+// decision needs a non-empty note, and a classification (A1, A2, B1, B2) when it confirms a
+// csam case; an ncii or tvec case carries none (harm_type_refused).
 // The rules of decisions live in hashdb (cases.hpp); these handlers map their results to
 // answers. Blind review: a reviewer who has not decided the current round of an undecided
 // case sees it as needs_review, without its decisions, classification or counts, in the queue
@@ -73,9 +74,8 @@ std::optional<api::response> read_decision(const json::object& body, std::int64_
   in.note = *note;
   in.classification = api::string_field(body, "classification");
   if (in.classification && in.classification->empty()) in.classification.reset();
-  if (in.kind == hashdb::decision_kind::confirmed && !in.classification) {
-    return unprocessable("confirming needs a classification: A1, A2, B1 or B2");
-  }
+  // Whether confirming needs a classification depends on the case's harm type: the case store
+  // decides (classification_required 422 for csam, harm_type_refused 409 for one on ncii/tvec).
   if (auto it = body.find("suppress"); it != body.end() && it->value().is_bool()) {
     in.suppress = it->value().as_bool();
   }

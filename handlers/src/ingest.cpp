@@ -158,6 +158,17 @@ core::action strictest_action(const matcher::snapshot& snap, const std::vector<c
   return a;
 }
 
+/// A matched entry's provenance: {"exchange", "source_id", "tags"} (tags only when it has some).
+json::object source_json(const core::hit_detail::source_ref& s) {
+  json::object o{{"exchange", s.exchange}, {"source_id", s.source_id}};
+  if (!s.tags.empty()) {
+    json::array tags;
+    for (const auto& t : s.tags) tags.emplace_back(t);
+    o["tags"] = std::move(tags);
+  }
+  return o;
+}
+
 /// The hit's optional `detail` object: only the parts that are set.
 json::object hit_detail_json(const core::hit_detail& d) {
   json::object o;
@@ -178,10 +189,7 @@ json::object hit_detail_json(const core::hit_detail& d) {
                               {"segments", std::move(segments)}};
   }
   if (d.frame_timestamp_s) o["frame_timestamp_s"] = *d.frame_timestamp_s;
-  if (d.source) {
-    o["source"] =
-        json::object{{"exchange", d.source->exchange}, {"external_id", d.source->external_id}};
-  }
+  if (d.source) o["source"] = source_json(*d.source);
   return o;
 }
 
@@ -208,7 +216,13 @@ json::array hits_json(const matcher::snapshot& snap, const std::vector<core::hit
     o["distance"] = h.distance;
     o["variant"] = core::to_string(h.variant);
     o["frame"] = h.query;
-    if (h.detail) o["detail"] = hit_detail_json(*h.detail);
+    json::object detail = h.detail ? hit_detail_json(*h.detail) : json::object{};
+    // Provenance comes from the snapshot the hit was found in (no database round trip); an
+    // imported entry has none and its hit no `source`.
+    if (!detail.contains("source")) {
+      if (auto src = snap.source_of(h.entry_id)) detail["source"] = source_json(*src);
+    }
+    if (!detail.empty()) o["detail"] = std::move(detail);
     out.push_back(std::move(o));
   }
   return visible_hits(std::move(out), caller);

@@ -40,7 +40,7 @@ event_record event_from_row(const pqxx::row& r) {
 namespace {
 
 // The hit whose columns start at `first`: list_id, list name, entry_id, external id, signal,
-// distance, threshold, list_version, action, variant.
+// distance, threshold, list_version, action, variant, exchange, source id.
 hit_record hit_from(const pqxx::row& r, int first) {
   hit_record h;
   h.list_id = r[first].as<std::int64_t>();
@@ -53,6 +53,8 @@ hit_record hit_from(const pqxx::row& r, int first) {
   h.list_version = r[first + 7].as<std::int64_t>();
   h.action = r[first + 8].as<std::string>();
   h.variant = r[first + 9].as<std::string>();
+  h.exchange = r[first + 10].as<std::string>();
+  h.source_id = r[first + 11].as<std::string>();
   return h;
 }
 
@@ -71,7 +73,7 @@ void attach_hits(pqxx::transaction_base& tx, std::vector<event_record>& events) 
   const auto rows = tx.exec_params(
       "SELECT h.event_id::text, h.list_id, coalesce(l.name, ''), h.entry_id,"
       " coalesce(x.external_id, ''), h.signal, h.distance, h.threshold, h.list_version,"
-      " h.action, h.variant"
+      " h.action, h.variant, coalesce(h.exchange, ''), coalesce(h.source_id, '')"
       " FROM event_hits h LEFT JOIN hash_lists l ON l.id = h.list_id"
       " LEFT JOIN hashes x ON x.id = h.entry_id"
       " WHERE h.event_id = ANY($1::uuid[]) ORDER BY h.event_id, h.ordinal",
@@ -202,7 +204,8 @@ void load_file_matches(pqxx::transaction_base& tx, std::int64_t case_id, file_in
   const auto rows = tx.exec_params(
       std::string("SELECT m.content, m.list_id, coalesce(l.name, ''), m.entry_id,"
                   " coalesce(x.external_id, ''), m.signal, m.distance, m.threshold,"
-                  " m.list_version, m.action, m.variant, m.n, ") +
+                  " m.list_version, m.action, m.variant, coalesce(m.exchange, ''),"
+                  " coalesce(m.source_id, ''), m.n, ") +
           iso_of("m.first_at") + ", " + iso_of("m.last_at") +
           ", m.total FROM (SELECT g.*, count(*) OVER (PARTITION BY g.content) AS total,"
           "   row_number() OVER (PARTITION BY g.content ORDER BY g.n DESC, g.first_at,"
@@ -210,18 +213,18 @@ void load_file_matches(pqxx::transaction_base& tx, std::int64_t case_id, file_in
           "   FROM (SELECT " +
           event_content +
           " AS content, h.list_id, h.entry_id, h.signal, h.distance, h.threshold,"
-          "     h.list_version, h.action, h.variant, count(*) AS n,"
+          "     h.list_version, h.action, h.variant, h.exchange, h.source_id, count(*) AS n,"
           "     min(e.occurred_at) AS first_at, max(e.occurred_at) AS last_at"
           "     FROM events e JOIN event_hits h ON h.event_id = e.id WHERE e.case_id = $1"
-          "     GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9) g) m"
+          "     GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11) g) m"
           " LEFT JOIN hash_lists l ON l.id = m.list_id LEFT JOIN hashes x ON x.id = m.entry_id"
           " WHERE m.rn <= $2 ORDER BY m.content, m.rn",
       case_id, static_cast<std::int64_t>(matches_per_file));
   for (const auto& r : rows) {
     if (file_record* f = files.find(r[0])) {
-      f->matches.push_back({hit_from(r, 1), r[11].as<std::int64_t>(), r[12].as<std::string>(),
-                            r[13].as<std::string>()});
-      f->matches_total = r[14].as<std::int64_t>();
+      f->matches.push_back({hit_from(r, 1), r[13].as<std::int64_t>(), r[14].as<std::string>(),
+                            r[15].as<std::string>()});
+      f->matches_total = r[16].as<std::int64_t>();
     }
   }
 }
@@ -279,13 +282,14 @@ case_detail load_case(pqxx::transaction_base& tx, std::int64_t case_id, const de
   if (o.file_matches) load_file_matches(tx, case_id, files);
 
   for (const auto& r : tx.exec_params(
-           "SELECT ce.list_id, coalesce(l.name, ''), ce.entry_id, coalesce(x.external_id, '')"
+           "SELECT ce.list_id, coalesce(l.name, ''), ce.entry_id, coalesce(x.external_id, ''),"
+           " coalesce(ce.exchange, ''), coalesce(ce.source_id, '')"
            " FROM case_entries ce LEFT JOIN hash_lists l ON l.id = ce.list_id"
            " LEFT JOIN hashes x ON x.id = ce.entry_id"
            " WHERE ce.case_id = $1 ORDER BY ce.list_id, ce.entry_id",
            case_id)) {
     d.entries.push_back({r[0].as<std::int64_t>(), r[1].as<std::string>(), r[2].as<std::int64_t>(),
-                         r[3].as<std::string>()});
+                         r[3].as<std::string>(), r[4].as<std::string>(), r[5].as<std::string>()});
   }
 
   load_events(tx, case_id, o.events, d);
@@ -311,6 +315,17 @@ case_detail load_case(pqxx::transaction_base& tx, std::int64_t case_id, const de
                           " WHERE case_id = $1 AND decision = 'confirmed'",
                           case_id)[0]
                         .as<int>();
+  for (const auto& r : tx.exec_params(
+           "SELECT round, exchange, source_id, signal, positive, status, attempts, last_error, " +
+               iso_of("created_at") + ", " + iso_of("sent_at") +
+               ", CASE WHEN status = 'pending' THEN " + iso_of("next_attempt_at") +
+               " END FROM exchange_feedback WHERE case_id = $1 ORDER BY id",
+           case_id)) {
+    d.feedback.push_back({r[0].as<std::int64_t>(), r[1].as<std::string>(), r[2].as<std::string>(),
+                          r[3].as<std::string>(), r[4].as<bool>(), r[5].as<std::string>(),
+                          r[6].as<int>(), r[7].as<std::string>(), r[8].as<std::string>(),
+                          opt_text(r[9]), opt_text(r[10])});
+  }
   return d;
 }
 

@@ -19,6 +19,18 @@ namespace hashguard::hashdb::detail {
 std::int64_t insert_report(pqxx::work& tx, const report_input& r, int preserve_days,
                            std::string_view actor);
 
+/// The harm-type rule (README "Harm types"): only a csam case carries an A1-B2 classification or
+/// goes to the CyberTipline (NCMEC takes child sexual abuse material; StopNCII's and GIFCT's
+/// content is reported elsewhere). `what` names the refused step for the error.
+inline void require_csam(const std::string& harm_type, std::int64_t case_id,
+                         std::string_view what) {
+  if (harm_type != "csam") {
+    throw abort_with{errc::harm_type_refused, "case " + std::to_string(case_id) + " holds " +
+                                                  harm_type + " content: " + std::string(what) +
+                                                  " is for csam cases only"};
+  }
+}
+
 /// to_char(column AT TIME ZONE 'UTC', ISO 8601 with microseconds and 'Z').
 inline std::string iso_of(const char* column) {
   return std::string("to_char(") + column +
@@ -34,7 +46,7 @@ inline std::string case_select_columns() {
          iso_of("c.dismissed_at") + ", " + iso_of("c.reported_at") + ", " +
          iso_of("c.preserve_until") +
          ", c.legal_hold, c.details_purged_at IS NOT NULL, c.round,"
-         " CASE WHEN NOT c.within_threshold THEN c.band_distance END";
+         " CASE WHEN NOT c.within_threshold THEN c.band_distance END, c.harm_type";
 }
 
 inline case_summary case_from_row(const pqxx::row& r) {
@@ -56,6 +68,7 @@ inline case_summary case_from_row(const pqxx::row& r) {
   c.details_purged = r[14].as<bool>();
   c.round = r[15].as<int>();
   if (!r[16].is_null()) c.near_miss_distance = r[16].as<int>();
+  c.harm_type = r[17].as<std::string>();
   return c;
 }
 

@@ -33,7 +33,7 @@ void prepare_all(detail::connection_impl& c) {
                            " AND c.id < $2 ORDER BY c.id DESC LIMIT $3")
                               .c_str());
   c.prepare("cases_lock",
-            "SELECT status, legal_hold, required_confirmations, round FROM cases"
+            "SELECT status, legal_hold, required_confirmations, round, harm_type FROM cases"
             " WHERE id = $1 FOR UPDATE");
   c.prepare("cases_events",
             "SELECT id::text FROM events WHERE case_id = $1 ORDER BY occurred_at, id");
@@ -161,12 +161,14 @@ struct locked_case {
   std::string status;
   int required{2};
   int round{1};
+  std::string harm_type{"csam"};
 };
 
 locked_case lock_case(pqxx::work& tx, std::int64_t case_id) {
   auto r = tx.exec_prepared("cases_lock", case_id);
   if (r.empty()) throw abort_with{errc::not_found, "no case " + std::to_string(case_id)};
-  return {r[0][0].as<std::string>(), r[0][2].as<int>(), r[0][3].as<int>()};
+  return {r[0][0].as<std::string>(), r[0][2].as<int>(), r[0][3].as<int>(),
+          r[0][4].as<std::string>()};
 }
 
 bool is_final(const std::string& status) {
@@ -314,6 +316,12 @@ void audit_decision(pqxx::work& tx, std::string_view actor, const char* action,
 // The checks every decision shares, the row, the new status and the audit row; commits.
 decision_result record_decision(pqxx::work& tx, const decision_input& d, const locked_case& c,
                                 std::string_view actor, bool ruling) {
+  // A csam confirmation names its classification; other harm types carry none.
+  if (d.classification) detail::require_csam(c.harm_type, d.case_id, "an A1-B2 classification");
+  if (d.kind == decision_kind::confirmed && !d.classification && c.harm_type == "csam") {
+    throw abort_with{errc::classification_required,
+                     "confirming a csam case needs a classification: A1, A2, B1 or B2"};
+  }
   if (d.suppress) check_suppression(tx, d.case_id);
   decision_result out;
   out.decision_id = insert_decision(tx, d, c.round, ruling);
@@ -352,8 +360,7 @@ core::result<decision_result> case_store::decide(const decision_input& d, std::s
 }
 
 core::result<decision_result> case_store::rule(const decision_input& d, std::string_view actor) {
-  if (!valid_decision_input(d) || d.kind == decision_kind::escalated ||
-      (d.kind == decision_kind::confirmed && !d.classification)) {
+  if (!valid_decision_input(d) || d.kind == decision_kind::escalated) {
     return errc::invalid_argument;
   }
   return guarded(conn_, [&](pqxx::connection& pc) {
@@ -363,6 +370,7 @@ core::result<decision_result> case_store::rule(const decision_input& d, std::str
     if (c.status != "disputed") {
       throw abort_with{errc::conflict, "an admin rules only on a disputed case"};
     }
+
     return record_decision(tx, d, c, actor, true);
   });
 }
@@ -527,6 +535,7 @@ core::result<std::int64_t> case_store::record_report(const report_input& r,
       throw abort_with{errc::not_confirmed,
                        "case " + std::to_string(r.case_id) + " is " + c.status + ", not confirmed"};
     }
+    detail::require_csam(c.harm_type, r.case_id, "a CyberTipline report");
     const std::int64_t id = detail::insert_report(tx, r, options_.preserve_days, actor);
     tx.commit();
     return id;

@@ -36,6 +36,10 @@ constexpr entry entries[] = {
     {errc::suppression_refused, "suppression_refused",
      "suppression is refused for exact-digest hits and for content another case confirmed"},
     {errc::not_confirmed, "not_confirmed", "only a confirmed case can be reported"},
+    {errc::harm_type_refused, "harm_type_refused",
+     "only a csam case carries an A1-B2 classification or goes to the CyberTipline"},
+    {errc::classification_required, "classification_required",
+     "confirming a csam case needs a classification: A1, A2, B1 or B2"},
 };
 
 const entry* find(int code) {

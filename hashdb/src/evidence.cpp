@@ -205,20 +205,25 @@ core::result<revealed> evidence_store::reveal(std::int64_t case_id, std::string_
 core::result<preserve_outcome> evidence_store::preserve_event(std::string_view event_id,
                                                               std::string_view bytes,
                                                               std::string_view media_type,
-                                                              std::string_view actor) {
+                                                              std::string_view actor,
+                                                              preserve_policy policy) {
   std::optional<std::int64_t> case_id;
   std::string content;
+  std::string harm_type;
   auto found = guarded(conn_, [&](pqxx::connection& pc) {
     pqxx::read_transaction tx(pc);
-    const auto rows =
-        tx.exec_params("SELECT case_id, encode(sha256, 'hex') FROM events WHERE id = $1::uuid",
-                       std::string(event_id));
+    const auto rows = tx.exec_params(
+        "SELECT e.case_id, encode(e.sha256, 'hex'), c.harm_type FROM events e"
+        " LEFT JOIN cases c ON c.id = e.case_id WHERE e.id = $1::uuid",
+        std::string(event_id));
     if (rows.empty()) throw abort_with{errc::not_found, "no such event (yet)"};
     if (!rows[0][0].is_null()) case_id = rows[0][0].as<std::int64_t>();
     if (!rows[0][1].is_null()) content = rows[0][1].as<std::string>();
+    if (!rows[0][2].is_null()) harm_type = rows[0][2].as<std::string>();
   });
   if (!found) return found.error();
   if (!case_id) return preserve_outcome::no_case;
+  if (!policy.preserves(harm_type)) return preserve_outcome::harm_type_off;
   // The bytes must be the ones the event describes: never seal other content into a case.
   if (content.empty() || core::to_hex(detail::sha256(bytes)) != content) {
     return errc::invalid_argument;

@@ -103,11 +103,18 @@ json::object file_json(const file_record& f) {
 }
 
 fields hit_fields(const hit_record& h) {
-  return {{"list_id", h.list_id},     {"list_name", h.list_name},
-          {"entry_id", h.entry_id},   {"external_id", nonempty_json(h.external_id)},
-          {"signal", h.signal},       {"distance", h.distance},
-          {"threshold", h.threshold}, {"list_version", h.list_version},
-          {"action", h.action},       {"variant", h.variant}};
+  return {{"list_id", h.list_id},
+          {"list_name", h.list_name},
+          {"entry_id", h.entry_id},
+          {"external_id", nonempty_json(h.external_id)},
+          {"exchange", nonempty_json(h.exchange)},
+          {"source_id", nonempty_json(h.source_id)},
+          {"signal", h.signal},
+          {"distance", h.distance},
+          {"threshold", h.threshold},
+          {"list_version", h.list_version},
+          {"action", h.action},
+          {"variant", h.variant}};
 }
 
 fields event_fields(const event_record& e) {
@@ -135,6 +142,7 @@ fields case_fields(const case_detail& c) {
   const auto& s = c.summary;
   return {{"case_id", s.id},
           {"zone", s.zone},
+          {"harm_type", s.harm_type},
           {"status", s.status},
           {"opened_at", s.opened_at},
           {"first_seen", s.first_seen},
@@ -154,8 +162,8 @@ fields case_fields(const case_detail& c) {
 
 // The CSV-only columns of a case after case_fields: counts and ';'-joined lists where the
 // JSON form nests arrays.
-const std::vector<std::string> case_csv_extra{"files", "list_entries", "report_ids", "decisions",
-                                              "sha256s"};
+const std::vector<std::string> case_csv_extra{"files",     "list_entries", "report_ids",
+                                              "decisions", "sha256s",      "sources"};
 
 fields aggregate_fields(const aggregate_row& r) {
   return {{"period", r.period},   {"list_id", r.list_id}, {"list_name", r.list_name},
@@ -295,6 +303,11 @@ std::string match_provenance(const file_record& f, bool confirmed) {
                        ", version " + std::to_string(h.list_version) + ") entry " +
                        std::to_string(h.entry_id);
     if (!h.external_id.empty()) line += " [" + h.external_id + "]";
+    // Provenance: which hash-sharing source listed the entry, under which id there.
+    if (!h.exchange.empty()) {
+      line += " from exchange " + h.exchange + " (source id " +
+              (h.source_id.empty() ? std::string("none") : h.source_id) + ")";
+    }
     line += " by " + h.signal + " at distance " + std::to_string(h.distance) + " (threshold " +
             std::to_string(h.threshold) + ", variant " + h.variant + ") in " +
             std::to_string(m.sightings) + " sightings";
@@ -467,8 +480,10 @@ void cases_writer::add(const case_detail& c) {
   fields f = case_fields(c);
   if (format_ == export_format::csv) {
     std::vector<std::string> entries;
+    std::vector<std::string> sources;  // exchange:source_id of each exchange-fed entry
     for (const auto& e : c.entries) {
       entries.push_back(std::to_string(e.list_id) + ":" + std::to_string(e.entry_id));
+      if (!e.exchange.empty()) sources.push_back(e.exchange + ":" + e.source_id);
     }
     std::vector<std::string> report_ids;
     for (const auto& r : c.reports) report_ids.push_back(r.environment + ":" + r.report_id);
@@ -481,8 +496,9 @@ void cases_writer::add(const case_detail& c) {
     for (const auto& file : c.files)
       digests.push_back(file.sha256.empty() ? file.content : file.sha256);
     auto cells = cells_of(f);
-    cells.insert(cells.end(), {std::to_string(c.summary.files), join(entries, ';'),
-                               join(report_ids, ';'), join(decisions, ';'), join(digests, ';')});
+    cells.insert(cells.end(),
+                 {std::to_string(c.summary.files), join(entries, ';'), join(report_ids, ';'),
+                  join(decisions, ';'), join(digests, ';'), join(sources, ';')});
     emit_csv(cells);
   } else {
     json::object o = object_of(std::move(f));
@@ -492,7 +508,9 @@ void cases_writer::add(const case_detail& c) {
       entry_array.push_back(json::object{{"list_id", e.list_id},
                                          {"list_name", e.list_name},
                                          {"entry_id", e.entry_id},
-                                         {"external_id", nonempty_json(e.external_id)}});
+                                         {"external_id", nonempty_json(e.external_id)},
+                                         {"exchange", nonempty_json(e.exchange)},
+                                         {"source_id", nonempty_json(e.source_id)}});
     }
     o["list_entries"] = std::move(entry_array);
     json::array files;

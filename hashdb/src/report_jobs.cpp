@@ -80,9 +80,11 @@ core::result<std::int64_t> report_job_store::create(std::int64_t case_id,
   if (environment != "production" && environment != "test") return errc::invalid_argument;
   return guarded(conn_, [&](pqxx::connection& pc) {
     pqxx::work tx(pc);
-    auto c = tx.exec_params("SELECT status FROM cases WHERE id = $1 FOR UPDATE", case_id);
+    auto c =
+        tx.exec_params("SELECT status, harm_type FROM cases WHERE id = $1 FOR UPDATE", case_id);
     if (c.empty()) throw abort_with{errc::not_found, "no case " + std::to_string(case_id)};
     const auto status = c[0][0].as<std::string>();
+    detail::require_csam(c[0][1].as<std::string>(), case_id, "the CyberTipline queue");
     // A production report already stands for this case: filing again would be a second report.
     if (!tx.exec_params("SELECT 1 FROM reports WHERE case_id = $1 AND environment = 'production'",
                         case_id)

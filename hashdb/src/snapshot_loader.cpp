@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cctype>
 #include <cstring>
 #include <functional>
 #include <map>
@@ -49,12 +50,90 @@ struct snapshot_data {
   };
   std::array<section, signal_count> sections;
   std::vector<std::int64_t> quarantined;  // entry ids
+  // Provenance of exchange-fed entries (matcher::snapshot keeps it compactly).
+  struct source {
+    std::int64_t entry{};
+    std::int64_t exchange{};
+    std::string source_id;
+    std::vector<std::string> tags;
+  };
+  std::map<std::int64_t, std::string> exchange_names;  // exchanges.id -> name
+  std::vector<source> sources;
   [[nodiscard]] std::size_t entries() const {
     std::size_t n = 0;
     for (const auto& s : sections) n += s.list_ids.size();
     return n;
   }
 };
+
+// A COPY text field as its value: backslash escapes undone (\\, \t, \n, \r, \b, \f, \v,
+// octal \NNN and \xHH).
+std::string copy_unescape(std::string_view f) {
+  std::string out;
+  out.reserve(f.size());
+  for (std::size_t i = 0; i < f.size(); ++i) {
+    if (f[i] != '\\' || i + 1 == f.size()) {
+      out += f[i];
+      continue;
+    }
+    const char c = f[++i];
+    switch (c) {
+      case 't': out += '\t'; break;
+      case 'n': out += '\n'; break;
+      case 'r': out += '\r'; break;
+      case 'b': out += '\b'; break;
+      case 'f': out += '\f'; break;
+      case 'v': out += '\v'; break;
+      case 'x': {
+        int v = 0;
+        std::size_t n = 0;
+        while (n < 2 && i + 1 < f.size() && std::isxdigit(static_cast<unsigned char>(f[i + 1]))) {
+          const char h = f[++i];
+          v = v * 16 + (h <= '9' ? h - '0' : (h | 0x20) - 'a' + 10);
+          ++n;
+        }
+        out += static_cast<char>(v);
+        break;
+      }
+      default:
+        if (c >= '0' && c <= '7') {
+          int v = c - '0';
+          for (int n = 0; n < 2 && i + 1 < f.size() && f[i + 1] >= '0' && f[i + 1] <= '7'; ++n) {
+            v = v * 8 + (f[++i] - '0');
+          }
+          out += static_cast<char>(v);
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
+
+// The elements of a one-dimensional text[] literal ({a,"b c",NULL}); NULL elements are skipped.
+std::vector<std::string> text_array_elements(std::string_view a) {
+  std::vector<std::string> out;
+  if (a.size() < 2 || a.front() != '{' || a.back() != '}') return out;
+  a = a.substr(1, a.size() - 2);
+  std::size_t i = 0;
+  while (i < a.size()) {
+    std::string item;
+    bool quoted = false;
+    if (a[i] == '"') {
+      quoted = true;
+      for (++i; i < a.size() && a[i] != '"'; ++i) {
+        if (a[i] == '\\' && i + 1 < a.size()) ++i;
+        item += a[i];
+      }
+      ++i;  // the closing quote
+    } else {
+      for (; i < a.size() && a[i] != ','; ++i) item += a[i];
+    }
+    if (quoted || item != "NULL") out.push_back(std::move(item));
+    if (i < a.size() && a[i] == ',') ++i;
+  }
+  return out;
+}
 
 std::uint64_t checksum(std::span<const std::byte> b) {
   return core::checksum64(b);
@@ -314,35 +393,45 @@ snapshot_data read_database(detail::connection_impl& c) {
     sec.entry_ids.reserve(static_cast<std::size_t>(n));
     sec.values.reserve(static_cast<std::size_t>(n) * value_bytes[static_cast<std::size_t>(*sig)]);
   }
+  for (const auto& row : tx.exec("SELECT id, name FROM exchanges")) {
+    d.exchange_names.emplace(row[0].as<std::int64_t>(), row[1].as<std::string>());
+  }
   // COPY is the fastest way out of PostgreSQL that libpqxx 6 offers; rows of disabled lists
   // and retired entries are skipped here rather than filtered by a query (COPY takes a table).
   pqxx::stream_from rows(
       tx, "hashes",
-      std::vector<std::string>{"list_id", "id", "value", "retired_at", "quarantined_at"});
+      std::vector<std::string>{"list_id", "id", "value", "retired_at", "quarantined_at",
+                               "exchange_id", "source_id", "tags"});
   std::string line;
+  constexpr std::size_t columns = 8;
+  std::array<std::string_view, columns> f;
   while (rows.get_raw_line(line)) {
-    // list_id \t id \t \\x<hex> \t retired_at|\N \t quarantined_at|\N
+    // list_id \t id \t \\x<hex> \t retired_at|\N \t quarantined_at|\N \t exchange_id|\N
+    // \t source_id|\N \t tags|\N
     std::string_view v(line);
     if (!v.empty() && v.back() == '\n') v.remove_suffix(1);
-    const auto t1 = v.find('\t');
-    const auto t2 = v.find('\t', t1 + 1);
-    const auto t3 = v.find('\t', t2 + 1);
-    const auto t4 = v.find('\t', t3 + 1);
-    if (t1 == std::string_view::npos || t2 == std::string_view::npos ||
-        t3 == std::string_view::npos || t4 == std::string_view::npos) {
-      throw abort_with{errc::query_failed, "unexpected COPY row from hashes"};
+    std::size_t n = 0;
+    for (std::size_t start = 0; n < columns; ++n) {
+      const auto tab = v.find('\t', start);
+      if (tab == std::string_view::npos) {
+        f[n++] = v.substr(start);
+        break;
+      }
+      f[n] = v.substr(start, tab - start);
+      start = tab + 1;
     }
-    if (v.substr(t3 + 1, t4 - t3 - 1) != "\\N") continue;  // retired entry
-    const bool quarantined = v.substr(t4 + 1) != "\\N";
-    const auto list_id = core::parse_int<std::int64_t>(v.substr(0, t1), 0);
-    const auto entry_id = core::parse_int<std::int64_t>(v.substr(t1 + 1, t2 - t1 - 1), 0);
+    if (n != columns) throw abort_with{errc::query_failed, "unexpected COPY row from hashes"};
+    if (f[3] != "\\N") continue;  // retired entry
+    const bool quarantined = f[4] != "\\N";
+    const auto list_id = core::parse_int<std::int64_t>(f[0], 0);
+    const auto entry_id = core::parse_int<std::int64_t>(f[1], 0);
     if (!list_id || !entry_id) {
       throw abort_with{errc::query_failed, "unexpected ids in a COPY row"};
     }
     const auto it = signal_of.find(*list_id);
     if (it == signal_of.end()) continue;  // a disabled or retired list
     const std::size_t s = it->second;
-    std::string_view hex = v.substr(t2 + 1, t3 - t2 - 1);
+    std::string_view hex = f[2];
     // bytea's hex form "\x..." arrives with its backslash escaped by COPY: "\\x...".
     if (hex.substr(0, 3) != "\\\\x" || hex.size() != 3 + 2 * value_bytes[s]) {
       throw abort_with{errc::query_failed, "unexpected value in a COPY row"};
@@ -357,6 +446,13 @@ snapshot_data read_database(detail::connection_impl& c) {
     sec.list_ids.push_back(*list_id);
     sec.entry_ids.push_back(*entry_id);
     if (quarantined) d.quarantined.push_back(*entry_id);
+    if (f[5] != "\\N") {
+      const auto exchange = core::parse_int<std::int64_t>(f[5], 0);
+      if (!exchange) throw abort_with{errc::query_failed, "unexpected exchange in a COPY row"};
+      d.sources.push_back(
+          {*entry_id, *exchange, f[6] == "\\N" ? "" : copy_unescape(f[6]),
+           f[7] == "\\N" ? std::vector<std::string>{} : text_array_elements(copy_unescape(f[7]))});
+    }
   }
   rows.complete();
   tx.commit();
@@ -399,6 +495,12 @@ core::result<std::shared_ptr<const matcher::snapshot>> build(const snapshot_data
     }
   }
   for (const std::int64_t id : d.quarantined) b.quarantine(id);
+  for (const auto& src : d.sources) {
+    const auto name = d.exchange_names.find(src.exchange);
+    // An exchange removed since its entries were delivered: the entries match without one.
+    if (name == d.exchange_names.end()) continue;
+    b.add_source(src.entry, name->second, src.source_id, src.tags);
+  }
   options.version = static_cast<std::uint64_t>(d.catalog);
   return b.build(options);
 }

@@ -110,6 +110,50 @@ bool snapshot::quarantined(std::int64_t entry_id) const noexcept {
                             entry_id);
 }
 
+std::optional<core::hit_detail::source_ref> snapshot::source_of(std::int64_t entry_id) const {
+  const source_row* first = sources_.data();
+  const source_row* last = first + sources_.size();
+  const source_row* it = std::lower_bound(
+      first, last, entry_id, [](const source_row& r, std::int64_t id) { return r.entry < id; });
+  if (it == last || it->entry != entry_id) return std::nullopt;
+  const auto exchange = static_cast<std::size_t>(it->ref >> 48);
+  if (exchange >= exchanges_.size()) return std::nullopt;
+  core::hit_detail::source_ref out;
+  out.exchange = exchanges_[exchange];
+  const std::uint64_t value = it->ref & source_value_mask;
+  if ((it->ref & source_inline_bit) != 0) {
+    out.source_id = std::to_string(value);
+    return out;
+  }
+  // A record read from a cache image is bounds-checked here rather than at load (a load then
+  // costs no pass over the text); a malformed one gives the exchange alone.
+  const std::uint8_t* text = source_text_.data();
+  const std::size_t size = source_text_.size();
+  std::size_t at = static_cast<std::size_t>(value);
+  const auto take = [&](std::size_t n) {
+    if (at > size || size - at < n) return false;
+    at += n;
+    return true;
+  };
+  if (!take(2)) return out;
+  const std::size_t id_len =
+      static_cast<std::size_t>(text[at - 2]) | (std::size_t{text[at - 1]} << 8);
+  if (!take(id_len)) return out;
+  std::string id(reinterpret_cast<const char*>(text + at - id_len), id_len);
+  if (!take(1)) return out;
+  const std::size_t tags = text[at - 1];
+  std::vector<std::string> tag_list;
+  for (std::size_t t = 0; t < tags; ++t) {
+    if (!take(1)) return out;
+    const std::size_t len = text[at - 1];
+    if (!take(len)) return out;
+    tag_list.emplace_back(reinterpret_cast<const char*>(text + at - len), len);
+  }
+  out.source_id = std::move(id);
+  out.tags = std::move(tag_list);
+  return out;
+}
+
 core::action snapshot::action_of(const core::hit& h) const noexcept {
   const list_info* l = find_list(h.list_id);
   if (l == nullptr) return core::action::none;
@@ -193,6 +237,53 @@ core::result<void> snapshot_builder::add_digest(std::int64_t list_id, std::int64
 
 void snapshot_builder::quarantine(std::int64_t entry_id) {
   quarantined_.push_back(entry_id);
+}
+
+void snapshot_builder::add_source(std::int64_t entry_id, std::string_view exchange,
+                                  std::string_view source_id, std::span<const std::string> tags) {
+  constexpr std::size_t max_exchanges = 1U << 16;
+  constexpr std::size_t max_source_id = 4096;
+  constexpr std::size_t max_tags = 32;
+  constexpr std::size_t max_tag = 255;
+  auto known = exchange_ids_.find(exchange);
+  if (known == exchange_ids_.end()) {
+    if (exchanges_.size() >= max_exchanges) return;  // more than the ref's 16 bits can name
+    known =
+        exchange_ids_.emplace(std::string(exchange), static_cast<std::uint32_t>(exchanges_.size()))
+            .first;
+    exchanges_.emplace_back(exchange);
+  }
+  const std::uint64_t ex = std::uint64_t{known->second} << 48;
+  // A plain decimal id (no sign, no leading zero) below 2^47 with no tags needs no text.
+  if (tags.empty() && !source_id.empty() && source_id.size() <= 15 &&
+      (source_id.size() == 1 || source_id.front() != '0') &&
+      std::all_of(source_id.begin(), source_id.end(),
+                  [](char c) { return c >= '0' && c <= '9'; })) {
+    std::uint64_t v = 0;
+    for (const char c : source_id) v = v * 10 + static_cast<std::uint64_t>(c - '0');
+    if (v <= snapshot::source_value_mask) {
+      sources_.push_back({entry_id, ex | snapshot::source_inline_bit | v, sources_.size()});
+      return;
+    }
+  }
+  const std::uint64_t offset = source_text_.size();
+  if (offset > snapshot::source_value_mask) return;  // 128 TiB of text: never in practice
+  if (source_id.size() > max_source_id) source_id = {};
+  source_text_.push_back(static_cast<std::uint8_t>(source_id.size() & 0xFF));
+  source_text_.push_back(static_cast<std::uint8_t>(source_id.size() >> 8));
+  source_text_.insert(source_text_.end(), source_id.begin(), source_id.end());
+  const std::size_t count_at = source_text_.size();
+  source_text_.push_back(0);
+  std::uint8_t kept = 0;
+  for (const std::string& tag : tags) {
+    if (kept == max_tags) break;
+    if (tag.size() > max_tag) continue;
+    source_text_.push_back(static_cast<std::uint8_t>(tag.size()));
+    source_text_.insert(source_text_.end(), tag.begin(), tag.end());
+    ++kept;
+  }
+  source_text_[count_at] = kept;
+  sources_.push_back({entry_id, ex | offset, sources_.size()});
 }
 
 void snapshot_builder::reserve(core::signal s, std::size_t n) {
@@ -294,6 +385,24 @@ core::result<std::shared_ptr<const snapshot>> snapshot_builder::build(snapshot_o
   std::sort(quarantined_.begin(), quarantined_.end());
   quarantined_.erase(std::unique(quarantined_.begin(), quarantined_.end()), quarantined_.end());
   snap->quarantined_ = copy_ids(quarantined_);
+  // Provenance by entry id; of several calls for one id the last wins.
+  std::sort(sources_.begin(), sources_.end(), [](const pending_source& a, const pending_source& b) {
+    return a.entry != b.entry ? a.entry < b.entry : a.order > b.order;
+  });
+  sources_.erase(std::unique(sources_.begin(), sources_.end(),
+                             [](const pending_source& a, const pending_source& b) {
+                               return a.entry == b.entry;
+                             }),
+                 sources_.end());
+  snap->sources_ = table_buffer<snapshot::source_row>(sources_.size());
+  for (std::size_t i = 0; i < sources_.size(); ++i) {
+    snap->sources_[i] = snapshot::source_row{sources_[i].entry, sources_[i].ref};
+  }
+  snap->source_text_ = table_buffer<std::uint8_t>(source_text_.size());
+  if (!source_text_.empty()) {
+    std::memcpy(snap->source_text_.data(), source_text_.data(), source_text_.size());
+  }
+  snap->exchanges_ = std::move(exchanges_);
   *this = snapshot_builder();
   snap->build_time_ = std::chrono::steady_clock::now() - start;
   return std::shared_ptr<const snapshot>(std::move(snap));

@@ -12,7 +12,9 @@ namespace {
 
 constexpr char image_magic[8] = {'H', 'G', 'M', 'I', 'M', 'G', '0', '1'};
 // 2: each list carries its review band; a last section holds the quarantined entry ids.
-constexpr std::uint32_t image_version = 2;
+// 3: entry provenance: exchange names after the lists, two last sections (source rows, text).
+constexpr std::uint32_t image_version = 3;
+constexpr std::uint32_t max_exchanges = 1U << 16;
 constexpr std::uint32_t max_lists = 1'000'000;
 constexpr std::uint32_t max_name = 1024;
 constexpr std::uint64_t max_entries = 0xFFFFFFFFULL;  // entry positions are u32
@@ -95,6 +97,10 @@ snapshot_image image_of(const snapshot& s) {
   put<std::uint64_t>(d, s.phash_.size());
   for (const auto& t : s.digests_) put<std::uint64_t>(d, t.size());
   put<std::uint64_t>(d, s.quarantined_.size());
+  put<std::uint64_t>(d, s.sources_.size());
+  put<std::uint64_t>(d, s.source_text_.size());
+  put<std::uint32_t>(d, static_cast<std::uint32_t>(s.exchanges_.size()));
+  put<std::uint32_t>(d, 0);
   for (const list_info& l : s.lists_) {
     put<std::int64_t>(d, l.id);
     put<std::uint8_t>(d, static_cast<std::uint8_t>(l.sig));
@@ -108,6 +114,11 @@ snapshot_image image_of(const snapshot& s) {
     const auto* name = reinterpret_cast<const std::byte*>(l.name.data());
     d.insert(d.end(), name, name + l.name.size());
   }
+  for (const std::string& x : s.exchanges_) {
+    put<std::uint32_t>(d, static_cast<std::uint32_t>(x.size()));
+    const auto* name = reinterpret_cast<const std::byte*>(x.data());
+    d.insert(d.end(), name, name + x.size());
+  }
   auto& sec = img.sections;
   sec.push_back(std::as_bytes(std::span<const std::uint64_t>(
       s.pdq_.linear().words(), s.pdq_.size() * linear_index256::words_per_hash)));
@@ -119,6 +130,8 @@ snapshot_image image_of(const snapshot& s) {
   sec.push_back(bytes_of(s.phash_entry_));
   for (const auto& t : s.digests_) sec.push_back(bytes_of(t));
   sec.push_back(bytes_of(s.quarantined_));
+  sec.push_back(bytes_of(s.sources_));
+  sec.push_back(bytes_of(s.source_text_));
   return img;
 }
 
@@ -143,16 +156,22 @@ core::result<std::shared_ptr<const snapshot>> snapshot_from_image(
   std::uint64_t phash_n = 0;
   std::uint64_t digest_n[3] = {};
   std::uint64_t quarantined_n = 0;
+  std::uint64_t sources_n = 0;
+  std::uint64_t text_n = 0;
+  std::uint32_t exchange_count = 0;
+  std::uint32_t reserved2 = 1;
   if (!r.bytes(sizeof image_magic, magic) ||
       std::memcmp(magic, image_magic, sizeof image_magic) != 0 || !r.get(version) ||
       version != image_version || !r.get(list_count) || list_count > max_lists ||
       !r.get(snap_version) || !r.get(pdq_n) || !r.get(slots) || !r.get(reserved) || reserved != 0 ||
       !r.get(phash_n) || !r.get(digest_n[0]) || !r.get(digest_n[1]) || !r.get(digest_n[2]) ||
-      !r.get(quarantined_n)) {
+      !r.get(quarantined_n) || !r.get(sources_n) || !r.get(text_n) || !r.get(exchange_count) ||
+      exchange_count > max_exchanges || !r.get(reserved2) || reserved2 != 0) {
     return errc::bad_image;
   }
   if (pdq_n > max_entries || phash_n > max_entries || digest_n[0] > max_entries ||
-      digest_n[1] > max_entries || digest_n[2] > max_entries || quarantined_n > max_entries) {
+      digest_n[1] > max_entries || digest_n[2] > max_entries || quarantined_n > max_entries ||
+      sources_n > 5 * max_entries || text_n > snapshot::source_value_mask) {
     return errc::bad_image;
   }
   std::vector<list_info> lists;
@@ -191,10 +210,18 @@ core::result<std::shared_ptr<const snapshot>> snapshot_from_image(
     l.name.assign(reinterpret_cast<const char*>(name), name_len);
     lists.push_back(std::move(l));
   }
+  std::vector<std::string> exchanges;
+  exchanges.reserve(exchange_count);
+  for (std::uint32_t i = 0; i < exchange_count; ++i) {
+    std::uint32_t len = 0;
+    const std::byte* name = nullptr;
+    if (!r.get(len) || len > max_name || !r.bytes(len, name)) return errc::bad_image;
+    exchanges.emplace_back(reinterpret_cast<const char*>(name), len);
+  }
   if (!r.done()) return errc::bad_image;
 
   const auto mih_sizes = mih_index::table_section_sizes(pdq_n, slots);
-  if (mih_sizes.empty() || sections.size() != 3 + mih_sizes.size() + 3 + 3 + 1) {
+  if (mih_sizes.empty() || sections.size() != 3 + mih_sizes.size() + 3 + 3 + 1 + 2) {
     return errc::bad_image;
   }
   std::size_t at = 0;
@@ -224,6 +251,18 @@ core::result<std::shared_ptr<const snapshot>> snapshot_from_image(
   if (!view_of(sections[at++], quarantined_n, owner, quarantined)) return errc::bad_image;
   for (std::size_t i = 1; i < quarantined.size(); ++i) {
     if (quarantined[i] <= quarantined[i - 1]) return errc::bad_image;  // binary-searched
+  }
+  // Source rows: binary-searched by entry, each naming a known exchange. Text records are
+  // bounds-checked where they are read (snapshot::source_of), not here.
+  table_buffer<snapshot::source_row> sources;
+  table_buffer<std::uint8_t> source_text;
+  if (!view_of(sections[at++], sources_n, owner, sources) ||
+      !view_of(sections[at++], text_n, owner, source_text)) {
+    return errc::bad_image;
+  }
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    if (i > 0 && sources[i].entry <= sources[i - 1].entry) return errc::bad_image;
+    if ((sources[i].ref >> 48) >= exchanges.size()) return errc::bad_image;
   }
   if (!positions_valid(pdq_list, lists, core::signal::pdq) ||
       !positions_valid(phash_list, lists, core::signal::phash)) {
@@ -266,6 +305,9 @@ core::result<std::shared_ptr<const snapshot>> snapshot_from_image(
   snap->phash_entry_ = std::move(phash_entry);
   snap->digests_ = std::move(digests);
   snap->quarantined_ = std::move(quarantined);
+  snap->exchanges_ = std::move(exchanges);
+  snap->sources_ = std::move(sources);
+  snap->source_text_ = std::move(source_text);
   snap->build_time_ = std::chrono::steady_clock::now() - start;
   return std::shared_ptr<const snapshot>(std::move(snap));
 }

@@ -133,6 +133,11 @@ void ncmec_fake::set_knobs(const knobs& k) {
   knobs_ = k;
 }
 
+void ncmec_fake::fail_feedback(int n) {
+  std::lock_guard lock(mu_);
+  feedback_failures_ = n;
+}
+
 std::vector<ncmec_vote> ncmec_fake::votes() const {
   std::lock_guard lock(mu_);
   return votes_;
@@ -175,6 +180,10 @@ hg_test::fake_response ncmec_fake::handle(const hg_test::fake_request& r) {
         rest.remove_prefix(slash + 1);
       }
       if (parts.size() != 4) return answer(404, "", "text/plain");
+      if (feedback_failures_ > 0) {
+        --feedback_failures_;
+        return answer(503, "", "text/plain");
+      }
       votes_.push_back({parts[0], parts[1], parts[2], r.body});
       return answer(
           200,

@@ -53,6 +53,9 @@ class ncmec_fake {
 
   void set_knobs(const knobs& k);
   [[nodiscard]] std::vector<ncmec_vote> votes() const;
+  /// The next `n` feedback votes (PUT .../feedback) answer 503 and are not recorded: the
+  /// feedback failure knob, apart from the knobs' bursts, which hit every call.
+  void fail_feedback(int n);
   [[nodiscard]] int entries_requests() const;
 
   /// The protocol: GET /v2/entries, GET /v2/feedback/TYPE/reasons, PUT .../feedback, GET
@@ -68,6 +71,7 @@ class ncmec_fake {
   std::int64_t generated_first_{};
   std::int64_t generated_step_{1};
   knobs knobs_;
+  int feedback_failures_{};
   std::vector<ncmec_vote> votes_;
   int entries_requests_{};
 };

@@ -80,6 +80,11 @@ void stopncii_fake::set_knobs(const knobs& k) {
   knobs_ = k;
 }
 
+void stopncii_fake::fail_feedback(int n) {
+  std::lock_guard lock(mu_);
+  feedback_failures_ = n;
+}
+
 std::vector<std::string> stopncii_fake::feedback_bodies() const {
   std::lock_guard lock(mu_);
   return feedback_;
@@ -101,6 +106,10 @@ hg_test::fake_response stopncii_fake::handle(const hg_test::fake_request& r) {
           401, R"({"statusCode":401,"message":"Access denied due to invalid subscription key."})");
     }
     if (fetching) return fetch(r);
+    if (feedback_failures_ > 0) {
+      --feedback_failures_;
+      return answer(503, R"({"error":"feedback unavailable"})");
+    }
     boost::system::error_code ec;
     auto body = boost::json::parse(r.body, ec);
     if (ec || !body.is_object() || !body.as_object().contains("hashFeedbacks")) {

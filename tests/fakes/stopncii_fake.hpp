@@ -37,8 +37,11 @@ class stopncii_fake {
                                                  std::int64_t step);
 
   void set_knobs(const knobs& k);
-  /// The SubmitFeedback bodies received.
+  /// The SubmitFeedback bodies received (accepted ones only).
   [[nodiscard]] std::vector<std::string> feedback_bodies() const;
+  /// The next `n` SubmitFeedback calls answer 503 (and are not recorded): the feedback failure
+  /// knob, apart from the knobs' bursts, which hit every call.
+  void fail_feedback(int n);
 
   [[nodiscard]] hg_test::fake_response handle(const hg_test::fake_request& r);
 
@@ -54,6 +57,7 @@ class stopncii_fake {
   std::int64_t generated_step_{1};
   knobs knobs_;
   std::vector<std::string> feedback_;
+  int feedback_failures_{};
 };
 
 }  // namespace hg_fakes

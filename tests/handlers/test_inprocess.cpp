@@ -8,6 +8,7 @@
 #include "hashguard/hashdb/audit.hpp"
 #include "hashguard/hashdb/audit_config.hpp"
 #include "hashguard/hashdb/cases.hpp"
+#include "hashguard/hashdb/exchange_store.hpp"
 #include "hashguard/hashdb/snapshot_loader.hpp"
 #include "hashguard/scanner/digest.hpp"
 #include "hashguard/scanner/scan.hpp"
@@ -921,4 +922,46 @@ TEST_CASE("in process: a GIF that also looks like MPEG-TS is scanned as the imag
   CHECK(hg_test::json_of(crafted).at("hashes").at("pdq") ==
         hg_test::json_of(original).at("hashes").at("pdq"));
   CHECK(node.call("POST", "/v1/scan", gif).status == 200);
+}
+
+TEST_CASE(
+    "in process: a hit on an exchange-fed entry carries its provenance, for match_details "
+    "keys only") {
+  in_process_node node;
+  {
+    auto c = node.db.connect();
+    hashdb::exchange_store store(c);
+    hashdb::exchange_spec s;
+    s.name = "ncmec";
+    s.kind = "ncmec";
+    s.feeds.push_back({core::signal::pdq, "ncmec-pdq", 31, core::action::review});
+    REQUIRE(store.register_exchange(s).has_value());
+    REQUIRE(store.acquire_lease("ncmec", "t", std::chrono::seconds(60)).value());
+    hashdb::exchange_page p;
+    hashdb::exchange_entry e;
+    e.source_id = "1-4242";
+    e.signal = "pdq";
+    e.value = std::string(64, 'a');
+    e.tags = {"A1", "ncmec_member:1"};
+    p.entries.push_back(e);
+    p.checkpoint = "cp";
+    REQUIRE(store.apply_page("ncmec", "t", "", p, std::chrono::seconds(60)).has_value());
+  }
+  node.deps.lists_changed();
+  const std::string body = R"({"pdq":")" + std::string(64, 'a') + R"("})";
+  core::capability_set details;
+  details.add(core::capability::match_details);
+  const auto full = node.call("POST", "/v1/match", body, "application/json", "k_details", details);
+  REQUIRE(full.status == 200);
+  const auto answer = hg_test::json_of(full);  // kept: `hit` refers into it
+  const auto& hit = answer.at("hits").as_array().at(0).as_object();
+  const auto& source = hit.at("detail").at("source").as_object();
+  CHECK(source.at("exchange").as_string() == "ncmec");
+  CHECK(source.at("source_id").as_string() == "1-4242");
+  CHECK(source.at("tags").as_array().size() == 2);
+  // Without match_details: no detail at all.
+  const auto plain = node.call("POST", "/v1/match", body, "application/json");
+  REQUIRE(plain.status == 200);
+  const auto plain_answer = hg_test::json_of(plain);
+  CHECK_FALSE(plain_answer.at("hits").as_array().at(0).as_object().contains("detail"));
 }

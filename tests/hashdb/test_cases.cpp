@@ -829,7 +829,8 @@ TEST_CASE("decisions: an admin rules on a disputed case, and only there") {
   CHECK(hg_test::error_of(cases.rule(escalate, "k_admin")) == hashdb::errc::invalid_argument);
   auto unclassified = make_decision(id, 77, decision_kind::confirmed);
   unclassified.classification.reset();
-  CHECK(hg_test::error_of(cases.rule(unclassified, "k_admin")) == hashdb::errc::invalid_argument);
+  CHECK(hg_test::error_of(cases.rule(unclassified, "k_admin")) ==
+        hashdb::errc::classification_required);
   auto ruled = cases.rule(ruling, "k_admin");
   REQUIRE(ruled.has_value());
   CHECK(ruled->status == "false_positive");

@@ -70,6 +70,10 @@ fixture make_fixture(std::size_t n_pdq, std::uint64_t seed, const mih_options& m
   }
   b.quarantine(1003);
   b.quarantine(7);
+  // Provenance of a few entries (any signal): an inline numeric id, text with tags.
+  b.add_source(1000, "ncmec", "1-77");
+  b.add_source(1001, "stopncii", "4242");
+  b.add_source(7, "stopncii", "abc", std::vector<std::string>{"nudity", "x"});
   snapshot_options o;
   o.version = 42;
   o.mih = mih;
@@ -239,12 +243,16 @@ TEST_CASE("image: every inconsistency is bad_image") {
   const auto slots = f.snap->pdq_index().slot_count();
   const std::size_t n = f.snap->size(signal::pdq);
   // Descriptor header: magic, version, lists, snapshot version, pdq count, slots, reserved,
-  // phash count, 3 digest counts, quarantined count.
-  const std::size_t first_list = 8 + 4 + 4 + 8 + 8 + 4 + 4 + 8 + 3 * 8 + 8;
+  // phash count, 3 digest counts, quarantined count, source count, source text bytes, exchange
+  // count, reserved.
+  const std::size_t first_list = 8 + 4 + 4 + 8 + 8 + 4 + 4 + 8 + 3 * 8 + 8 + 8 + 8 + 4 + 4;
 
   const std::vector<std::pair<std::string, std::function<void(copied_image&)>>> cases = {
       {"magic", [](copied_image& c) { c.descriptor[0] = std::byte{'X'}; }},
-      {"image version", [](copied_image& c) { c.descriptor[8] = std::byte{3}; }},
+      {"image version", [](copied_image& c) { c.descriptor[8] = std::byte{2}; }},
+      {"exchange count", [](copied_image& c) { c.descriptor[96] = std::byte{9}; }},
+      {"reserved after the exchange count",
+       [](copied_image& c) { c.descriptor[100] = std::byte{1}; }},
       {"list count", [](copied_image& c) { c.descriptor[12] = std::byte{7}; }},
       {"pdq count", [](copied_image& c) { c.descriptor[24] ^= std::byte{1}; }},
       {"slot count", [](copied_image& c) { c.descriptor[32] ^= std::byte{1}; }},
@@ -268,8 +276,14 @@ TEST_CASE("image: every inconsistency is bad_image") {
       {"quarantined count", [](copied_image& c) { c.descriptor[72] ^= std::byte{1}; }},
       {"quarantined ids not ascending",
        [](copied_image& c) {
-         std::swap(c.as<std::int64_t>(c.storage.size() - 1)[0],
-                   c.as<std::int64_t>(c.storage.size() - 1)[1]);
+         // The quarantined ids come before the two provenance sections.
+         std::swap(c.as<std::int64_t>(c.storage.size() - 3)[0],
+                   c.as<std::int64_t>(c.storage.size() - 3)[1]);
+       }},
+      {"source rows not ascending",
+       [](copied_image& c) {
+         std::swap(c.as<std::int64_t>(c.storage.size() - 2)[0],
+                   c.as<std::int64_t>(c.storage.size() - 2)[2]);
        }},
       {"list ids unsorted", [&](copied_image& c) { c.descriptor[first_list] = std::byte{100}; }},
       {"descriptor cut", [](copied_image& c) { c.descriptor.pop_back(); }},
@@ -359,4 +373,71 @@ TEST_CASE("image: every inconsistency is bad_image") {
     REQUIRE_FALSE(r.has_value());
     CHECK(r.error() == errc::bad_image);
   }
+}
+
+TEST_CASE("image: entry provenance travels in the image; a row naming no exchange is bad_image") {
+  auto f = make_fixture(1200, 5);
+  const copied_image img(*f.snap);
+  auto back = img.load();
+  REQUIRE(back.has_value());
+  for (const auto* s : {f.snap.get(), back->get()}) {
+    CHECK(s->sourced_entries() == 3);
+    const auto a = s->source_of(1000);
+    REQUIRE(a.has_value());
+    CHECK(a->exchange == "ncmec");
+    CHECK(a->source_id == "1-77");
+    const auto b = s->source_of(1001);
+    REQUIRE(b.has_value());
+    CHECK(b->exchange == "stopncii");
+    CHECK(b->source_id == "4242");
+    CHECK(b->tags.empty());
+    const auto c = s->source_of(7);
+    REQUIRE(c.has_value());
+    CHECK(c->source_id == "abc");
+    CHECK(c->tags == std::vector<std::string>{"nudity", "x"});
+    CHECK_FALSE(s->source_of(1002).has_value());
+  }
+  // The source rows are the second-to-last section: point one at a third exchange.
+  copied_image bad = img;
+  const std::size_t rows = bad.storage.size() - 2;
+  bad.as<std::uint64_t>(rows)[1] |= std::uint64_t{5} << 48;
+  auto r = bad.load();
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error() == errc::bad_image);
+  // A text reference past the text: the exchange alone, never a read out of bounds.
+  copied_image past = img;
+  for (std::size_t i = 0; i < 3; ++i) {
+    auto& ref = past.as<std::uint64_t>(rows)[2 * i + 1];
+    if ((ref & (1ULL << 47)) == 0) ref = (ref & ~((1ULL << 47) - 1)) | 999999;
+  }
+  auto clipped = past.load();
+  REQUIRE(clipped.has_value());
+  const auto c = (*clipped)->source_of(7);
+  REQUIRE(c.has_value());
+  CHECK(c->exchange == "stopncii");
+  CHECK(c->source_id.empty());
+}
+
+TEST_CASE(
+    "snapshot builder: provenance keeps the last call per entry and clamps what it cannot "
+    "hold") {
+  snapshot_builder b;
+  REQUIRE(b.add_list(make_list(1, signal::pdq, 31)).has_value());
+  REQUIRE(b.add_pdq(1, 10, core::hash256{}).has_value());
+  b.add_source(10, "first", "1");
+  b.add_source(10, "second", "0012");  // a leading zero: kept as text, not as a number
+  std::vector<std::string> tags(40, "t");
+  tags[0] = std::string(300, 'x');  // over 255 bytes: left out
+  b.add_source(11, "second", std::string(5000, 'y'), tags);
+  auto s = b.build();
+  REQUIRE(s.has_value());
+  CHECK((*s)->exchanges().size() == 2);
+  const auto a = (*s)->source_of(10);
+  REQUIRE(a.has_value());
+  CHECK(a->exchange == "second");
+  CHECK(a->source_id == "0012");
+  const auto big = (*s)->source_of(11);
+  REQUIRE(big.has_value());
+  CHECK(big->source_id.empty());
+  CHECK(big->tags.size() == 32);
 }

@@ -41,10 +41,12 @@ struct hit_detail {
   /// A scanned video matched an image entry: the timestamp (seconds) of its first frame that
   /// matched.
   std::optional<double> frame_timestamp_s;
-  /// Provenance of the matched entry: the exchange it came from and its id there.
+  /// Provenance of the matched entry: the exchange it came from, its id there and the tags the
+  /// source gave it (JSON: "source": {"exchange", "source_id", "tags"}).
   struct source_ref {
     std::string exchange;
-    std::string external_id;
+    std::string source_id;  ///< "" when the source gave none the snapshot could keep
+    std::vector<std::string> tags;
     friend bool operator==(const source_ref&, const source_ref&) = default;
   };
   std::optional<source_ref> source;

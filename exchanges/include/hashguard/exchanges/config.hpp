@@ -51,7 +51,8 @@ struct secret_reader {
 [[nodiscard]] core::result<std::vector<exchange_config>> parse_exchanges(
     std::string_view text, const secret_reader& secrets, config_problem* problem = nullptr);
 
-/// Declares `exchanges.file` (the path of the exchanges file; empty: no exchanges).
+/// Declares `exchanges.file` (the path of the exchanges file; empty: no exchanges) and
+/// `exchanges.feedback_interval_s` (how often serve sends queued feedback).
 void declare_config(core::config& cfg);
 
 /// The exchanges `exchanges.file` names (none when it is empty), parsed with parse_exchanges.

@@ -53,7 +53,11 @@ struct hit_record {
   std::string list_name;    ///< "" when the list no longer exists
   std::int64_t entry_id{};  ///< hashes.id
   std::string external_id;  ///< the entry's id in its source list ("" when none)
-  std::string signal;       ///< pdq, phash, md5, sha1, sha256
+  /// Provenance as recorded with the hit (0015_hit_provenance): the exchange that delivered the
+  /// entry and its id there; both "" for an imported entry.
+  std::string exchange;
+  std::string source_id;
+  std::string signal;  ///< pdq, phash, md5, sha1, sha256
   int distance{};
   int threshold{};
   std::int64_t list_version{};
@@ -136,6 +140,24 @@ struct case_entry {
   std::string list_name;  ///< "" when the list no longer exists
   std::int64_t entry_id{};
   std::string external_id;  ///< "" when none
+  std::string exchange;     ///< provenance as recorded with the case; "" when imported
+  std::string source_id;
+};
+
+/// Feedback on one of the case's exchange-fed entries, sent back to its exchange
+/// (feedback_store.hpp): what was sent and how it went.
+struct feedback_record {
+  std::int64_t round{};
+  std::string exchange;
+  std::string source_id;
+  std::string signal;
+  bool positive{};     ///< confirmed (true) or dismissed as a false positive (false)
+  std::string status;  ///< pending, sent, failed (for good)
+  int attempts{};
+  std::string last_error;  ///< "" when none
+  std::string created_at;
+  std::optional<std::string> sent_at;
+  std::optional<std::string> next_attempt_at;  ///< while pending
 };
 
 /// Which events a case detail carries: the newest `limit` (0: none, only the total), or with
@@ -160,6 +182,7 @@ struct case_detail {
   std::vector<decision_record> decisions;  ///< oldest first
   std::vector<report_record> reports;      ///< oldest first
   int confirmations{};                     ///< distinct reviewers who confirmed
+  std::vector<feedback_record> feedback;   ///< oldest first
 };
 
 class review_store {

@@ -103,6 +103,10 @@ struct case_summary {
   /// list's threshold); the smallest such distance. nullopt once any hit was within a
   /// threshold, or when none was in a band.
   std::optional<int> near_miss_distance;
+  /// What the case holds (0013_exchanges): csam, ncii or tvec, from its entries' lists. Only a
+  /// csam case may carry a classification, enter the CyberTipline queue or be preserved by
+  /// default (README "Harm types").
+  std::string harm_type{"csam"};
 };
 
 enum class decision_kind : std::uint8_t { confirmed, false_positive, escalated };

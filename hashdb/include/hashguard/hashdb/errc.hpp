@@ -29,6 +29,8 @@ enum class errc {
   not_confirmed,        ///< a report on a case that is not confirmed
   audit_key_missing,    ///< an audit row was to be appended on a connection without audit keys
   audit_head_behind,    ///< the audit log no longer reaches the head published before
+  harm_type_refused,    ///< a classification or a report on a case that is not csam
+  classification_required,  ///< confirming a csam case without an A1-B2 classification
 };
 
 const core::named_category& hashdb_category() noexcept;

@@ -84,6 +84,19 @@ struct evidence_purge {
 enum class preserve_outcome : std::uint8_t {
   stored,   ///< sealed into the event's case (or already kept there: the first copy stays)
   no_case,  ///< the event joined no case (its content is suppressed): nothing kept
+  /// The case is ncii or tvec and preservation of that harm type is off (preserve_policy):
+  /// nothing kept. Evidence preservation by default is for csam only (README "Harm types").
+  harm_type_off,
+};
+
+/// Which cases' content preserve_event() seals, by harm type: csam always (while evidence is
+/// on), ncii and tvec only when configured (evidence.preserve_ncii, evidence.preserve_tvec).
+struct preserve_policy {
+  bool ncii{false};
+  bool tvec{false};
+  [[nodiscard]] bool preserves(std::string_view harm_type) const noexcept {
+    return harm_type == "csam" || (harm_type == "ncii" && ncii) || (harm_type == "tvec" && tvec);
+  }
 };
 
 /// Deletes the evidence whose case's preservation deadline passed, and the evidence of
@@ -111,10 +124,12 @@ class evidence_store {
   /// content key of its SHA-256 (the case_files key of content the caller sent).
   /// errc::not_found while the event is not in the database (spooled, not yet replayed: retry
   /// later); errc::invalid_argument when the bytes' SHA-256 is not the event's.
+  /// preserve_outcome::harm_type_off (nothing stored) for a case `policy` does not preserve.
   [[nodiscard]] core::result<preserve_outcome> preserve_event(std::string_view event_id,
                                                               std::string_view bytes,
                                                               std::string_view media_type,
-                                                              std::string_view actor);
+                                                              std::string_view actor,
+                                                              preserve_policy policy = {});
   /// Decrypts for `actor` and audits the reveal with its purpose; reveal_mode::original marks
   /// the file viewed (by the provider and by `actor`), reveal_mode::preview never does.
   /// errc::not_found (no evidence), errc::integrity (refused; audited as evidence.reveal_failed).

@@ -123,6 +123,12 @@ class snapshot {
   /// the near-miss band or its entry is quarantined (a weaker list action stays). core::action::
   /// none for an unknown list.
   [[nodiscard]] core::action action_of(const core::hit& h) const noexcept;
+  /// Provenance of an exchange-fed entry (its exchange's name, source id and tags); nullopt for
+  /// an imported entry. Allocates only for the answer (called per hit, never per scan).
+  [[nodiscard]] std::optional<core::hit_detail::source_ref> source_of(std::int64_t entry_id) const;
+  /// Number of entries with provenance, and the exchange names they refer to.
+  [[nodiscard]] std::size_t sourced_entries() const noexcept { return sources_.size(); }
+  [[nodiscard]] std::span<const std::string> exchanges() const noexcept { return exchanges_; }
   /// The quarantined entry ids, ascending.
   [[nodiscard]] std::span<const std::int64_t> quarantined_entries() const noexcept {
     return quarantined_.span();
@@ -140,6 +146,18 @@ class snapshot {
     std::uint32_t reserved{};              ///< 0 (explicit: images hold no undefined bytes)
     std::int64_t entry{};
   };
+  // Provenance, 16 bytes per exchange-fed entry (none for imported ones), sorted by entry id:
+  // `ref` packs the exchange (bits 48..63, a position in exchanges_), an inline flag (bit 47)
+  // and either the source id itself (inline: a decimal id below 2^47 with no tags, as NCMEC's
+  // and ThreatExchange's are) or the offset of its record in source_text_ (u16 id length, id,
+  // u8 tag count, per tag u8 length and bytes). At 10M entries: 160 MB of rows, plus text only
+  // for ids that are not plain numbers or carry tags; exchange names are interned.
+  struct source_row {
+    std::int64_t entry{};
+    std::uint64_t ref{};
+  };
+  static constexpr std::uint64_t source_inline_bit = 1ULL << 47;
+  static constexpr std::uint64_t source_value_mask = source_inline_bit - 1;
   snapshot(mih_index pdq, linear_index64 phash, const kernel& k);
   void match_digest(const table_buffer<digest_entry>& table, core::signal sig,
                     std::span<const std::uint8_t> bytes, std::int32_t query,
@@ -158,6 +176,9 @@ class snapshot {
   int phash_radius_{-1};
   std::array<table_buffer<digest_entry>, 3> digests_;  ///< md5, sha1, sha256; sorted by bytes
   table_buffer<std::int64_t> quarantined_;             ///< entry ids, ascending, unique
+  std::vector<std::string> exchanges_;                 ///< interned exchange names
+  table_buffer<source_row> sources_;                   ///< by entry id, ascending, unique
+  table_buffer<std::uint8_t> source_text_;             ///< records source_row::ref points at
   std::chrono::nanoseconds build_time_{};
 };
 
@@ -183,6 +204,12 @@ class snapshot_builder {
                                               std::span<const std::uint8_t> bytes);
   /// Marks an entry id as quarantined (any signal; an id with no entry is kept and harmless).
   void quarantine(std::int64_t entry_id);
+  /// Records an entry's provenance (the entry may be of any signal; an id with no entry is kept
+  /// and harmless; a second call for one id replaces the first). What the snapshot cannot hold
+  /// is left out rather than failing the load: a source id over 4096 bytes (kept empty), tags
+  /// past the 32nd or over 255 bytes. The database keeps everything.
+  void add_source(std::int64_t entry_id, std::string_view exchange, std::string_view source_id,
+                  std::span<const std::string> tags = {});
   /// Makes room for `n` entries of signal `s` (an optimisation only).
   void reserve(core::signal s, std::size_t n);
   /// Parses `hex` as the list's signal (core/hex.hpp rules) and adds it.
@@ -209,6 +236,15 @@ class snapshot_builder {
   std::vector<core::hash64> phash_;
   std::array<std::vector<pending_digest>, 3> digests_;  // md5, sha1, sha256
   std::vector<std::int64_t> quarantined_;
+  struct pending_source {
+    std::int64_t entry{};
+    std::uint64_t ref{};  ///< as snapshot::source_row's, the text offset into source_text_
+    std::size_t order{};  ///< call order: the last call for an entry wins
+  };
+  std::map<std::string, std::uint32_t, std::less<>> exchange_ids_;
+  std::vector<std::string> exchanges_;
+  std::vector<pending_source> sources_;
+  std::vector<std::uint8_t> source_text_;
 };
 
 /// Publishes snapshots: load() copies the current pointer, publish() swaps it, each under a

@@ -7,7 +7,10 @@
 //   PDQ hashes (32 bytes each), PDQ list positions (u32), PDQ entry ids (i64), the MIH tables
 //   (per slot: offsets, ids; see mih_index::table_sections), pHash values (u64), pHash list
 //   positions (u32), pHash entry ids (i64), then the md5, sha1 and sha256 tables (48 bytes per
-//   entry: 32 zero-padded digest bytes, u32 list position, u32 zero, i64 entry id, sorted).
+//   entry: 32 zero-padded digest bytes, u32 list position, u32 zero, i64 entry id, sorted), the
+//   quarantined entry ids (i64, ascending), the provenance rows (16 bytes each: i64 entry id,
+//   u64 packed reference, ascending by entry) and their text records (snapshot.hpp's
+//   source_row); the exchange names the rows refer to follow the lists in the descriptor.
 // Little-endian, x86-64 layout; the format is versioned inside the descriptor.
 //
 // snapshot_from_image() builds a snapshot whose tables ARE the given sections (no copy): the
