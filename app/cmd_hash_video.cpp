@@ -13,11 +13,13 @@
 
 namespace hashguard::app {
 
-int hash_video_file(const std::string& path, const vpdq_cli_options& options) {
+std::optional<std::vector<core::vpdq_frame>> hash_video_frames(const std::string& path,
+                                                               const vpdq_cli_options& options,
+                                                               std::string& error) {
   const scanner::video_limits limits;
   const auto fail = [&](std::string_view code, std::string_view message) {
-    std::cerr << "hashguard hash: " << path << ": " << code << ": " << message << "\n";
-    return exit_failure;
+    error = std::string(code) + ": " + std::string(message);
+    return std::nullopt;
   };
   std::error_code ec;
   const auto size = std::filesystem::file_size(path, ec);
@@ -41,9 +43,19 @@ int hash_video_file(const std::string& path, const vpdq_cli_options& options) {
     return fail("worker_missing", worker_options.executable + " not found");
   }
   const scanner::video_worker worker(worker_options);
-  const auto r = worker.hash(bytes, {options.seconds_per_hash, options.downsample}, limits);
+  auto r = worker.hash(bytes, {options.seconds_per_hash, options.downsample}, limits);
   if (!r) return fail(core::error_name(r.error()), core::error_message(r.error()));
-  std::cout << scanner::format_vpdq(r->frames) << std::flush;
+  return std::move(r->frames);
+}
+
+int hash_video_file(const std::string& path, const vpdq_cli_options& options) {
+  std::string error;
+  const auto frames = hash_video_frames(path, options, error);
+  if (!frames) {
+    std::cerr << "hashguard hash: " << path << ": " << error << "\n";
+    return exit_failure;
+  }
+  std::cout << scanner::format_vpdq(*frames) << std::flush;
   return exit_ok;
 }
 

@@ -2,8 +2,12 @@
 // (scanner/vpdq.hpp), one `frame,quality,hash,timestamp` line per sampled frame, on stdout.
 #pragma once
 
+#include "hashguard/core/vpdq_text.hpp"
+
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace hashguard::app {
 
@@ -11,6 +15,12 @@ struct vpdq_cli_options {
   double seconds_per_hash{1.0};  ///< 0 = every frame
   std::uint32_t downsample{};    ///< 0 = native size
 };
+
+/// Hashes one video file in the sandboxed worker beside this executable. On failure returns
+/// nullopt and sets `error` to "CODE: MESSAGE".
+std::optional<std::vector<core::vpdq_frame>> hash_video_frames(const std::string& path,
+                                                               const vpdq_cli_options& options,
+                                                               std::string& error);
 
 /// Hashes one video file and prints its vPDQ. Returns exit_ok, or exit_failure after printing
 /// `hashguard hash: PATH: CODE: MESSAGE` to stderr (unreadable file, scanner error).

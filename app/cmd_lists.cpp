@@ -7,6 +7,8 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -68,7 +70,7 @@ int lists_create(db_session& db, const cli_options& o) {
   spec.name = o.positional[1];
   const auto sig = core::parse_signal(o.value("signal").value_or(""));
   if (!sig) {
-    std::cerr << "hashguard lists create: --signal pdq|phash|md5|sha1|sha256 is required\n";
+    std::cerr << "hashguard lists create: --signal pdq|phash|md5|sha1|sha256|vpdq is required\n";
     return exit_usage;
   }
   spec.sig = *sig;
@@ -88,6 +90,18 @@ int lists_create(db_session& db, const cli_options& o) {
       return exit_usage;
     }
     spec.act = *act;
+  }
+  for (auto [key, slot] : {std::pair{"video-query-percent", &spec.video_query_percent},
+                           std::pair{"video-compared-percent", &spec.video_compared_percent}}) {
+    const auto v = o.value(key);
+    if (!v) continue;
+    char* end = nullptr;
+    const double p = std::strtod(v->c_str(), &end);
+    if (spec.sig != core::signal::vpdq || v->empty() || *end != '\0') {
+      std::cerr << "hashguard lists create: --" << key << " takes a percentage (vpdq lists)\n";
+      return exit_usage;
+    }
+    *slot = p;
   }
   spec.source = o.value("source").value_or("internal");
   spec.dihedral = !o.has("no-dihedral");
@@ -115,6 +129,10 @@ int lists_import(db_session& db, const cli_options& o) {
       return exit_usage;
     }
   }
+  // A reference vPDQ file names no video: its file name does.
+  io.video_name = o.value("video-name")
+                      .value_or(file == "-" ? std::string("video")
+                                            : std::filesystem::path(file).stem().string());
   if (auto m = o.value("max-listed")) {
     const auto n = core::parse_int<int>(*m);
     io.max_listed_lines = static_cast<std::size_t>(n ? *n : 1000);
@@ -253,10 +271,11 @@ int run_lists(const std::vector<std::string>& args) {
   core::config config;
   auto rest = load_config(config, args);
   if (!rest) return exit_usage;
-  const cli_options o = parse_options(
-      *rest,
-      {"signal", "threshold", "action", "source", "format", "output", "dihedral", "max-listed"},
-      {"all", "json", "no-dihedral", "disabled", "help"});
+  const cli_options o =
+      parse_options(*rest,
+                    {"signal", "threshold", "action", "source", "format", "output", "dihedral",
+                     "max-listed", "video-name", "video-query-percent", "video-compared-percent"},
+                    {"all", "json", "no-dihedral", "disabled", "help"});
   if (o.positional.empty() || o.has("help")) {
     std::cout << usage;
     return o.has("help") ? exit_ok : exit_usage;

@@ -149,7 +149,9 @@ core::result<std::vector<exchange_config>> parse_exchanges(std::string_view text
         c.harm = *h;
       } else if (key.rfind("feed.", 0) == 0) {
         const auto sig = core::parse_signal(std::string_view(key).substr(5));
-        if (!sig) throw failure{line_no, "unknown signal in " + key};
+        if (!sig || !core::has_hex_entries(*sig)) {
+          throw failure{line_no, "unknown signal in " + key};
+        }
         for (const auto& f : c.feeds) {
           if (f.sig == *sig) throw failure{line_no, key + " twice"};
         }

@@ -12,7 +12,8 @@
 namespace hashguard::exchanges::detail {
 
 bool is_hashguard_signal(std::string_view signal) noexcept {
-  return core::parse_signal(signal).has_value();
+  const auto sig = core::parse_signal(signal);
+  return sig && core::has_hex_entries(*sig);
 }
 
 std::string_view trim(std::string_view text) noexcept {
@@ -32,7 +33,7 @@ std::string ascii_lower(std::string_view text) {
 
 std::optional<std::string> normalise_value(std::string_view signal, std::string_view value) {
   value = trim(value);
-  if (const auto sig = core::parse_signal(signal)) {
+  if (const auto sig = core::parse_signal(signal); sig && core::has_hex_entries(*sig)) {
     std::string hex = ascii_lower(value);
     if (!core::is_canonical_hex(hex, core::signal_hex_length(*sig))) return std::nullopt;
     return hex;

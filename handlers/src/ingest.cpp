@@ -184,7 +184,8 @@ json::object hit_detail_json(const core::hit_detail& d) {
     for (const auto& seg : d.video->segments) {
       segments.push_back(json::object{{"start_s", seg.start_s}, {"end_s", seg.end_s}});
     }
-    o["video"] = json::object{{"query_match_percent", d.video->query_match_percent},
+    o["video"] = json::object{{"list_video", d.video->list_video},
+                              {"query_match_percent", d.video->query_match_percent},
                               {"compared_match_percent", d.video->compared_match_percent},
                               {"segments", std::move(segments)}};
   }
@@ -479,9 +480,10 @@ api::response handle_scan(const services& deps, const api::request& req,
   return api::json_response(200, out);
 }
 
-/// The hits of a video: its file's digests against the exact lists, then each hashed frame's
-/// PDQ (upright) against the PDQ lists, in frame order; an entry keeps its first matching
-/// frame, whose timestamp its detail names.
+/// The hits of a video: its file's digests against the exact lists, then the list videos of the
+/// vpdq lists its frames match by the vPDQ rule (with both shares and the matched segments),
+/// then each hashed frame's PDQ (upright) against the PDQ lists, in frame order; an image entry
+/// keeps its first matching frame, whose timestamp its detail names.
 std::vector<core::hit> match_video(const matcher::snapshot& snap, const scanner::digests& digest,
                                    const scanner::vpdq_result& video) {
   std::vector<core::hit> hits;
@@ -491,6 +493,12 @@ std::vector<core::hit> match_video(const matcher::snapshot& snap, const scanner:
   file.sha256 = digest.sha256;
   file.query = -1;  // the whole file, no frame
   snap.match(file, hits);
+  if (snap.videos() != nullptr) {
+    std::vector<matcher::video_frame_hash> frames;
+    frames.reserve(video.frames.size());
+    for (const auto& f : video.frames) frames.push_back({f.hash, f.quality, f.timestamp});
+    snap.match_video(frames, hits);
+  }
   for (const auto& f : video.frames) {
     matcher::scan_query fq;
     matcher::pdq_query p;

@@ -44,6 +44,10 @@ json::object list_json(const hashdb::hash_list& l) {
   o["review_threshold"] =
       l.review_threshold ? json::value(*l.review_threshold) : json::value(nullptr);
   o["auto_quarantine"] = l.auto_quarantine;
+  if (l.sig == core::signal::vpdq) {
+    o["video_query_percent"] = l.video_query_percent;
+    o["video_compared_percent"] = l.video_compared_percent;
+  }
   o["enabled"] = l.enabled;
   o["retired"] = l.retired;
   o["version"] = l.version;
@@ -186,6 +190,22 @@ api::response create_list(const services& deps, hashdb::connection& conn, const 
   if (auto e = bool_field(*body, "enabled", problem)) spec.enabled = *e;
   review_threshold_field(*body, spec.sig, spec.threshold, spec.review_threshold, problem);
   if (auto q = bool_field(*body, "auto_quarantine", problem)) spec.auto_quarantine = *q;
+  // vpdq lists: the shares a video match needs (percent; defaults 80 and 0).
+  for (auto [key, slot] : {std::pair{"video_query_percent", &spec.video_query_percent},
+                           std::pair{"video_compared_percent", &spec.video_compared_percent}}) {
+    const auto* v = body->if_contains(key);
+    if (v == nullptr) continue;
+    if (spec.sig != core::signal::vpdq) {
+      problem = std::string(key) + " is for vpdq lists only";
+    } else if (!v->is_number()) {
+      problem = std::string(key) + " must be a number";
+    } else {
+      *slot = v->to_number<double>();
+    }
+  }
+  if (!hashdb::valid_video_percents(spec.video_query_percent, spec.video_compared_percent)) {
+    problem = "video_query_percent must be in (0, 100], video_compared_percent in [0, 100]";
+  }
   if (const auto* src = body->if_contains("source"); src != nullptr && src->is_string()) {
     spec.source = std::string(src->as_string());
   }
@@ -274,6 +294,8 @@ api::response import_hashes(const services& deps, hashdb::connection& conn, cons
     options.format = hashdb::parse_list_format(*f);
     if (!options.format) return malformed("format: hex, te_local, csv or hashguard");
   }
+  // vpdq lists: the name of a one-video file's video (the reference's files name none).
+  if (auto v = req.query_param("video")) options.video_name = std::string(*v);
   std::istringstream in(req.body);
   auto report = lists.import(*name, in, options);
   if (!report) return api::response::error(report.error());

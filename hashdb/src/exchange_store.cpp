@@ -52,7 +52,7 @@ bool valid_entry(const exchange_entry& e) {
   for (const auto& t : e.tags) {
     if (t.size() > 128 || t.find(tag_separator) != std::string::npos) return false;
   }
-  if (const auto sig = core::parse_signal(e.signal)) {
+  if (const auto sig = core::parse_signal(e.signal); sig && core::has_hex_entries(*sig)) {
     if (e.deleted && e.value.empty()) return true;
     if (e.value.size() != core::signal_hex_length(*sig)) return false;
     for (const char ch : e.value) {

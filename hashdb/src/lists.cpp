@@ -1,6 +1,7 @@
 #include "hashguard/hashdb/lists.hpp"
 
 #include "audit_internal.hpp"
+#include "lists_internal.hpp"
 #include "pg.hpp"
 
 #include "hashguard/core/parse.hpp"
@@ -20,7 +21,9 @@ constexpr const char* list_columns =
     " version, entries,"
     " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
     " to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-    " review_threshold, auto_quarantine";
+    " review_threshold, auto_quarantine, video_query_percent, video_compared_percent";
+
+}  // namespace
 
 hash_list row_to_list(const pqxx::row& r) {
   hash_list l;
@@ -39,8 +42,12 @@ hash_list row_to_list(const pqxx::row& r) {
   l.updated_at = r[12].as<std::string>();
   if (!r[13].is_null()) l.review_threshold = r[13].as<int>();
   l.auto_quarantine = r[14].as<bool>();
+  l.video_query_percent = r[15].as<double>();
+  l.video_compared_percent = r[16].as<double>();
   return l;
 }
+
+namespace {
 
 bool valid_name(std::string_view name) {
   static const std::regex pattern("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
@@ -48,28 +55,27 @@ bool valid_name(std::string_view name) {
 }
 
 bool valid_threshold(core::signal sig, int threshold) {
-  switch (sig) {
-    case core::signal::pdq: return threshold >= 0 && threshold <= 256;
-    case core::signal::phash: return threshold >= 0 && threshold <= 64;
-    default: return threshold == 0;
-  }
+  return threshold >= 0 && threshold <= core::max_threshold(sig);
 }
 
 }  // namespace
+
+bool valid_video_percents(double query_percent, double compared_percent) {
+  return query_percent > 0 && query_percent <= 100 && compared_percent >= 0 &&
+         compared_percent <= 100;
+}
 
 bool valid_review_threshold(core::signal sig, int threshold, int review_threshold) {
   return core::is_perceptual(sig) && review_threshold > threshold &&
          review_threshold <= core::max_threshold(sig);
 }
 
-namespace {
-
 void prepare_all(detail::connection_impl& c) {
   const std::string cols = list_columns;
   c.prepare("lists_insert",
             ("INSERT INTO hash_lists (name, source, signal, threshold, action, dihedral, enabled,"
-             " review_threshold, auto_quarantine)"
-             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING " +
+             " review_threshold, auto_quarantine, video_query_percent, video_compared_percent)"
+             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING " +
              cols)
                 .c_str());
   c.prepare("lists_all", ("SELECT " + cols + " FROM hash_lists ORDER BY id").c_str());
@@ -96,6 +102,8 @@ void prepare_all(detail::connection_impl& c) {
                 .c_str());
   c.prepare("lists_catalog_version", "SELECT coalesce(max(version), 0) FROM hash_lists");
 }
+
+namespace {
 
 // Lines of a stream whose first bytes were already read into `head` (for detection).
 class line_reader {
@@ -200,13 +208,17 @@ core::result<hash_list> list_store::create(const list_spec& spec) {
       !valid_review_threshold(spec.sig, spec.threshold, *spec.review_threshold)) {
     return errc::invalid_argument;
   }
+  if (!valid_video_percents(spec.video_query_percent, spec.video_compared_percent)) {
+    return errc::invalid_argument;
+  }
   return guarded(conn_, [&](pqxx::connection& pc) {
     prepare_all(conn_.impl());
     pqxx::work tx(pc);
     auto row = tx.exec_prepared1("lists_insert", spec.name, spec.source,
                                  std::string(core::to_string(spec.sig)), spec.threshold,
                                  std::string(core::to_string(spec.act)), spec.dihedral,
-                                 spec.enabled, spec.review_threshold, spec.auto_quarantine);
+                                 spec.enabled, spec.review_threshold, spec.auto_quarantine,
+                                 spec.video_query_percent, spec.video_compared_percent);
     tx.commit();
     return row_to_list(row);
   });
@@ -343,6 +355,10 @@ core::result<std::int64_t> list_store::catalog_version() {
 
 core::result<import_report> list_store::import(std::string_view name, std::istream& in,
                                                const import_options& options) {
+  // A video list reads the vPDQ video file instead (vpdq_lists.cpp).
+  if (auto found = get(name); found && found->sig == core::signal::vpdq) {
+    return import_vpdq(*found, in, options);
+  }
   // The first 64 KiB decide the format (and hold a hashguard header).
   std::string head(64 * 1024, '\0');
   in.read(head.data(), static_cast<std::streamsize>(head.size()));
@@ -372,7 +388,9 @@ core::result<import_report> list_store::import(std::string_view name, std::istre
         throw abort_with{errc::not_found, "no list named " + std::string(name)};
       }
       const list_metadata& m = *report.metadata;
-      if (!valid_name(name) || !valid_threshold(m.sig, m.threshold)) {
+      // A vpdq list's entries are videos (import_vpdq): never created from a hash-list header.
+      if (!valid_name(name) || !valid_threshold(m.sig, m.threshold) ||
+          m.sig == core::signal::vpdq) {
         throw abort_with{errc::invalid_argument, "bad list metadata"};
       }
       target = row_to_list(tx.exec_prepared1(
@@ -382,7 +400,7 @@ core::result<import_report> list_store::import(std::string_view name, std::istre
           m.review_threshold && valid_review_threshold(m.sig, m.threshold, *m.review_threshold)
               ? m.review_threshold
               : std::nullopt,
-          false));
+          false, 80.0, 0.0));
     } else {
       target = row_to_list(found[0]);
     }
@@ -497,6 +515,7 @@ core::result<std::uint64_t> list_store::export_to(std::string_view name, list_fo
     auto found = tx.exec_prepared("lists_by_name", std::string(name));
     if (found.empty()) throw abort_with{errc::not_found, "no list named " + std::string(name)};
     const hash_list l = row_to_list(found[0]);
+    if (l.sig == core::signal::vpdq) return export_vpdq(tx, l, out);
     tx.exec_params0(
         "CREATE TEMP TABLE hg_export ON COMMIT DROP AS"
         " SELECT encode(value, 'hex') AS v, coalesce(external_id, '') AS x,"

@@ -1,5 +1,6 @@
 #include "hashguard/hashdb/snapshot_loader.hpp"
 
+#include "lists_internal.hpp"
 #include "pg.hpp"
 
 #include "hashguard/core/checksum.hpp"
@@ -59,6 +60,13 @@ struct snapshot_data {
   };
   std::map<std::int64_t, std::string> exchange_names;  // exchanges.id -> name
   std::vector<source> sources;
+  struct video {
+    std::int64_t list_id{};
+    std::int64_t entry_id{};
+    std::string name;
+    std::vector<matcher::video_frame_hash> frames;
+  };
+  std::vector<video> videos;  // vpdq lists' entries
   [[nodiscard]] std::size_t entries() const {
     std::size_t n = 0;
     for (const auto& s : sections) n += s.list_ids.size();
@@ -367,7 +375,8 @@ snapshot_data read_database(detail::connection_impl& c) {
   d.catalog = tx.exec1("SELECT coalesce(max(version), 0) FROM hash_lists")[0].as<std::int64_t>();
   std::map<std::int64_t, std::size_t> signal_of;  // list id -> signal index
   for (const auto& row : tx.exec("SELECT id, name, signal, threshold, action, version, dihedral,"
-                                 " coalesce(review_threshold, -1) FROM hash_lists"
+                                 " coalesce(review_threshold, -1), video_query_percent,"
+                                 " video_compared_percent FROM hash_lists"
                                  " WHERE enabled AND retired_at IS NULL ORDER BY id")) {
     matcher::list_info l;
     l.id = row[0].as<std::int64_t>();
@@ -378,7 +387,10 @@ snapshot_data read_database(detail::connection_impl& c) {
     l.version = row[5].as<std::int64_t>();
     l.dihedral = row[6].as<bool>();
     l.review_threshold = row[7].as<int>();
-    signal_of[l.id] = static_cast<std::size_t>(l.sig);
+    l.video_query_percent = row[8].as<double>();
+    l.video_compared_percent = row[9].as<double>();
+    // A vpdq list's entries are videos, read from vpdq_frames below, not from the COPY.
+    if (l.sig != core::signal::vpdq) signal_of[l.id] = static_cast<std::size_t>(l.sig);
     d.lists.push_back(std::move(l));
   }
   if (d.lists.empty()) return d;
@@ -387,7 +399,7 @@ snapshot_data read_database(detail::connection_impl& c) {
                                  " WHERE enabled AND retired_at IS NULL GROUP BY signal")) {
     const auto sig = core::parse_signal(row[0].as<std::string>());
     const auto n = std::min<std::int64_t>(row[1].as<std::int64_t>(), 500'000'000);
-    if (!sig || n <= 0) continue;
+    if (!sig || n <= 0 || *sig == core::signal::vpdq) continue;
     auto& sec = d.sections[static_cast<std::size_t>(*sig)];
     sec.list_ids.reserve(static_cast<std::size_t>(n));
     sec.entry_ids.reserve(static_cast<std::size_t>(n));
@@ -455,6 +467,24 @@ snapshot_data read_database(detail::connection_impl& c) {
     }
   }
   rows.complete();
+  for (const auto& row :
+       tx.exec("SELECT h.list_id, h.id, coalesce(h.external_id, ''), f.data FROM hashes h"
+               " JOIN vpdq_frames f ON f.entry_id = h.id"
+               " JOIN hash_lists l ON l.id = h.list_id"
+               " WHERE l.enabled AND l.retired_at IS NULL AND l.signal = 'vpdq'"
+               " AND h.retired_at IS NULL ORDER BY h.list_id, h.id")) {
+    snapshot_data::video v;
+    v.list_id = row[0].as<std::int64_t>();
+    v.entry_id = row[1].as<std::int64_t>();
+    v.name = row[2].as<std::string>();
+    const std::string hex = bytea_hex(row[3]);
+    auto bytes = core::parse_hex_bytes(hex, hex.size() / 2);
+    auto frames = bytes ? unpack_vpdq_frames(*bytes) : std::nullopt;
+    if (!frames) throw abort_with{errc::query_failed, "unexpected vpdq_frames data"};
+    v.frames.reserve(frames->size());
+    for (const auto& f : *frames) v.frames.push_back({f.hash, f.quality, f.timestamp});
+    d.videos.push_back(std::move(v));
+  }
   tx.commit();
   return d;
 }
@@ -493,6 +523,9 @@ core::result<std::shared_ptr<const matcher::snapshot>> build(const snapshot_data
       }
       if (!r) return r.error();
     }
+  }
+  for (const auto& v : d.videos) {
+    if (auto r = b.add_video(v.list_id, v.entry_id, v.name, v.frames); !r) return r.error();
   }
   for (const std::int64_t id : d.quarantined) b.quarantine(id);
   for (const auto& src : d.sources) {
@@ -534,7 +567,7 @@ core::result<std::shared_ptr<const matcher::snapshot>> snapshot_loader::load(
     rep.catalog_version = static_cast<std::int64_t>(snap.version());
     rep.lists = snap.lists().size();
     rep.entries = 0;
-    for (std::size_t s = 0; s < signal_count; ++s) {
+    for (std::size_t s = 0; s < core::signal_names.size(); ++s) {
       rep.entries += snap.size(static_cast<core::signal>(s));
     }
   };
@@ -591,7 +624,9 @@ core::result<std::shared_ptr<const matcher::snapshot>> snapshot_loader::load(
   rep.build_time = clock_type::now() - t0;
   if (!snap) return snap.error();
   describe(**snap);
-  if (!options_.cache_file.empty()) {
+  // The vPDQ video index is no part of snapshot images: such a snapshot is never cached (a
+  // cache of an older catalog stays stale and unused).
+  if (!options_.cache_file.empty() && (*snap)->videos() == nullptr) {
     t0 = clock_type::now();
     rep.cache_written = write_cache(options_.cache_file, fresh->catalog, **snap);
     rep.cache_write_time = clock_type::now() - t0;

@@ -40,6 +40,7 @@ std::size_t snapshot::size(core::signal s) const noexcept {
   switch (s) {
     case core::signal::pdq: return pdq_.size();
     case core::signal::phash: return phash_.size();
+    case core::signal::vpdq: return videos_ ? videos_->size() : 0;
     default: return digests_[digest_slot(s)].size();
   }
 }
@@ -178,12 +179,34 @@ void snapshot::match_digest(const table_buffer<digest_entry>& table, core::signa
   }
 }
 
+void snapshot::match_video(std::span<const video_frame_hash> query, std::vector<core::hit>& out,
+                           search_stats* stats) const {
+  if (!videos_) return;
+  for (auto& found : videos_->match(query, stats)) {
+    const video_index::video& v = videos_->at(found.video);
+    auto detail = std::make_shared<core::hit_detail>();
+    core::hit_detail::video_match m;
+    m.list_video = v.name;
+    m.query_match_percent = found.result.query_percent;
+    m.compared_match_percent = found.result.compared_percent;
+    for (const auto& seg : found.result.segments) m.segments.push_back({seg.start, seg.end});
+    detail->video = std::move(m);
+    out.push_back({lists_[v.owner].id, v.entry, core::signal::vpdq, found.distance,
+                   core::dihedral::original, -1, std::move(detail)});
+  }
+}
+
 // ---- snapshot_builder ----------------------------------------------------------------------
 
 core::result<void> snapshot_builder::add_list(list_info list) {
   if (lists_.count(list.id) != 0) return errc::duplicate_list;
-  const int max = list.sig == core::signal::pdq ? 256 : list.sig == core::signal::phash ? 64 : 0;
+  const int max = core::max_threshold(list.sig);
   if (list.threshold < 0 || list.threshold > max) return errc::bad_threshold;
+  if (list.sig == core::signal::vpdq &&
+      !(list.video_query_percent > 0 && list.video_query_percent <= 100 &&
+        list.video_compared_percent >= 0 && list.video_compared_percent <= 100)) {
+    return errc::bad_threshold;
+  }
   if (list.review_threshold > max || (max == 0 && list.review_threshold > 0)) {
     return errc::bad_threshold;
   }
@@ -226,12 +249,23 @@ core::result<void> snapshot_builder::add_digest(std::int64_t list_id, std::int64
   const auto it = lists_.find(list_id);
   if (it == lists_.end()) return errc::unknown_list;
   const core::signal sig = it->second.sig;
-  if (core::is_perceptual(sig) || bytes.size() != digest_length(sig)) return errc::wrong_signal;
+  if (core::is_perceptual(sig) || sig == core::signal::vpdq || bytes.size() != digest_length(sig)) {
+    return errc::wrong_signal;
+  }
   pending_digest d;
   d.list_id = list_id;
   d.entry = entry_id;
   std::memcpy(d.bytes.data(), bytes.data(), bytes.size());
   digests_[digest_slot(sig)].push_back(d);
+  return {};
+}
+
+core::result<void> snapshot_builder::add_video(std::int64_t list_id, std::int64_t entry_id,
+                                               std::string name,
+                                               std::vector<video_frame_hash> frames) {
+  auto list = list_for(list_id, core::signal::vpdq);
+  if (!list) return list.error();
+  videos_.push_back({list_id, entry_id, std::move(name), std::move(frames)});
   return {};
 }
 
@@ -298,6 +332,7 @@ void snapshot_builder::reserve(core::signal s, std::size_t n) {
       phash_entry_.reserve(n);
       phash_.reserve(n);
       break;
+    case core::signal::vpdq: videos_.reserve(n); break;
     default: digests_[digest_slot(s)].reserve(n); break;
   }
 }
@@ -403,6 +438,23 @@ core::result<std::shared_ptr<const snapshot>> snapshot_builder::build(snapshot_o
     std::memcpy(snap->source_text_.data(), source_text_.data(), source_text_.size());
   }
   snap->exchanges_ = std::move(exchanges_);
+  if (std::any_of(snap->lists_.begin(), snap->lists_.end(),
+                  [](const list_info& l) { return l.sig == core::signal::vpdq; })) {
+    // By list, then as added: the order hits of one query come out in.
+    std::stable_sort(
+        videos_.begin(), videos_.end(),
+        [](const pending_video& a, const pending_video& b) { return a.list_id < b.list_id; });
+    std::vector<video_input> inputs;
+    inputs.reserve(videos_.size());
+    for (auto& v : videos_) {
+      const std::uint32_t owner = position.at(v.list_id);
+      const list_info& l = snap->lists_[owner];
+      inputs.push_back({owner, v.entry, std::move(v.name),
+                        video_rule{l.threshold, l.video_query_percent, l.video_compared_percent},
+                        std::move(v.frames)});
+    }
+    snap->videos_ = std::make_shared<const video_index>(std::move(inputs), *k, options.mih);
+  }
   *this = snapshot_builder();
   snap->build_time_ = std::chrono::steady_clock::now() - start;
   return std::shared_ptr<const snapshot>(std::move(snap));

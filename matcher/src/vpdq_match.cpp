@@ -26,11 +26,30 @@ bool near_any(const core::hash256& h, std::span<const video_frame_hash> others, 
   });
 }
 
-double percent(std::size_t part, std::size_t whole) {
+}  // namespace
+
+double vpdq_percent(std::size_t part, std::size_t whole) noexcept {
   return whole == 0 ? 0.0 : 100.0 * static_cast<double>(part) / static_cast<double>(whole);
 }
 
-}  // namespace
+std::vector<video_segment> vpdq_segments(std::span<const video_frame_hash> query,
+                                         const std::set<core::hash256>& matched, int min_quality) {
+  // Over the quality-kept query frames in order (duplicates included, so a still scene that
+  // repeats one hash stays one segment).
+  std::vector<video_segment> segments;
+  bool open = false;
+  for (const auto& f : query) {
+    if (f.quality < min_quality) continue;
+    if (matched.count(f.hash) != 0) {
+      if (!open) segments.push_back({f.timestamp, f.timestamp});
+      segments.back().end = f.timestamp;
+      open = true;
+    } else {
+      open = false;
+    }
+  }
+  return segments;
+}
 
 vpdq_match_result vpdq_match(std::span<const video_frame_hash> query,
                              std::span<const video_frame_hash> compared, const vpdq_rule& rule) {
@@ -44,24 +63,12 @@ vpdq_match_result vpdq_match(std::span<const video_frame_hash> query,
   for (const auto& f : c) matched_compared += near_any(f.hash, q, rule.distance) ? 1U : 0U;
 
   vpdq_match_result out;
-  out.query_percent = percent(matched_query.size(), q.size());
-  out.compared_percent = percent(matched_compared, c.size());
+  out.query_percent = vpdq_percent(matched_query.size(), q.size());
+  out.compared_percent = vpdq_percent(matched_compared, c.size());
   out.matched = !q.empty() && out.query_percent >= rule.query_threshold &&
                 out.compared_percent >= rule.compared_threshold;
 
-  // Segments over the quality-kept query frames in order (duplicates included, so a still
-  // scene that repeats one hash stays one segment).
-  bool open = false;
-  for (const auto& f : query) {
-    if (f.quality < rule.min_quality) continue;
-    if (matched_query.count(f.hash) != 0) {
-      if (!open) out.segments.push_back({f.timestamp, f.timestamp});
-      out.segments.back().end = f.timestamp;
-      open = true;
-    } else {
-      open = false;
-    }
-  }
+  out.segments = vpdq_segments(query, matched_query, rule.min_quality);
   return out;
 }
 

@@ -965,3 +965,80 @@ TEST_CASE(
   const auto plain_answer = hg_test::json_of(plain);
   CHECK_FALSE(plain_answer.at("hits").as_array().at(0).as_object().contains("detail"));
 }
+
+TEST_CASE("in process: a video on a vpdq list is a hit naming the list video, shares, segments") {
+  in_process_node node;
+  scanner::video_worker_options wo;
+  wo.executable = HG_VIDEO_WORKER;
+  const scanner::video_worker worker(wo);
+  node.deps.video = &worker;
+  const std::string video = read_file(std::string(HG_TEST_DATA) + "/video/tiny-h264.mp4");
+  const std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(video.data()),
+                                            video.size());  // NOLINT
+  // The list video: every frame (the reference's regression mode), hashed here in process.
+  scanner::scan_budget budget;
+  scanner::vpdq_options every = node.deps.video_hashing;
+  every.seconds_per_hash = 0;
+  const auto listed = scanner::hash_video(bytes, every, {}, budget);
+  REQUIRE(listed);
+  REQUIRE(listed->frames.size() == 12);
+
+  // Shares only on vpdq lists; a 0 % query share is refused.
+  CHECK(node.call("POST", "/v1/lists", R"({"name":"x","signal":"pdq","video_query_percent":50})")
+            .status == 400);
+  CHECK(node.call("POST", "/v1/lists", R"({"name":"x","signal":"vpdq","video_query_percent":0})")
+            .status == 400);
+  auto created =
+      node.call("POST", "/v1/lists",
+                R"({"name":"videos","signal":"vpdq","action":"block","video_compared_percent":1})");
+  REQUIRE(created.status == 201);
+  const auto list = hg_test::json_of(created);
+  CHECK(list.at("threshold").as_int64() == 31);
+  CHECK(list.at("video_query_percent").as_double() == 80.0);
+  const auto id = list.at("id").as_int64();
+  auto imported = node.call("POST", "/v1/lists/" + std::to_string(id) + "/hashes?video=tiny%20clip",
+                            scanner::format_vpdq(listed->frames));
+  REQUIRE(imported.status == 200);
+
+  core::capability_set details;
+  details.add(core::capability::match_details);
+  auto scanned = node.call("POST", "/v1/scan/video", video, std::nullopt, "k_details", details);
+  REQUIRE(scanned.status == 200);
+  const auto answer = hg_test::json_of(scanned);
+  CHECK(answer.at("verdict").as_string() == "match");
+  CHECK(answer.at("action").as_string() == "block");
+  const auto hits = answer.at("hits").as_array();
+  REQUIRE(hits.size() == 1);
+  const auto& hit = hits[0].as_object();
+  CHECK(hit.at("signal").as_string() == "vpdq");
+  CHECK(hit.at("list").as_int64() == id);
+  const auto& v = hit.at("detail").at("video").as_object();
+  CHECK(v.at("list_video").as_string() == "tiny clip");
+  CHECK(v.at("query_match_percent").as_double() == Approx(100.0));
+  CHECK(v.at("compared_match_percent").as_double() > 0.0);
+  const auto segments = v.at("segments").as_array();
+  REQUIRE_FALSE(segments.empty());
+  CHECK(segments[0].at("start_s").as_double() <= segments[0].at("end_s").as_double());
+
+  // The event and its case: the hit row names the list video (the entry's external id).
+  CHECK_FALSE(answer.at("event_id").is_null());
+  auto queue = node.call("GET", "/v1/cases?status=open&limit=10");
+  REQUIRE(queue.status == 200);
+  const auto cases = hg_test::json_of(queue).at("cases").as_array();
+  REQUIRE(cases.size() == 1);
+  auto opened = node.call("GET", "/v1/cases/" + std::to_string(cases[0].at("id").as_int64()));
+  REQUIRE(opened.status == 200);
+  const auto events = hg_test::json_of(opened).at("events").as_array();
+  REQUIRE(events.size() == 1);
+  const auto& recorded = events[0].at("hits").as_array().at(0);
+  CHECK(recorded.at("signal").as_string() == "vpdq");
+  CHECK(recorded.at("external_id").as_string() == "tiny clip");
+  CHECK(recorded.at("action").as_string() == "block");
+
+  // Without match_details a hit is only its list name, signal and action.
+  auto plain = node.call("POST", "/v1/scan/video", video);
+  REQUIRE(plain.status == 200);
+  const auto plain_hits = hg_test::json_of(plain).at("hits").as_array();
+  REQUIRE(plain_hits.size() == 1);
+  CHECK_FALSE(plain_hits[0].as_object().contains("detail"));
+}

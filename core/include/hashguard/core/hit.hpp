@@ -25,13 +25,15 @@ struct hit_detail {
     friend constexpr bool operator==(const trim_box&, const trim_box&) = default;
   };
   std::optional<trim_box> trim;
-  /// Video: the share of the query's frames that matched the entry and of the entry's frames
-  /// that the query matched (0..100), and the query's time spans that matched (seconds).
+  /// Video (a vpdq hit): the list video, the share of the query's kept frames that matched it
+  /// and of its kept frames that the query matched (0..100), and the query's time spans that
+  /// matched (seconds).
   struct video_segment {
     double start_s{}, end_s{};
     friend constexpr bool operator==(const video_segment&, const video_segment&) = default;
   };
   struct video_match {
+    std::string list_video;  ///< vpdq hits: the list video's name (its external id)
     double query_match_percent{};
     double compared_match_percent{};
     std::vector<video_segment> segments;

@@ -11,13 +11,22 @@
 
 namespace hashguard::core {
 
-enum class signal : std::uint8_t { pdq, phash, md5, sha1, sha256 };
-inline constexpr std::array<std::string_view, 5> signal_names{"pdq", "phash", "md5", "sha1",
-                                                              "sha256"};
-/// Hex digits a value of this signal has in text (pdq 64, phash 16, md5 32, sha1 40, sha256 64).
+/// vpdq: a video list's signal. Its entries are videos (their frames' PDQ hashes, matched by
+/// the vPDQ rule of matcher/vpdq_match.hpp); an entry's stored value is the SHA-256 of its
+/// frame text (what makes a re-imported video a duplicate), so its hex length is 64.
+enum class signal : std::uint8_t { pdq, phash, md5, sha1, sha256, vpdq };
+inline constexpr std::array<std::string_view, 6> signal_names{"pdq",  "phash",  "md5",
+                                                              "sha1", "sha256", "vpdq"};
+/// Hex digits a value of this signal has in text (pdq 64, phash 16, md5 32, sha1 40, sha256 64,
+/// vpdq 64).
 [[nodiscard]] constexpr std::size_t signal_hex_length(signal s) noexcept {
-  constexpr std::array<std::size_t, 5> lengths{64, 16, 32, 40, 64};
+  constexpr std::array<std::size_t, 6> lengths{64, 16, 32, 40, 64, 64};
   return lengths[static_cast<std::size_t>(s)];
+}
+/// Whether an entry of this signal is one hex value (every signal but vpdq, whose entries are
+/// videos: the exchanges keep vpdq entries as signals hashguard does not match yet).
+[[nodiscard]] constexpr bool has_hex_entries(signal s) noexcept {
+  return s != signal::vpdq;
 }
 /// Perceptual signals are matched by Hamming distance; the others (digests) exactly.
 [[nodiscard]] constexpr bool is_perceptual(signal s) noexcept {
@@ -25,13 +34,14 @@ inline constexpr std::array<std::string_view, 5> signal_names{"pdq", "phash", "m
 }
 
 /// The match threshold a list of this signal gets when its creator names none: 31 bits for PDQ
-/// (the reference's recommended radius), 10 for pHash, 0 (exact) for the digests.
+/// (the reference's recommended radius), 10 for pHash, 0 (exact) for the digests; for vpdq the
+/// frame distance (31, inclusive, as python-threatexchange).
 [[nodiscard]] constexpr int default_threshold(signal s) noexcept {
-  return s == signal::pdq ? 31 : s == signal::phash ? 10 : 0;
+  return s == signal::pdq || s == signal::vpdq ? 31 : s == signal::phash ? 10 : 0;
 }
 /// The largest threshold a list of this signal accepts (its hash's bit count; 0 for digests).
 [[nodiscard]] constexpr int max_threshold(signal s) noexcept {
-  return s == signal::pdq ? 256 : s == signal::phash ? 64 : 0;
+  return s == signal::pdq || s == signal::vpdq ? 256 : s == signal::phash ? 64 : 0;
 }
 
 /// Strictest first: block > report > review > none (the enum order is the severity order).

@@ -42,6 +42,10 @@ struct hash_list {
   std::optional<int> review_threshold;
   /// Flood detection may quarantine this list's perceptual entries by itself (floods.hpp).
   bool auto_quarantine{false};
+  /// vpdq lists (threshold = frame distance): the shares of query frames and of the list
+  /// video's frames a match needs, percent (matcher::list_info).
+  double video_query_percent{80.0};
+  double video_compared_percent{0.0};
   bool enabled{true};
   bool retired{false};
   std::int64_t version{};
@@ -60,6 +64,8 @@ struct list_spec {
   bool enabled{true};
   std::optional<int> review_threshold;  ///< above threshold, <= the signal's bits; pdq/phash only
   bool auto_quarantine{false};
+  double video_query_percent{80.0};    ///< vpdq: (0, 100]
+  double video_compared_percent{0.0};  ///< vpdq: [0, 100]
 };
 
 /// Fields to change; unset ones stay.
@@ -80,6 +86,9 @@ struct list_changes {
 /// perceptual signal, above the threshold, within the hash's bits. The single rule the API,
 /// the CLI and the store share (the database checks it again).
 [[nodiscard]] bool valid_review_threshold(core::signal sig, int threshold, int review_threshold);
+/// Whether a vpdq list's shares are valid: query in (0, 100] (a 0 % query share would match
+/// videos no frame reaches), compared in [0, 100].
+[[nodiscard]] bool valid_video_percents(double query_percent, double compared_percent);
 
 struct import_options {
   std::optional<list_format> format;   ///< nullopt: detect from the file's start
@@ -87,6 +96,9 @@ struct import_options {
   /// Called every `progress_every` lines and at the end with (lines read, bytes read).
   std::function<void(std::uint64_t, std::uint64_t)> progress;
   std::uint64_t progress_every{100000};
+  /// vpdq lists: the name of the video a file without "# video:" lines holds (the reference's
+  /// one-video files); empty = "video".
+  std::string video_name;
 };
 
 struct import_line {
@@ -168,6 +180,12 @@ class list_store {
   [[nodiscard]] core::result<std::int64_t> catalog_version();
 
  private:
+  /// The vPDQ video file (core/vpdq_text.hpp) into a vpdq list: one entry per video (value:
+  /// SHA-256 of its frame text; external id: its name; frames in vpdq_frames). The report
+  /// counts videos: accepted, duplicates (the same frames already in the list) and rejected
+  /// (with the line and reason); `lines` is the file's line count.
+  [[nodiscard]] core::result<import_report> import_vpdq(const hash_list& list, std::istream& in,
+                                                        const import_options& options);
   connection& conn_;
 };
 

@@ -25,6 +25,7 @@
 #include "hashguard/matcher/errc.hpp"
 #include "hashguard/matcher/linear.hpp"
 #include "hashguard/matcher/mih.hpp"
+#include "hashguard/matcher/video_index.hpp"
 
 #include <array>
 #include <chrono>
@@ -60,6 +61,12 @@ struct list_info {
   [[nodiscard]] int search_radius() const noexcept {
     return review_threshold > threshold ? review_threshold : threshold;
   }
+  /// vpdq only (the threshold is the frame distance): a list video matches when at least this
+  /// share (percent) of the query's kept frames matched it (> 0; default 80, as
+  /// python-threatexchange) and at least this share of its own kept frames were matched
+  /// (default 0).
+  double video_query_percent{80.0};
+  double video_compared_percent{0.0};
 };
 
 /// The PDQ part of a query: the scanner's hash, its dihedral variants and its quality.
@@ -112,6 +119,15 @@ class snapshot {
   /// md5, sha1, sha256 hits, each by entry position. Never fails.
   void match(const scan_query& q, std::vector<core::hit>& out, match_stats* stats = nullptr) const;
   [[nodiscard]] std::vector<core::hit> match(const scan_query& q) const;
+
+  /// Appends the vpdq hits of a query video (its frames as hashed, in frame order): one hit per
+  /// list video that matches by its list's rule (video_index.hpp), signal vpdq, distance the
+  /// smallest frame distance, query -1, and a detail naming the list video, both shares and
+  /// the query's matched segments. Order: by list video position (list id, then entry order).
+  void match_video(std::span<const video_frame_hash> query, std::vector<core::hit>& out,
+                   search_stats* stats = nullptr) const;
+  /// The vPDQ list-video index (nullptr: no vpdq list).
+  [[nodiscard]] const video_index* videos() const noexcept { return videos_.get(); }
 
   /// Whether a hit of this snapshot lies in its list's near-miss band (distance above the
   /// list's threshold). False for an unknown list.
@@ -180,6 +196,9 @@ class snapshot {
   table_buffer<source_row> sources_;                   ///< by entry id, ascending, unique
   table_buffer<std::uint8_t> source_text_;             ///< records source_row::ref points at
   std::chrono::nanoseconds build_time_{};
+  /// The vpdq lists' videos. Not part of snapshot images (snapshot_file.hpp): a snapshot with
+  /// videos is rebuilt from the database, never cached.
+  std::shared_ptr<const video_index> videos_;
 };
 
 struct snapshot_options {
@@ -202,6 +221,11 @@ class snapshot_builder {
   /// A digest of the list's signal: 16 (md5), 20 (sha1) or 32 (sha256) bytes, else wrong_signal.
   [[nodiscard]] core::result<void> add_digest(std::int64_t list_id, std::int64_t entry_id,
                                               std::span<const std::uint8_t> bytes);
+  /// A video of a vpdq list: its frames as stored (the index keeps those of quality >= 50, each
+  /// hash once). `name` is what a hit calls it. Errors: errc::unknown_list, errc::wrong_signal.
+  [[nodiscard]] core::result<void> add_video(std::int64_t list_id, std::int64_t entry_id,
+                                             std::string name,
+                                             std::vector<video_frame_hash> frames);
   /// Marks an entry id as quarantined (any signal; an id with no entry is kept and harmless).
   void quarantine(std::int64_t entry_id);
   /// Records an entry's provenance (the entry may be of any signal; an id with no entry is kept
@@ -245,6 +269,13 @@ class snapshot_builder {
   std::vector<std::string> exchanges_;
   std::vector<pending_source> sources_;
   std::vector<std::uint8_t> source_text_;
+  struct pending_video {
+    std::int64_t list_id{};
+    std::int64_t entry{};
+    std::string name;
+    std::vector<video_frame_hash> frames;
+  };
+  std::vector<pending_video> videos_;
 };
 
 /// Publishes snapshots: load() copies the current pointer, publish() swaps it, each under a

@@ -22,6 +22,7 @@
 #include "hashguard/core/hash.hpp"
 
 #include <cstdint>
+#include <set>
 #include <span>
 #include <vector>
 
@@ -55,6 +56,15 @@ struct vpdq_match_result {
 /// Frames kept by steps 1 and 2, in order.
 [[nodiscard]] std::vector<video_frame_hash> vpdq_kept_frames(
     std::span<const video_frame_hash> frames, int min_quality);
+
+/// matched x 100 / whole, 0 for an empty whole (step 4's shares).
+[[nodiscard]] double vpdq_percent(std::size_t matched, std::size_t whole) noexcept;
+
+/// The segments of `query` (as hashed, in frame order): its frames of quality >= min_quality
+/// whose hash is in `matched`, grouped into runs of consecutive such frames.
+[[nodiscard]] std::vector<video_segment> vpdq_segments(std::span<const video_frame_hash> query,
+                                                       const std::set<core::hash256>& matched,
+                                                       int min_quality);
 
 /// The rule above for `query` against `compared` (both as hashed, any order).
 [[nodiscard]] vpdq_match_result vpdq_match(std::span<const video_frame_hash> query,

@@ -24,6 +24,7 @@
 
 #include "hashguard/core/error.hpp"
 #include "hashguard/core/hash.hpp"
+#include "hashguard/core/vpdq_text.hpp"
 #include "hashguard/scanner/budget.hpp"
 #include "hashguard/scanner/video.hpp"
 
@@ -35,14 +36,8 @@
 
 namespace hashguard::scanner {
 
-struct vpdq_frame {
-  std::uint32_t frame_number{};
-  int quality{};  ///< 0..100
-  core::hash256 hash;
-  float timestamp{};  ///< seconds
-
-  friend bool operator==(const vpdq_frame&, const vpdq_frame&) = default;
-};
+/// The frame record and its text line live in core (vpdq_text.hpp), shared with the list store.
+using core::vpdq_frame;
 
 struct vpdq_options {
   double seconds_per_hash{1.0};  ///< 0 = every frame
@@ -62,10 +57,9 @@ struct vpdq_result {
                                                    const video_limits& limits,
                                                    scan_budget& budget) noexcept;
 
-/// The text format above, one line per frame.
-[[nodiscard]] std::string format_vpdq(std::span<const vpdq_frame> frames);
-/// One line of the text format, without its newline.
-[[nodiscard]] std::string format_vpdq_line(const vpdq_frame& frame);
+/// The text format above (core/vpdq_text.hpp), one line per frame.
+using core::format_vpdq;
+using core::format_vpdq_line;
 
 struct vpdq_parse_error {
   std::size_t line{};  ///< 1-based
