@@ -298,9 +298,13 @@ async function main() {
     await page.fill('#audit-case', String(seeded.reported));
     await page.fill('#audit-action', 'evidence.*');
     await page.click('#audit-apply');
-    await waitText(page, 'table.audit tbody', /evidence\.destroy/);
-    const rows = await page.$$eval('table.audit tbody tr', (trs) => trs.map((tr) =>
-      [...tr.children].map((td) => td.textContent)));
+    // The filtered page replaces the unfiltered one once its answer is in: wait for it.
+    const rows = await until('the filtered audit page', async () => {
+      const r = await page.$$eval('table.audit tbody tr', (trs) => trs.map((tr) =>
+        [...tr.children].map((td) => td.textContent)));
+      return r.length && r.every((x) => x[3].startsWith('evidence.')) ? r : null;
+    });
+    assert.ok(rows.some((r) => r[3] === 'evidence.destroy'));
     assert.ok(rows.length >= 2);
     for (const r of rows) {
       assert.equal(r[4], `case:${seeded.reported}`);
