@@ -48,7 +48,7 @@ TEST_CASE("report hold: a year at least, from the finish, never shortened") {
   CHECK(rows->size() == 3);
 }
 
-TEST_CASE("a recorded finished production report starts the hold; a test one does not") {
+TEST_CASE("a recorded finished production report starts the hold, a test one does not") {
   hg_test::test_database db;
   auto c = db.connect();
   const auto l = hg_test::make_lists(db.url());

@@ -126,7 +126,7 @@ std::int64_t case_of(const std::string& url, const std::string& event_id) {
 }
 
 void make_match_list(std::uint16_t port) {
-  hg_test::make_list(port, admin, "holds-test", {pdq_of(port, ingest, match_image)});
+  hg_test::make_list(port, admin, "holds-test", {pdq_of(port, ingest, image_bytes())});
   REQUIRE(wait_pdq_entries(port, admin, 1));
 }
 
