@@ -166,8 +166,8 @@ TEST_CASE("serve: uploader headers are validated, stored, reported, never logged
            {"X-Uploader-Ip", secret_ip + ":8080"},
            {"X-Uploader-Ip", "[2001:db8::1]"},
            {"X-Uploader-Ip", "not-an-address"},
-           {"X-Uploader-Time", "2026-12-07 10:00:00"},
-           {"X-Uploader-Time", "2026-12-07T10:00:00"},
+           {"X-Uploader-Time", "2026-11-30 10:00:00"},
+           {"X-Uploader-Time", "2026-11-30T10:00:00"},
            {"X-Uploader-Time", future},
            {"X-Uploader-Account", std::string(257, 'a')},
            {"X-Uploader-Account", "bad\taccount"}}) {
