@@ -62,6 +62,7 @@ bool review_services(const core::config& cfg, const hashdb::settings& settings,
     return false;
   }
   out.required_confirmations = settings.cases.required_confirmations;
+  out.report_hold_days = settings.cases.hold_days;
   out.audit_head_file = settings.audit.head_file;
   out.package = hashdb::package_options_from(cfg);
   out.evidence = std::move(*evidence);

@@ -5,6 +5,7 @@ import { signInPage } from './signin.js';
 import { queuePage } from './queue.js';
 import { casePage } from './case.js';
 import { auditPage } from './audit.js';
+import { reportQueuePage, complianceCasePage } from './compliance.js';
 import { exportsPage } from './exports.js';
 import { adminPage } from './admin.js';
 
@@ -17,6 +18,7 @@ function showNav() {
   document.getElementById('nav').hidden = !r;
   document.getElementById('nav-queue').hidden = r !== 'reviewer';
   document.getElementById('nav-audit').hidden = r !== 'compliance';
+  document.getElementById('nav-reports').hidden = r !== 'compliance';
   document.getElementById('nav-exports').hidden = r !== 'compliance';
   document.getElementById('nav-admin').hidden = r !== 'admin';
   document.getElementById('whoami').textContent = r ? `signed in as ${r}` : '';
@@ -46,7 +48,9 @@ async function render(main) {
   const [, page, id] = (location.hash || '').split('/');
   const params = new URLSearchParams((location.hash.split('?')[1]) || '');
   try {
-    if (page === 'case' || page?.startsWith('case')) await casePage(main, id?.split('?')[0]);
+    if (page?.startsWith('compliance-case')) await complianceCasePage(main, id?.split('?')[0], route);
+    else if (page?.startsWith('compliance')) await reportQueuePage(main, params);
+    else if (page === 'case' || page?.startsWith('case')) await casePage(main, id?.split('?')[0]);
     else if (page?.startsWith('audit')) await auditPage(main, params);
     else if (page?.startsWith('exports')) exportsPage(main);
     else if (page?.startsWith('admin')) await adminPage(main);

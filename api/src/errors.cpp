@@ -60,7 +60,7 @@ class api_category_impl final : public core::named_category {
 // names other modules' named_categories use for errors a client can cause. When a module adds
 // a code, it gets its row here or a place on the "500 on purpose" list below; a test walks
 // every module's category and fails on a name that has neither.
-constexpr std::array<std::pair<std::string_view, int>, 52> status_table{{
+constexpr std::array<std::pair<std::string_view, int>, 53> status_table{{
     {"malformed", 400},
     {"truncated_body", 400},
     {"unauthorized", 401},
@@ -84,6 +84,7 @@ constexpr std::array<std::pair<std::string_view, int>, 52> status_table{{
     {"not_a_number", 400},
     {"out_of_range", 400},
     {"bad_time", 400},
+    {"bad_address", 400},
     // scanner: sniff/decode
     {"empty", 415},  // scanner::errc::empty: no bytes, so no format either
     {"out_of_memory", 503},

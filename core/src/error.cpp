@@ -26,6 +26,7 @@ class core_category_impl final : public named_category {
       case errc::out_of_range: return "number out of range";
       case errc::bad_time:
         return "text is not a date (YYYY-MM-DD) or UTC time (YYYY-MM-DDTHH:MM:SSZ)";
+      case errc::bad_address: return "text is not an IPv4 or IPv6 address";
     }
     return "unknown core error";
   }
@@ -39,6 +40,7 @@ class core_category_impl final : public named_category {
       case errc::not_a_number: return "not_a_number";
       case errc::out_of_range: return "out_of_range";
       case errc::bad_time: return "bad_time";
+      case errc::bad_address: return "bad_address";
     }
     return "unknown";
   }

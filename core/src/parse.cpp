@@ -1,5 +1,8 @@
 #include "hashguard/core/parse.hpp"
 
+#include <arpa/inet.h>
+
+#include <cctype>
 #include <chrono>
 
 namespace hashguard::core {
@@ -67,6 +70,56 @@ result<std::int64_t> parse_utc_time_us(std::string_view text) noexcept {
   }
   const std::int64_t seconds = std::int64_t{h} * 3600 + std::int64_t{mi} * 60 + s;
   return *day_us + seconds * us_per_second + fraction_us;
+}
+
+result<std::int64_t> parse_rfc3339_us(std::string_view text) noexcept {
+  // Split off the zone: a final Z, or the last six characters as +HH:MM / -HH:MM.
+  if (text.size() < 20) return errc::bad_time;
+  std::int64_t offset_us = 0;
+  std::string_view local;
+  const char last = text.back();
+  if (last == 'Z' || last == 'z') {
+    local = text.substr(0, text.size() - 1);
+  } else {
+    const std::string_view zone = text.substr(text.size() - 6);
+    if ((zone[0] != '+' && zone[0] != '-') || zone[3] != ':') return errc::bad_time;
+    const int oh = fixed_digits(zone, 1, 2);
+    const int om = fixed_digits(zone, 4, 2);
+    if (oh < 0 || oh > 23 || om < 0 || om > 59) return errc::bad_time;
+    offset_us = (std::int64_t{oh} * 3600 + std::int64_t{om} * 60) * us_per_second;
+    if (zone[0] == '-') offset_us = -offset_us;
+    local = text.substr(0, text.size() - 6);
+  }
+  if (local.size() < 19 || (local[10] != 'T' && local[10] != 't')) return errc::bad_time;
+  // The local part in the UTC form parse_utc_time_us reads, then moved by the offset: the
+  // instant is local time minus the offset (12:00+02:00 is 10:00Z).
+  char buf[40];
+  if (local.size() + 1 > sizeof buf) return errc::bad_time;
+  local.copy(buf, local.size());
+  buf[10] = 'T';
+  buf[local.size()] = 'Z';
+  const auto at = parse_utc_time_us(std::string_view(buf, local.size() + 1));
+  if (!at) return at.error();
+  return *at - offset_us;
+}
+
+result<std::string> parse_ip_address(std::string_view text) {
+  // inet_pton reads a NUL-terminated string: longer text is no address (the longest IPv6
+  // form, with an embedded IPv4 address, is 45 characters).
+  char in[64];
+  if (text.empty() || text.size() >= sizeof in) return errc::bad_address;
+  text.copy(in, text.size());
+  in[text.size()] = '\0';
+  char out[INET6_ADDRSTRLEN];
+  unsigned char raw[16];
+  if (text.find(':') == std::string_view::npos) {
+    if (inet_pton(AF_INET, in, raw) != 1) return errc::bad_address;
+    if (inet_ntop(AF_INET, raw, out, sizeof out) == nullptr) return errc::bad_address;
+  } else {
+    if (inet_pton(AF_INET6, in, raw) != 1) return errc::bad_address;
+    if (inet_ntop(AF_INET6, raw, out, sizeof out) == nullptr) return errc::bad_address;
+  }
+  return std::string(out);
 }
 
 }  // namespace hashguard::core

@@ -43,7 +43,15 @@ json::object summary_json(const hashdb::case_summary& c) {
       {"details_purged", c.details_purged},
       {"near_miss", c.near_miss_distance.has_value()},
       {"near_miss_distance",
-       c.near_miss_distance ? json::value(*c.near_miss_distance) : json::value(nullptr)}};
+       c.near_miss_distance ? json::value(*c.near_miss_distance) : json::value(nullptr)},
+      // Holds (hashdb/holds.hpp): the report hold's end, the legal hold, why it is held now.
+      {"report_hold_until", opt(c.report_hold_until)},
+      {"legal_hold_reason", opt(c.legal_hold_reason)},
+      {"legal_hold_until", opt(c.legal_hold_until)},
+      {"legal_hold_by", opt(c.legal_hold_by)},
+      {"legal_hold_at", opt(c.legal_hold_at)},
+      {"held_because", opt(c.held_because)},
+      {"evidence_destroyed_at", opt(c.evidence_destroyed_at)}};
 }
 
 std::string reviewer_label(std::int64_t id) {

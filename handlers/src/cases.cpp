@@ -295,7 +295,9 @@ api::response post_report(const services& deps, hashdb::connection& c, const api
     in.responses = it->value().is_string() ? std::string(it->value().as_string())
                                            : json::serialize(it->value());
   }
-  hashdb::case_store store(c, {});
+  hashdb::case_options options;
+  options.hold_days = deps.report_hold_days;  // a finished production report starts the hold
+  hashdb::case_store store(c, options);
   auto r = store.record_report(in, who.key_id);
   if (!r) return api::response::error(r.error(), deps.retry_after_s);
   hashdb::review_store review(c);

@@ -1,5 +1,8 @@
 // The compliance routes: the audit trail and its check, and the exports.
-//   GET /v1/audit?limit=&before=              the trail, newest first
+//   GET /v1/audit?limit=&before=&actor=&action=&case=&from=&to=
+//                                             the trail, newest first, filtered
+//   GET /v1/exports/audit?format=&actor=&action=&case=&from=&to=
+//                                             the filtered trail, oldest first, streamed
 //   GET /v1/audit/verify                      the hash chain's check
 //   GET /v1/exports/cases|events?from=&to=&format=csv|json
 //   GET /v1/exports/aggregate?from=&to=&period=day|week|month&format=
@@ -141,6 +144,35 @@ api::response get_events_export(const services& deps, hashdb::connection& c,
   return range_export(deps, c, req, who, "events");
 }
 
+// The audit filters of GET /v1/audit and GET /v1/exports/audit: actor, action (a trailing '*'
+// selects a prefix), case, from, to (from <= at < to). nullopt with `why` set when one is bad.
+std::optional<hashdb::audit_filter> audit_filter_of(const api::request& req, std::string& why) {
+  hashdb::audit_filter f;
+  if (auto a = req.query_param("actor"); a && !a->empty()) f.actor = *a;
+  if (auto a = req.query_param("action"); a && !a->empty()) f.action = *a;
+  if (auto k = req.query_param("case"); k && !k->empty()) {
+    auto id = core::parse_int<std::int64_t>(*k, 1);
+    if (!id) {
+      why = "case must be a case id";
+      return std::nullopt;
+    }
+    f.case_id = *id;
+  }
+  auto from = api::time_query(req, "from");
+  auto to = api::time_query(req, "to");
+  if (!from || !to) {
+    why = "from and to must be YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ";
+    return std::nullopt;
+  }
+  f.from_us = *from;
+  f.to_us = *to;
+  if (f.from_us && f.to_us && *f.to_us <= *f.from_us) {
+    why = "from must lie before to";
+    return std::nullopt;
+  }
+  return f;
+}
+
 // GET /v1/audit
 api::response get_audit(const services& deps, hashdb::connection& c, const api::request& req,
                         const api::auth_context&) {
@@ -152,8 +184,11 @@ api::response get_audit(const services& deps, hashdb::connection& c, const api::
     if (!id) return malformed("before must be an audit id");
     before = *id;
   }
+  std::string why;
+  auto filter = audit_filter_of(req, why);
+  if (!filter) return malformed(why);
   hashdb::audit_log audit(c);
-  auto rows = audit.recent(static_cast<std::size_t>(*limit), before);
+  auto rows = audit.query(*filter, static_cast<std::size_t>(*limit), before);
   if (!rows) return api::response::error(rows.error(), deps.retry_after_s);
   json::array out;
   for (const auto& e : *rows) {
@@ -165,7 +200,31 @@ api::response get_audit(const services& deps, hashdb::connection& c, const api::
                                {"detail", e.detail},
                                {"row_hash", e.row_hash}});
   }
-  return api::response::json(200, json::serialize(json::object{{"entries", std::move(out)}}));
+  // The next page: the oldest id of this one, when the page is full.
+  json::value next = nullptr;
+  if (rows->size() == static_cast<std::size_t>(*limit) && !rows->empty()) {
+    next = rows->back().id;
+  }
+  return api::response::json(
+      200, json::serialize(json::object{{"entries", std::move(out)}, {"next_before", next}}));
+}
+
+// GET /v1/exports/audit
+api::response get_audit_export(const services& deps, hashdb::connection& c, const api::request& req,
+                               const api::auth_context& who) {
+  std::string why;
+  auto filter = audit_filter_of(req, why);
+  if (!filter) return malformed(why);
+  auto fmt = hashdb::parse_export_format(req.query_param("format").value_or("csv"));
+  if (!fmt) return malformed("format must be csv or json");
+  auto out = spill_file::open(deps.spill_dir);
+  if (!out) return spill_failed();
+  hashdb::exporter ex(c);
+  auto r = ex.audit(
+      *filter, *fmt, [&out](std::string_view chunk) { out->write(chunk); }, who.key_id);
+  const bool csv = *fmt == hashdb::export_format::csv;
+  return export_answer(std::move(r), *out, csv ? "text/csv; charset=utf-8" : "application/json",
+                       csv ? "audit.csv" : "audit.json", deps.retry_after_s);
 }
 
 // GET /v1/audit/verify
@@ -242,6 +301,7 @@ handler_list compliance_handlers(const services& deps) {
   handler_list out;
   out.push_back({"GET", "/v1/audit", db_route(deps, get_audit)});
   out.push_back({"GET", "/v1/audit/verify", db_route(deps, get_audit_verify)});
+  out.push_back({"GET", "/v1/exports/audit", db_route(deps, get_audit_export)});
   out.push_back({"GET", "/v1/exports/cases", db_route(deps, get_cases_export)});
   out.push_back({"GET", "/v1/exports/events", db_route(deps, get_events_export)});
   out.push_back({"GET", "/v1/exports/aggregate", db_route(deps, get_aggregate_export)});

@@ -113,7 +113,20 @@ const std::vector<api::route_spec>& design_routes() {
            "counts per period and list"),
       spec("GET", "/v1/exports/cases/{id}/cybertipline", role::compliance, run_on::db,
            body_class::none, "a CyberTipline-style package for one case"),
-      spec("GET", "/v1/audit", role::compliance, run_on::db, body_class::none, "the audit trail"),
+      spec("GET", "/v1/cases/{id}/compliance", role::compliance, run_on::db, body_class::none,
+           "one case read-only for compliance: uploaders, holds, destruction requests (audited)"),
+      spec("POST", "/v1/cases/{id}/hold", role::compliance, run_on::db, body_class::json,
+           "set a case's legal hold with a reason and an optional end (audited)"),
+      spec("POST", "/v1/cases/{id}/hold/lift", role::compliance, run_on::db, body_class::json,
+           "lift a case's legal hold with a reason (never the report hold; audited)"),
+      spec("POST", "/v1/cases/{id}/destruction", role::compliance, run_on::db, body_class::json,
+           "record a law-enforcement request to destroy a case's evidence (18 U.S.C. 2258B(c))"),
+      spec("POST", "/v1/cases/{id}/destruction/approve", role::admin, run_on::db, body_class::json,
+           "approve a pending destruction request with another key: destroys the evidence"),
+      spec("GET", "/v1/exports/audit", role::compliance, run_on::db, body_class::none,
+           "the audit rows a filter selects as CSV or JSON, streamed"),
+      spec("GET", "/v1/audit", role::compliance, run_on::db, body_class::none,
+           "the audit trail, filtered by actor, action, case and dates"),
       spec("GET", "/v1/audit/verify", role::compliance, run_on::db, body_class::none,
            "check the audit log's hash chain"),
       spec("GET", "/healthz", std::nullopt, run_on::io, body_class::none, "liveness"),
@@ -139,10 +152,10 @@ const api::route_spec* design_row(std::string_view method, std::string_view patt
 core::result<void> register_routes(api::route_table& table, const services& deps,
                                    std::string* problem) {
   detail::handler_list all;
-  for (auto* area :
-       {detail::ingest_handlers, detail::list_handlers, detail::key_handlers,
-        detail::decision_feed_handlers, detail::case_handlers, detail::evidence_handlers,
-        detail::compliance_handlers, detail::builtin_handlers, detail::ui_handlers}) {
+  for (auto* area : {detail::ingest_handlers, detail::list_handlers, detail::key_handlers,
+                     detail::decision_feed_handlers, detail::case_handlers,
+                     detail::evidence_handlers, detail::compliance_handlers, detail::hold_handlers,
+                     detail::builtin_handlers, detail::ui_handlers}) {
     for (auto& h : area(deps)) all.push_back(std::move(h));
   }
   std::set<std::pair<std::string_view, std::string_view>> served;

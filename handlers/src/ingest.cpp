@@ -9,6 +9,7 @@
 #include "hashguard/api/json_io.hpp"
 #include "hashguard/api/work_pool.hpp"
 #include "hashguard/core/hex.hpp"
+#include "hashguard/core/parse.hpp"
 #include "hashguard/core/text.hpp"
 #include "hashguard/core/vocabulary.hpp"
 #include "hashguard/scanner/digest.hpp"
@@ -312,6 +313,55 @@ struct recorded_content {
   std::string media_type;
 };
 
+/// How far ahead of this node's clock an X-Uploader-Time may be (another host's clock skew).
+constexpr std::int64_t uploader_time_skew_us = 5 * 60 * 1'000'000LL;
+
+/// X-Uploader-Account, X-Uploader-Ip, X-Uploader-Time: who uploaded the content, as the
+/// platform knows it (issue 19; the CyberTipline report's reported person). Each is optional;
+/// an empty value counts as absent. The account is printable UTF-8 of at most
+/// hashdb::max_uploader_account_bytes; the IP an IPv4 or IPv6 address (stored canonical); the
+/// time RFC 3339 with Z or an offset, not past now + uploader_time_skew_us. Personal data: an
+/// error names the header, never its value (the request log keeps only the error code, and
+/// never the headers).
+std::optional<api::response> read_uploader(const api::request& req, hashdb::uploader_info& out) {
+  const std::string_view account = req.header("X-Uploader-Account").value_or("");
+  if (account.size() > hashdb::max_uploader_account_bytes || !core::printable_utf8(account)) {
+    return api::response::error(
+        api::errc::malformed,
+        "X-Uploader-Account must be UTF-8 text without control characters, at most " +
+            std::to_string(hashdb::max_uploader_account_bytes) + " bytes");
+  }
+  out.account = std::string(account);
+  if (const std::string_view ip = req.header("X-Uploader-Ip").value_or(""); !ip.empty()) {
+    auto canonical = core::parse_ip_address(ip);
+    if (!canonical) {
+      return api::response::error(
+          api::errc::malformed,
+          "X-Uploader-Ip must be one IPv4 or IPv6 address (no port, brackets or prefix): the "
+          "uploader's address, never the requesting viewer's");
+    }
+    out.ip = std::move(*canonical);
+  }
+  if (const std::string_view at = req.header("X-Uploader-Time").value_or(""); !at.empty()) {
+    auto us = core::parse_rfc3339_us(at);
+    if (!us) {
+      return api::response::error(api::errc::malformed,
+                                  "X-Uploader-Time must be an RFC 3339 time with a zone, e.g. "
+                                  "2026-12-07T10:00:00Z or 2026-12-07T11:00:00+01:00");
+    }
+    if (*us > hashdb::now_us() + uploader_time_skew_us) {
+      return api::response::error(api::errc::malformed,
+                                  "X-Uploader-Time lies in the future (more than 5 minutes "
+                                  "ahead of this node's clock)");
+    }
+    if (*us <= 0) {
+      return api::response::error(api::errc::malformed, "X-Uploader-Time lies before 1970");
+    }
+    out.at_us = *us;
+  }
+  return std::nullopt;
+}
+
 /// Refuses, before any work, the event headers that could not be stored: PostgreSQL takes
 /// only UTF-8, and a refused event would be spooled and dead-lettered after a match answer.
 std::optional<api::response> refused_event_headers(const api::request& req) {
@@ -322,6 +372,8 @@ std::optional<api::response> refused_event_headers(const api::request& req) {
   if (!source_url_truncated(req)) {
     return api::response::error(api::errc::malformed, "X-Source-Url-Truncated must be 0 or 1");
   }
+  hashdb::uploader_info uploader;
+  if (auto refused = read_uploader(req, uploader)) return refused;
   return std::nullopt;
 }
 
@@ -345,6 +397,8 @@ std::optional<api::response> record_match(const services& deps, const api::reque
   e.source_url = std::string(kept);
   e.source_url_truncated = said_truncated || kept.size() < url.size();
   if (req.header("X-Request-Id")) e.request_id = req.request_id;
+  // Validated before the scan (refused_event_headers): nothing is refused here.
+  (void)read_uploader(req, e.uploader);
   e.node = deps.node;
   e.md5 = core::to_hex(std::span<const std::uint8_t>(c.digest.md5));
   e.sha1 = core::to_hex(std::span<const std::uint8_t>(c.digest.sha1));

@@ -141,6 +141,62 @@ core::result<std::vector<audit_entry>> audit_log::recent(std::size_t limit,
   });
 }
 
+core::result<std::vector<audit_entry>> audit_log::query(const audit_filter& f, std::size_t limit,
+                                                        std::optional<std::int64_t> before_id) {
+  return guarded(conn_, [&](pqxx::connection& pc) {
+    pqxx::read_transaction tx(pc);
+    const auto v = detail::audit_filter_params(f);
+    std::vector<audit_entry> out;
+    const auto rows =
+        tx.exec_params(std::string("SELECT a.id, ") + utc_text +
+                           ", a.actor, a.action, a.subject, a.detail, encode(a.row_hash, 'hex')"
+                           " FROM audit_log a WHERE a.id < $1 AND " +
+                           detail::audit_filter_sql(3) + " ORDER BY a.id DESC LIMIT $2",
+                       before_id.value_or(INT64_MAX), static_cast<std::int64_t>(limit), v.actor,
+                       v.action, v.prefix, v.subject, v.from_us, v.to_us);
+    for (const auto& r : rows) {
+      out.push_back({r[0].as<std::int64_t>(), r[1].as<std::string>(), r[2].as<std::string>(),
+                     r[3].as<std::string>(), r[4].as<std::string>(), r[5].as<std::string>(),
+                     r[6].as<std::string>()});
+    }
+    return out;
+  });
+}
+
+namespace detail {
+
+std::string audit_filter_sql(int first) {
+  auto p = [first](int i) { return "$" + std::to_string(first + i); };
+  // LIKE's wildcards in a prefix are escaped: "case.*" selects "case." and nothing wider.
+  return "(" + p(0) + "::text IS NULL OR a.actor = " + p(0) + ") AND (" + p(1) +
+         "::text IS NULL OR a.action = " + p(1) + ") AND (" + p(2) +
+         "::text IS NULL OR a.action LIKE replace(replace(replace(" + p(2) +
+         ", '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%') AND (" + p(3) +
+         "::text IS NULL OR a.subject = " + p(3) + ") AND (" + p(4) +
+         "::bigint IS NULL OR a.at >= 'epoch'::timestamptz + " + p(4) +
+         " * interval '1 microsecond') AND (" + p(5) +
+         "::bigint IS NULL OR a.at < 'epoch'::timestamptz + " + p(5) +
+         " * interval '1 microsecond')";
+}
+
+audit_filter_values audit_filter_params(const audit_filter& f) {
+  audit_filter_values v;
+  v.actor = f.actor;
+  if (f.action) {
+    if (f.action->ends_with('*')) {
+      v.prefix = f.action->substr(0, f.action->size() - 1);
+    } else {
+      v.action = f.action;
+    }
+  }
+  if (f.case_id) v.subject = "case:" + std::to_string(*f.case_id);
+  v.from_us = f.from_us;
+  v.to_us = f.to_us;
+  return v;
+}
+
+}  // namespace detail
+
 core::result<std::optional<audit_head>> audit_log::head() {
   return guarded(conn_, [&](pqxx::connection& pc) {
     pqxx::read_transaction tx(pc);

@@ -6,7 +6,10 @@
 
 #include <pqxx/pqxx>
 
+#include "hashguard/hashdb/audit.hpp"
+
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace hashguard::hashdb::detail {
@@ -20,5 +23,14 @@ std::int64_t audit_append(pqxx::transaction_base& tx, std::string_view actor,
 inline bool valid_audit_reason(std::string_view reason) noexcept {
   return reason.find_first_not_of(" \t\r\n") != std::string_view::npos && reason.size() <= 10000;
 }
+
+/// The WHERE condition of an audit_filter over `audit_log a`, its parameters from $first on in
+/// the order audit_filter_params() gives them (actor, action, action prefix, subject, from, to).
+std::string audit_filter_sql(int first);
+struct audit_filter_values {
+  std::optional<std::string> actor, action, prefix, subject;
+  std::optional<std::int64_t> from_us, to_us;
+};
+audit_filter_values audit_filter_params(const audit_filter& f);
 
 }  // namespace hashguard::hashdb::detail

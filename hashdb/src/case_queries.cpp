@@ -12,7 +12,9 @@ std::string event_select_columns() {
   return "e.id::text, " + iso_of("e.occurred_at") + ", " + iso_of("e.recorded_at") +
          ", e.zone, coalesce(e.source_url, ''), coalesce(e.request_id, ''),"
          " coalesce(e.node, ''), e.md5, e.sha1, e.sha256, e.pdq, e.phash, e.pdq_quality,"
-         " e.action, e.case_id, e.suppressed, e.source_url_truncated";
+         " e.action, e.case_id, e.suppressed, e.source_url_truncated, e.uploader_account,"
+         " host(e.uploader_ip), " +
+         iso_of("e.uploader_at");
 }
 
 event_record event_from_row(const pqxx::row& r) {
@@ -34,6 +36,9 @@ event_record event_from_row(const pqxx::row& r) {
   if (!r[14].is_null()) e.case_id = r[14].as<std::int64_t>();
   e.suppressed = r[15].as<bool>();
   e.source_url_truncated = r[16].as<bool>();
+  e.uploader_account = r[17].is_null() ? std::string() : r[17].as<std::string>();
+  e.uploader_ip = r[18].is_null() ? std::string() : r[18].as<std::string>();
+  e.uploader_at = r[19].is_null() ? std::string() : r[19].as<std::string>();
   return e;
 }
 
@@ -264,6 +269,50 @@ void load_events(pqxx::transaction_base& tx, std::int64_t case_id, const event_p
   attach_hits(tx, d.events);
 }
 
+// The uploaders the case's events named (X-Uploader-* headers): one reported person per
+// account (events without an account form one person of their own), each with its distinct
+// (IP, time) upload events, first seen first; at most uploaders_per_case persons and
+// upload_events_per_uploader events each, with the totals so a cut is visible.
+void load_uploaders(pqxx::transaction_base& tx, std::int64_t case_id, case_detail& d) {
+  const auto rows = tx.exec_params(
+      "WITH u AS (SELECT coalesce(uploader_account, '') AS account,"
+      "                  coalesce(host(uploader_ip), '') AS ip, uploader_at AS at,"
+      "                  min(occurred_at) AS first, count(*) AS n"
+      "             FROM events WHERE case_id = $1 AND (uploader_account IS NOT NULL"
+      "              OR uploader_ip IS NOT NULL OR uploader_at IS NOT NULL)"
+      "            GROUP BY 1, 2, 3),"
+      " a AS (SELECT account, min(first) AS first, count(*) AS events,"
+      "              row_number() OVER (ORDER BY min(first), account) AS rank"
+      "         FROM u GROUP BY account)"
+      " SELECT a.account, a.events, u.ip, " +
+          iso_of("u.at") +
+          ", u.n FROM a JOIN LATERAL (SELECT * FROM u WHERE u.account = a.account"
+          "   ORDER BY u.first, u.ip LIMIT $3) u ON true"
+          " WHERE a.rank <= $2 ORDER BY a.rank, u.first, u.ip",
+      case_id, static_cast<std::int64_t>(uploaders_per_case),
+      static_cast<std::int64_t>(upload_events_per_uploader));
+  for (const auto& r : rows) {
+    const std::string account = r[0].as<std::string>();
+    if (d.uploaders.empty() || d.uploaders.back().account != account) {
+      uploader_record u;
+      u.account = account;
+      u.events_total = r[1].as<std::int64_t>();
+      d.uploaders.push_back(std::move(u));
+    }
+    upload_event ev;
+    ev.ip = r[2].as<std::string>();
+    ev.at = r[3].is_null() ? std::string() : r[3].as<std::string>();
+    ev.sightings = r[4].as<std::int64_t>();
+    d.uploaders.back().events.push_back(std::move(ev));
+  }
+  d.uploaders_total = tx.exec_params1(
+                            "SELECT count(DISTINCT coalesce(uploader_account, '')) FROM events"
+                            " WHERE case_id = $1 AND (uploader_account IS NOT NULL"
+                            " OR uploader_ip IS NOT NULL OR uploader_at IS NOT NULL)",
+                            case_id)[0]
+                          .as<std::int64_t>();
+}
+
 }  // namespace
 
 case_detail load_case(pqxx::transaction_base& tx, std::int64_t case_id, const detail_options& o) {
@@ -293,6 +342,7 @@ case_detail load_case(pqxx::transaction_base& tx, std::int64_t case_id, const de
   }
 
   load_events(tx, case_id, o.events, d);
+  if (o.uploaders) load_uploaders(tx, case_id, d);
 
   for (const auto& r :
        tx.exec_params("SELECT id, reviewer_key_id, decision, classification, note, " +
@@ -384,6 +434,14 @@ core::result<case_detail> review_store::detail(std::int64_t case_id, const event
     // One snapshot: the page, its total and the aggregates agree with each other.
     pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(pc);
     return hashdb::detail::load_case(tx, case_id, {page, false});
+  });
+}
+
+core::result<case_detail> review_store::compliance_detail(std::int64_t case_id,
+                                                          const event_page& page) {
+  return guarded(conn_, [&](pqxx::connection& pc) {
+    pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(pc);
+    return hashdb::detail::load_case(tx, case_id, {page, false, true});
   });
 }
 

@@ -16,8 +16,15 @@ namespace hashguard::hashdb::detail {
 /// Inserts a CyberTipline report row (record_report's rules after its status check: the
 /// production preservation clock, the "case.report" audit row) in the caller's transaction.
 /// Shared by case_store::record_report and report_job_store's finish. Defined in cases.cpp.
+/// A finished production report also starts the report hold (apply_report_hold, hold_days).
 std::int64_t insert_report(pqxx::work& tx, const report_input& r, int preserve_days,
-                           std::string_view actor);
+                           std::string_view actor, int hold_days = 365);
+
+/// The report hold of holds.hpp in the caller's transaction (the case row locked by the
+/// caller or here): until finished_us + hold_days, never shortened; audited as
+/// case.report_hold. Returns the hold's end (ISO 8601 UTC). Defined in holds.cpp.
+std::string apply_report_hold(pqxx::work& tx, std::int64_t case_id, std::int64_t finished_us,
+                              int hold_days, std::string_view actor);
 
 /// The harm-type rule (README "Harm types"): only a csam case carries an A1-B2 classification or
 /// goes to the CyberTipline (NCMEC takes child sexual abuse material; StopNCII's and GIFCT's
@@ -46,7 +53,12 @@ inline std::string case_select_columns() {
          iso_of("c.dismissed_at") + ", " + iso_of("c.reported_at") + ", " +
          iso_of("c.preserve_until") +
          ", c.legal_hold, c.details_purged_at IS NOT NULL, c.round,"
-         " CASE WHEN NOT c.within_threshold THEN c.band_distance END, c.harm_type";
+         " CASE WHEN NOT c.within_threshold THEN c.band_distance END, " +
+         iso_of("c.report_hold_until") + ", c.legal_hold_reason, " + iso_of("c.legal_hold_until") +
+         ", c.legal_hold_by, " + iso_of("c.legal_hold_at") + ", " +
+         iso_of("c.evidence_destroyed_at") +
+         ", hg_hold_reason(c.report_hold_until, c.legal_hold, c.legal_hold_until,"
+         " c.legal_hold_reason), c.harm_type";
 }
 
 inline case_summary case_from_row(const pqxx::row& r) {
@@ -68,7 +80,14 @@ inline case_summary case_from_row(const pqxx::row& r) {
   c.details_purged = r[14].as<bool>();
   c.round = r[15].as<int>();
   if (!r[16].is_null()) c.near_miss_distance = r[16].as<int>();
-  c.harm_type = r[17].as<std::string>();
+  c.report_hold_until = opt_text(r[17]);
+  c.legal_hold_reason = opt_text(r[18]);
+  c.legal_hold_until = opt_text(r[19]);
+  c.legal_hold_by = opt_text(r[20]);
+  c.legal_hold_at = opt_text(r[21]);
+  c.evidence_destroyed_at = opt_text(r[22]);
+  c.held_because = opt_text(r[23]);
+  c.harm_type = r[24].as<std::string>();
   return c;
 }
 

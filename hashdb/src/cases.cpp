@@ -77,11 +77,13 @@ core::result<record_result> case_store::record(const match_event& e) {
 core::result<std::vector<record_result>> case_store::record_batch(
     std::span<const match_event> events) {
   std::string array = "[";
+  bool uploaders = false;
   for (std::size_t i = 0; i < events.size(); ++i) {
     match_event e = events[i];
     if (e.id.empty()) e.id = new_uuid();
     if (e.occurred_us == 0) e.occurred_us = now_us();
     if (!validate(e)) return errc::invalid_argument;
+    uploaders = uploaders || !e.uploader.empty();
     if (i > 0) array += ',';
     array += to_json(e);
   }
@@ -93,6 +95,22 @@ core::result<std::vector<record_result>> case_store::record_batch(
         pqxx::work tx(pc);
         auto rows = tx.exec_prepared("cases_record", array, options_.dedupe_window_s,
                                      options_.required_confirmations);
+        // The uploader an ingest request named, stored on its event in the same transaction
+        // (only batches that carry one pay for it). A repeat (duplicate_request) is the first
+        // event, which keeps what its own request said; a replayed id fills only what is unset.
+        if (uploaders) {
+          tx.exec_params0(
+              "UPDATE events e SET uploader_account = nullif(u.j->'uploader'->>'account', ''),"
+              "  uploader_ip = nullif(u.j->'uploader'->>'ip', '')::inet,"
+              "  uploader_at = CASE WHEN (u.j->'uploader'->>'at_us')::bigint > 0 THEN"
+              "    'epoch'::timestamptz + (u.j->'uploader'->>'at_us')::bigint"
+              "    * interval '1 microsecond' END"
+              "  FROM jsonb_array_elements($1::jsonb) u(j)"
+              " WHERE u.j ? 'uploader' AND e.id = (u.j->>'id')::uuid"
+              "   AND e.uploader_account IS NULL AND e.uploader_ip IS NULL"
+              "   AND e.uploader_at IS NULL",
+              array);
+        }
         tx.commit();
         std::vector<record_result> out;
         out.reserve(rows.size());
@@ -479,7 +497,7 @@ case_summary blind_summary(case_summary c) {
 namespace detail {
 
 std::int64_t insert_report(pqxx::work& tx, const report_input& r, int preserve_days,
-                           std::string_view actor) {
+                           std::string_view actor, int hold_days) {
   std::string file_ids;
   for (const std::string& f : r.file_ids) {
     if (!file_ids.empty()) file_ids += ',';
@@ -515,6 +533,12 @@ std::int64_t insert_report(pqxx::work& tx, const report_input& r, int preserve_d
   detail["file_ids"] = file_ids;
   detail::audit_append(tx, actor, "case.report", "case:" + std::to_string(r.case_id),
                        boost::json::serialize(detail));
+  // A finished production report obliges a year's preservation from its finish (the REPORT
+  // Act): the hold starts in the transaction that records the report, so neither exists
+  // without the other.
+  if (r.environment == "production" && r.finished_us) {
+    (void)apply_report_hold(tx, r.case_id, *r.finished_us, hold_days, actor);
+  }
   return id;
 }
 
@@ -536,7 +560,8 @@ core::result<std::int64_t> case_store::record_report(const report_input& r,
                        "case " + std::to_string(r.case_id) + " is " + c.status + ", not confirmed"};
     }
     detail::require_csam(c.harm_type, r.case_id, "a CyberTipline report");
-    const std::int64_t id = detail::insert_report(tx, r, options_.preserve_days, actor);
+    const std::int64_t id =
+        detail::insert_report(tx, r, options_.preserve_days, actor, options_.hold_days);
     tx.commit();
     return id;
   });
@@ -572,7 +597,8 @@ core::result<purge_report> case_store::purge(std::optional<std::int64_t> only_ca
     // kind: 'delete' (reported, preservation over), 'reduce' (false positive, short retention
     // over), NULL (not expired). Held cases are listed to be skipped.
     const std::string classify =
-        "SELECT id, legal_hold,"
+        "SELECT id,"
+        " hg_hold_reason(report_hold_until, legal_hold, legal_hold_until, legal_hold_reason),"
         " CASE WHEN status = 'reported' AND preserve_until < now() THEN 'delete'"
         "      WHEN status = 'false_positive' AND details_purged_at IS NULL"
         "       AND dismissed_at + make_interval(days => $1) < now() THEN 'reduce'"
@@ -583,7 +609,11 @@ core::result<purge_report> case_store::purge(std::optional<std::int64_t> only_ca
       rows = tx.exec_params(classify + " WHERE id = $2 FOR UPDATE", options_.false_positive_days,
                             *only_case);
       if (rows.empty()) throw abort_with{errc::not_found, "no case " + std::to_string(*only_case)};
-      if (rows[0][1].as<bool>()) throw abort_with{errc::purge_refused, "case is on legal hold"};
+      // A held case is refused with why it is held (and until when).
+      if (!rows[0][1].is_null()) {
+        throw abort_with{errc::purge_refused, "case " + std::to_string(*only_case) + " is " +
+                                                  rows[0][1].as<std::string>()};
+      }
       if (rows[0][2].is_null()) {
         throw abort_with{errc::purge_refused, "case retention has not expired"};
       }
@@ -594,7 +624,7 @@ core::result<purge_report> case_store::purge(std::optional<std::int64_t> only_ca
     }
     for (const auto& row : rows) {
       const auto id = row[0].as<std::int64_t>();
-      if (row[1].as<bool>()) {
+      if (!row[1].is_null()) {
         report.held_skipped.push_back(id);
         continue;
       }

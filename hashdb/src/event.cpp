@@ -1,6 +1,8 @@
 #include "hashguard/hashdb/event.hpp"
 
 #include "crypto.hpp"
+#include "hashguard/core/parse.hpp"
+#include "hashguard/core/text.hpp"
 
 #include <boost/json.hpp>
 
@@ -89,6 +91,15 @@ core::result<void> validate(const match_event& e) {
       (e.pdq_quality && (*e.pdq_quality < 0 || *e.pdq_quality > 100))) {
     return errc::invalid_argument;
   }
+  const uploader_info& u = e.uploader;
+  if (u.account.size() > max_uploader_account_bytes || !core::printable_utf8(u.account) ||
+      u.at_us < 0) {
+    return errc::invalid_argument;
+  }
+  if (!u.ip.empty()) {
+    auto canonical = core::parse_ip_address(u.ip);
+    if (!canonical || *canonical != u.ip) return errc::invalid_argument;
+  }
   return {};
 }
 
@@ -126,6 +137,10 @@ std::string to_json(const match_event& e) {
     hits.push_back(std::move(j));
   }
   o["hits"] = std::move(hits);
+  if (!e.uploader.empty()) {
+    o["uploader"] = json::object{
+        {"account", e.uploader.account}, {"ip", e.uploader.ip}, {"at_us", e.uploader.at_us}};
+  }
   if (e.answered) o["answered"] = true;
   return json::serialize(o);
 }
@@ -148,6 +163,13 @@ core::result<match_event> event_from_json(std::string_view text) {
     }
     if (const auto* a = o.if_contains("answered"); a != nullptr && a->is_bool()) {
       e.answered = a->as_bool();
+    }
+    // Absent in events without uploader headers (and in spool records from before them).
+    if (const auto* u = o.if_contains("uploader"); u != nullptr && u->is_object()) {
+      const json::object& uo = u->as_object();
+      e.uploader.account = get_string(uo, "account");
+      e.uploader.ip = get_string(uo, "ip");
+      e.uploader.at_us = json::value_to<std::int64_t>(uo.at("at_us"));
     }
     e.request_id = get_string(o, "request_id");
     e.node = get_string(o, "node");

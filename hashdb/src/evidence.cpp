@@ -244,7 +244,9 @@ core::result<evidence_purge> purge_evidence(connection& c, std::string_view acto
     pqxx::work tx(pc);
     evidence_purge out;
     const auto rows = tx.exec_params(
-        "SELECT v.case_id, encode(v.content, 'hex'), c.legal_hold FROM evidence v"
+        "SELECT v.case_id, encode(v.content, 'hex'),"
+        " hg_hold_reason(c.report_hold_until, c.legal_hold, c.legal_hold_until,"
+        "                c.legal_hold_reason) IS NOT NULL FROM evidence v"
         " JOIN cases c ON c.id = v.case_id"
         " WHERE ((c.preserve_until IS NOT NULL AND c.preserve_until < now())"
         "    OR (c.status = 'false_positive'"

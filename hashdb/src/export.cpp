@@ -214,6 +214,48 @@ core::result<export_receipt> exporter::aggregate(const export_range& r, std::str
   });
 }
 
+core::result<export_receipt> exporter::audit(const audit_filter& filter, export_format f,
+                                             const export_sink& sink, std::string_view actor) {
+  if (filter.from_us && filter.to_us && *filter.to_us < *filter.from_us) {
+    return errc::invalid_argument;
+  }
+  return guarded(conn_, [&](pqxx::connection& pc) {
+    hashing_sink hs(sink);
+    audit_writer w(f, hs.sink());
+    const auto v = detail::audit_filter_params(filter);
+    {
+      pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(pc);
+      std::int64_t after = 0;
+      for (;;) {
+        const auto rows = tx.exec_params(
+            "SELECT a.id, to_char(a.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
+            " a.actor, a.action, a.subject, a.detail, encode(a.row_hash, 'hex')"
+            " FROM audit_log a WHERE a.id > $1 AND " +
+                detail::audit_filter_sql(3) + " ORDER BY a.id LIMIT $2",
+            after, page_size, v.actor, v.action, v.prefix, v.subject, v.from_us, v.to_us);
+        for (const auto& r : rows) {
+          audit_entry e{r[0].as<std::int64_t>(), r[1].as<std::string>(), r[2].as<std::string>(),
+                        r[3].as<std::string>(),  r[4].as<std::string>(), r[5].as<std::string>(),
+                        r[6].as<std::string>()};
+          after = e.id;
+          w.add(e);
+        }
+        if (rows.size() < static_cast<std::size_t>(page_size)) break;
+      }
+      w.finish();
+      tx.commit();
+    }
+    boost::json::object detail_json{{"format", to_string(f)}};
+    if (filter.actor) detail_json["actor"] = *filter.actor;
+    if (filter.action) detail_json["action"] = *filter.action;
+    if (filter.case_id) detail_json["case"] = *filter.case_id;
+    if (filter.from_us) detail_json["from"] = iso_us(*filter.from_us);
+    if (filter.to_us) detail_json["to"] = iso_us(*filter.to_us);
+    return record_custody(pc, actor, "audit", "export:audit", std::move(detail_json), hs,
+                          w.items());
+  });
+}
+
 core::result<export_receipt> exporter::cybertipline(std::int64_t case_id, const package_options& o,
                                                     const export_sink& sink, std::string_view actor,
                                                     std::optional<std::string> only) {
@@ -222,7 +264,7 @@ core::result<export_receipt> exporter::cybertipline(std::int64_t case_id, const 
     {
       // No events: the package is built from the files' aggregates (URLs, distinct hits).
       pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(pc);
-      c = detail::load_case(tx, case_id, {{0, {}}, true});
+      c = detail::load_case(tx, case_id, {{0, {}}, true, true});
       tx.commit();
     }
     auto docs = cybertipline_documents(c, o);

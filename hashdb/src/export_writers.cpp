@@ -134,7 +134,11 @@ fields event_fields(const event_record& e) {
           {"sha256", nonempty_json(e.sha256)},
           {"pdq", nonempty_json(e.pdq)},
           {"pdq_quality", e.pdq_quality ? json::value(*e.pdq_quality) : json::value(nullptr)},
-          {"phash", nonempty_json(e.phash)}};
+          {"phash", nonempty_json(e.phash)},
+          // The uploader the ingest request named (personal data; gone with the event).
+          {"uploader_account", nonempty_json(e.uploader_account)},
+          {"uploader_ip", nonempty_json(e.uploader_ip)},
+          {"uploader_at", nonempty_json(e.uploader_at)}};
 }
 
 // The case fields both formats carry, in column order.
@@ -157,7 +161,13 @@ fields case_fields(const case_detail& c) {
           {"legal_hold", s.legal_hold},
           {"near_miss", s.near_miss_distance.has_value()},
           {"near_miss_distance",
-           s.near_miss_distance ? json::value(*s.near_miss_distance) : json::value(nullptr)}};
+           s.near_miss_distance ? json::value(*s.near_miss_distance) : json::value(nullptr)},
+          // Holds (holds.hpp): the report hold's end, the legal hold, why it is held now.
+          {"report_hold_until", opt_json(s.report_hold_until)},
+          {"legal_hold_reason", opt_json(s.legal_hold_reason)},
+          {"legal_hold_until", opt_json(s.legal_hold_until)},
+          {"held_because", opt_json(s.held_because)},
+          {"evidence_destroyed_at", opt_json(s.evidence_destroyed_at)}};
 }
 
 // The CSV-only columns of a case after case_fields: counts and ';'-joined lists where the
@@ -241,6 +251,36 @@ std::string not_in_future(const std::string& iso) {
   return iso > now ? std::string(now) : iso;
 }
 
+// personOrUserReported, one per uploader account the case's events named (X-Uploader-*), its
+// children in the XSD order of cybertipline.md: espIdentifier (the account), then one
+// ipCaptureEvent per distinct upload IP and time (ipAddress, eventName Upload, dateTime), then
+// additionalInfo for what has no IP and for any cut (never a silent one).
+void reported_persons(xml_out& x, const case_detail& c) {
+  for (const auto& u : c.uploaders) {
+    x.open("personOrUserReported");
+    if (!u.account.empty()) x.leaf("espIdentifier", u.account);
+    std::vector<std::string> notes;
+    for (const auto& ev : u.events) {
+      if (ev.ip.empty()) {
+        if (!ev.at.empty()) notes.push_back("uploaded at " + ev.at + " (no IP address given)");
+        continue;
+      }
+      x.open("ipCaptureEvent");
+      x.leaf("ipAddress", ev.ip);
+      x.leaf("eventName", "Upload");
+      if (!ev.at.empty()) x.leaf("dateTime", ev.at);
+      x.close("ipCaptureEvent");
+    }
+    if (u.events_total > static_cast<std::int64_t>(u.events.size())) {
+      notes.push_back("the first " + std::to_string(u.events.size()) + " of " +
+                      std::to_string(u.events_total) + " distinct upload events are listed");
+    }
+    if (u.account.empty()) notes.push_back("the ingest requests named no uploader account");
+    if (!notes.empty()) x.leaf("additionalInfo", join(notes, '\n'));
+    x.close("personOrUserReported");
+  }
+}
+
 std::string report_xml(const case_detail& c, const package_options& o) {
   xml_out x;
   // The root carries the schema reference the service publishes at /xsd (no namespace).
@@ -248,6 +288,7 @@ std::string report_xml(const case_detail& c, const package_options& o) {
       "<report xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\""
       " xsi:noNamespaceSchemaLocation=\"https://report.cybertip.org/ispws/xsd\">");
   // Children in the XSD sequence order: incidentSummary, internetDetails, reporter,
+  // personOrUserReported*,
   // additionalInfo (the optional elements hashguard has nothing for are left out).
   x.open("incidentSummary");
   x.leaf("incidentType", o.incident_type);
@@ -284,10 +325,16 @@ std::string report_xml(const case_detail& c, const package_options& o) {
   if (!o.person.email.empty()) x.leaf("email", o.person.email);
   x.close("reportingPerson");
   x.close("reporter");
-  x.leaf("additionalInfo", "hashguard case " + std::to_string(c.summary.id) + ": " +
-                               std::to_string(c.summary.sightings) + " sightings of " +
-                               std::to_string(c.files.size()) + " files, first seen " +
-                               c.summary.first_seen + ", last seen " + c.summary.last_seen);
+  reported_persons(x, c);
+  std::string summary = "hashguard case " + std::to_string(c.summary.id) + ": " +
+                        std::to_string(c.summary.sightings) + " sightings of " +
+                        std::to_string(c.files.size()) + " files, first seen " +
+                        c.summary.first_seen + ", last seen " + c.summary.last_seen;
+  if (c.uploaders_total > static_cast<std::int64_t>(c.uploaders.size())) {
+    summary += "; " + std::to_string(c.uploaders.size()) + " of " +
+               std::to_string(c.uploaders_total) + " uploader accounts listed";
+  }
+  x.leaf("additionalInfo", summary);
   x.close("report");
   return x.take();
 }
@@ -576,6 +623,28 @@ void events_writer::add(const event_record& e) {
     for (const auto& h : e.hits) hits.push_back(object_of(hit_fields(h)));
     o["hits"] = std::move(hits);
     emit_json(json::serialize(o));
+  }
+  ++items_;
+}
+
+namespace {
+
+fields audit_fields(const audit_entry& e) {
+  return {
+      {"id", e.id},           {"at", e.at},         {"actor", e.actor},      {"action", e.action},
+      {"subject", e.subject}, {"detail", e.detail}, {"row_hash", e.row_hash}};
+}
+
+}  // namespace
+
+audit_writer::audit_writer(export_format f, export_sink sink)
+    : record_writer(f, std::move(sink), names_of(audit_fields(audit_entry{}))) {}
+
+void audit_writer::add(const audit_entry& e) {
+  if (format_ == export_format::csv) {
+    emit_csv(cells_of(audit_fields(e)));
+  } else {
+    emit_json(json::serialize(object_of(audit_fields(e))));
   }
   ++items_;
 }

@@ -1,5 +1,7 @@
 #include "hashguard/hashdb/settings.hpp"
 
+#include "hashguard/hashdb/holds.hpp"
+
 namespace hashguard::hashdb {
 
 void declare_config(core::config& c) {
@@ -27,6 +29,9 @@ void declare_config(core::config& c) {
             "keep a reported case this long after its first CyberTipline report");
   c.declare("retention.false_positive_days", config_type::integer, "30",
             "keep a false-positive case's details this long after dismissal");
+  c.declare("reporting.hold_days", config_type::integer, "365",
+            "a finished production CyberTipline report holds the case's evidence and events this"
+            " many days from its finish (365 or more: the REPORT Act's year, never shorter)");
   declare_audit_config(c);
 }
 
@@ -43,15 +48,17 @@ core::result<settings> read_settings(const core::config& c) {
   const auto preserve = c.get_int("retention.preserve_days");
   const auto fp = c.get_int("retention.false_positive_days");
   const auto lanes = c.get_int("database.record_lanes");
+  const auto hold = c.get_int("reporting.hold_days");
   if (deadline < 1 || deadline > 60'000 || window < 0 || window > 30 * 86'400 ||
       confirmations < 1 || confirmations > 2 || preserve < 1 || preserve > 36'500 || fp < 0 ||
-      fp > 36'500 || lanes < 1 || lanes > 64) {
+      fp > 36'500 || lanes < 1 || lanes > 64 || hold < min_report_hold_days || hold > 36'500) {
     return errc::invalid_argument;
   }
   s.cases.dedupe_window_s = static_cast<int>(window);
   s.cases.required_confirmations = static_cast<int>(confirmations);
   s.cases.preserve_days = static_cast<int>(preserve);
   s.cases.false_positive_days = static_cast<int>(fp);
+  s.cases.hold_days = static_cast<int>(hold);
   s.recorder.commit_deadline = std::chrono::milliseconds(deadline);
   s.recorder.lanes = static_cast<std::size_t>(lanes);
   const std::string spool = c.get_string("database.spool");

@@ -82,3 +82,32 @@ TEST_CASE("parse_utc_time_us reads a date or an ISO 8601 UTC time to the microse
     CHECK(r.error() == errc::bad_time);
   }
 }
+
+TEST_CASE("parse_rfc3339_us reads a time with Z or an offset to its instant") {
+  using hashguard::core::parse_rfc3339_us;
+  const auto z = parse_rfc3339_us("2026-12-07T10:00:00Z");
+  REQUIRE(z.has_value());
+  CHECK(*z == 1'796'637'600'000'000);
+  CHECK(parse_rfc3339_us("2026-12-07T11:00:00+01:00") == z);
+  CHECK(parse_rfc3339_us("2026-12-07T05:30:00-04:30") == z);
+  CHECK(parse_rfc3339_us("2026-12-07t10:00:00z") == z);
+  CHECK(*parse_rfc3339_us("2026-12-07T10:00:00.25Z") == *z + 250'000);
+  for (const char* bad :
+       {"2026-12-07", "2026-12-07T10:00:00", "2026-12-07 10:00:00Z", "2026-12-07T10:00:00+0100",
+        "2026-12-07T10:00:00+24:00", "2026-12-07T25:00:00Z", "2026-02-30T10:00:00Z", ""}) {
+    INFO(bad);
+    CHECK_FALSE(parse_rfc3339_us(bad).has_value());
+  }
+}
+
+TEST_CASE("parse_ip_address takes one IPv4 or IPv6 address and gives its canonical text") {
+  using hashguard::core::parse_ip_address;
+  CHECK(parse_ip_address("192.0.2.1").value() == "192.0.2.1");
+  CHECK(parse_ip_address("2001:DB8:0:0:0:0:0:1").value() == "2001:db8::1");
+  CHECK(parse_ip_address("::ffff:192.0.2.1").value() == "::ffff:192.0.2.1");
+  for (const char* bad : {"", "192.0.2.1:80", "[2001:db8::1]", "2001:db8::1%eth0", "10.0.0.0/8",
+                          "192.0.2", "host.example", "192.0.2.256", " 192.0.2.1"}) {
+    INFO(bad);
+    CHECK_FALSE(parse_ip_address(bad).has_value());
+  }
+}

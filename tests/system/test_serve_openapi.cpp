@@ -263,6 +263,35 @@ TEST_CASE("serve: every route's real answers fit handlers/openapi.json") {
   api.call("GET", "/v1/audit", "/v1/audit?before=x", compliance, 400);
   api.call("GET", "/v1/audit/verify", "/v1/audit/verify", compliance, 200);
 
+  // Issue 19's compliance routes: the read-only case, holds, destruction, audit filters/export.
+  const std::string cbase = "/v1/cases/" + case_id;
+  api.call("GET", "/v1/cases/{id}/compliance", cbase + "/compliance?limit=5", compliance, 200);
+  api.call("GET", "/v1/cases/{id}/compliance", "/v1/cases/999999/compliance", compliance, 404);
+  api.call("POST", "/v1/cases/{id}/hold", cbase + "/hold", compliance, 422, R"({"reason":" "})",
+           json_type);
+  api.call("POST", "/v1/cases/{id}/hold", cbase + "/hold", compliance, 200,
+           R"({"reason":"openapi test","until":"2099-01-01"})", json_type);
+  api.call("POST", "/v1/cases/{id}/hold/lift", cbase + "/hold/lift", compliance, 200,
+           R"({"reason":"openapi test"})", json_type);
+  api.call("POST", "/v1/cases/{id}/hold/lift", cbase + "/hold/lift", compliance, 409,
+           R"({"reason":"openapi test"})", json_type);
+  api.call("POST", "/v1/cases/{id}/destruction/approve", cbase + "/destruction/approve", admin, 404,
+           "{}", json_type);
+  api.call("POST", "/v1/cases/{id}/destruction", cbase + "/destruction", compliance, 200,
+           R"({"reference":"LE-openapi-1"})", json_type);
+  api.call("POST", "/v1/cases/{id}/destruction", cbase + "/destruction", compliance, 409,
+           R"({"reference":"LE-openapi-2"})", json_type);
+  api.call("POST", "/v1/cases/{id}/destruction/approve", cbase + "/destruction/approve", admin, 200,
+           "{}", json_type);
+  api.call("GET", "/v1/audit", "/v1/audit?limit=5&action=case.*&case=" + case_id + "&" + range,
+           compliance, 200);
+  api.call("GET", "/v1/audit", "/v1/audit?actor=nobody", compliance, 200);
+  api.call("GET", "/v1/audit", "/v1/audit?case=x", compliance, 400);
+  api.call("GET", "/v1/exports/audit", "/v1/exports/audit?case=" + case_id, compliance, 200);
+  api.call("GET", "/v1/exports/audit", "/v1/exports/audit?format=json&action=case.*&" + range,
+           compliance, 200);
+  api.call("GET", "/v1/exports/audit", "/v1/exports/audit?format=xml", compliance, 400);
+
   // Errors keep their shape too: wrong role, and retiring the list last (after disabling the
   // entry that matched).
   api.call("GET", "/v1/audit", "/v1/audit", reviewer, 403);

@@ -14,6 +14,7 @@ enum class errc {
   not_a_number,        ///< text that is not a decimal integer (parse.hpp)
   out_of_range,        ///< a number outside its type or the range the caller allows (parse.hpp)
   bad_time,            ///< text that is not a date or UTC time of the accepted forms (parse.hpp)
+  bad_address,         ///< text that is not an IPv4 or IPv6 address (parse.hpp)
 };
 
 const named_category& core_category() noexcept;

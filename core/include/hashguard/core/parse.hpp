@@ -17,6 +17,7 @@
 #include <concepts>
 #include <cstdint>
 #include <limits>
+#include <string>
 #include <string_view>
 #include <system_error>
 
@@ -42,5 +43,16 @@ template <std::integral T>
 /// "YYYY-MM-DD" (midnight UTC) or "YYYY-MM-DDTHH:MM:SS[.fraction]Z" -> microseconds since the
 /// epoch; errc::bad_time for anything else (a missing 'Z', an offset, a space for the 'T').
 [[nodiscard]] result<std::int64_t> parse_utc_time_us(std::string_view text) noexcept;
+
+/// An RFC 3339 date-time (ISO 8601's profile for the internet): "YYYY-MM-DDTHH:MM:SS[.frac]"
+/// then "Z" or a "+HH:MM" / "-HH:MM" offset (the 'T' and 'Z' in either case) -> microseconds
+/// since the epoch of that instant. errc::bad_time otherwise (a date alone is refused: an
+/// instant needs its time and zone).
+[[nodiscard]] result<std::int64_t> parse_rfc3339_us(std::string_view text) noexcept;
+
+/// An IPv4 or IPv6 address in text form -> its canonical text (IPv6 compressed and lowercase,
+/// an IPv4-mapped IPv6 address kept as written by inet_ntop). errc::bad_address otherwise (no
+/// port, no brackets, no zone id, no prefix length).
+[[nodiscard]] result<std::string> parse_ip_address(std::string_view text);
 
 }  // namespace hashguard::core

@@ -73,7 +73,9 @@ struct services {
   std::function<void()> lists_changed;  ///< after a list change: rebuild this node's snapshot
   std::function<void()> keys_changed;   ///< after a key change: reload this node's keys
   int required_confirmations{2};        ///< for decisions on new cases
-  hashdb::package_options package;      ///< reporter block of report.xml
+  /// reporting.hold_days: a finished production report's hold (hashdb/holds.hpp), >= 365.
+  int report_hold_days{365};
+  hashdb::package_options package;               ///< reporter block of report.xml
   std::optional<hashdb::evidence_key> evidence;  ///< set when preservation is enabled
   /// The published audit head (audit.head_file) /v1/audit/verify checks the log against;
   /// empty or absent: the chain alone is checked.

@@ -84,6 +84,14 @@ struct audit_verify_report {
   std::optional<audit_head> published;
 };
 
+/// Which audit rows a query or export reads; every field is optional (unset: any).
+struct audit_filter {
+  std::optional<std::string> actor;     ///< exact key id
+  std::optional<std::string> action;    ///< exact, or a prefix when it ends with '*' ("case.*")
+  std::optional<std::int64_t> case_id;  ///< rows whose subject is "case:<id>"
+  std::optional<std::int64_t> from_us, to_us;  ///< from <= at < to, microseconds since epoch
+};
+
 class audit_log {
  public:
   explicit audit_log(connection& c) noexcept : conn_(c) {}
@@ -96,6 +104,10 @@ class audit_log {
   /// The newest rows first; `before_id` pages backwards.
   [[nodiscard]] core::result<std::vector<audit_entry>> recent(
       std::size_t limit, std::optional<std::int64_t> before_id = std::nullopt);
+  /// recent() of the rows the filter selects.
+  [[nodiscard]] core::result<std::vector<audit_entry>> query(
+      const audit_filter& f, std::size_t limit,
+      std::optional<std::int64_t> before_id = std::nullopt);
   /// The newest row (nullopt when the log is empty).
   [[nodiscard]] core::result<std::optional<audit_head>> head();
   /// Walks the whole chain in id order, a page of rows at a time (memory stays bounded), in

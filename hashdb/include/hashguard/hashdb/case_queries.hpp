@@ -77,6 +77,8 @@ struct event_record {
   std::optional<std::int64_t> case_id;
   bool suppressed{false};
   std::vector<hit_record> hits;
+  /// The uploader the ingest request named ("" when not given): account, IP, upload time.
+  std::string uploader_account, uploader_ip, uploader_at;
 };
 
 /// At most this many distinct source URLs are kept per file (file_record::urls), in the case
@@ -169,6 +171,23 @@ struct event_page {
 };
 inline constexpr std::size_t max_event_page = 500;
 
+/// One upload event of a reported person: the IP and time an ingest request named.
+struct upload_event {
+  std::string ip;            ///< "" when not given
+  std::string at;            ///< ISO 8601 UTC, "" when not given
+  std::int64_t sightings{};  ///< the case's events that named this (account, IP, time)
+};
+
+/// A person the case's events named as uploader (X-Uploader-*): the reported person of the
+/// CyberTipline report.
+struct uploader_record {
+  std::string account;               ///< "" for events that named only an IP or time
+  std::vector<upload_event> events;  ///< first seen first, at most upload_events_per_uploader
+  std::int64_t events_total{};       ///< distinct (IP, time) in all
+};
+inline constexpr std::size_t uploaders_per_case = 20;
+inline constexpr std::size_t upload_events_per_uploader = 20;
+
 struct case_detail {
   case_summary summary;
   std::vector<file_record> files;   ///< first seen first
@@ -183,6 +202,10 @@ struct case_detail {
   std::vector<report_record> reports;      ///< oldest first
   int confirmations{};                     ///< distinct reviewers who confirmed
   std::vector<feedback_record> feedback;   ///< oldest first
+  /// Only in the CyberTipline package and the compliance view (empty in review_store::detail):
+  /// the uploaders its events named, at most uploaders_per_case, and how many there are.
+  std::vector<uploader_record> uploaders;
+  std::int64_t uploaders_total{};
 };
 
 class review_store {
@@ -194,6 +217,10 @@ class review_store {
   /// errc::not_found when the case does not exist; errc::invalid_argument for a page limit
   /// over max_event_page or a `before` that is not an event of this case.
   [[nodiscard]] core::result<case_detail> detail(std::int64_t case_id, const event_page& page = {});
+  /// detail() with the uploaders the case's events named (case_detail::uploaders): the
+  /// compliance view, never the reviewers'.
+  [[nodiscard]] core::result<case_detail> compliance_detail(std::int64_t case_id,
+                                                            const event_page& page = {});
 
  private:
   connection& conn_;

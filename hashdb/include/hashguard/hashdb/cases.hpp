@@ -73,7 +73,8 @@ struct case_options {
   int dedupe_window_s{3600};      ///< same (zone, request id, SHA-256) within this: one event
   int required_confirmations{2};  ///< for new cases: 2 (the two-person rule), or 1
   int preserve_days{365};         ///< after the first report
-  int false_positive_days{30};    ///< details kept after a false-positive dismissal
+  int hold_days{365};  ///< reporting.hold_days: a finished production report's hold (>= 365)
+  int false_positive_days{30};  ///< details kept after a false-positive dismissal
 };
 
 enum class record_outcome : std::uint8_t { recorded, suppressed, duplicate_id, duplicate_request };
@@ -107,6 +108,17 @@ struct case_summary {
   /// csam case may carry a classification, enter the CyberTipline queue or be preserved by
   /// default (README "Harm types").
   std::string harm_type{"csam"};
+  /// Holds (holds.hpp). The preservation hold of a finished production CyberTipline report:
+  /// its end (finish + reporting.hold_days), never shortened.
+  std::optional<std::string> report_hold_until;
+  /// The manual legal hold (legal_hold): why, until when (nullopt: until lifted), who set it
+  /// and when.
+  std::optional<std::string> legal_hold_reason, legal_hold_until, legal_hold_by, legal_hold_at;
+  /// When the case's evidence was destroyed on a law-enforcement request.
+  std::optional<std::string> evidence_destroyed_at;
+  /// Why the case is held now (the report hold first, then a legal hold with its reason), or
+  /// nullopt when nothing holds it: what a refused purge says.
+  std::optional<std::string> held_because;
 };
 
 enum class decision_kind : std::uint8_t { confirmed, false_positive, escalated };

@@ -25,6 +25,20 @@ struct event_hit {
   core::dihedral variant{core::dihedral::original};
 };
 
+/// Who uploaded the content, as the ingest request said (X-Uploader-Account, X-Uploader-Ip,
+/// X-Uploader-Time; issue 19): the CyberTipline report's reported person. Personal data: never
+/// logged, purged with the events of a dismissed case. Each part is optional ("" / 0: absent).
+struct uploader_info {
+  std::string account;   ///< the uploader's account id on the platform (UTF-8, printable)
+  std::string ip;        ///< canonical IPv4 / IPv6 text (core::parse_ip_address)
+  std::int64_t at_us{};  ///< when they uploaded it, microseconds since the epoch; 0: unknown
+  [[nodiscard]] bool empty() const noexcept { return account.empty() && ip.empty() && at_us == 0; }
+  friend bool operator==(const uploader_info&, const uploader_info&) = default;
+};
+
+/// The longest uploader account an event stores, in bytes.
+inline constexpr std::size_t max_uploader_account_bytes = 256;
+
 struct match_event {
   std::string id;                 ///< UUID text; the recorder assigns one when empty
   std::int64_t occurred_us{};     ///< microseconds since the Unix epoch; 0 = now
@@ -39,6 +53,7 @@ struct match_event {
   std::string phash;                       ///< 16 hex, or empty
   core::action act{core::action::review};  ///< the strictest action among the hits
   std::vector<event_hit> hits;
+  uploader_info uploader;  ///< empty when the ingest request named no uploader
   /// The caller was already answered with this event's own id (the recorder spooled it): the
   /// database stores it as its own event even when its (zone, request id, SHA-256) repeats a
   /// stored event's, so the id the caller holds always exists. Set by the recorder.
@@ -55,7 +70,8 @@ inline constexpr std::size_t max_source_url_bytes = 8192;
 [[nodiscard]] std::int64_t now_us();
 
 /// Checks what the database would refuse (zone set, hex fields well-formed, UUID form, at
-/// least one hit). errc::invalid_argument otherwise.
+/// least one hit, an uploader account of printable UTF-8 within max_uploader_account_bytes, an
+/// uploader IP in canonical form). errc::invalid_argument otherwise.
 [[nodiscard]] core::result<void> validate(const match_event& e);
 
 /// The JSON object hg_record_event takes and the spool stores.

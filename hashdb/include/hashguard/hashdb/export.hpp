@@ -23,6 +23,7 @@
 
 #include "hashguard/core/config.hpp"
 
+#include "hashguard/hashdb/audit.hpp"
 #include "hashguard/hashdb/case_queries.hpp"
 #include "hashguard/hashdb/database.hpp"
 
@@ -111,6 +112,13 @@ class aggregate_writer : public record_writer {
   void add(const aggregate_row& r);
 };
 
+/// Audit rows, oldest first. Columns / keys: id, at, actor, action, subject, detail, row_hash.
+class audit_writer : public record_writer {
+ public:
+  audit_writer(export_format f, export_sink sink);
+  void add(const audit_entry& e);
+};
+
 /// The reporting person of report.xml (config report.person.*): the provider's contact.
 struct reporting_person {
   std::string first_name;
@@ -186,6 +194,10 @@ class exporter {
                                                        std::string_view period, export_format f,
                                                        const export_sink& sink,
                                                        std::string_view actor);
+  /// The audit rows the filter selects, oldest first (paged by id in one snapshot). Its own
+  /// custody row (subject "export:audit") is appended after the rows it exported.
+  [[nodiscard]] core::result<export_receipt> audit(const audit_filter& filter, export_format f,
+                                                   const export_sink& sink, std::string_view actor);
   /// The CyberTipline-style package of one case as a tar archive (write_tar_package), or with
   /// `only` set, that one document alone (errc::not_found when the case has no such document).
   [[nodiscard]] core::result<export_receipt> cybertipline(std::int64_t case_id,

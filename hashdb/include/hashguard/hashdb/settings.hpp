@@ -12,6 +12,7 @@
 //   cases.required_confirmations   2 (the two-person rule, the default), or 1
 //   retention.preserve_days        preservation after a CyberTipline report
 //   retention.false_positive_days  details kept after a false-positive dismissal
+//   reporting.hold_days            a finished production report's hold (>= 365, holds.hpp)
 //   audit.*                        the audit chain's keys and published head (audit_config.hpp)
 #pragma once
 
