@@ -20,6 +20,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace hashguard::handlers {
 
@@ -72,8 +73,12 @@ struct services {
   db_pool* db{nullptr};                 ///< required
   std::function<void()> lists_changed;  ///< after a list change: rebuild this node's snapshot
   std::function<void()> keys_changed;   ///< after a key change: reload this node's keys
-  int required_confirmations{2};        ///< for decisions on new cases
-  hashdb::package_options package;      ///< reporter block of report.xml
+  /// POST /v1/exchanges/{name}/sync: starts a sync of the named exchange on this node now
+  /// (its periodic task runs at once); false when this node does not run that exchange.
+  /// Null: this node runs no exchange.
+  std::function<bool(std::string_view name)> sync_exchange;
+  int required_confirmations{2};                 ///< for decisions on new cases
+  hashdb::package_options package;               ///< reporter block of report.xml
   std::optional<hashdb::evidence_key> evidence;  ///< set when preservation is enabled
   /// The published audit head (audit.head_file) /v1/audit/verify checks the log against;
   /// empty or absent: the chain alone is checked.
