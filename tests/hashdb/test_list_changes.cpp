@@ -21,7 +21,7 @@ namespace {
 // Distinct PDQ values: entry i is 64 hex digits of i's pattern.
 std::string pdq(int i) {
   char buf[9];
-  std::snprintf(buf, sizeof buf, "%08x", static_cast<unsigned>(i * 2654435761U));
+  std::snprintf(buf, sizeof buf, "%08x", static_cast<unsigned>(i) * 2654435761U);
   std::string out;
   for (int k = 0; k < 8; ++k) out += buf;
   return out;
