@@ -32,7 +32,7 @@ TEST_CASE("peer wire: the request names the list, cursor, limit and bearer key")
         "http://h:1/v1/lists/p/changes?since=12.7&limit=5");
 }
 
-TEST_CASE("peer wire: changes become entries; retired and deleted ones are deletions") {
+TEST_CASE("peer wire: changes become entries, retired and deleted ones deletions") {
   const auto p = exchanges::peer::parse_changes(answer(
       R"({"entry":17,"value":")" + pdq_a +
       R"(","retired":false,"deleted":false,"external_id":"x","added_at":"2026-12-07T10:00:00Z",)"
@@ -73,7 +73,7 @@ TEST_CASE("peer wire: a page that is not a feed answer is bad_page, never half a
   CHECK(exchanges::peer::error_message("nope").empty());
 }
 
-TEST_CASE("registry: the hashguard kind needs a url, a key and a list; reshare is its own choice") {
+TEST_CASE("registry: the hashguard kind needs a url, a key and a list, reshare is its own choice") {
   exchanges::exchange_config c;
   c.name = "partner";
   c.kind = "hashguard";

@@ -68,7 +68,7 @@ std::map<std::string, std::string> drain(hashdb::connection& c, const std::strin
 
 }  // namespace
 
-TEST_CASE("list changes: cursors parse and print; 0 is the start") {
+TEST_CASE("list changes: cursors parse and print, 0 is the start") {
   CHECK(hashdb::parse_change_cursor("0") == hashdb::change_cursor{});
   CHECK(hashdb::parse_change_cursor("123.45") == hashdb::change_cursor{123, 45});
   CHECK(hashdb::to_string(hashdb::change_cursor{123, 45}) == "123.45");
@@ -138,7 +138,7 @@ TEST_CASE("list changes: pages of additions, then a retirement and a deletion, e
         hashdb::errc::invalid_argument);
 }
 
-TEST_CASE("list changes: a transaction still open holds the feed back; nothing is skipped") {
+TEST_CASE("list changes: a transaction still open holds the feed back and nothing is skipped") {
   hg_test::test_database db;
   auto c = db.connect();
   hashdb::list_store lists(c);
@@ -235,7 +235,7 @@ TEST_CASE("list changes: a list fed by an exchange is served only when its resha
   CHECK(quiet->changes.empty());
 }
 
-TEST_CASE("list changes: keys of role exchange name their lists; other roles name none") {
+TEST_CASE("list changes: keys of role exchange name their lists, other roles name none") {
   hg_test::test_database db;
   auto c = db.connect();
   hashdb::key_store keys(c);

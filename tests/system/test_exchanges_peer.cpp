@@ -15,7 +15,7 @@
 
 using namespace hg_sys;
 
-TEST_CASE("exchanges: a hashguard follows another's list; retirement and reshare refusal") {
+TEST_CASE("exchanges: a hashguard follows another's list, with retirement and reshare refusal") {
   hg_test::test_database db_a;
   hg_test::test_database db_b;
   sys_dir dir("peer");
