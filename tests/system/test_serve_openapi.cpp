@@ -183,6 +183,14 @@ TEST_CASE("serve: every route's real answers fit handlers/openapi.json") {
                                     .body);
   const std::string peer_key(peer.at("secret").as_string());
   const std::string changes = "/v1/lists/{id}/changes";
+  // A new key works once the node has reloaded its keys (at once, but off this request).
+  REQUIRE(eventually(
+      [&] {
+        auto r = exchange(srv.port(), "GET", "/v1/lists/" + list + "/changes", peer_key,
+                          std::nullopt, {}, 60000ms);
+        return r && r->status != 401;
+      },
+      30000ms));
   const auto feed = json::parse(
       api.call("GET", changes, "/v1/lists/" + list + "/changes?since=0&limit=10", peer_key, 200)
           .body);
