@@ -15,6 +15,8 @@ constexpr const char* usage =
     "  create NAME --role ingest|reviewer|compliance|admin [--capability match_details]\n"
     "         prints the key once; match_details: ingest answers show each hit's entry,\n"
     "         distance and detail (without it: list name, signal, action only)\n"
+    "  create NAME --role exchange --lists LIST[,LIST]\n"
+    "         a key another hashguard follows these lists with (GET /v1/lists/{id}/changes)\n"
     "  ls [--json]\n"
     "  revoke ID\n";
 
@@ -28,13 +30,23 @@ std::string capabilities_json(core::capability_set caps) {
   return out + "]";
 }
 
+/// ["list-a",...]: an exchange key's lists as a JSON array.
+std::string lists_json(const std::vector<std::string>& lists) {
+  std::string out = "[";
+  for (const auto& name : lists) {
+    if (out.size() > 1) out += ",";
+    out += json_quote(name);
+  }
+  return out + "]";
+}
+
 }  // namespace
 
 int run_keys(const std::vector<std::string>& args) {
   core::config config;
   auto rest = load_config(config, args);
   if (!rest) return exit_usage;
-  const cli_options o = parse_options(*rest, {"role", "capability"}, {"json", "help"});
+  const cli_options o = parse_options(*rest, {"role", "capability", "lists"}, {"json", "help"});
   if (o.positional.empty() || o.has("help")) {
     std::cout << usage;
     return o.has("help") ? exit_ok : exit_usage;
@@ -50,11 +62,26 @@ int run_keys(const std::vector<std::string>& args) {
   }
   std::optional<core::role> role;
   core::capability_set capabilities;
+  std::vector<std::string> lists;
   std::int64_t id = 0;
   if (verb == "create") {
     role = core::parse_role(o.value("role").value_or(""));
     if (o.positional.size() != 2 || !role) {
-      std::cerr << "hashguard keys create: NAME and --role ingest|reviewer|compliance|admin\n";
+      std::cerr << "hashguard keys create: NAME and --role "
+                   "ingest|reviewer|compliance|admin|exchange\n";
+      return exit_usage;
+    }
+    // --lists a[,b]: the lists an exchange key may follow (required for it, only for it).
+    const std::string list_text = o.value("lists").value_or("");
+    for (std::string_view rest_lists = list_text; !rest_lists.empty();) {
+      const auto comma = rest_lists.find(',');
+      if (comma != 0) lists.emplace_back(rest_lists.substr(0, comma));
+      rest_lists =
+          comma == std::string_view::npos ? std::string_view{} : rest_lists.substr(comma + 1);
+    }
+    if ((*role == core::role::exchange) != !lists.empty()) {
+      std::cerr << "hashguard keys create: --lists NAME[,NAME] is required for --role exchange, "
+                   "and only for it\n";
       return exit_usage;
     }
     // --capability a[,b]: each must be a known capability name.
@@ -86,7 +113,7 @@ int run_keys(const std::vector<std::string>& args) {
   if (!db) return exit_failure;
   hashdb::key_store keys(db->conn());
   if (verb == "create") {
-    auto made = keys.create(o.positional[1], *role, capabilities);
+    auto made = keys.create(o.positional[1], *role, capabilities, lists);
     if (!made) {
       print_error("keys create", o.positional[1], made.error(), db->conn().last_error());
       return exit_failure;
@@ -94,7 +121,8 @@ int run_keys(const std::vector<std::string>& args) {
     db->audit("key.create", "key:" + std::to_string(made->info.id),
               "{\"name\":" + json_quote(made->info.name) + ",\"role\":\"" +
                   std::string(core::to_string(made->info.role)) +
-                  "\",\"capabilities\":" + capabilities_json(made->info.capabilities) + "}");
+                  "\",\"capabilities\":" + capabilities_json(made->info.capabilities) +
+                  ",\"lists\":" + lists_json(made->info.lists) + "}");
     std::cerr << "key " << made->info.id << " (" << made->info.name << ", role "
               << core::to_string(made->info.role) << ") created; it is shown once, store it now:\n";
     std::cout << made->secret << "\n";
@@ -121,7 +149,8 @@ int run_keys(const std::vector<std::string>& args) {
       std::cout << "{\"id\":" << k.id << ",\"name\":" << json_quote(k.name) << ",\"role\":\""
                 << core::to_string(k.role) << "\",\"prefix\":\"" << k.prefix
                 << "\",\"capabilities\":" << capabilities_json(k.capabilities)
-                << ",\"created_at\":\"" << k.created_at << "\",\"revoked_at\":"
+                << ",\"lists\":" << lists_json(k.lists) << ",\"created_at\":\"" << k.created_at
+                << "\",\"revoked_at\":"
                 << (k.revoked_at ? "\"" + *k.revoked_at + "\"" : std::string("null")) << "}\n";
     } else {
       std::cout << k.id << "\t" << k.name << "\t" << core::to_string(k.role) << "\t" << k.prefix

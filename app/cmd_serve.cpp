@@ -295,6 +295,9 @@ int run_serve(const std::vector<std::string>& args) {
   deps.db = &db_connections;
   deps.lists_changed = [&snapshot_task] { snapshot_task.poke(); };
   deps.keys_changed = [&keys_task] { keys_task.poke(); };
+  if (!followed->empty()) {
+    deps.sync_exchange = [f = followed.get()](std::string_view name) { return f->sync_now(name); };
+  }
   if (!review_services(cfg, db->settings(), deps)) return exit_usage;
   deps.stats = &stats;
   deps.ready = [&holder, &spool_check, rec = recorder->get()] {

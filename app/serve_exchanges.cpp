@@ -116,6 +116,16 @@ std::unique_ptr<serve_exchanges> serve_exchanges::start(
   return out;
 }
 
+bool serve_exchanges::sync_now(std::string_view name) {
+  for (auto& r : running_) {
+    if (r->config.name == name) {
+      r->task->poke();
+      return true;
+    }
+  }
+  return false;
+}
+
 serve_exchanges::~serve_exchanges() {
   for (auto& r : running_) r->driver->cancel();
   for (auto& r : running_) r->task->stop();

@@ -24,6 +24,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace hashguard::app {
@@ -43,6 +44,13 @@ class serve_exchanges {
   serve_exchanges& operator=(const serve_exchanges&) = delete;
 
   [[nodiscard]] core::result<void> export_metrics(api::metrics& metrics) const;
+
+  /// Whether this node runs no exchange.
+  [[nodiscard]] bool empty() const noexcept { return running_.empty(); }
+  /// Starts a sync of exchange `name` now (its task runs at once; a sync in progress is not
+  /// interrupted, and the lease still decides which node applies pages). False when this node
+  /// does not run it. Thread-safe.
+  [[nodiscard]] bool sync_now(std::string_view name);
 
   struct running;
 

@@ -28,6 +28,7 @@ core::result<std::size_t> load_keys(api::key_registry& registry,
     r.key_id = api::key_id_of(r.digest);
     r.role = info.role;
     r.capabilities = info.capabilities;
+    r.lists = info.lists;
     records.push_back(std::move(r));
     ++loaded;
   }

@@ -8,6 +8,7 @@ import { auditPage } from './audit.js';
 import { reportQueuePage, complianceCasePage } from './compliance.js';
 import { exportsPage } from './exports.js';
 import { adminPage } from './admin.js';
+import { exchangesPage } from './exchanges.js';
 
 const main = document.getElementById('main');
 
@@ -21,6 +22,7 @@ function showNav() {
   document.getElementById('nav-reports').hidden = r !== 'compliance';
   document.getElementById('nav-exports').hidden = r !== 'compliance';
   document.getElementById('nav-admin').hidden = r !== 'admin';
+  document.getElementById('nav-exchanges').hidden = r !== 'admin';
   document.getElementById('whoami').textContent = r ? `signed in as ${r}` : '';
 }
 
@@ -54,6 +56,7 @@ async function render(main) {
     else if (page?.startsWith('audit')) await auditPage(main, params);
     else if (page?.startsWith('exports')) exportsPage(main);
     else if (page?.startsWith('admin')) await adminPage(main);
+    else if (page?.startsWith('exchanges')) await exchangesPage(main);
     else if (page?.startsWith('queue')) await queuePage(main, params);
     else { location.hash = home[api.role()] || '#/queue'; return; }
   } catch (e) {

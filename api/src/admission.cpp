@@ -30,6 +30,7 @@ bool admit_caller(const request_head& head, const admission_rules& rules, core::
   a.caller.key_id = std::move(key->key_id);
   a.caller.role = key->role;
   a.caller.capabilities = key->capabilities;
+  a.caller.lists = std::move(key->lists);
   // Every request a valid key makes takes a token, on every authenticated route and whatever
   // its role: a key's flood is throttled as a whole, and only that key's.
   if (rules.limiter != nullptr) {

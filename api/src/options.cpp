@@ -210,7 +210,8 @@ core::result<std::vector<key_record>> keys_from(const core::config& cfg, std::st
     if (colon == std::string_view::npos) return refuse("auth.keys: expected role:key,role:key");
     const auto role = core::parse_role(trim(item.substr(0, colon)));
     const std::string_view key = trim(item.substr(colon + 1));
-    if (!role || key.empty()) {
+    // An exchange key is scoped to named lists, which only a stored key carries.
+    if (!role || *role == core::role::exchange || key.empty()) {
       return refuse(
           "auth.keys: expected role:key,role:key with a role of ingest, reviewer, "
           "compliance or admin");

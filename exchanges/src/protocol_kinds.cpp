@@ -2,6 +2,7 @@
 
 #include "hashguard/core/parse.hpp"
 #include "hashguard/exchanges/ncmec.hpp"
+#include "hashguard/exchanges/peer.hpp"
 #include "hashguard/exchanges/stopncii.hpp"
 #include "hashguard/exchanges/threatexchange.hpp"
 
@@ -185,6 +186,21 @@ core::result<std::unique_ptr<source>> make_threatexchange_kind(const exchange_co
   ok = r.no_unknown_keys() && ok;
   if (!ok) return errc::bad_config;
   return built(make_threatexchange_source(std::move(s)), problem, "setting.base_url: invalid");
+}
+
+core::result<std::unique_ptr<source>> make_hashguard_kind(const exchange_config& config,
+                                                          std::string& problem) {
+  settings_reader r(config, problem);
+  peer_settings s;
+  s.base_url = r.base_url("");
+  bool ok = r.credential(s.key, "peer's API key of role exchange");
+  if (s.base_url.empty()) ok = r.fail("url: missing (the peer hashguard's address)");
+  s.list = r.text("list").value_or("");
+  if (s.list.empty()) ok = r.fail("setting.list: missing (the peer's list, by name or id)");
+  ok = r.integer("page_size", s.page_size, 1, 10000) && ok;
+  ok = r.no_unknown_keys() && ok;
+  if (!ok) return errc::bad_config;
+  return built(make_peer_source(std::move(s)), problem, "url: invalid");
 }
 
 }  // namespace hashguard::exchanges::detail

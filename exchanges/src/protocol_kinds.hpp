@@ -1,5 +1,5 @@
-// The registry's constructors for the protocol kinds (ncmec, stopncii, threatexchange): each
-// reads its settings struct from an exchange's configuration (`setting.*` keys, `url` as the
+// The registry's constructors for the protocol kinds (ncmec, stopncii, threatexchange, hashguard):
+// each reads its settings struct from an exchange's configuration (`setting.*` keys, `url` as the
 // base URL when setting.base_url is absent, the credential) and builds the source.
 //
 // Errors: errc::bad_config, with `problem` naming the key at fault ("setting.page_size: ...",
@@ -18,6 +18,8 @@ namespace hashguard::exchanges::detail {
 [[nodiscard]] core::result<std::unique_ptr<source>> make_stopncii_kind(
     const exchange_config& config, std::string& problem);
 [[nodiscard]] core::result<std::unique_ptr<source>> make_threatexchange_kind(
+    const exchange_config& config, std::string& problem);
+[[nodiscard]] core::result<std::unique_ptr<source>> make_hashguard_kind(
     const exchange_config& config, std::string& problem);
 
 }  // namespace hashguard::exchanges::detail

@@ -21,9 +21,11 @@ core::result<std::unique_ptr<source>> make_folder_kind(const exchange_config& co
   return made;
 }
 
-// One row per protocol. NCMEC's and StopNCII's terms forbid passing their entries on.
-constexpr std::array<source_kind, 4> kinds{{
+// One row per protocol. NCMEC's and StopNCII's terms forbid passing their entries on; for the
+// others, the exchange's own `reshare` setting (off by default) decides.
+constexpr std::array<source_kind, 5> kinds{{
     {"folder", &make_folder_kind, true},
+    {"hashguard", &detail::make_hashguard_kind, true},
     {"ncmec", &detail::make_ncmec_kind, false},
     {"stopncii", &detail::make_stopncii_kind, false},
     {"threatexchange", &detail::make_threatexchange_kind, true},

@@ -26,6 +26,8 @@ using handler_list = std::vector<handler_entry>;
 handler_list ingest_handlers(const services& deps);
 handler_list list_handlers(const services& deps);
 handler_list key_handlers(const services& deps);
+handler_list list_change_handlers(const services& deps);
+handler_list exchange_handlers(const services& deps);
 handler_list decision_feed_handlers(const services& deps);
 handler_list case_handlers(const services& deps);
 handler_list evidence_handlers(const services& deps);

@@ -80,6 +80,15 @@ const std::vector<api::route_spec>& design_routes() {
            body_class::json, "quarantine one list entry: it acts as review at most (audited)"),
       spec("POST", "/v1/lists/{id}/entries/{entry}/restore", role::admin, run_on::db,
            body_class::json, "restore a quarantined list entry (audited)"),
+      spec("GET", "/v1/lists/{id}/changes", role::exchange, run_on::db, body_class::none,
+           "a list's entries added, retired or deleted since a cursor, with provenance (another "
+           "hashguard following it; keys scoped to named lists)"),
+      spec("GET", "/v1/exchanges", role::admin, run_on::db, body_class::none,
+           "every exchange: state, last success, last error, entries, lag, failures"),
+      spec("GET", "/v1/exchanges/{name}", role::admin, run_on::db, body_class::none,
+           "one exchange's state and fed lists"),
+      spec("POST", "/v1/exchanges/{name}/sync", role::admin, run_on::db, body_class::none,
+           "sync an exchange now on this node (audited)"),
       spec("GET", "/v1/floods", role::admin, run_on::db, body_class::none,
            "list entries flood detection flagged"),
       spec("GET", "/v1/keys", role::admin, run_on::db, body_class::none,
@@ -152,10 +161,11 @@ const api::route_spec* design_row(std::string_view method, std::string_view patt
 core::result<void> register_routes(api::route_table& table, const services& deps,
                                    std::string* problem) {
   detail::handler_list all;
-  for (auto* area : {detail::ingest_handlers, detail::list_handlers, detail::key_handlers,
-                     detail::decision_feed_handlers, detail::case_handlers,
-                     detail::evidence_handlers, detail::compliance_handlers, detail::hold_handlers,
-                     detail::builtin_handlers, detail::ui_handlers}) {
+  for (auto* area :
+       {detail::ingest_handlers, detail::list_handlers, detail::list_change_handlers,
+        detail::exchange_handlers, detail::key_handlers, detail::decision_feed_handlers,
+        detail::case_handlers, detail::evidence_handlers, detail::compliance_handlers, detail::hold_handlers,
+        detail::builtin_handlers, detail::ui_handlers}) {
     for (auto& h : area(deps)) all.push_back(std::move(h));
   }
   std::set<std::pair<std::string_view, std::string_view>> served;

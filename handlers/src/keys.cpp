@@ -1,8 +1,8 @@
 // The key routes (role admin): GET /v1/keys lists every key (never a secret: only the SHA-256
 // is stored), POST /v1/keys makes one and shows its secret once, DELETE /v1/keys/{id} revokes
 // one. Each writes an audit row naming the admin key that acted; a grant of a capability
-// (match_details) is in the create row's detail. After a change the node reloads its keys at
-// once (deps.keys_changed); other nodes within one auth.refresh_ms.
+// (match_details) and an exchange key's lists are in the create row's detail. After a change the
+// node reloads its keys at once (deps.keys_changed); other nodes within one auth.refresh_ms.
 #include "area.hpp"
 
 #include "hashguard/api/errors.hpp"
@@ -23,12 +23,19 @@ json::array capabilities_json(core::capability_set caps) {
   return out;
 }
 
+json::array lists_json(const std::vector<std::string>& lists) {
+  json::array out;
+  for (const auto& l : lists) out.emplace_back(l);
+  return out;
+}
+
 json::object key_json(const hashdb::api_key_info& k) {
   return json::object{
       {"id", k.id},
       {"name", k.name},
       {"role", core::to_string(k.role)},
       {"capabilities", capabilities_json(k.capabilities)},
+      {"lists", lists_json(k.lists)},
       {"prefix", k.prefix},
       {"created_at", k.created_at},
       {"revoked_at", k.revoked_at ? json::value(*k.revoked_at) : json::value(nullptr)}};
@@ -72,7 +79,20 @@ api::response create_key(const services& deps, hashdb::connection& conn, const a
   const auto* role_v = body->if_contains("role");
   const auto role = role_v != nullptr && role_v->is_string() ? core::parse_role(role_v->as_string())
                                                              : std::nullopt;
-  if (!role) return malformed("role must be one of ingest, reviewer, compliance, admin");
+  if (!role) return malformed("role must be one of ingest, reviewer, compliance, admin, exchange");
+  // Role exchange: the lists (names) whose change feed the key may read; required for it,
+  // refused for every other role.
+  std::vector<std::string> lists;
+  if (const auto* l = body->if_contains("lists")) {
+    if (!l->is_array()) return malformed("lists must be an array of list names");
+    for (const auto& item : l->as_array()) {
+      if (!item.is_string()) return malformed("lists must be an array of list names");
+      lists.emplace_back(item.as_string());
+    }
+  }
+  if ((*role == core::role::exchange) != !lists.empty()) {
+    return unprocessable("lists (list names) are required for role exchange, and only for it");
+  }
   core::capability_set caps;
   if (const auto* c = body->if_contains("capabilities")) {
     if (!c->is_array()) return malformed("capabilities must be an array of names");
@@ -83,7 +103,7 @@ api::response create_key(const services& deps, hashdb::connection& conn, const a
     }
   }
   hashdb::key_store keys(conn);
-  auto made = keys.create(std::string_view(name->as_string()), *role, caps);
+  auto made = keys.create(std::string_view(name->as_string()), *role, caps, std::move(lists));
   if (!made) return api::response::error(made.error());
   if (deps.keys_changed) deps.keys_changed();
   json::object shown = key_json(made->info);

@@ -41,10 +41,14 @@ TEST_CASE("the design table has every route of DESIGN.md section 5 once, roles a
       CHECK((s.pattern == "/v1/scan" || s.pattern == "/v1/scan/video" || s.pattern == "/v1/hash" ||
              s.pattern == "/v1/match" || s.pattern == "/v1/decisions"));
     }
-    if (s.pattern.starts_with("/v1/lists") || s.pattern.starts_with("/v1/keys") ||
-        s.pattern == "/v1/index") {
+    // A list's change feed is the one list route of role exchange (another hashguard).
+    if (s.pattern == "/v1/lists/{id}/changes") {
+      CHECK(s.role == core::role::exchange);
+    } else if (s.pattern.starts_with("/v1/lists") || s.pattern.starts_with("/v1/keys") ||
+               s.pattern.starts_with("/v1/exchanges") || s.pattern == "/v1/index") {
       CHECK(s.role == core::role::admin);
     }
+    if (s.role == core::role::exchange) CHECK(s.method == "GET");
     if (s.pattern.starts_with("/v1/exports") || s.pattern.starts_with("/v1/audit") ||
         s.pattern.ends_with("/report")) {
       CHECK(s.role == core::role::compliance);
@@ -74,8 +78,12 @@ TEST_CASE("the design table has every route of DESIGN.md section 5 once, roles a
   CHECK(seen.contains({"GET", "/v1/floods"}));
   // With POST /v1/cases/{id}/files/{content}/reveal, the reopen, ruling and entry-disable rows,
   // the entry quarantine and restore rows, the floods listing, the 3 key routes, the 3 /ui
-  // rows and POST /v1/scan/video.
-  CHECK(seen.size() == 39);
+  // rows and POST /v1/scan/video; the list change feed and the 3 exchange routes.
+  CHECK(seen.contains({"GET", "/v1/lists/{id}/changes"}));
+  CHECK(seen.contains({"GET", "/v1/exchanges"}));
+  CHECK(seen.contains({"GET", "/v1/exchanges/{name}"}));
+  CHECK(seen.contains({"POST", "/v1/exchanges/{name}/sync"}));
+  CHECK(seen.size() == 43);
   // Videos wait on their decoder processes on the video pool, under their own body limit.
   for (const auto& s : handlers::design_routes()) {
     if (s.pattern != "/v1/scan/video") continue;

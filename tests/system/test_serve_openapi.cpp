@@ -11,6 +11,9 @@
 #include "serve_api.hpp"
 #include "serve_process.hpp"
 
+#include <filesystem>
+#include <fstream>
+
 #include "hashguard/handlers/routes.hpp"
 
 #include <boost/json.hpp>
@@ -99,7 +102,8 @@ TEST_CASE("every design route has an operation in the OpenAPI document with its 
         s.method == "POST" && (s.pattern == "/v1/lists" || s.pattern == "/v1/keys" ||
                                s.pattern == "/v1/cases/{id}/report")
             ? 201
-            : 200;
+        : s.pattern == "/v1/exchanges/{name}/sync" ? 202
+                                                   : 200;
     CHECK(openapi_lists_status(s.method, s.pattern, success));
     // Errors share one shape; every route can be refused by a full server.
     CHECK(openapi_lists_status(s.method, s.pattern, 503));
@@ -109,13 +113,21 @@ TEST_CASE("every design route has an operation in the OpenAPI document with its 
 TEST_CASE("serve: every route's real answers fit handlers/openapi.json") {
   test_database db;
   temp_dir tmp("hg-serve-openapi");
-  serve_process srv({HG_HASHGUARD_BIN, "serve", "--http.port=0", "--http.address=127.0.0.1",
-                     "--database.url=" + db.url(), "--data.dir=" + (tmp.path / "data").string(),
-                     "--auth.keys=ingest:" + ingest + ",reviewer:" + reviewer + ",reviewer:" +
-                         reviewer2 + ",reviewer:" + reviewer3 + ",compliance:" + compliance,
-                     "--auth.bootstrap_key=" + admin, "--snapshot.poll_ms=50",
-                     "--evidence.enabled=true", "--evidence.key=" + std::string(64, 'a'),
-                     "--evidence.retry_ms=50", "--http.log_requests=false"});
+  // One folder exchange, so the exchange routes have one to show and sync.
+  std::filesystem::create_directories(tmp.path / "feed");
+  {
+    std::ofstream conf(tmp.path / "exchanges.conf");
+    conf << "[exchange drop]\nkind = folder\nurl = " << (tmp.path / "feed").string()
+         << "\ninterval_s = 3600\nfeed.pdq = drop-pdq threshold=31 action=review\n";
+  }
+  serve_process srv(
+      {HG_HASHGUARD_BIN, "serve", "--http.port=0", "--http.address=127.0.0.1",
+       "--database.url=" + db.url(), "--data.dir=" + (tmp.path / "data").string(),
+       "--auth.keys=ingest:" + ingest + ",reviewer:" + reviewer + ",reviewer:" + reviewer2 +
+           ",reviewer:" + reviewer3 + ",compliance:" + compliance,
+       "--auth.bootstrap_key=" + admin, "--snapshot.poll_ms=50", "--evidence.enabled=true",
+       "--evidence.key=" + std::string(64, 'a'), "--evidence.retry_ms=50",
+       "--http.log_requests=false", "--exchanges.file=" + (tmp.path / "exchanges.conf").string()});
   route_caller api(srv.port());
   const auto json_type = std::string_view("application/json");
 
@@ -162,6 +174,37 @@ TEST_CASE("serve: every route's real answers fit handlers/openapi.json") {
   const std::string key_id = std::to_string(made.at("id").as_int64());
   api.call("DELETE", "/v1/keys/{id}", "/v1/keys/" + key_id, admin, 200);
   api.call("DELETE", "/v1/keys/{id}", "/v1/keys/999999", admin, 404);
+
+  // A key of role exchange reads the list's change feed; other lists are not there for it.
+  const auto peer = json::parse(api.call("POST", "/v1/keys", "/v1/keys", admin, 201,
+                                         R"({"name":"peer","role":"exchange",)"
+                                         R"("lists":["openapi-test"]})",
+                                         json_type)
+                                    .body);
+  const std::string peer_key(peer.at("secret").as_string());
+  const std::string changes = "/v1/lists/{id}/changes";
+  // A new key works once the node has reloaded its keys (at once, but off this request).
+  REQUIRE(eventually(
+      [&] {
+        auto r = exchange(srv.port(), "GET", "/v1/lists/" + list + "/changes", peer_key,
+                          std::nullopt, {}, 60000ms);
+        return r && r->status != 401;
+      },
+      30000ms));
+  const auto feed = json::parse(
+      api.call("GET", changes, "/v1/lists/" + list + "/changes?since=0&limit=10", peer_key, 200)
+          .body);
+  CHECK(feed.at("changes").as_array().size() == 1);
+  api.call("GET", changes, "/v1/lists/drop-pdq/changes", peer_key, 404);
+  api.call("GET", changes, "/v1/lists/" + list + "/changes?limit=0", peer_key, 400);
+  api.call("GET", changes, "/v1/lists/" + list + "/changes", admin, 403);
+
+  // Exchanges: listed, one shown, a sync started now.
+  api.call("GET", "/v1/exchanges", "/v1/exchanges", admin, 200);
+  api.call("GET", "/v1/exchanges/{name}", "/v1/exchanges/drop", admin, 200);
+  api.call("GET", "/v1/exchanges/{name}", "/v1/exchanges/nope", admin, 404);
+  api.call("POST", "/v1/exchanges/{name}/sync", "/v1/exchanges/drop/sync", admin, 202);
+  api.call("POST", "/v1/exchanges/{name}/sync", "/v1/exchanges/nope/sync", admin, 404);
 
   // Matching: hashes as hex strings (arrays are not the documented form, and answer 400).
   api.call("POST", "/v1/match", "/v1/match", ingest, 200, R"({"pdq":")" + pdq + R"("})", json_type);

@@ -41,6 +41,8 @@ struct key_record {
   double burst{0};
   /// What an admin granted the key beyond its role (none for config keys).
   core::capability_set capabilities{};
+  /// The lists (names) a key of role exchange may read; empty for every other role.
+  std::vector<std::string> lists{};
 };
 
 /// The "Bearer <key>" token of an Authorization value (scheme case-insensitive, one or more

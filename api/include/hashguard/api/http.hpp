@@ -53,6 +53,9 @@ struct auth_context {
   std::string key_id;  ///< a non-secret id of the key (never the key itself)
   std::optional<core::role> role;
   core::capability_set capabilities{};  ///< granted beyond the role (empty: none)
+  /// Role exchange: the lists (names) the key may read; handlers check them (a list outside
+  /// them answers as if it did not exist).
+  std::vector<std::string> lists{};
 };
 
 /// A response body held in an open file instead of memory (large exports). Owns the

@@ -55,10 +55,11 @@ enum class verdict : std::uint8_t { match, no_match, low_quality, unsupported, e
 inline constexpr std::array<std::string_view, 5> verdict_names{"match", "no_match", "low_quality",
                                                                "unsupported", "error"};
 
-/// No role inherits another.
-enum class role : std::uint8_t { ingest, reviewer, compliance, admin };
-inline constexpr std::array<std::string_view, 4> role_names{"ingest", "reviewer", "compliance",
-                                                            "admin"};
+/// No role inherits another. exchange: read-only, the change feed of the lists its key names
+/// (another hashguard following them), nothing else.
+enum class role : std::uint8_t { ingest, reviewer, compliance, admin, exchange };
+inline constexpr std::array<std::string_view, 5> role_names{"ingest", "reviewer", "compliance",
+                                                            "admin", "exchange"};
 
 /// What a key may do beyond its role, each granted by an admin (stored with the key).
 ///   match_details: ingest answers carry every field of a hit (entry, distance, variant, frame,

@@ -29,7 +29,7 @@ struct exchange_config {
   /// signal, page_entries; ncmec: environment, base_url, username, member_ids, start_time,
   /// max_window_entries, negative_reason; stopncii: base_url, fetch_key_file,
   /// feedback_key_file, page_size, start_time; threatexchange: base_url, privacy_group,
-  /// page_size, types. An unknown key is refused.
+  /// page_size, types; hashguard: base_url, list, page_size. An unknown key is refused.
   std::map<std::string, std::string, std::less<>> settings;
   std::chrono::seconds interval{3600};
   core::harm_type harm{core::harm_type::csam};

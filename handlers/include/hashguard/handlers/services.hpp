@@ -20,6 +20,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace hashguard::handlers {
 
@@ -72,6 +73,10 @@ struct services {
   db_pool* db{nullptr};                 ///< required
   std::function<void()> lists_changed;  ///< after a list change: rebuild this node's snapshot
   std::function<void()> keys_changed;   ///< after a key change: reload this node's keys
+  /// POST /v1/exchanges/{name}/sync: starts a sync of the named exchange on this node now
+  /// (its periodic task runs at once); false when this node does not run that exchange.
+  /// Null: this node runs no exchange.
+  std::function<bool(std::string_view name)> sync_exchange;
   int required_confirmations{2};        ///< for decisions on new cases
   /// reporting.hold_days: a finished production report's hold (hashdb/holds.hpp), >= 365.
   int report_hold_days{365};

@@ -26,6 +26,9 @@ struct api_key_info {
   std::string created_at;
   std::optional<std::string> revoked_at;
   core::capability_set capabilities;  ///< names the server does not know are ignored
+  /// The lists (names) a key of role exchange may read the change feed of; empty for every
+  /// other role (the database checks both ways).
+  std::vector<std::string> lists{};
 };
 
 struct new_api_key {
@@ -44,9 +47,12 @@ class key_store {
  public:
   explicit key_store(connection& c) noexcept : conn_(c) {}
 
-  /// errc::invalid_argument for an empty or over-long name.
+  /// errc::invalid_argument for an empty or over-long name, a role exchange without lists or
+  /// another role with some (each list name must be [A-Za-z0-9][A-Za-z0-9._-]{0,63}; a list
+  /// need not exist yet).
   [[nodiscard]] core::result<new_api_key> create(std::string_view name, core::role role,
-                                                 core::capability_set capabilities = {});
+                                                 core::capability_set capabilities = {},
+                                                 std::vector<std::string> lists = {});
   /// Every key, revoked ones included, by id.
   [[nodiscard]] core::result<std::vector<api_key_info>> list();
   /// Revokes a key (idempotent). errc::not_found when no key has that id.
