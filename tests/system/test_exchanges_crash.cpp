@@ -74,7 +74,7 @@ TEST_CASE("exchanges: SIGKILL mid-sync three times, the list still equals the so
   std::mt19937_64 rng(seed);
   std::uniform_int_distribution<int> extra_ms(0, 300);
   int mid_sync_kills = 0;
-  for (int kill = 0; kill < 3; ++kill) {
+  for (std::uint64_t kill = 0; kill < 3; ++kill) {
     const auto before = state().first;
     {
       serve_process node(argv);
