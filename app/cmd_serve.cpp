@@ -256,7 +256,7 @@ int run_serve(const std::vector<std::string>& args) {
     return exit_failure;
   }
   auto followed = serve_exchanges::start(
-      std::move(*exchange_configs), db->url(), node, tasks,
+      std::move(*exchange_configs), db->url(), node, db->settings().data_dir.string(), tasks,
       [&snapshot_task] { snapshot_task.poke(); }, exchange_start_problem);
   if (!followed) {
     std::cerr << "hashguard serve: " << exchange_start_problem << "\n";

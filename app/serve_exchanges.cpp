@@ -6,7 +6,6 @@
 #include "hashguard/hashdb/database.hpp"
 #include "hashguard/hashdb/exchange_store.hpp"
 
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -31,13 +30,8 @@ struct serve_exchanges::running {
 
 namespace {
 
-// Syncs yield the CPU to matching: this thread only (Linux: a thread id is a process id here).
-void lower_this_threads_priority() {
-  (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
-}
-
 core::result<void> sync_once(serve_exchanges::running& r, const std::function<void()>& changed) {
-  lower_this_threads_priority();
+  lower_this_threads_priority();  // serve_tasks.hpp: the sync yields the CPU to matching
   auto report = r.driver->run();
   if (!report) {
     const std::lock_guard lock(r.mutex);
@@ -64,10 +58,13 @@ core::result<void> sync_once(serve_exchanges::running& r, const std::function<vo
 
 std::unique_ptr<serve_exchanges> serve_exchanges::start(
     std::vector<exchanges::exchange_config> configs, const std::string& database_url,
-    const std::string& node, serve_tasks& tasks, std::function<void()> lists_changed,
-    std::string& problem) {
+    const std::string& node, const std::string& data_dir, serve_tasks& tasks,
+    std::function<void()> lists_changed, std::string& problem) {
   std::unique_ptr<serve_exchanges> out(new serve_exchanges());
-  const std::string holder = node + "/" + std::to_string(::getpid());
+  // The lease belongs to the node and its data directory (which serve locks: one serve per
+  // directory), not to the process: a serve killed mid-sync and started again takes its lease
+  // back at once instead of waiting out the TTL, and resumes from the stored checkpoint.
+  const std::string holder = node + "/" + data_dir;
   for (auto& config : configs) {
     auto r = std::make_unique<running>();
     r->config = std::move(config);

@@ -1,10 +1,12 @@
 // hashguard serve's exchanges: every exchange of the exchanges file (exchanges/config.hpp)
 // registered at start (its row and fed lists), then synced by a periodic task of its own,
 // "exchange.NAME", at the exchange's interval (the first sync right after start), on a thread at
-// low priority (nice 10) so matching keeps the CPU. The exchange's lease makes exactly one node
-// of a cluster sync it at a time; the others' runs are no-ops. A batch that changed entries
-// pokes the snapshot task (`lists_changed`) so this node rebuilds at once; others see the new
-// catalog version at their next poll.
+// low priority (nice 19, lower_this_threads_priority) so matching keeps the CPU. The exchange's
+// lease makes exactly one node of a cluster sync it at a time; the others' runs are no-ops. The
+// lease holder is the node's name and data directory, so a restarted serve (after a crash) takes
+// its own lease back at once. A batch that changed entries pokes the snapshot task
+// (`lists_changed`) so this node rebuilds at once; others see the new catalog version at their next
+// poll.
 //
 // /metrics, per exchange (label exchange):
 //   hg_exchange_last_success_timestamp_seconds  gauge, Unix time of the last caught-up batch
@@ -37,8 +39,8 @@ class serve_exchanges {
   /// be made (bad settings) or registered (the database refused).
   [[nodiscard]] static std::unique_ptr<serve_exchanges> start(
       std::vector<exchanges::exchange_config> configs, const std::string& database_url,
-      const std::string& node, serve_tasks& tasks, std::function<void()> lists_changed,
-      std::string& problem);
+      const std::string& node, const std::string& data_dir, serve_tasks& tasks,
+      std::function<void()> lists_changed, std::string& problem);
   ~serve_exchanges();
   serve_exchanges(const serve_exchanges&) = delete;
   serve_exchanges& operator=(const serve_exchanges&) = delete;

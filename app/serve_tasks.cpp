@@ -7,6 +7,9 @@
 #include "hashguard/hashdb/audit_config.hpp"
 #include "hashguard/hashdb/database.hpp"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <iostream>
 #include <optional>
@@ -21,6 +24,11 @@ core::periodic_task::failure_hook log_task_failure() {
     std::cerr << "hashguard serve: task " << task << " failed: " << core::error_message(error)
               << "\n";
   };
+}
+
+void lower_this_threads_priority() noexcept {
+  // Linux: a thread id names the thread alone to setpriority (PRIO_PROCESS).
+  (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 19);
 }
 
 serve_tasks::~serve_tasks() {
@@ -135,11 +143,17 @@ core::periodic_task& serve_tasks::start_snapshot(hashdb::snapshot_load_options o
                                                  std::chrono::milliseconds interval) {
   // The first run (synchronous, in start) says what the node starts with; later swaps are
   // silent, as before.
-  auto loader = std::make_shared<hashdb::snapshot_loader>(std::move(options));
+  // The first load (before the node listens) uses every core; the rebuilds after it, while
+  // the node serves, one thread at low priority.
+  hashdb::snapshot_load_options background = options;
+  background.matcher.mih.build_threads = 1;
+  auto first_loader = std::make_shared<hashdb::snapshot_loader>(std::move(options));
+  auto loader = std::make_shared<hashdb::snapshot_loader>(std::move(background));
   auto& task = start("snapshot", interval, first_run::synchronous,
-                     [&holder, loader, first = true]() mutable -> core::result<void> {
+                     [&holder, first_loader, loader, first = true]() mutable -> core::result<void> {
                        hashdb::snapshot_load_report report;
-                       auto swapped = loader->refresh(holder, &report);
+                       if (!first) lower_this_threads_priority();  // the task's own thread
+                       auto swapped = (first ? first_loader : loader)->refresh(holder, &report);
                        const bool announce = std::exchange(first, false);
                        if (!swapped) return swapped.error();
                        if (announce) {

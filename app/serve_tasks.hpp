@@ -5,7 +5,10 @@
 //   keys          load_keys (serve_keys.hpp): first run in start, then every auth.refresh_ms
 //   snapshot      hashdb::snapshot_loader::refresh: first run in start (the node is ready as
 //                 soon as it listens when the database or the cache allows), then every
-//                 snapshot.poll_ms, and at once when poked (a list changed through this node)
+//                 snapshot.poll_ms, and at once when poked (a list changed through this node);
+//                 those later rebuilds run at low priority (lower_this_threads_priority) and
+//                 build the MIH index on that one thread, so a swap never takes the CPU from
+//                 the scans
 //   suppressions  hashdb::refresh_suppressions: first run in start, then every
 //                 suppressions.poll_ms
 //   probe_audit   one audit row (key.probe_suspected) per key the probe detector starts
@@ -59,6 +62,13 @@ namespace hashguard::app {
 /// The failure hook every serve task reports through: "hashguard serve: task NAME failed:
 /// MESSAGE" on stderr.
 [[nodiscard]] core::periodic_task::failure_hook log_task_failure();
+
+/// Background bulk work (an exchange sync, a snapshot rebuild after the first load) yields the
+/// CPU to matching: the calling thread, and the threads it starts later, get nice 19
+/// (setpriority on its thread id; Linux keeps a nice value per thread). The scan and HTTP
+/// threads keep nice 0, so under load the bulk work takes what is left over. Best effort: a
+/// refusal changes nothing.
+void lower_this_threads_priority() noexcept;
 
 class serve_tasks {
  public:

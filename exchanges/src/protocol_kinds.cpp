@@ -148,6 +148,12 @@ core::result<std::unique_ptr<source>> make_ncmec_kind(const exchange_config& con
   }
   ok = r.epoch_seconds("start_time", s.start_time) && ok;
   ok = r.integer<std::int64_t>("max_window_entries", s.max_window_entries, 1, 100000000) && ok;
+  std::int64_t settle = s.settle.count();
+  std::int64_t min_window = s.min_window.count();
+  ok = r.integer<std::int64_t>("settle_s", settle, 0, 86400) && ok;
+  ok = r.integer<std::int64_t>("min_window_s", min_window, 0, 86400) && ok;
+  s.settle = std::chrono::seconds(settle);
+  s.min_window = std::chrono::seconds(min_window);
   ok = r.no_unknown_keys() && ok;
   if (!ok) return errc::bad_config;
   return built(make_ncmec_source(std::move(s)), problem,

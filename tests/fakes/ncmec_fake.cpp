@@ -128,6 +128,11 @@ ncmec_entry ncmec_fake::generated(std::uint64_t i, std::int64_t first_timestamp,
   return e;
 }
 
+void ncmec_fake::set_generated_md5(bool on) {
+  std::lock_guard lock(mu_);
+  generated_md5_ = on;
+}
+
 void ncmec_fake::set_knobs(const knobs& k) {
   std::lock_guard lock(mu_);
   knobs_ = k;
@@ -246,7 +251,9 @@ hg_test::fake_response ncmec_fake::entries(const hg_test::fake_request& r) {
       write_entry(seeded[uk]->video ? videos : images, *seeded[uk]);
     } else {
       const auto i = hi - 1 - (static_cast<std::uint64_t>(uk - seeded.size()));
-      write_entry(images, generated(i, generated_first_, generated_step_));
+      auto e = generated(i, generated_first_, generated_step_);
+      if (!generated_md5_) e.fingerprints.resize(1);  // the PDQ only
+      write_entry(images, e);
     }
   }
   xml += "<images count=\"" + std::to_string(last - first) + "\">" + images + "</images>";

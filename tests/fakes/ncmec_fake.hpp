@@ -50,6 +50,9 @@ class ncmec_fake {
   /// What generated entry `i` holds (for tests comparing a sync with the source).
   [[nodiscard]] static ncmec_entry generated(std::uint64_t i, std::int64_t first_timestamp,
                                              std::int64_t step);
+  /// Whether generated entries carry their MD5 beside the PDQ (default true); false serves
+  /// PDQ-only entries (the exchange benchmark's 1M PDQ entries, nothing unmatched beside them).
+  void set_generated_md5(bool on);
 
   void set_knobs(const knobs& k);
   [[nodiscard]] std::vector<ncmec_vote> votes() const;
@@ -70,6 +73,7 @@ class ncmec_fake {
   std::uint64_t generated_{};
   std::int64_t generated_first_{};
   std::int64_t generated_step_{1};
+  bool generated_md5_{true};
   knobs knobs_;
   int feedback_failures_{};
   std::vector<ncmec_vote> votes_;

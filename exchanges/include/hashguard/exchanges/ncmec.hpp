@@ -42,8 +42,10 @@ struct ncmec_settings {
   /// A window estimated above this many entries is narrowed first. Config `max_window_entries`.
   std::int64_t max_window_entries{250000};
   std::chrono::seconds next_link_lifetime{std::chrono::hours(12)};
-  std::chrono::seconds settle{5};       ///< the newest window ends this long before now
-  std::chrono::seconds min_window{60};  ///< caught up within settle + this of now
+  /// The newest window ends this long before now (entries stamped just now may still be
+  /// arriving at the source). Config `settle_s`.
+  std::chrono::seconds settle{5};
+  std::chrono::seconds min_window{60};  ///< caught up within settle + this of now; `min_window_s`
   /// Down-vote reason guid when the feedback names none. Config `negative_reason`.
   std::string negative_reason;
   outbound::client_options http;
