@@ -60,7 +60,7 @@ class api_category_impl final : public core::named_category {
 // names other modules' named_categories use for errors a client can cause. When a module adds
 // a code, it gets its row here or a place on the "500 on purpose" list below; a test walks
 // every module's category and fails on a name that has neither.
-constexpr std::array<std::pair<std::string_view, int>, 50> status_table{{
+constexpr std::array<std::pair<std::string_view, int>, 54> status_table{{
     {"malformed", 400},
     {"truncated_body", 400},
     {"unauthorized", 401},
@@ -111,6 +111,11 @@ constexpr std::array<std::pair<std::string_view, int>, 50> status_table{{
     {"evidence_not_viewed", 409},
     {"suppression_refused", 409},
     {"not_confirmed", 409},
+    // hashdb: CyberTipline filing (POST /v1/cases/{id}/cybertipline, /report)
+    {"job_exists", 409},
+    {"report_recorded", 409},
+    {"not_reportable", 409},
+    {"no_evidence", 422},
     {"unknown_format", 400},
     {"database_unavailable", 503},
     {"commit_in_doubt", 503},  // the connection broke during a commit: ask again

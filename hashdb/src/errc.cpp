@@ -36,6 +36,12 @@ constexpr entry entries[] = {
     {errc::suppression_refused, "suppression_refused",
      "suppression is refused for exact-digest hits and for content another case confirmed"},
     {errc::not_confirmed, "not_confirmed", "only a confirmed case can be reported"},
+    {errc::job_exists, "job_exists", "the case already has a queued or finished filing job"},
+    {errc::report_recorded, "report_recorded",
+     "a production CyberTipline report is already recorded for the case"},
+    {errc::not_reportable, "not_reportable", "only a csam case is reported to the CyberTipline"},
+    {errc::no_evidence, "no_evidence",
+     "the case has no preserved evidence and reporting.allow_no_files is off"},
 };
 
 const entry* find(int code) {

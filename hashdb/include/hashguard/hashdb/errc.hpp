@@ -29,6 +29,10 @@ enum class errc {
   not_confirmed,        ///< a report on a case that is not confirmed
   audit_key_missing,    ///< an audit row was to be appended on a connection without audit keys
   audit_head_behind,    ///< the audit log no longer reaches the head published before
+  job_exists,           ///< the case has a queued or finished CyberTipline filing job
+  report_recorded,      ///< a production CyberTipline report is already recorded for the case
+  not_reportable,       ///< the case's harm type is not one a CyberTipline report is for (csam)
+  no_evidence,  ///< a filing without preserved evidence while reporting.allow_no_files is off
 };
 
 const core::named_category& hashdb_category() noexcept;
