@@ -21,6 +21,7 @@
 #include "http_client.hpp"
 #include "serve_process.hpp"
 
+#include "hashguard/hashdb/audit.hpp"
 #include "hashguard/hashdb/audit_config.hpp"
 #include "hashguard/hashdb/database.hpp"
 #include "hashguard/hashdb/evidence.hpp"
@@ -304,7 +305,7 @@ int run(int argc, char** argv) {
       env.fake.release();
       ++boundary_kills;
     } else {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20 + rng() % 400));
+      std::this_thread::sleep_for(std::chrono::milliseconds(20 + static_cast<long>(rng() % 400)));
       env.srv->signal(SIGKILL);
       (void)env.srv->wait();
       ++random_kills;

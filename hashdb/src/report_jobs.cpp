@@ -22,7 +22,7 @@ std::string job_columns() {
          iso_of("j.created_at") + ", " + iso_of("j.updated_at") + ", " + iso_of("j.opened_at") +
          ", " + iso_of("j.open_deadline") + ", " + iso_of("j.finished_at") +
          ", coalesce(j.open_deadline < now(), false)"
-         ", (j.state = 'queued' AND j.lease_until > now()), " +
+         ", coalesce(j.state = 'queued' AND j.lease_until > now(), false), " +
          iso_of("j.next_attempt_at") +
          ", EXISTS (SELECT 1 FROM report_receipts x WHERE x.job_id = j.id AND x.step = 'retract'"
          "          AND x.response_code IN (0, 4200))";
