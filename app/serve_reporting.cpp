@@ -200,8 +200,8 @@ core::result<void> serve_reporting::export_metrics(api::metrics& metrics) const 
                                   [s] {
                                     std::vector<api::metric_sample> out;
                                     const std::lock_guard lock(s->metrics_mutex);
-                                    for (const auto& [state, n] : s->counts) {
-                                      out.push_back({{{"state", state}}, static_cast<double>(n)});
+                                    for (const auto& [name, n] : s->counts) {
+                                      out.push_back({{{"state", name}}, static_cast<double>(n)});
                                     }
                                     return out;
                                   });
