@@ -15,6 +15,7 @@
 #include "serve_feedback.hpp"
 #include "serve_lock.hpp"
 #include "serve_metrics.hpp"
+#include "serve_reporting.hpp"
 #include "serve_review.hpp"
 #include "serve_tasks.hpp"
 #include "spool_probe.hpp"
@@ -299,6 +300,17 @@ int run_serve(const std::vector<std::string>& args) {
     deps.sync_exchange = [f = followed.get()](std::string_view name) { return f->sync_now(name); };
   }
   if (!review_services(cfg, db->settings(), deps)) return exit_usage;
+  // CyberTipline filing (serve_reporting.hpp): the settings, the /status check, the report
+  // task; after the metrics registry and the tasks, so it stops first.
+  std::string reporting_problem;
+  auto filing = serve_reporting::start(cfg, deps.package, deps.evidence, db->url(),
+                                       db->audit_keys(), node, tasks, reporting_problem);
+  if (!filing) {
+    std::cerr << "hashguard serve: invalid setting: " << reporting_problem << "\n";
+    return exit_usage;
+  }
+  if (!registered(filing->export_metrics(stats))) return exit_failure;
+  deps.filing = filing->services();
   deps.stats = &stats;
   deps.ready = [&holder, &spool_check, rec = recorder->get()] {
     if (!holder.load()) return handlers::readiness{false, "snapshot not loaded"};

@@ -1,5 +1,7 @@
 #include "serve_config.hpp"
 
+#include "serve_reporting.hpp"
+
 #include "commands.hpp"
 #include "serve_review.hpp"
 
@@ -21,6 +23,7 @@ void declare_serve_config(core::config& cfg) {
   declare_review_config(cfg);
   hashdb::declare_config(cfg);
   exchanges::declare_config(cfg);
+  declare_serve_reporting_config(cfg);
   scanner::declare_config(cfg);
   cfg.declare("snapshot.poll_ms", core::config_type::integer, "2000",
               "how often the catalog version is polled for list changes (ms)");

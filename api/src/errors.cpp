@@ -60,7 +60,7 @@ class api_category_impl final : public core::named_category {
 // names other modules' named_categories use for errors a client can cause. When a module adds
 // a code, it gets its row here or a place on the "500 on purpose" list below; a test walks
 // every module's category and fails on a name that has neither.
-constexpr std::array<std::pair<std::string_view, int>, 53> status_table{{
+constexpr std::array<std::pair<std::string_view, int>, 56> status_table{{
     {"malformed", 400},
     {"truncated_body", 400},
     {"unauthorized", 401},
@@ -114,6 +114,10 @@ constexpr std::array<std::pair<std::string_view, int>, 53> status_table{{
     {"not_confirmed", 409},
     {"harm_type_refused", 409},
     {"classification_required", 422},
+    // hashdb: CyberTipline filing (POST /v1/cases/{id}/cybertipline, /report)
+    {"job_exists", 409},
+    {"report_recorded", 409},
+    {"no_evidence", 422},
     {"unknown_format", 400},
     {"database_unavailable", 503},
     {"commit_in_doubt", 503},  // the connection broke during a commit: ask again

@@ -32,6 +32,7 @@ handler_list decision_feed_handlers(const services& deps);
 handler_list case_handlers(const services& deps);
 handler_list evidence_handlers(const services& deps);
 handler_list compliance_handlers(const services& deps);
+handler_list filing_handlers(const services& deps);
 handler_list hold_handlers(const services& deps);  // holds.cpp
 handler_list builtin_handlers(const services& deps);
 handler_list ui_handlers(const services& deps);

@@ -114,6 +114,16 @@ const std::vector<api::route_spec>& design_routes() {
            "blurred preview"),
       spec("POST", "/v1/cases/{id}/report", role::compliance, run_on::db, body_class::json,
            "record a CyberTipline submission (starts the preservation clock)"),
+      spec("POST", "/v1/cases/{id}/cybertipline", role::compliance, run_on::db, body_class::json,
+           "queue the case's CyberTipline filing job (202 with the job)"),
+      spec("GET", "/v1/cases/{id}/cybertipline", role::compliance, run_on::db, body_class::none,
+           "the case's filing job: state, step, errors, retries and every ISPWS exchange"),
+      spec("GET", "/v1/cases/{id}/cybertipline/preview", role::compliance, run_on::db,
+           body_class::none, "the <report> (or a <fileDetails>) a filing would send (audited)"),
+      spec("GET", "/v1/cybertipline/queue", role::compliance, run_on::db, body_class::none,
+           "confirmed csam cases not yet reported, oldest confirmation first"),
+      spec("POST", "/v1/reporting/check", role::admin, run_on::db, body_class::none,
+           "check the ISPWS credentials now (GET /status)"),
       spec("GET", "/v1/exports/cases", role::compliance, run_on::db, body_class::none,
            "cases for a date range as CSV or JSON, streamed"),
       spec("GET", "/v1/exports/events", role::compliance, run_on::db, body_class::none,
@@ -164,7 +174,7 @@ core::result<void> register_routes(api::route_table& table, const services& deps
   for (auto* area :
        {detail::ingest_handlers, detail::list_handlers, detail::list_change_handlers,
         detail::exchange_handlers, detail::key_handlers, detail::decision_feed_handlers,
-        detail::case_handlers, detail::evidence_handlers, detail::compliance_handlers, detail::hold_handlers,
+        detail::case_handlers, detail::evidence_handlers, detail::compliance_handlers, detail::hold_handlers, detail::filing_handlers,
         detail::builtin_handlers, detail::ui_handlers}) {
     for (auto& h : area(deps)) all.push_back(std::move(h));
   }

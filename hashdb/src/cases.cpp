@@ -560,6 +560,16 @@ core::result<std::int64_t> case_store::record_report(const report_input& r,
                        "case " + std::to_string(r.case_id) + " is " + c.status + ", not confirmed"};
     }
     detail::require_csam(c.harm_type, r.case_id, "a CyberTipline report");
+    // A filing job of hashguard's own is (or was) at it: a report recorded by hand beside it
+    // would be a second report of the case.
+    if (!tx.exec_params("SELECT 1 FROM report_jobs WHERE case_id = $1"
+                        " AND state IN ('queued', 'finished')",
+                        r.case_id)
+             .empty()) {
+      throw abort_with{errc::job_exists, "case " + std::to_string(r.case_id) +
+                                             " has a CyberTipline filing job: it records the "
+                                             "report itself"};
+    }
     const std::int64_t id =
         detail::insert_report(tx, r, options_.preserve_days, actor, options_.hold_days);
     tx.commit();

@@ -40,6 +40,11 @@ constexpr entry entries[] = {
      "only a csam case carries an A1-B2 classification or goes to the CyberTipline"},
     {errc::classification_required, "classification_required",
      "confirming a csam case needs a classification: A1, A2, B1 or B2"},
+    {errc::job_exists, "job_exists", "the case already has a queued or finished filing job"},
+    {errc::report_recorded, "report_recorded",
+     "a production CyberTipline report is already recorded for the case"},
+    {errc::no_evidence, "no_evidence",
+     "the case has no preserved evidence and reporting.allow_no_files is off"},
 };
 
 const entry* find(int code) {

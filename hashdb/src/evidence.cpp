@@ -172,8 +172,11 @@ core::result<revealed> evidence_store::reveal(std::int64_t case_id, std::string_
       throw abort_with{errc::integrity, "evidence failed authentication"};
     }
     const bool original = mode == reveal_mode::original;
-    detail::audit_append(tx, actor, original ? "evidence.reveal" : "evidence.preview",
-                         "case:" + std::to_string(case_id), boost::json::serialize(d));
+    const char* action = original                             ? "evidence.reveal"
+                         : mode == reveal_mode::report_upload ? "evidence.report_upload"
+                                                              : "evidence.preview";
+    detail::audit_append(tx, actor, action, "case:" + std::to_string(case_id),
+                         boost::json::serialize(d));
     if (original) {
       // Seen as it is by this person: the provider viewed the file (fileViewedByEsp), and
       // this actor may now dismiss it.

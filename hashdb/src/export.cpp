@@ -286,6 +286,15 @@ core::result<export_receipt> exporter::cybertipline(std::int64_t case_id, const 
   });
 }
 
+core::result<case_detail> exporter::package_case(std::int64_t case_id) {
+  return guarded(conn_, [&](pqxx::connection& pc) {
+    pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(pc);
+    case_detail c = detail::load_case(tx, case_id, {{0, {}}, true});
+    tx.commit();
+    return c;
+  });
+}
+
 void declare_report_config(core::config& cfg) {
   using core::config_type;
   cfg.declare("report.person.first_name", config_type::string, "Trust",
@@ -298,6 +307,9 @@ void declare_report_config(core::config& cfg) {
               "report.xml reportingPerson phone (left out when empty)");
   cfg.declare("report.publicly_available", config_type::boolean, "true",
               "fileDetails publiclyAvailable: content was served from public URLs");
+  cfg.declare("reporting.hash_sharing_signatory", config_type::boolean, "false",
+              "the organisation signed the industry hash-sharing MOU: fileDetails carry the "
+              "industryClassification (A1-B2)");
 }
 
 hashdb::package_options package_options_from(const core::config& cfg) {
@@ -307,6 +319,7 @@ hashdb::package_options package_options_from(const core::config& cfg) {
   o.person.email = cfg.get_string("report.person.email");
   o.person.phone = cfg.get_string("report.person.phone");
   o.publicly_available = cfg.get_bool("report.publicly_available");
+  o.hash_sharing_signatory = cfg.get_bool("reporting.hash_sharing_signatory");
   return o;
 }
 

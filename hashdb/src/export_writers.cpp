@@ -334,6 +334,7 @@ std::string report_xml(const case_detail& c, const package_options& o) {
     summary += "; " + std::to_string(c.uploaders.size()) + " of " +
                std::to_string(c.uploaders_total) + " uploader accounts listed";
   }
+  if (!o.report_note.empty()) summary += "; " + o.report_note;
   x.leaf("additionalInfo", summary);
   x.close("report");
   return x.take();
@@ -379,13 +380,17 @@ std::string match_provenance(const file_record& f, bool confirmed) {
 }
 
 std::string file_xml(const case_detail& c, const file_record& f, std::size_t index,
-                     const package_options& o) {
+                     const package_options& o,
+                     const std::optional<std::pair<std::string, std::string>>& ids = {}) {
   xml_out x;
   x.root("<fileDetails>");
   // Children in the XSD sequence order of cybertipline.md: reportId, fileId, ...,
   // locationOfFile, fileViewedByEsp, ..., publiclyAvailable, ..., industryClassification,
   // originalFileHash*, ..., additionalInfo*.
-  if (const report_record* r = chosen_report(c)) {
+  if (ids) {
+    x.leaf("reportId", ids->first);
+    x.leaf("fileId", ids->second);
+  } else if (const report_record* r = chosen_report(c)) {
     x.leaf("reportId", r->report_id);
     if (index < r->file_ids.size()) x.leaf("fileId", r->file_ids[index]);
   }
@@ -393,14 +398,20 @@ std::string file_xml(const case_detail& c, const file_record& f, std::size_t ind
   if (!f.first_url.empty()) x.leaf("locationOfFile", f.first_url);
   x.leaf("fileViewedByEsp", f.viewed_by_esp ? "true" : "false");
   x.leaf("publiclyAvailable", o.publicly_available ? "true" : "false");
-  if (c.summary.classification) x.leaf("industryClassification", *c.summary.classification);
+  // Only signatories of the industry hash-sharing MOU may use the element.
+  if (o.hash_sharing_signatory && c.summary.classification) {
+    x.leaf("industryClassification", *c.summary.classification);
+  }
   using attr = std::pair<std::string_view, std::string_view>;
   if (!f.md5.empty()) x.leaf("originalFileHash", f.md5, attr{"hashType", "MD5"});
   if (!f.sha1.empty()) x.leaf("originalFileHash", f.sha1, attr{"hashType", "SHA1"});
   if (!f.sha256.empty()) x.leaf("originalFileHash", f.sha256, attr{"hashType", "SHA256"});
   if (!f.pdq.empty()) x.leaf("originalFileHash", f.pdq, attr{"hashType", "PDQ"});
-  x.leaf("additionalInfo",
-         match_provenance(f, c.summary.status == "confirmed" || c.summary.status == "reported"));
+  std::string info =
+      match_provenance(f, c.summary.status == "confirmed" || c.summary.status == "reported");
+  // Who saw the original unblurred, and when (fileViewedByEsp's grounds, kept in the receipt).
+  if (f.viewed_by_esp) info += "; viewed unblurred by " + f.viewed_by + " at " + f.viewed_at;
+  x.leaf("additionalInfo", info);
   x.close("fileDetails");
   return x.take();
 }
@@ -670,6 +681,20 @@ std::vector<package_document> cybertipline_documents(const case_detail& c,
         {"fileDetails-" + std::to_string(i + 1) + ".xml", file_xml(c, c.files[i], i, o)});
   }
   return docs;
+}
+
+std::string cybertipline_report_xml(const case_detail& c, const package_options& o) {
+  return report_xml(c, o);
+}
+
+std::string cybertipline_file_details(
+    const case_detail& c, std::size_t index, const package_options& o,
+    const std::optional<std::pair<std::string, std::string>>& ids) {
+  if (ids) return file_xml(c, c.files.at(index), index, o, ids);
+  // Not yet filed: no ids at all (never those of a submission recorded by hand).
+  case_detail unfiled = c;
+  unfiled.reports.clear();
+  return file_xml(unfiled, unfiled.files.at(index), index, o);
 }
 
 void write_tar_package(const std::vector<package_document>& docs, std::int64_t mtime_s,

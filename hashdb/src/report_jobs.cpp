@@ -21,7 +21,11 @@ std::string job_columns() {
          " j.requested_by, " +
          iso_of("j.created_at") + ", " + iso_of("j.updated_at") + ", " + iso_of("j.opened_at") +
          ", " + iso_of("j.open_deadline") + ", " + iso_of("j.finished_at") +
-         ", coalesce(j.open_deadline < now(), false)";
+         ", coalesce(j.open_deadline < now(), false)"
+         ", coalesce(j.state = 'queued' AND j.lease_until > now(), false), " +
+         iso_of("j.next_attempt_at") +
+         ", EXISTS (SELECT 1 FROM report_receipts x WHERE x.job_id = j.id AND x.step = 'retract'"
+         "          AND x.response_code IN (0, 4200))";
 }
 
 report_job job_from_row(const pqxx::row& r) {
@@ -48,6 +52,9 @@ report_job job_from_row(const pqxx::row& r) {
   j.open_deadline = opt_text(r[16]);
   j.finished_at = opt_text(r[17]);
   j.open_deadline_passed = r[18].as<bool>();
+  j.running = r[19].as<bool>();
+  j.next_attempt_at = r[20].as<std::string>();
+  j.retracted = r[21].as<bool>();
   return j;
 }
 
@@ -76,25 +83,36 @@ report_job select_job(pqxx::transaction_base& tx, std::int64_t job_id) {
 
 core::result<std::int64_t> report_job_store::create(std::int64_t case_id,
                                                     std::string_view environment,
-                                                    std::string_view actor) {
+                                                    std::string_view actor, bool allow_no_files) {
   if (environment != "production" && environment != "test") return errc::invalid_argument;
   return guarded(conn_, [&](pqxx::connection& pc) {
     pqxx::work tx(pc);
     auto c =
         tx.exec_params("SELECT status, harm_type FROM cases WHERE id = $1 FOR UPDATE", case_id);
-    if (c.empty()) throw abort_with{errc::not_found, "no case " + std::to_string(case_id)};
+    const std::string name = "case " + std::to_string(case_id);
+    if (c.empty()) throw abort_with{errc::not_found, "no " + name};
     const auto status = c[0][0].as<std::string>();
     detail::require_csam(c[0][1].as<std::string>(), case_id, "the CyberTipline queue");
     // A production report already stands for this case: filing again would be a second report.
     if (!tx.exec_params("SELECT 1 FROM reports WHERE case_id = $1 AND environment = 'production'",
                         case_id)
              .empty()) {
-      throw abort_with{errc::conflict,
-                       "case " + std::to_string(case_id) + " already has a production report"};
+      throw abort_with{errc::report_recorded, name + " already has a production report"};
     }
     if (status != "confirmed") {
-      throw abort_with{errc::not_confirmed,
-                       "case " + std::to_string(case_id) + " is " + status + ", not confirmed"};
+      throw abort_with{errc::not_confirmed, name + " is " + status + ", not confirmed"};
+    }
+    // The case's row lock (above) serialises concurrent creates: no race past this check.
+    if (!tx.exec_params("SELECT 1 FROM report_jobs WHERE case_id = $1"
+                        " AND state IN ('queued', 'finished')",
+                        case_id)
+             .empty()) {
+      throw abort_with{errc::job_exists, name + " already has a queued or finished filing job"};
+    }
+    if (!allow_no_files &&
+        tx.exec_params("SELECT 1 FROM evidence WHERE case_id = $1 LIMIT 1", case_id).empty()) {
+      throw abort_with{errc::no_evidence,
+                       name + " has no preserved evidence (reporting.allow_no_files is off)"};
     }
     const auto id = tx.exec_params1(
                           "INSERT INTO report_jobs (case_id, environment, requested_by)"
@@ -108,6 +126,104 @@ core::result<std::int64_t> report_job_store::create(std::int64_t case_id,
                          boost::json::serialize(detail));
     tx.commit();
     return id;
+  });
+}
+
+namespace {
+
+// Confirmed csam cases without a finished report in environment $1, with when they were
+// confirmed (the last confirming decision of the current round; the case's opening when a
+// ruling or an older store left none).
+std::string queue_sql() {
+  return "WITH q AS ("
+         " SELECT c.id, c.zone, coalesce((SELECT max(d.decided_at) FROM decisions d"
+         "   WHERE d.case_id = c.id AND d.round = c.round AND d.decision = 'confirmed'),"
+         "   c.opened_at) AS confirmed_at"
+         " FROM cases c WHERE c.status = 'confirmed' AND c.harm_type = 'csam'"
+         "  AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.case_id = c.id"
+         "                  AND r.environment = $1))"
+         " SELECT q.id, q.zone, " +
+         detail::iso_of("q.confirmed_at") +
+         ", (extract(epoch FROM q.confirmed_at) * 1000000)::bigint,"
+         " greatest(0, extract(epoch FROM now() - q.confirmed_at))::bigint,"
+         " (SELECT count(*) FROM case_files f WHERE f.case_id = q.id),"
+         " (SELECT count(*) FROM evidence e WHERE e.case_id = q.id)"
+         " FROM q";
+}
+
+}  // namespace
+
+core::result<std::vector<queue_row>> report_job_store::queue(
+    std::string_view environment, std::size_t limit,
+    std::optional<std::pair<std::int64_t, std::int64_t>> after) {
+  return guarded(conn_, [&](pqxx::connection& pc) {
+    pqxx::read_transaction tx(pc);
+    std::vector<queue_row> out;
+    const auto rows = tx.exec_params(
+        queue_sql() +
+            " WHERE $2::bigint IS NULL OR ((extract(epoch FROM q.confirmed_at) * 1000000)::bigint,"
+            " q.id) > ($2::bigint, $3::bigint)"
+            " ORDER BY q.confirmed_at, q.id LIMIT $4",
+        std::string(environment), after ? std::optional<std::int64_t>(after->first) : std::nullopt,
+        after ? after->second : std::int64_t{0}, static_cast<std::int64_t>(limit));
+    for (const auto& r : rows) {
+      queue_row q;
+      q.case_id = r[0].as<std::int64_t>();
+      q.zone = r[1].as<std::string>();
+      q.confirmed_at = r[2].as<std::string>();
+      q.confirmed_us = r[3].as<std::int64_t>();
+      q.waiting_s = r[4].as<std::int64_t>();
+      q.files = r[5].as<std::int64_t>();
+      q.evidence_files = r[6].as<std::int64_t>();
+      auto j = tx.exec_params("SELECT " + job_columns() +
+                                  " FROM report_jobs j WHERE j.case_id = $1 ORDER BY j.id DESC"
+                                  " LIMIT 1",
+                              q.case_id);
+      if (!j.empty()) q.job = job_from_row(j[0]);
+      out.push_back(std::move(q));
+    }
+    return out;
+  });
+}
+
+core::result<int> report_job_store::queue_unfiled(std::string_view environment, bool allow_no_files,
+                                                  std::string_view actor) {
+  std::vector<std::int64_t> candidates;
+  auto found = guarded(conn_, [&](pqxx::connection& pc) {
+    pqxx::read_transaction tx(pc);
+    for (const auto& r : tx.exec_params(
+             queue_sql() + " WHERE NOT EXISTS (SELECT 1 FROM report_jobs j WHERE j.case_id = q.id)"
+                           " ORDER BY q.confirmed_at, q.id LIMIT 100",
+             std::string(environment))) {
+      candidates.push_back(r[0].as<std::int64_t>());
+    }
+  });
+  if (!found) return found.error();
+  int queued = 0;
+  for (const auto id : candidates) {
+    auto made = create(id, environment, actor, allow_no_files);
+    if (made) {
+      ++queued;
+    } else if (made.error() == errc::unavailable || made.error() == errc::query_failed) {
+      return made.error();
+    }  // else refused (decided meanwhile, no evidence...): stays in the queue for a person
+  }
+  return queued;
+}
+
+core::result<std::vector<std::pair<std::string, std::int64_t>>> report_job_store::counts() {
+  return guarded(conn_, [&](pqxx::connection& pc) {
+    pqxx::read_transaction tx(pc);
+    std::vector<std::pair<std::string, std::int64_t>> out{
+        {"queued", 0}, {"running", 0}, {"finished", 0}, {"failed", 0}};
+    for (const auto& r :
+         tx.exec("SELECT CASE WHEN state = 'queued' AND lease_until > now() THEN 'running'"
+                 " ELSE state END, count(*) FROM report_jobs GROUP BY 1")) {
+      for (auto& [state, n] : out) {
+        if (state == r[0].as<std::string>()) n = r[1].as<std::int64_t>();
+      }
+    }
+    return out;
   });
 }
 

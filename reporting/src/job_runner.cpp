@@ -82,7 +82,14 @@ job_runner::step_result job_runner::do_step(const hashdb::report_job& j, const r
     a = client_.submit(c.report_xml);
   } else if (step == "upload") {
     const auto& f = c.files.at(static_cast<std::size_t>(j.file_index));
-    a = client_.upload(*j.report_id, f.name, f.bytes);
+    if (f.load) {
+      // A failure to produce the bytes (evidence unreadable) is a failed try of the upload.
+      auto bytes = f.load();
+      a = bytes ? client_.upload(*j.report_id, f.name, *bytes)
+                : core::result<ispws_answer>(bytes.error());
+    } else {
+      a = client_.upload(*j.report_id, f.name, f.bytes);
+    }
   } else if (step == "fileinfo") {
     const auto i = static_cast<std::size_t>(j.file_index);
     a = client_.fileinfo(c.file_details(i, *j.report_id, j.file_ids.at(i)));

@@ -27,6 +27,12 @@ void declare_reporting_config(core::config& cfg) {
               "queue a filing job when a case is confirmed");
   cfg.declare("reporting.retry_delay_s", config_type::integer, "60",
               "seconds before a failed filing step is tried again");
+  cfg.declare("reporting.allow_no_files", config_type::boolean, "false",
+              "a case without preserved evidence may be filed without files");
+  cfg.declare("reporting.lease_s", config_type::integer, "120",
+              "seconds a filing runner holds a job between stored steps (crash recovery)");
+  cfg.declare("reporting.interval_ms", config_type::integer, "1000",
+              "how often serve looks for runnable filing jobs");
 }
 
 core::result<reporting_settings> reporting_settings_from(const core::config& cfg,
@@ -41,6 +47,18 @@ core::result<reporting_settings> reporting_settings_from(const core::config& cfg
   s.env = *env;
   const std::string prefix =
       s.env == environment::production ? "reporting.production." : "reporting.test.";
+  // Credentials come from a file (*_file) or the environment, never a flag or the config file.
+  for (const auto& e : cfg.entries()) {
+    if (e.type != core::config_type::secret || !e.key.starts_with("reporting.") ||
+        e.value.empty()) {
+      continue;
+    }
+    const bool from_file = !cfg.get_string(core::secret_file_key(e.key)).empty();
+    if (!from_file && e.source != core::config_source::environment) {
+      return bad(e.key + " must be given through " + core::secret_file_key(e.key) +
+                 " or the environment, never as a flag or in the config file");
+    }
+  }
   s.credentials.username = cfg.get_string(prefix + "username");
   s.credentials.password = cfg.get_string(prefix + "password");
   s.esp_id = cfg.get_string("reporting.esp_id");
@@ -66,6 +84,13 @@ core::result<reporting_settings> reporting_settings_from(const core::config& cfg
   if (delay < 0 || delay > 86400) return bad("reporting.retry_delay_s must be 0..86400");
   s.retry_delay = std::chrono::seconds(delay);
   s.auto_file = cfg.get_bool("reporting.auto_file");
+  s.allow_no_files = cfg.get_bool("reporting.allow_no_files");
+  const auto lease = cfg.get_int("reporting.lease_s");
+  if (lease < 1 || lease > 86400) return bad("reporting.lease_s must be 1..86400");
+  s.lease = std::chrono::seconds(lease);
+  const auto interval = cfg.get_int("reporting.interval_ms");
+  if (interval < 10 || interval > 3600000) return bad("reporting.interval_ms must be 10..3600000");
+  s.interval = std::chrono::milliseconds(interval);
   return s;
 }
 

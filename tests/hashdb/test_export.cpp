@@ -514,6 +514,7 @@ TEST_CASE("CyberTipline package: element order and names from cybertipline.md") 
   REQUIRE(store.decide(d, "k_rev").has_value());
   hashdb::package_options po;
   po.person = {"Ada", "Lovelace & Co", "safety@example.com", "+1 555 0100"};
+  po.hash_sharing_signatory = true;
   hashdb::exporter ex(c);
 
   SECTION("before a submission: no reportId or fileId") {
@@ -574,6 +575,13 @@ TEST_CASE("CyberTipline package: element order and names from cybertipline.md") 
       CHECK(text_of(file.bytes, "fileViewedByEsp") == "false");
       CHECK(text_of(file.bytes, "publiclyAvailable") == "true");
       CHECK(text_of(file.bytes, "industryClassification") == "B2");
+      // Not an MOU signatory: the element is left out whatever the case's classification.
+      auto not_signatory = po;
+      not_signatory.hash_sharing_signatory = false;
+      collected plain;
+      REQUIRE(
+          ex.cybertipline(s.case_shop, not_signatory, plain.sink(), "k_comp", name).has_value());
+      CHECK(plain.bytes.find("industryClassification") == std::string::npos);
       const auto content = static_cast<std::uint64_t>(n);
       CHECK(file.bytes.find("<originalFileHash hashType=\"MD5\">" + hex_n(content + 3, 32) +
                             "</originalFileHash>") != std::string::npos);

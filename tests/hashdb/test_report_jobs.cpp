@@ -58,9 +58,9 @@ TEST_CASE(
         hashdb::errc::invalid_argument);
   auto id = jobs.create(confirmed, "test", "k_comp");
   REQUIRE(id.has_value());
-  // The unique index: a second active job for the case is refused.
+  // A second job while one is queued is refused.
   CHECK(hg_test::error_of(jobs.create(confirmed, "production", "k_comp")) ==
-        hashdb::errc::already_exists);
+        hashdb::errc::job_exists);
 
   auto j = jobs.get(*id);
   REQUIRE(j.has_value());
@@ -81,7 +81,30 @@ TEST_CASE(
   rep.case_id = confirmed;
   rep.report_id = "R-1";
   REQUIRE(cases.record_report(rep, "k_comp").has_value());
-  CHECK(hg_test::error_of(jobs.create(confirmed, "test", "k_comp")) == hashdb::errc::conflict);
+  CHECK(hg_test::error_of(jobs.create(confirmed, "test", "k_comp")) ==
+        hashdb::errc::report_recorded);
+
+  // Another harm type is never reported; a case without evidence only when allowed.
+  const auto other = make_case(c, lists, 13, hashdb::decision_kind::confirmed);
+  hg_test::exec_sql(db.url(),
+                    "UPDATE cases SET harm_type = 'ncii' WHERE id = " + std::to_string(other));
+  CHECK(hg_test::error_of(jobs.create(other, "test", "k_comp")) == hashdb::errc::harm_type_refused);
+  hg_test::exec_sql(db.url(),
+                    "UPDATE cases SET harm_type = 'csam' WHERE id = " + std::to_string(other));
+  CHECK(hg_test::error_of(jobs.create(other, "test", "k_comp", false)) ==
+        hashdb::errc::no_evidence);
+  auto bare = jobs.create(other, "test", "k_comp", true);
+  REQUIRE(bare.has_value());
+  // The queue lists it (confirmed csam, nothing reported in test) with its job; a job of the
+  // record-only route's case is refused there.
+  auto q = jobs.queue("test", 10);
+  REQUIRE(q.has_value());
+  REQUIRE(q->size() == 1);
+  CHECK(q->front().case_id == other);
+  REQUIRE(q->front().job.has_value());
+  CHECK(q->front().job->id == *bare);
+  rep.case_id = other;
+  CHECK(hg_test::error_of(cases.record_report(rep, "k_comp")) == hashdb::errc::job_exists);
 }
 
 TEST_CASE("report jobs: claim leases one runner at a time, a stale runner writes nothing") {
@@ -208,5 +231,6 @@ TEST_CASE(
   auto none = jobs.claim("runner-b", 60s);
   REQUIRE(none.has_value());
   CHECK_FALSE(none->has_value());
-  CHECK(hg_test::error_of(jobs.create(case_id, "production", "k_comp")) == hashdb::errc::conflict);
+  CHECK(hg_test::error_of(jobs.create(case_id, "production", "k_comp")) ==
+        hashdb::errc::report_recorded);
 }

@@ -10,10 +10,28 @@ namespace core = hashguard::core;
 
 namespace {
 
+// `text` as a config file, except the credentials (*.username, *.password), which come from
+// the environment as they must (a config file's are refused: see the test below).
 core::result<rp::reporting_settings> settings_of(std::string_view text, std::string* problem) {
   core::config cfg;
   rp::declare_reporting_config(cfg);
-  auto loaded = cfg.load_text(text, "test");
+  std::string file;
+  std::size_t at = 0;
+  while (at < text.size()) {
+    auto end = text.find('\n', at);
+    if (end == std::string_view::npos) end = text.size();
+    const std::string line(text.substr(at, end - at));
+    at = end + 1;
+    const auto eq = line.find(" = ");
+    if (eq != std::string::npos && (line.find(".username") != std::string::npos ||
+                                    line.find(".password") != std::string::npos)) {
+      REQUIRE(cfg.set(line.substr(0, eq), line.substr(eq + 3), core::config_source::environment)
+                  .has_value());
+    } else {
+      file += line + "\n";
+    }
+  }
+  auto loaded = cfg.load_text(file, "test");
   REQUIRE(loaded.has_value());
   return rp::reporting_settings_from(cfg, problem);
 }
@@ -86,4 +104,28 @@ TEST_CASE("reporting settings: bad values are refused") {
   CHECK(s->base_url == "http://127.0.0.1:9/ispws");
   CHECK(s->max_attempts == 5);
   CHECK(s->auto_file);
+}
+
+TEST_CASE("reporting settings: credentials only from a file or the environment") {
+  for (const auto source : {core::config_source::flag, core::config_source::file}) {
+    core::config cfg;
+    rp::declare_reporting_config(cfg);
+    REQUIRE(cfg.set("reporting.test.password", "pw", source).has_value());
+    std::string why;
+    auto s = rp::reporting_settings_from(cfg, &why);
+    CHECK_FALSE(s.has_value());
+    CHECK(why.find("reporting.test.password_file") != std::string::npos);
+  }
+  core::config cfg;
+  rp::declare_reporting_config(cfg);
+  // As resolve_secret_files() leaves it: the value with its _file companion set.
+  REQUIRE(cfg.set("reporting.test.password_file", "/run/secrets/pw", core::config_source::flag)
+              .has_value());
+  REQUIRE(cfg.set("reporting.test.password", "pw", core::config_source::flag).has_value());
+  std::string why;
+  auto s = rp::reporting_settings_from(cfg, &why);
+  REQUIRE(s.has_value());
+  CHECK(s->credentials.password == "pw");
+  CHECK_FALSE(s->allow_no_files);
+  CHECK(s->lease == std::chrono::seconds(120));
 }

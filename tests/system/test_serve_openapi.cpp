@@ -99,8 +99,9 @@ TEST_CASE("every design route has an operation in the OpenAPI document with its 
     if (s.pattern.starts_with("/ui")) continue;  // the UI's static files are not the JSON API
     INFO(s.method << " " << s.pattern);
     const int success =
-        s.method == "POST" && (s.pattern == "/v1/lists" || s.pattern == "/v1/keys" ||
-                               s.pattern == "/v1/cases/{id}/report")
+        s.method == "POST" && s.pattern == "/v1/cases/{id}/cybertipline" ? 202
+        : s.method == "POST" && (s.pattern == "/v1/lists" || s.pattern == "/v1/keys" ||
+                                 s.pattern == "/v1/cases/{id}/report")
             ? 201
         : s.pattern == "/v1/exchanges/{name}/sync" ? 202
                                                    : 200;
@@ -127,7 +128,8 @@ TEST_CASE("serve: every route's real answers fit handlers/openapi.json") {
            ",reviewer:" + reviewer3 + ",compliance:" + compliance,
        "--auth.bootstrap_key=" + admin, "--snapshot.poll_ms=50", "--evidence.enabled=true",
        "--evidence.key=" + std::string(64, 'a'), "--evidence.retry_ms=50",
-       "--http.log_requests=false", "--exchanges.file=" + (tmp.path / "exchanges.conf").string()});
+       "--http.log_requests=false", "--reporting.allow_no_files=true",
+       "--exchanges.file=" + (tmp.path / "exchanges.conf").string()});
   route_caller api(srv.port());
   const auto json_type = std::string_view("application/json");
 
@@ -277,6 +279,19 @@ TEST_CASE("serve: every route's real answers fit handlers/openapi.json") {
            json_type);
   api.call("POST", "/v1/cases/{id}/report", "/v1/cases/" + case_id + "/report", compliance, 422,
            R"({"file_ids":["F-1"]})", json_type);
+  // CyberTipline filing: no credentials configured here, so the job stays queued (nothing is
+  // sent anywhere) and the check answers ok false without a call.
+  const std::string filing = "/v1/cases/" + case_id + "/cybertipline";
+  api.call("POST", "/v1/cases/{id}/cybertipline", filing, compliance, 202);
+  api.call("POST", "/v1/cases/{id}/cybertipline", filing, compliance, 409);
+  api.call("GET", "/v1/cases/{id}/cybertipline", filing, compliance, 200);
+  api.call("GET", "/v1/cases/{id}/cybertipline", "/v1/cases/999999/cybertipline", compliance, 404);
+  api.call("GET", "/v1/cases/{id}/cybertipline/preview", filing + "/preview", compliance, 200);
+  api.call("GET", "/v1/cases/{id}/cybertipline/preview", filing + "/preview?part=fileDetails-9.xml",
+           compliance, 404);
+  api.call("GET", "/v1/cybertipline/queue", "/v1/cybertipline/queue?limit=5", compliance, 200);
+  api.call("GET", "/v1/cybertipline/queue", "/v1/cybertipline/queue?limit=0", compliance, 400);
+  api.call("POST", "/v1/reporting/check", "/v1/reporting/check", admin, 200);
   api.call("GET", "/v1/decisions", "/v1/decisions?limit=10", ingest, 200);
   api.call("GET", "/v1/decisions", "/v1/decisions?limit=0", ingest, 400);
 

@@ -1,5 +1,8 @@
 #include "fake_ispws.hpp"
 
+#include <condition_variable>
+#include <optional>
+
 #include <boost/beast/core/detail/base64.hpp>
 
 #include <algorithm>
@@ -244,6 +247,11 @@ struct fake_ispws::impl {
     int count{};
   };
   mutable std::mutex m;
+  std::condition_variable cv;
+  std::optional<step> hold_at;  // under m
+  int hold_skip{0};
+  bool holding{false};
+  bool released{false};
   std::string authorization;
   std::map<std::string, report_state> reports;
   std::vector<std::string> validation_errors;
@@ -261,7 +269,7 @@ struct fake_ispws::impl {
   }
 
   fake_response handle(const fake_request& r) {
-    std::lock_guard lock(m);
+    std::unique_lock lock(m);
     if (r.header("authorization") != authorization) {
       fake_response denied;
       denied.status = 401;
@@ -283,6 +291,17 @@ struct fake_ispws::impl {
       missing.status = 404;
       missing.content_type = "text/plain";
       return missing;
+    }
+    if (hold_at && *hold_at == *s && --hold_skip <= 0) {
+      hold_at.reset();
+      holding = true;
+      released = false;
+      cv.notify_all();
+      cv.wait(lock, [this] { return released; });
+      holding = false;
+      fake_response dropped;
+      dropped.drop_connection = true;
+      return dropped;
     }
     if (take(fail_503, *s)) {
       fake_response busy;
@@ -387,6 +406,7 @@ fake_ispws::fake_ispws(std::string username, std::string password)
 }
 
 fake_ispws::~fake_ispws() {
+  release();
   impl_->server.reset();  // stop the thread before the state it reads goes
 }
 
@@ -413,6 +433,25 @@ void fake_ispws::delay(step at, std::chrono::milliseconds d, int count) {
 void fake_ispws::reject_next_submit() {
   std::lock_guard lock(impl_->m);
   impl_->reject_submit = true;
+}
+
+void fake_ispws::hold(step at, int nth) {
+  std::lock_guard lock(impl_->m);
+  impl_->hold_at = at;
+  impl_->hold_skip = nth;
+}
+
+bool fake_ispws::held() const {
+  std::lock_guard lock(impl_->m);
+  return impl_->holding;
+}
+
+void fake_ispws::release() {
+  {
+    std::lock_guard lock(impl_->m);
+    impl_->released = true;
+  }
+  impl_->cv.notify_all();
 }
 
 void fake_ispws::lose_answer(step at, int count) {

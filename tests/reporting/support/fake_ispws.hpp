@@ -78,6 +78,14 @@ class fake_ispws {
   void lose_answer(step at, int count = 1);
   /// Delete every open (unfinished) report, as NCMEC does after its expiry.
   void expire_open_reports();
+  /// Hold the `nth` next request of step `at` before doing anything with it: held() turns
+  /// true and the fake answers nothing (every other request waits too) until release(), which
+  /// closes that connection unanswered with nothing done, as if the request never reached
+  /// NCMEC. The crash tests kill the client while held: exactly at a step boundary (the
+  /// client stored the previous step and sent this one).
+  void hold(step at, int nth = 1);
+  [[nodiscard]] bool held() const;
+  void release();
 
   // What happened.
   [[nodiscard]] std::map<std::string, report_state> reports() const;

@@ -31,6 +31,24 @@ struct readiness {
   std::string reason;
 };
 
+/// The outcome of one ISPWS GET /status call (POST /v1/reporting/check). Never credentials.
+struct filing_check {
+  std::string environment;  ///< test or production
+  std::string base_url;
+  bool ok{false};
+  std::string detail;  ///< "responseCode 0 (...)" or why there was no answer
+  std::string checked_at;
+};
+
+/// CyberTipline filing (handlers/src/filing.cpp; serve's report task runs the jobs).
+struct filing_services {
+  std::string environment{"test"};      ///< reporting.environment: where new jobs file
+  bool allow_no_files{false};           ///< reporting.allow_no_files
+  int max_attempts{3};                  ///< reporting.max_attempts (shown with each job)
+  std::function<void()> job_queued;     ///< a job was queued: run the report task now
+  std::function<filing_check()> check;  ///< ISPWS /status now; empty: the route answers 501
+};
+
 /// Hands the bytes of a recorded match event to evidence preservation (off the request path);
 /// false when they were not taken (its budget is full).
 using evidence_sink =
@@ -81,6 +99,7 @@ struct services {
   /// reporting.hold_days: a finished production report's hold (hashdb/holds.hpp), >= 365.
   int report_hold_days{365};
   hashdb::package_options package;               ///< reporter block of report.xml
+  filing_services filing;                        ///< CyberTipline filing (reporting.*)
   std::optional<hashdb::evidence_key> evidence;  ///< set when preservation is enabled
   /// The published audit head (audit.head_file) /v1/audit/verify checks the log against;
   /// empty or absent: the chain alone is checked.

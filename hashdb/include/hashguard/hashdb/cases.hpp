@@ -46,7 +46,8 @@
 // positive, and only if every reviewer who dismissed it in that round asked for it.
 //
 // Reports: record_report() needs a confirmed (or already reported) case: errc::not_confirmed
-// for an open, disputed, escalated or dismissed one.
+// for an open, disputed, escalated or dismissed one; errc::job_exists while the case has a
+// queued or finished CyberTipline filing job (report_jobs.hpp: the job records its own report).
 //
 // Retention: a reported case is preserved until `preserve_days` after its first report; a
 // false-positive case keeps only its hashes (its events go) `false_positive_days` after

@@ -16,6 +16,8 @@
 //    (evidence_views, which a dismissal needs: cases.hpp).
 //  - reveal_mode::preview ("evidence.preview"): the bytes are for the caller to reduce to a
 //    blurred preview and never show or send as they are. Never marks the file viewed.
+//  - reveal_mode::report_upload ("evidence.report_upload"): the bytes go, in memory only, to
+//    NCMEC in a CyberTipline upload (reporting/); nobody sees them: never marks the file viewed.
 // A tampered ciphertext or tag, or the wrong key, is refused (errc::integrity) and audited as
 // a failed reveal.
 // purge_evidence() deletes evidence whose case's preservation deadline passed, and evidence of
@@ -108,7 +110,7 @@ struct preserve_policy {
     std::optional<std::int64_t> only_case = {}, bool dry_run = false);
 
 /// How revealed bytes will be shown (see above).
-enum class reveal_mode : std::uint8_t { original, preview };
+enum class reveal_mode : std::uint8_t { original, preview, report_upload };
 
 class evidence_store {
  public:

@@ -135,10 +135,18 @@ struct package_options {
   /// fileDetails/publiclyAvailable: content reaching hashguard was served from a public URL
   /// through the caching layer, so true unless the deployment says otherwise.
   bool publicly_available{true};
+
+  /// fileDetails/industryClassification is written only for signatories of the industry
+  /// hash-sharing MOU (reporting.hash_sharing_signatory, default false), whatever the case says.
+  bool hash_sharing_signatory{false};
+
+  /// Appended to report.xml's additionalInfo when set (a filing without files says so here).
+  std::string report_note;
 };
 
-/// report.person.first_name / last_name / email / phone, report.publicly_available: the
-/// reporter block of report.xml, for `hashguard serve` and `hashguard export` alike.
+/// report.person.first_name / last_name / email / phone, report.publicly_available,
+/// reporting.hash_sharing_signatory: the reporter block of report.xml and what fileDetails
+/// may claim, for `hashguard serve` and `hashguard export` alike.
 void declare_report_config(core::config& cfg);
 [[nodiscard]] package_options package_options_from(const core::config& cfg);
 
@@ -161,6 +169,14 @@ struct package_document {
 /// one.
 [[nodiscard]] std::vector<package_document> cybertipline_documents(const case_detail& c,
                                                                    const package_options& o);
+
+/// The report.xml of cybertipline_documents alone (what a filing job submits).
+[[nodiscard]] std::string cybertipline_report_xml(const case_detail& c, const package_options& o);
+/// The fileDetails of the case's file `index` (0-based, c.files order) for a filing job: with
+/// the reportId and fileId NCMEC gave (`ids`: report id, file id), else without either.
+[[nodiscard]] std::string cybertipline_file_details(
+    const case_detail& c, std::size_t index, const package_options& o,
+    const std::optional<std::pair<std::string, std::string>>& ids);
 
 /// Writes documents as a POSIX ustar archive (each file 0644, mtime `mtime_s`), followed by a
 /// manifest.json listing each document's name, size and SHA-256.
@@ -205,6 +221,8 @@ class exporter {
                                                           const export_sink& sink,
                                                           std::string_view actor,
                                                           std::optional<std::string> only = {});
+  /// The case as the package is built from it (files with their distinct matches, no events).
+  [[nodiscard]] core::result<case_detail> package_case(std::int64_t case_id);
 
  private:
   connection& conn_;

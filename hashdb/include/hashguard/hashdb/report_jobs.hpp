@@ -8,9 +8,12 @@
 // the last completed step, and the reportId is stored the moment submit's answer is recorded.
 //
 // Rules kept here:
-//  - create(): only for a confirmed case (errc::not_confirmed otherwise, errc::not_found for no
-//    case); refused with errc::conflict when a production report is already recorded for the
-//    case; errc::already_exists when the case has an active (queued) job (unique index).
+//  - create(): refusals, checked in this order: errc::not_found (no case); errc::harm_type_refused
+//    (harm type not csam); errc::report_recorded (a production report is already recorded for
+//    the case); errc::not_confirmed (a csam case must be confirmed under the two-person rule);
+//    errc::job_exists (a queued or finished job: a case never gets two filings from jobs; a
+//    failed job does not block a new one); errc::no_evidence (no preserved evidence and
+//    `allow_no_files` false).
 //  - claim(): the oldest runnable job (queued, next_attempt_at passed, no live lease) is leased
 //    to `owner` for `lease`; FOR UPDATE SKIP LOCKED, so concurrent runners on any node never
 //    take the same job. A crashed runner's lease expires and the job is claimable again.
@@ -58,6 +61,21 @@ struct report_job {
   std::string created_at, updated_at;  ///< ISO 8601 UTC
   std::optional<std::string> opened_at, open_deadline, finished_at;
   bool open_deadline_passed{false};  ///< the open report must be retracted, not continued
+  bool running{false};               ///< queued and leased right now (a runner is at it)
+  std::string next_attempt_at;       ///< ISO 8601 UTC: not run before then (a retry's wait)
+  bool retracted{false};             ///< a retract of this job's open report succeeded
+};
+
+/// One case of the filing queue: confirmed csam, no finished report in the environment.
+struct queue_row {
+  std::int64_t case_id{};
+  std::string zone;
+  std::string confirmed_at;  ///< ISO 8601 UTC: the last confirming decision of its round
+  std::int64_t confirmed_us{};
+  std::int64_t waiting_s{};  ///< seconds since confirmed_at
+  std::int64_t files{};
+  std::int64_t evidence_files{};
+  std::optional<report_job> job;  ///< its newest job, if any
 };
 
 /// One exchange with the service, as stored.
@@ -95,7 +113,8 @@ class report_job_store {
   /// Queues a job for `case_id` (the rules above); audits "report.job_start". Returns its id.
   [[nodiscard]] core::result<std::int64_t> create(std::int64_t case_id,
                                                   std::string_view environment,
-                                                  std::string_view actor);
+                                                  std::string_view actor,
+                                                  bool allow_no_files = true);
   [[nodiscard]] core::result<report_job> get(std::int64_t job_id);
   /// The case's newest job, if any.
   [[nodiscard]] core::result<std::optional<report_job>> latest_for_case(std::int64_t case_id);
@@ -111,6 +130,18 @@ class report_job_store {
                                                      const report_receipt& receipt,
                                                      const job_update& update,
                                                      std::string_view actor);
+  /// The filing queue of `environment`: confirmed csam cases without a finished report there,
+  /// oldest confirmation first; `after` is the (confirmed_us, case_id) of the last row of the
+  /// previous page.
+  [[nodiscard]] core::result<std::vector<queue_row>> queue(
+      std::string_view environment, std::size_t limit,
+      std::optional<std::pair<std::int64_t, std::int64_t>> after = {});
+  /// reporting.auto_file: a job for every case of the queue that never had one and is
+  /// fileable (evidence preserved, or `allow_no_files`), audited as `actor`. Returns how many.
+  [[nodiscard]] core::result<int> queue_unfiled(std::string_view environment, bool allow_no_files,
+                                                std::string_view actor);
+  /// Jobs per state for /metrics: queued (waiting), running (leased now), finished, failed.
+  [[nodiscard]] core::result<std::vector<std::pair<std::string, std::int64_t>>> counts();
   /// The job's receipts, oldest first.
   [[nodiscard]] core::result<std::vector<report_receipt>> receipts(std::int64_t job_id);
 

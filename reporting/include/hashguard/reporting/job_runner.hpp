@@ -42,6 +42,9 @@ struct report_content {
   struct file {
     std::string name;
     std::string bytes;
+    /// When set, the bytes are fetched by this at the upload step only (and dropped after
+    /// it), instead of `bytes`: decrypted evidence lives in memory just for its upload.
+    std::function<core::result<std::string>()> load;
   };
   std::string report_xml;
   std::vector<file> files;

@@ -13,6 +13,18 @@
 //   reporting.max_attempts         tries of one step before a job fails (default 3, 1..20)
 //   reporting.auto_file            queue a job when a case is confirmed (default off)
 //   reporting.retry_delay_s        wait before a failed step is tried again (default 60)
+//   reporting.allow_no_files       a case without preserved evidence may be filed without
+//                                  files (default false: 422 no_evidence)
+//   reporting.lease_s              how long a runner holds a job between stored steps (default
+//                                  120): after a crash, another runner (or the restarted serve)
+//                                  resumes the job once it has run out
+//   reporting.interval_ms          how often serve's report task looks for runnable jobs
+//                                  (default 1000)
+//   reporting.hash_sharing_signatory (hashdb/export.hpp: read with the package options)
+//
+// Credentials: only through their *_file settings or the environment (HG_REPORTING_...); a
+// credential given as a flag or in the config file is refused (command lines and config files
+// are shown, copied and committed).
 //
 // Errors: core::errc::config_bad_value with the reason in `problem` (an unknown environment,
 // production without the interlock or without its credentials, max_attempts out of range).
@@ -34,6 +46,9 @@ struct reporting_settings {
   int max_attempts{3};
   bool auto_file{false};
   std::chrono::seconds retry_delay{60};
+  bool allow_no_files{false};
+  std::chrono::seconds lease{120};
+  std::chrono::milliseconds interval{1000};
 };
 
 void declare_reporting_config(core::config& cfg);
