@@ -171,11 +171,11 @@ const api::route_spec* design_row(std::string_view method, std::string_view patt
 core::result<void> register_routes(api::route_table& table, const services& deps,
                                    std::string* problem) {
   detail::handler_list all;
-  for (auto* area :
-       {detail::ingest_handlers, detail::list_handlers, detail::list_change_handlers,
-        detail::exchange_handlers, detail::key_handlers, detail::decision_feed_handlers,
-        detail::case_handlers, detail::evidence_handlers, detail::compliance_handlers, detail::hold_handlers, detail::filing_handlers,
-        detail::builtin_handlers, detail::ui_handlers}) {
+  for (auto* area : {detail::ingest_handlers, detail::list_handlers, detail::list_change_handlers,
+                     detail::exchange_handlers, detail::key_handlers,
+                     detail::decision_feed_handlers, detail::case_handlers,
+                     detail::evidence_handlers, detail::compliance_handlers, detail::hold_handlers,
+                     detail::filing_handlers, detail::builtin_handlers, detail::ui_handlers}) {
     for (auto& h : area(deps)) all.push_back(std::move(h));
   }
   std::set<std::pair<std::string_view, std::string_view>> served;

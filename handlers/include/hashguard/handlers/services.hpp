@@ -95,7 +95,7 @@ struct services {
   /// (its periodic task runs at once); false when this node does not run that exchange.
   /// Null: this node runs no exchange.
   std::function<bool(std::string_view name)> sync_exchange;
-  int required_confirmations{2};        ///< for decisions on new cases
+  int required_confirmations{2};  ///< for decisions on new cases
   /// reporting.hold_days: a finished production report's hold (hashdb/holds.hpp), >= 365.
   int report_hold_days{365};
   hashdb::package_options package;               ///< reporter block of report.xml

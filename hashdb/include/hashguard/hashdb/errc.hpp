@@ -31,8 +31,8 @@ enum class errc {
   audit_head_behind,    ///< the audit log no longer reaches the head published before
   harm_type_refused,    ///< a classification or a report on a case that is not csam
   classification_required,  ///< confirming a csam case without an A1-B2 classification
-  job_exists,           ///< the case has a queued or finished CyberTipline filing job
-  report_recorded,      ///< a production CyberTipline report is already recorded for the case
+  job_exists,               ///< the case has a queued or finished CyberTipline filing job
+  report_recorded,          ///< a production CyberTipline report is already recorded for the case
   no_evidence,  ///< a filing without preserved evidence while reporting.allow_no_files is off
 };
 
