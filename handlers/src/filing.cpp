@@ -10,7 +10,7 @@
 //     409 not_confirmed    a csam case must be confirmed (two-person rule) before a report
 //     409 job_exists       the case has a queued/running job, or a finished one
 //     409 report_recorded  a production report is already recorded for the case
-//     409 harm_type_refusedthe case's harm type is not csam
+//     409 harm_type_refused the case's harm type is not csam
 //     422 no_evidence      no preserved evidence and reporting.allow_no_files is off
 //     404 not_found        no such case
 //   A failed job does not block a new one (POST again to retry from the start).

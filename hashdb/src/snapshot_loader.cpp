@@ -482,7 +482,7 @@ snapshot_data read_database(detail::connection_impl& c) {
     auto frames = bytes ? unpack_vpdq_frames(*bytes) : std::nullopt;
     if (!frames) throw abort_with{errc::query_failed, "unexpected vpdq_frames data"};
     v.frames.reserve(frames->size());
-    for (const auto& f : *frames) v.frames.push_back({f.hash, f.quality, f.timestamp});
+    for (const auto& fr : *frames) v.frames.push_back({fr.hash, fr.quality, fr.timestamp});
     d.videos.push_back(std::move(v));
   }
   tx.commit();

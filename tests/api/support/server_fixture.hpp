@@ -31,6 +31,9 @@ inline std::string_view key_for(hashguard::core::role r) {
     case hashguard::core::role::reviewer: return reviewer_key;
     case hashguard::core::role::compliance: return compliance_key;
     case hashguard::core::role::admin: return admin_key;
+    // An exchange key is scoped to named lists, which only a stored key carries: these
+    // fixtures have none.
+    case hashguard::core::role::exchange: return {};
   }
   return {};
 }
