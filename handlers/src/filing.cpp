@@ -132,6 +132,11 @@ api::response post_filing(const services& deps, hashdb::connection& c, const api
                           const api::auth_context& who) {
   auto id = id_param(req);
   if (!id) return api::response::error(api::errc::not_found, "no such case");
+  if (!req.body.empty()) {  // the body is optional; when sent, the JSON rule applies
+    if (auto parsed = api::parse_json_object(req); !parsed) {
+      return api::response::error(parsed.error());
+    }
+  }
   hashdb::report_job_store jobs(c);
   auto made = jobs.create(*id, deps.filing.environment, who.key_id, deps.filing.allow_no_files);
   if (!made) return api::response::error(made.error(), deps.retry_after_s);
@@ -255,8 +260,13 @@ api::response get_queue(const services& deps, hashdb::connection& c, const api::
 }
 
 // POST /v1/reporting/check
-api::response post_check(const services& deps, hashdb::connection& c, const api::request&,
+api::response post_check(const services& deps, hashdb::connection& c, const api::request& req,
                          const api::auth_context& who) {
+  if (!req.body.empty()) {  // the body is optional; when sent, the JSON rule applies
+    if (auto parsed = api::parse_json_object(req); !parsed) {
+      return api::response::error(parsed.error());
+    }
+  }
   if (!deps.filing.check) {
     return api::response::error(api::errc::not_implemented, "reporting is not wired here");
   }

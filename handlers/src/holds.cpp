@@ -214,6 +214,11 @@ api::response post_destruction(const services& deps, hashdb::connection& c, cons
 // POST /v1/cases/{id}/destruction/approve
 api::response post_destruction_approve(const services& deps, hashdb::connection& c,
                                        const api::request& req, const api::auth_context& who) {
+  if (!req.body.empty()) {  // the body is optional; when sent, the JSON rule applies
+    if (auto parsed = api::parse_json_object(req); !parsed) {
+      return api::response::error(parsed.error());
+    }
+  }
   auto id = id_param(req);
   if (!id) return api::response::error(api::errc::not_found, "no such case");
   auto r = hashdb::approve_destruction(c, *id, who.key_id);

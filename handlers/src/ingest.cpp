@@ -754,9 +754,8 @@ api::response handle_index(const services& deps) {
   json::object out;
   out["version"] = snap->version();
   json::object sizes;
-  for (auto s : {core::signal::pdq, core::signal::phash, core::signal::md5, core::signal::sha1,
-                 core::signal::sha256}) {
-    sizes[core::to_string(s)] = snap->size(s);
+  for (std::size_t i = 0; i < core::signal_names.size(); ++i) {
+    sizes[core::signal_names[i]] = snap->size(static_cast<core::signal>(i));
   }
   out["sizes"] = std::move(sizes);
   out["lists"] = snap->lists().size();

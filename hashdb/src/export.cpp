@@ -289,7 +289,7 @@ core::result<export_receipt> exporter::cybertipline(std::int64_t case_id, const 
 core::result<case_detail> exporter::package_case(std::int64_t case_id) {
   return guarded(conn_, [&](pqxx::connection& pc) {
     pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(pc);
-    case_detail c = detail::load_case(tx, case_id, {{0, {}}, true});
+    case_detail c = detail::load_case(tx, case_id, {{0, {}}, true, true});
     tx.commit();
     return c;
   });

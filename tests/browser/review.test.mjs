@@ -60,6 +60,8 @@ function startServe(dbUrl) {
       '--cases.required_confirmations=2', '--snapshot.poll_ms=50',
       '--evidence.enabled=true', `--evidence.key=${KEY_HEX}`,
       '--report.person.first_name=Test', '--report.person.last_name=Reporter',
+      // A signatory of the industry hash-sharing MOU: report.xml carries industryClassification.
+      '--reporting.hash_sharing_signatory=true',
       '--http.log_requests=false'], { stdio: ['ignore', 'pipe', 'pipe'] });
     serveProc = p;
     let out = '';

@@ -279,7 +279,7 @@ TEST_CASE("in process: a list gets its signal's default threshold, a bad field i
   CHECK(message(over) == "threshold must be 0..64 for a phash list");
   auto sig = node.call("POST", "/v1/lists", R"({"name":"x","signal":"tmk"})");
   CHECK(sig.status == 400);
-  CHECK(message(sig) == "signal must be pdq, phash, md5, sha1 or sha256");
+  CHECK(message(sig) == "signal must be pdq, phash, md5, sha1, sha256 or vpdq");
   auto flag = node.call("PATCH", "/v1/lists/p", R"({"enabled":"yes"})");
   CHECK(flag.status == 400);
   CHECK(message(flag) == "enabled must be true or false");

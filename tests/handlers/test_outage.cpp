@@ -43,8 +43,11 @@ hg_test::route_call request_for(const api::route_spec& row) {
   } else if (row.pattern.ends_with("/ruling")) {
     c.body = R"({"decision":"confirmed","note":"checked","classification":"A1"})";
   } else if (row.pattern.ends_with("/reopen") || row.pattern.ends_with("/disable") ||
-             row.pattern.ends_with("/quarantine") || row.pattern.ends_with("/restore")) {
+             row.pattern.ends_with("/quarantine") || row.pattern.ends_with("/restore") ||
+             row.pattern.ends_with("/hold") || row.pattern.ends_with("/lift")) {
     c.body = R"({"reason":"checking"})";
+  } else if (row.pattern.ends_with("/destruction")) {
+    c.body = R"({"reference":"LE-outage-1"})";
   } else if (row.pattern.ends_with("/report")) {
     c.body = R"({"report_id":"R-1"})";
   } else if (row.method == "PATCH") {
@@ -83,6 +86,11 @@ TEST_CASE(
   deps.retry_after_s = 3;
   deps.evidence = hashdb::evidence_key{};  // reveal reaches the database too
   deps.spill_dir = dir.path;
+  // As serve wires it with no reporting credentials: the check answers why and sends nothing
+  // (its audit row is what reaches the database).
+  deps.filing.check = [] {
+    return handlers::filing_check{"test", "", false, "no ISPWS credentials in this test", ""};
+  };
   api::route_table table;
   REQUIRE(handlers::register_routes(table, deps));
 

@@ -375,7 +375,8 @@ TEST_CASE("image: every inconsistency is bad_image") {
   }
 }
 
-TEST_CASE("image: entry provenance travels in the image; a row naming no exchange is bad_image") {
+TEST_CASE(
+    "image: entry provenance travels in the image, and a row naming no exchange is bad_image") {
   auto f = make_fixture(1200, 5);
   const copied_image img(*f.snap);
   auto back = img.load();

@@ -67,7 +67,8 @@ struct filing {
       rp::report_content c;
       c.report_xml = hg_test::minimal_report_xml();
       for (std::size_t i = 0; i < n; ++i) {
-        c.files.push_back({"evidence-" + std::to_string(i) + ".jpg", std::string(1000 + i, 'x'), {}});
+        c.files.push_back(
+            {"evidence-" + std::to_string(i) + ".jpg", std::string(1000 + i, 'x'), {}});
       }
       c.file_details = [](std::size_t, const std::string& report_id, const std::string& file_id) {
         return "<fileDetails><reportId>" + report_id + "</reportId><fileId>" + file_id +

@@ -144,8 +144,9 @@ TEST_CASE("serve: /metrics shows every periodic task's last success and failures
                      "--evidence.enabled=true", "--evidence.key=" + std::string(64, 'a'),
                      "--evidence.retry_ms=50", "--retention.purge_interval_s=1",
                      "--http.log_requests=true", "--flood.interval_s=1"});
-  const std::set<std::string> tasks{"keys",      "snapshot",    "suppressions", "purge", "evidence",
-                                    "log_flush", "probe_audit", "audit_head",   "floods"};
+  const std::set<std::string> tasks{"keys",     "snapshot",  "suppressions", "purge",
+                                    "evidence", "log_flush", "probe_audit",  "audit_head",
+                                    "floods",   "report"};
 
   // Every task succeeds with the database up: keys, snapshot and suppressions before serve
   // listens, the others at their first interval (the purge's is a second).
