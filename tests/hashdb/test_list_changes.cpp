@@ -9,9 +9,11 @@
 
 #include <pqxx/pqxx>
 
+#include <chrono>
 #include <cstdio>
 #include <map>
 #include <sstream>
+#include <thread>
 
 using namespace hashguard;
 using namespace std::chrono_literals;
@@ -42,6 +44,24 @@ hashdb::list_spec pdq_list(const std::string& name) {
   s.sig = core::signal::pdq;
   s.threshold = 31;
   return s;
+}
+
+// The feed serves a row once no transaction that could still commit before it is open,
+// cluster-wide (hashdb/list_changes.hpp). Other tests' transactions on the shared test server can
+// hold that horizon back for a moment: wait until it has passed everything this test wrote.
+void settle(const std::string& url) {
+  pqxx::connection pc(url);
+  const auto mine = pqxx::nontransaction(pc)
+                        .exec1("SELECT pg_current_xact_id()::text::bigint")[0]
+                        .as<long long>();
+  for (int i = 0; i < 1200; ++i) {
+    pqxx::nontransaction tx(pc);
+    const auto horizon =
+        tx.exec1("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")[0].as<long long>();
+    if (horizon > mine) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  FAIL("the transaction horizon did not pass this test's writes within 60 s");
 }
 
 // Every change after `since`, page by page (`limit` per page), as value -> latest state
@@ -90,6 +110,7 @@ TEST_CASE("list changes: pages of additions, then a retirement and a deletion, e
 
   hashdb::change_cursor since;
   int pages = 0;
+  settle(db.url());
   auto seen = drain(c, "feed", since, 3, &pages);
   CHECK(seen.size() == 7);  // the other list's entries are not in this feed
   CHECK(pages == 3);        // 3 + 3 + 1
@@ -109,6 +130,7 @@ TEST_CASE("list changes: pages of additions, then a retirement and a deletion, e
   const auto feed_id = lists.get("feed").value().id;
   REQUIRE(lists.disable_entry(feed_id, entry, "wrong entry", "k_admin").has_value());
   import_values(lists, "feed", 6, 8);  // 6 is there already
+  settle(db.url());
   auto next = drain(c, "feed", since, 3);
   CHECK(next == std::map<std::string, std::string>{{pdq(2), "retired"}, {pdq(7), "live"}});
 
@@ -119,11 +141,13 @@ TEST_CASE("list changes: pages of additions, then a retirement and a deletion, e
     tx.exec("DELETE FROM hashes WHERE value = decode('" + pdq(4) + "', 'hex')");
     tx.commit();
   }
+  settle(db.url());
   auto gone = drain(c, "feed", since, 3);
   CHECK(gone == std::map<std::string, std::string>{{pdq(4), "deleted"}});
 
   // From the start again: every entry once, in its latest state.
   hashdb::change_cursor start;
+  settle(db.url());
   auto all = drain(c, "feed", start, 100);
   CHECK(all.size() == 8);
   CHECK(all[pdq(2)] == "retired");
@@ -146,6 +170,7 @@ TEST_CASE("list changes: a transaction still open holds the feed back and nothin
   const auto list_id = lists.get("feed").value().id;
   import_values(lists, "feed", 0, 2);
   hashdb::change_cursor since;
+  settle(db.url());
   CHECK(drain(c, "feed", since, 10).size() == 2);
 
   // A writer starts first and stays open; a later one commits meanwhile. The later one's row
@@ -168,6 +193,7 @@ TEST_CASE("list changes: a transaction still open holds the feed back and nothin
   CHECK(held->next == since);
 
   slow.commit();
+  settle(db.url());
   auto both = drain(c, "feed", since, 10);
   CHECK(both == std::map<std::string, std::string>{{pdq(10), "live"}, {pdq(11), "live"}});
 }
@@ -200,6 +226,7 @@ TEST_CASE("list changes: a list fed by an exchange is served only when its resha
     REQUIRE(store.apply_page(x, "n1", "", p, 60s).has_value());
     REQUIRE(store.finish_batch(x, "n1", "").has_value());
   }
+  settle(db.url());
   auto withheld = hashdb::read_list_changes(c, "nc-pdq", {}, 10);
   REQUIRE(withheld.has_value());
   CHECK(withheld->withheld_by == "nc");
